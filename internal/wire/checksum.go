@@ -1,0 +1,71 @@
+package wire
+
+import (
+	"encoding/binary"
+	"net/netip"
+)
+
+// Sum adds the bytes of b, as big-endian 16-bit words, to the running
+// one's-complement sum s (RFC 1071). An odd final byte is padded with
+// zero. Words are added 32 bits at a time into 64 bits, so carries are
+// deferred to Fold.
+func Sum(s uint64, b []byte) uint64 {
+	for len(b) >= 8 {
+		s += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[4:]))
+		b = b[8:]
+	}
+	if len(b) >= 4 {
+		s += uint64(binary.BigEndian.Uint32(b))
+		b = b[4:]
+	}
+	if len(b) >= 2 {
+		s += uint64(binary.BigEndian.Uint16(b))
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		s += uint64(b[0]) << 8
+	}
+	return s
+}
+
+// Fold reduces a running sum to 16 bits with end-around carry.
+func Fold(s uint64) uint16 {
+	s = s>>32 + s&0xffffffff
+	s = s>>32 + s&0xffffffff
+	s = s>>16 + s&0xffff
+	s = s>>16 + s&0xffff
+	s = s>>16 + s&0xffff
+	return uint16(s)
+}
+
+// PseudoHeaderSum is the sum of the IPv4 or IPv6 pseudo-header of a
+// transport segment of the given length (RFC 9293 section 3.1, RFC 8200
+// section 8.1).
+func PseudoHeaderSum(src, dst netip.Addr, proto uint8, length int) uint64 {
+	var s uint64
+	if src.Is4() {
+		a, b := src.As4(), dst.As4()
+		s = Sum(s, a[:])
+		s = Sum(s, b[:])
+	} else {
+		a, b := src.As16(), dst.As16()
+		s = Sum(s, a[:])
+		s = Sum(s, b[:])
+	}
+	return s + uint64(proto) + uint64(uint32(length)>>16) + uint64(length&0xffff)
+}
+
+// TCPChecksum computes the checksum a sender should have put in the TCP
+// header segment (header and payload, with the checksum field as sent):
+// it returns the value that makes the sum come out right, and whether the
+// field already holds it.
+func TCPChecksum(src, dst netip.Addr, segment []byte) (want uint16, ok bool) {
+	s := PseudoHeaderSum(src, dst, ProtoTCP, len(segment))
+	s = Sum(s, segment)
+	ok = Fold(s) == 0xffff
+	// Remove the field to compute what it should have been.
+	field := binary.BigEndian.Uint16(segment[16:])
+	s += uint64(^field)
+	want = ^Fold(s)
+	return want, ok
+}

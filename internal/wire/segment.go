@@ -1,0 +1,189 @@
+package wire
+
+import (
+	"net/netip"
+
+	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/seq"
+)
+
+// Segment is the decoded meaning of one TCP segment: what tcplens needs of
+// its link, IP and TCP headers. Decode fills it in place; the byte slices
+// point into the frame and are valid as long as the frame's data.
+type Segment struct {
+	Link Link
+
+	// Network layer.
+	IPVersion  uint8  // 4 or 6
+	IPOffset   int    // offset of the IP header in the frame
+	IPv4       IPv4   // view of the IPv4 header, nil for IPv6
+	IPv6       IPv6   // view of the IPv6 header, nil for IPv4
+	IPv6Chain  IPv6Chain
+	TTL        uint8  // TTL or hop limit
+	IPID       uint16 // IPv4 identification; 0 for IPv6
+	ECN        uint8  // IP ECN codepoint: 0 not-ECT, 1 ECT(1), 2 ECT(0), 3 CE
+	DF         bool   // IPv4 don't-fragment
+	Fragment   bool   // the first fragment of a fragmented datagram
+	IPLenFixed bool   // the IP length field was 0 (TSO, BIG TCP); lengths come from the frame
+
+	// Transport layer.
+	TCPOffset  int // offset of the TCP header in the frame
+	TCP        TCP // view of the TCP header, options included
+	Src, Dst   netip.AddrPort
+	Seq, Ack   seq.Num
+	Flags      Flags
+	Window     uint16 // raw header value, before window scaling
+	Urgent     uint16
+	HeaderLen  int     // TCP header length in bytes
+	Options    Options // decoded options
+	PayloadLen int     // payload length the IP header implies
+	Payload    []byte  // the captured part of the payload
+	WireLen    int     // frame length on the wire
+}
+
+// SeqEnd is the sequence number after the segment: SYN and FIN each take
+// one, the payload takes its length (RFC 9293 section 3.4).
+func (s *Segment) SeqEnd() seq.Num {
+	n := uint32(s.PayloadLen)
+	if s.Flags.Has(SYN) {
+		n++
+	}
+	if s.Flags.Has(FIN) {
+		n++
+	}
+	return s.Seq.Add(n)
+}
+
+// Truncated reports whether the capture holds less of the payload than the
+// segment carried.
+func (s *Segment) Truncated() bool { return len(s.Payload) < s.PayloadLen }
+
+// Decode decodes the TCP segment in frame f into s. It returns nil for a
+// well-formed segment, ErrNotTCP (or ErrFragment) for a frame that holds no
+// TCP header, and *Error for a malformed one; in that case s holds
+// whatever was decoded before the problem. It allocates nothing unless the
+// frame is malformed.
+func Decode(f *pcap.Frame, s *Segment) error {
+	*s = Segment{WireLen: f.Length}
+	data := f.Data
+	l, err := ParseLink(f.Link, data)
+	s.Link = l
+	if err != nil {
+		return err
+	}
+	off := l.HeaderLen
+	if off > len(data) {
+		return ErrNotTCP
+	}
+	wireAtIP := f.Length - off
+	var tcpLen int // TCP header + payload as the IP header states it
+	switch l.EtherType {
+	case EtherTypeIPv4:
+		ip, err := ParseIPv4(data[off:], off)
+		if err != nil {
+			return err
+		}
+		s.IPVersion, s.IPOffset, s.IPv4 = 4, off, ip
+		s.TTL, s.IPID, s.ECN, s.DF = ip.TTL(), ip.ID(), ip.ECN(), ip.DontFragment()
+		if ip.Protocol() != ProtoTCP {
+			return ErrNotTCP
+		}
+		hl := ip.HeaderLen()
+		if hl < ipv4MinHeaderLen {
+			return errorf("ipv4", off, "header length %d < minimum 20", hl)
+		}
+		total := int(ip.TotalLength())
+		if total == 0 {
+			// TSO or BIG TCP: the sender's stack left the length to the NIC.
+			total = wireAtIP
+			s.IPLenFixed = true
+		}
+		if total < hl {
+			return errorf("ipv4", off+2, "total length %d < header length %d", total, hl)
+		}
+		if ip.FragmentOffset() != 0 {
+			return ErrFragment
+		}
+		s.Fragment = ip.MoreFragments()
+		if hl > len(ip) {
+			return errorf("ipv4", off, "header of %d bytes, %d captured", hl, len(ip))
+		}
+		s.Src = netip.AddrPortFrom(ip.Src(), 0)
+		s.Dst = netip.AddrPortFrom(ip.Dst(), 0)
+		tcpLen = total - hl
+		off += hl
+	case EtherTypeIPv6:
+		ip, err := ParseIPv6(data[off:], off)
+		if err != nil {
+			return err
+		}
+		s.IPVersion, s.IPOffset, s.IPv6 = 6, off, ip
+		s.TTL, s.ECN = ip.HopLimit(), ip.ECN()
+		chain, err := ip.Walk(off)
+		s.IPv6Chain = chain
+		if err != nil {
+			return err
+		}
+		if chain.Fragment && chain.FragOffset != 0 {
+			if chain.Upper == ProtoTCP {
+				return ErrFragment
+			}
+			return ErrNotTCP
+		}
+		if chain.Upper != ProtoTCP {
+			return ErrNotTCP
+		}
+		s.Fragment = chain.MoreFrags
+		payload := int(ip.PayloadLength())
+		switch {
+		case payload == 0 && chain.Jumbo != 0:
+			payload = int(chain.Jumbo)
+		case payload == 0:
+			payload = wireAtIP - IPv6HeaderLen
+			s.IPLenFixed = true
+		}
+		s.Src = netip.AddrPortFrom(ip.Src(), 0)
+		s.Dst = netip.AddrPortFrom(ip.Dst(), 0)
+		tcpLen = payload - (chain.UpperOff - IPv6HeaderLen)
+		if tcpLen < 0 {
+			return errorf("ipv6", off+4, "payload length %d is shorter than its extension headers", payload)
+		}
+		off += chain.UpperOff
+	default:
+		return ErrNotTCP
+	}
+	if off > len(data) {
+		return errorf("tcp", off, "no TCP header captured")
+	}
+	// Bytes past the IP length are link padding, not TCP.
+	end := min(len(data), off+tcpLen)
+	tcp, err := ParseTCP(data[off:end], off)
+	if err != nil {
+		return err
+	}
+	s.TCPOffset, s.TCP = off, tcp
+	s.Src = netip.AddrPortFrom(s.Src.Addr(), tcp.SrcPort())
+	s.Dst = netip.AddrPortFrom(s.Dst.Addr(), tcp.DstPort())
+	s.Seq, s.Ack, s.Flags = tcp.Seq(), tcp.Ack(), tcp.Flags()
+	s.Window, s.Urgent = tcp.Window(), tcp.Urgent()
+	hl := tcp.HeaderLen()
+	s.HeaderLen = hl
+	switch {
+	case hl < TCPMinHeaderLen:
+		return errorf("tcp", off+12, "data offset %d words < minimum 5", tcp.DataOffset())
+	case hl > tcpLen:
+		return errorf("tcp", off+12, "header length %d exceeds the segment length %d the IP header gives", hl, tcpLen)
+	}
+	s.PayloadLen = tcpLen - hl
+	if hl <= len(tcp) {
+		s.Payload = tcp[hl:]
+		s.TCP = tcp[:hl]
+	}
+	if err := ParseOptions(tcp.Options(), off+TCPMinHeaderLen, &s.Options); err != nil {
+		return err
+	}
+	if hl > len(tcp) {
+		return errorf("tcp", off+len(tcp), "options cut short by the capture: %d of %d header bytes", len(tcp), hl)
+	}
+	return nil
+}
