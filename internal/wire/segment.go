@@ -14,10 +14,10 @@ type Segment struct {
 	Link Link
 
 	// Network layer.
-	IPVersion  uint8  // 4 or 6
-	IPOffset   int    // offset of the IP header in the frame
-	IPv4       IPv4   // view of the IPv4 header, nil for IPv6
-	IPv6       IPv6   // view of the IPv6 header, nil for IPv4
+	IPVersion  uint8 // 4 or 6
+	IPOffset   int   // offset of the IP header in the frame
+	IPv4       IPv4  // view of the IPv4 header, nil for IPv6
+	IPv6       IPv6  // view of the IPv6 header, nil for IPv4
 	IPv6Chain  IPv6Chain
 	TTL        uint8  // TTL or hop limit
 	IPID       uint16 // IPv4 identification; 0 for IPv6
