@@ -18,7 +18,7 @@ func (p *Printer) ip4(b []byte, k *pkt, off, length int) []byte {
 			b = append(b, "IP6, wrong link-layer encapsulation"...)
 		} else {
 			b = append(b, "IP"...)
-			b = strconv.AppendUint(b, uint64(v), 10)
+			b = appendUint(b, uint64(v))
 		}
 		return append(b, " (invalid)"...)
 	}
@@ -28,24 +28,24 @@ func (p *Printer) ip4(b []byte, k *pkt, off, length int) []byte {
 	}
 	if length < 20 {
 		b = append(b, "truncated-ip "...)
-		return strconv.AppendUint(b, uint64(uint32(length)), 10)
+		return appendUint(b, uint64(uint32(length)))
 	}
 	hlen := int(k.u8(off)&0x0f) * 4
 	if hlen < 20 {
 		b = append(b, "bad-hlen "...)
-		return strconv.AppendUint(b, uint64(hlen), 10)
+		return appendUint(b, uint64(hlen))
 	}
 	total := int(k.u16(off + 2))
 	if length < total {
 		b = append(b, "truncated-ip - "...)
-		b = strconv.AppendUint(b, uint64(total-length), 10)
+		b = appendUint(b, uint64(total-length))
 		b = append(b, " bytes missing! "...)
 	}
 	if total < hlen {
 		// tcpdump as Debian builds it lacks GUESS_TSO, so a TSO or BIG TCP
 		// send with total length 0 prints as bad-len 0.
 		b = append(b, "bad-len "...)
-		return strconv.AppendUint(b, uint64(total), 10)
+		return appendUint(b, uint64(total))
 	}
 	if off+total <= k.snapend {
 		k.snapend = off + total
@@ -57,13 +57,13 @@ func (p *Printer) ip4(b []byte, k *pkt, off, length int) []byte {
 		b = append(b, " > "...)
 		b = appendIP4(b, k.data[off+16:off+20])
 		b = append(b, ": ip-proto-"...)
-		return strconv.AppendUint(b, uint64(k.u8(off+9)), 10)
+		return appendUint(b, uint64(k.u8(off+9)))
 	}
 	if !k.ttest(off, hlen) {
 		b = append(b, " [remaining caplen("...)
-		b = strconv.AppendUint(b, uint64(uint32(k.snapend-off)), 10)
+		b = appendUint(b, uint64(uint32(k.snapend-off)))
 		b = append(b, ") < header length("...)
-		b = strconv.AppendUint(b, uint64(hlen), 10)
+		b = appendUint(b, uint64(hlen))
 		b = append(b, ")]"...)
 		return k.trunc(b)
 	}
@@ -79,12 +79,12 @@ func (p *Printer) ip6(b []byte, k *pkt, off, length int) []byte {
 	}
 	if length < wire.IPv6HeaderLen {
 		b = append(b, "truncated-ip6 "...)
-		return strconv.AppendUint(b, uint64(uint32(length)), 10)
+		return appendUint(b, uint64(uint32(length)))
 	}
 	b = append(b, "IP6 "...)
 	if v := k.u8(off) >> 4; v != 6 {
 		b = append(b, "version error: "...)
-		b = strconv.AppendUint(b, uint64(v), 10)
+		b = appendUint(b, uint64(v))
 		return append(b, " != 6"...)
 	}
 	payloadLen := uint32(k.u16(off + 4))
@@ -93,7 +93,7 @@ func (p *Printer) ip6(b []byte, k *pkt, off, length int) []byte {
 		ln = int(payloadLen) + wire.IPv6HeaderLen
 		if length < ln {
 			b = append(b, "truncated-ip6 - "...)
-			b = strconv.AppendUint(b, uint64(ln-length), 10)
+			b = appendUint(b, uint64(ln-length))
 			b = append(b, " bytes missing!"...)
 		}
 	} else {
@@ -164,10 +164,10 @@ func (p *Printer) ip6(b []byte, k *pkt, off, length int) []byte {
 			}
 			fragOff := k.u16(cp+2) &^ 7
 			b = append(b, "frag ("...)
-			b = strconv.AppendUint(b, uint64(fragOff), 10)
+			b = appendUint(b, uint64(fragOff))
 			b = append(b, '|')
 			// size_t arithmetic in tcpdump: a negative result wraps.
-			b = strconv.AppendUint(b, uint64(wire.IPv6HeaderLen)+uint64(k.u16(off+4))-uint64(cp-off)-8, 10)
+			b = appendUint(b, uint64(wire.IPv6HeaderLen)+uint64(k.u16(off+4))-uint64(cp-off)-8)
 			b = append(b, ')')
 			if fragOff != 0 {
 				return b
@@ -199,7 +199,7 @@ func (p *Printer) ip6(b []byte, k *pkt, off, length int) []byte {
 				}
 				if length < ln {
 					b = append(b, "truncated-ip6 - "...)
-					b = strconv.AppendUint(b, uint64(ln-length), 10)
+					b = appendUint(b, uint64(ln-length))
 					b = append(b, " bytes missing!"...)
 				}
 				if ln <= ipSnapend-off {
@@ -278,7 +278,7 @@ func (p *Printer) hbh(b []byte, k *pkt, cp int, foundJumbo *bool, payloadLen *ui
 			}
 			if v := k.u8(bp + i + 1); v != 2 {
 				b = append(b, "(rtalert: invalid len "...)
-				b = strconv.AppendUint(b, uint64(v), 10)
+				b = appendUint(b, uint64(v))
 				b = append(b, ')')
 				return k.trunc(b), 0, hbhTrunc
 			}
@@ -289,7 +289,7 @@ func (p *Printer) hbh(b []byte, k *pkt, cp int, foundJumbo *bool, payloadLen *ui
 			}
 			if v := k.u8(bp + i + 1); v != 4 {
 				b = append(b, "(jumbo: invalid len "...)
-				b = strconv.AppendUint(b, uint64(v), 10)
+				b = appendUint(b, uint64(v))
 				b = append(b, ')')
 				return k.trunc(b), 0, hbhTrunc
 			}
@@ -308,14 +308,14 @@ func (p *Printer) hbh(b []byte, k *pkt, cp int, foundJumbo *bool, payloadLen *ui
 			}
 			if v := k.u8(bp + i + 1); v < 16 {
 				b = append(b, "(homeaddr: invalid len "...)
-				b = strconv.AppendUint(b, uint64(v), 10)
+				b = appendUint(b, uint64(v))
 				b = append(b, ')')
 				return k.trunc(b), 0, hbhTrunc
 			}
 		default:
 			if ln-i < 2 {
 				b = append(b, "(type "...)
-				b = strconv.AppendUint(b, uint64(typ), 10)
+				b = appendUint(b, uint64(typ))
 				b = append(b, ": trunc)"...)
 				return k.trunc(b), 0, hbhTrunc
 			}
@@ -332,13 +332,13 @@ func rt6(b []byte, k *pkt, cp int) ([]byte, int, bool) {
 	}
 	ln := int(k.u8(cp + 1))
 	b = append(b, " (len="...)
-	b = strconv.AppendUint(b, uint64(ln), 10)
+	b = appendUint(b, uint64(ln))
 	if !k.ttest(cp+2, 1) {
 		return k.trunc(b), 0, false
 	}
 	typ := k.u8(cp + 2)
 	b = append(b, ", type="...)
-	b = strconv.AppendUint(b, uint64(typ), 10)
+	b = appendUint(b, uint64(typ))
 	if typ == 0 {
 		b = append(b, " [Deprecated]"...)
 	}
@@ -346,7 +346,7 @@ func rt6(b []byte, k *pkt, cp int) ([]byte, int, bool) {
 		return k.trunc(b), 0, false
 	}
 	b = append(b, ", segleft="...)
-	b = strconv.AppendUint(b, uint64(k.u8(cp+3)), 10)
+	b = appendUint(b, uint64(k.u8(cp+3)))
 	var addrs int
 	switch typ {
 	case 0, 2:
@@ -363,7 +363,7 @@ func rt6(b []byte, k *pkt, cp int) ([]byte, int, bool) {
 			return k.trunc(b), 0, false
 		}
 		b = append(b, ", last-entry="...)
-		b = strconv.AppendUint(b, uint64(k.u8(cp+4)), 10)
+		b = appendUint(b, uint64(k.u8(cp+4)))
 		if !k.ttest(cp+5, 1) {
 			return k.trunc(b), 0, false
 		}
@@ -383,7 +383,7 @@ func rt6(b []byte, k *pkt, cp int) ([]byte, int, bool) {
 	}
 	if ln%2 == 1 {
 		b = append(b, " (invalid length "...)
-		b = strconv.AppendUint(b, uint64(ln), 10)
+		b = appendUint(b, uint64(ln))
 		b = append(b, ')')
 		return append(b, " (invalid)"...), 0, false
 	}
@@ -392,7 +392,7 @@ func rt6(b []byte, k *pkt, cp int) ([]byte, int, bool) {
 			return k.trunc(b), 0, false
 		}
 		b = append(b, ", ["...)
-		b = strconv.AppendUint(b, uint64(i), 10)
+		b = appendUint(b, uint64(i))
 		b = append(b, ']')
 		b = appendIP6(b, k.data[addrs+16*i:addrs+16*i+16])
 	}

@@ -15,7 +15,7 @@ func mptcp(b []byte, opt []byte, flags uint8) ([]byte, bool) {
 	}
 	subtype := min(int(opt[2]>>4), 8)
 	b = append(b, ' ')
-	b = strconv.AppendUint(b, uint64(n), 10)
+	b = appendUint(b, uint64(n))
 	b = append(b, ' ')
 	b = append(b, mptcpNames[subtype]...)
 	switch subtype {
@@ -34,7 +34,7 @@ func mptcp(b []byte, opt []byte, flags uint8) ([]byte, bool) {
 		b = append(b, " id"...)
 		for _, id := range opt[3:] {
 			b = append(b, ' ')
-			b = strconv.AppendUint(b, uint64(id), 10)
+			b = appendUint(b, uint64(id))
 		}
 		return b, true
 	case 5:
@@ -48,7 +48,7 @@ func mptcp(b []byte, opt []byte, flags uint8) ([]byte, bool) {
 		}
 		if n == 4 {
 			b = append(b, " id "...)
-			b = strconv.AppendUint(b, uint64(opt[3]), 10)
+			b = appendUint(b, uint64(opt[3]))
 		}
 		return b, true
 	case 6:
@@ -56,7 +56,7 @@ func mptcp(b []byte, opt []byte, flags uint8) ([]byte, bool) {
 			return b, false
 		}
 		b = append(b, " seq "...)
-		return strconv.AppendUint(b, binary.BigEndian.Uint64(opt[4:]), 10), true
+		return appendUint(b, binary.BigEndian.Uint64(opt[4:])), true
 	case 7:
 		if n != 12 {
 			return b, false
@@ -83,10 +83,10 @@ func mpCapable(b []byte, opt []byte, flags uint8) ([]byte, bool) {
 	switch v := opt[2] & 0xf; v {
 	case 0, 1:
 		b = append(b, " v"...)
-		b = strconv.AppendUint(b, uint64(v), 10)
+		b = appendUint(b, uint64(v))
 	default:
 		b = append(b, " Unknown Version ("...)
-		b = strconv.AppendUint(b, uint64(v), 10)
+		b = appendUint(b, uint64(v))
 		return append(b, ')'), true
 	}
 	if opt[3]&0x80 != 0 {
@@ -116,7 +116,7 @@ func mpJoin(b []byte, opt []byte, flags uint8) ([]byte, bool) {
 			b = append(b, " backup"...)
 		}
 		b = append(b, " id "...)
-		b = strconv.AppendUint(b, uint64(opt[3]), 10)
+		b = appendUint(b, uint64(opt[3]))
 	}
 	switch n {
 	case 12:
@@ -151,13 +151,13 @@ func mpDSS(b []byte, opt []byte, flags uint8) ([]byte, bool) {
 			if len(rest) < 8 {
 				return b, false
 			}
-			b = strconv.AppendUint(b, binary.BigEndian.Uint64(rest), 10)
+			b = appendUint(b, binary.BigEndian.Uint64(rest))
 			rest = rest[8:]
 		} else {
 			if len(rest) < 4 {
 				return b, false
 			}
-			b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint32(rest)), 10)
+			b = appendUint(b, uint64(binary.BigEndian.Uint32(rest)))
 			rest = rest[4:]
 		}
 	}
@@ -167,26 +167,26 @@ func mpDSS(b []byte, opt []byte, flags uint8) ([]byte, bool) {
 			if len(rest) < 8 {
 				return b, false
 			}
-			b = strconv.AppendUint(b, binary.BigEndian.Uint64(rest), 10)
+			b = appendUint(b, binary.BigEndian.Uint64(rest))
 			rest = rest[8:]
 		} else {
 			if len(rest) < 4 {
 				return b, false
 			}
-			b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint32(rest)), 10)
+			b = appendUint(b, uint64(binary.BigEndian.Uint32(rest)))
 			rest = rest[4:]
 		}
 		if len(rest) < 4 {
 			return b, false
 		}
 		b = append(b, " subseq "...)
-		b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint32(rest)), 10)
+		b = appendUint(b, uint64(binary.BigEndian.Uint32(rest)))
 		rest = rest[4:]
 		if len(rest) < 2 {
 			return b, false
 		}
 		b = append(b, " len "...)
-		b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint16(rest)), 10)
+		b = appendUint(b, uint64(binary.BigEndian.Uint16(rest)))
 		rest = rest[2:]
 		if len(rest) >= 2 {
 			b = append(b, " csum 0x"...)
@@ -218,14 +218,14 @@ func mpAddAddr(b []byte, opt []byte) ([]byte, bool) {
 		b = append(b, "[bad version/echo]"...)
 	}
 	b = append(b, " id "...)
-	b = strconv.AppendUint(b, uint64(opt[3]), 10)
+	b = appendUint(b, uint64(opt[3]))
 	switch n {
 	case 8, 10, 16, 18:
 		b = append(b, ' ')
 		b = appendIP4(b, opt[4:8])
 		if n == 10 || n == 18 {
 			b = append(b, ':')
-			b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint16(opt[8:])), 10)
+			b = appendUint(b, uint64(binary.BigEndian.Uint16(opt[8:])))
 		}
 		if n == 16 {
 			b = append(b, " hmac 0x"...)
@@ -240,7 +240,7 @@ func mpAddAddr(b []byte, opt []byte) ([]byte, bool) {
 		b = appendIP6(b, opt[4:20])
 		if n == 22 || n == 30 {
 			b = append(b, ':')
-			b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint16(opt[20:])), 10)
+			b = appendUint(b, uint64(binary.BigEndian.Uint16(opt[20:])))
 		}
 		if n == 28 {
 			b = append(b, " hmac 0x"...)

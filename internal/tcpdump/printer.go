@@ -44,6 +44,11 @@ type Printer struct {
 	opt Options
 
 	seqCur, seqOld map[seqKey]seqBase
+	lastKey        seqKey
+	lastVal        seqBase
+	lastOK         bool
+	endpoints      [endpointCacheSize]endpointText
+	nextEndpoint   int
 
 	haveRef bool
 	refTime pcap.Time // previous or first printed packet, for -ttt and -ttttt
@@ -249,7 +254,7 @@ func (p *Printer) appendTime(b []byte, t pcap.Time) []byte {
 		if uint32(sec)&0x80000000 != 0 {
 			return append(b, "[Error converting time] "...)
 		}
-		b = strconv.AppendUint(b, uint64(uint32(sec)), 10)
+		b = appendUint(b, uint64(uint32(sec)))
 		b = p.appendFrac(b, frac)
 		return append(b, ' ')
 	case TimeDeltaPrev, TimeDeltaFirst:

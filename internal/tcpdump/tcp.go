@@ -28,16 +28,23 @@ type seqKey struct {
 type seqBase struct{ seq, ack uint32 }
 
 // lookup finds a connection's entry, promoting it from the old generation.
+// Consecutive segments mostly belong to one connection, so the last entry
+// is kept aside and a hit there skips hashing the 40-byte key.
 func (p *Printer) lookup(k seqKey) (seqBase, bool) {
-	if v, ok := p.seqCur[k]; ok {
-		return v, true
+	if p.lastOK && k == p.lastKey {
+		return p.lastVal, true
 	}
-	if v, ok := p.seqOld[k]; ok {
-		delete(p.seqOld, k)
-		p.store(k, v)
-		return v, true
+	v, ok := p.seqCur[k]
+	if !ok {
+		if v, ok = p.seqOld[k]; ok {
+			delete(p.seqOld, k)
+			p.store(k, v)
+		}
 	}
-	return seqBase{}, false
+	if ok {
+		p.lastKey, p.lastVal, p.lastOK = k, v, true
+	}
+	return v, ok
 }
 
 func (p *Printer) store(k seqKey, v seqBase) {
@@ -46,6 +53,7 @@ func (p *Printer) store(k seqKey, v seqBase) {
 		p.seqCur = make(map[seqKey]seqBase)
 	}
 	p.seqCur[k] = v
+	p.lastKey, p.lastVal, p.lastOK = k, v, true
 }
 
 // tcp follows tcpdump's tcp_print for the segment at tp of the given
@@ -61,18 +69,11 @@ func (p *Printer) tcp(b []byte, k *pkt, tp int, length uint32, ipOff int, v6, di
 	}
 	sport, dport := k.u16(tp), k.u16(tp+2)
 	if direct {
-		b = appendAddr(b, k, ipOff, v6, true)
-		b = append(b, '.')
-		b = strconv.AppendUint(b, uint64(sport), 10)
-		b = append(b, " > "...)
-		b = appendAddr(b, k, ipOff, v6, false)
-		b = append(b, '.')
-		b = strconv.AppendUint(b, uint64(dport), 10)
-		b = append(b, ": "...)
+		b = p.appendEndpoints(b, k, ipOff, v6, sport, dport)
 	} else {
-		b = strconv.AppendUint(b, uint64(sport), 10)
+		b = appendUint(b, uint64(sport))
 		b = append(b, " > "...)
-		b = strconv.AppendUint(b, uint64(dport), 10)
+		b = appendUint(b, uint64(dport))
 		b = append(b, ": "...)
 	}
 	if !k.ttest(tp, wire.TCPMinHeaderLen) {
@@ -81,9 +82,9 @@ func (p *Printer) tcp(b []byte, k *pkt, tp int, length uint32, ipOff int, v6, di
 	hlen := uint32(k.u8(tp+12)>>4) * 4
 	if hlen < wire.TCPMinHeaderLen {
 		b = append(b, " tcp "...)
-		b = strconv.AppendUint(b, uint64(length-hlen), 10)
+		b = appendUint(b, uint64(length-hlen))
 		b = append(b, " [bad hdr length "...)
-		b = strconv.AppendUint(b, uint64(hlen), 10)
+		b = appendUint(b, uint64(hlen))
 		return append(b, " - too short, < 20]"...)
 	}
 	seq, ack := k.u32(tp+4), k.u32(tp+8)
@@ -137,29 +138,29 @@ func (p *Printer) tcp(b []byte, k *pkt, tp int, length uint32, ipOff int, v6, di
 	}
 	if hlen > length {
 		b = append(b, " [bad hdr length "...)
-		b = strconv.AppendUint(b, uint64(hlen), 10)
+		b = appendUint(b, uint64(hlen))
 		b = append(b, " - too long, > "...)
-		b = strconv.AppendUint(b, uint64(length), 10)
+		b = appendUint(b, uint64(length))
 		return append(b, ']')
 	}
 	length -= hlen
 	if length > 0 || flags&(thSYN|thFIN|thRST) != 0 {
 		b = append(b, ", seq "...)
-		b = strconv.AppendUint(b, uint64(seq), 10)
+		b = appendUint(b, uint64(seq))
 		if length > 0 {
 			b = append(b, ':')
-			b = strconv.AppendUint(b, uint64(seq+length), 10)
+			b = appendUint(b, uint64(seq+length))
 		}
 	}
 	if flags&thACK != 0 {
 		b = append(b, ", ack "...)
-		b = strconv.AppendUint(b, uint64(ack), 10)
+		b = appendUint(b, uint64(ack))
 	}
 	b = append(b, ", win "...)
-	b = strconv.AppendUint(b, uint64(win), 10)
+	b = appendUint(b, uint64(win))
 	if flags&thURG != 0 {
 		b = append(b, ", urg "...)
-		b = strconv.AppendUint(b, uint64(urp), 10)
+		b = appendUint(b, uint64(urp))
 	}
 	if hlen > wire.TCPMinHeaderLen {
 		var done bool
@@ -169,7 +170,7 @@ func (p *Printer) tcp(b []byte, k *pkt, tp int, length uint32, ipOff int, v6, di
 		}
 	}
 	b = append(b, ", length "...)
-	return strconv.AppendUint(b, uint64(length), 10)
+	return appendUint(b, uint64(length))
 }
 
 // options prints the options as tcpdump does. done reports that tcpdump
@@ -237,7 +238,7 @@ func (p *Printer) options(b []byte, k *pkt, tp int, hlen, length uint32, flags u
 				return trunc()
 			}
 			b = append(b, ' ')
-			b = strconv.AppendUint(b, uint64(k.u16(cp)), 10)
+			b = appendUint(b, uint64(k.u16(cp)))
 		case wire.OptWindowScale:
 			datalen = 1
 			if ok, isBad := lencheck(datalen); isBad {
@@ -246,7 +247,7 @@ func (p *Printer) options(b []byte, k *pkt, tp int, hlen, length uint32, flags u
 				return trunc()
 			}
 			b = append(b, ' ')
-			b = strconv.AppendUint(b, uint64(k.u8(cp)), 10)
+			b = appendUint(b, uint64(k.u8(cp)))
 		case wire.OptSACK:
 			datalen = ln - 2
 			if datalen%8 != 0 {
@@ -254,7 +255,7 @@ func (p *Printer) options(b []byte, k *pkt, tp int, hlen, length uint32, flags u
 				break
 			}
 			b = append(b, ' ')
-			b = strconv.AppendUint(b, uint64(datalen/8), 10)
+			b = appendUint(b, uint64(datalen/8))
 			b = append(b, ' ')
 			for i := uint32(0); i < datalen; i += 8 {
 				if ok, isBad := lencheck(i + 4); isBad {
@@ -277,9 +278,9 @@ func (p *Printer) options(b []byte, k *pkt, tp int, hlen, length uint32, flags u
 					e -= thack
 				}
 				b = append(b, '{')
-				b = strconv.AppendUint(b, uint64(s), 10)
+				b = appendUint(b, uint64(s))
 				b = append(b, ':')
-				b = strconv.AppendUint(b, uint64(e), 10)
+				b = appendUint(b, uint64(e))
 				b = append(b, '}')
 			}
 		case wire.OptCC, wire.OptCCNew, wire.OptCCEcho, wire.OptEcho, wire.OptEchoReply:
@@ -290,7 +291,7 @@ func (p *Printer) options(b []byte, k *pkt, tp int, hlen, length uint32, flags u
 				return trunc()
 			}
 			b = append(b, ' ')
-			b = strconv.AppendUint(b, uint64(k.u32(cp)), 10)
+			b = appendUint(b, uint64(k.u32(cp)))
 		case wire.OptTimestamps:
 			datalen = 8
 			if ok, isBad := lencheck(datalen); isBad {
@@ -299,9 +300,9 @@ func (p *Printer) options(b []byte, k *pkt, tp int, hlen, length uint32, flags u
 				return trunc()
 			}
 			b = append(b, " val "...)
-			b = strconv.AppendUint(b, uint64(k.u32(cp)), 10)
+			b = appendUint(b, uint64(k.u32(cp)))
 			b = append(b, " ecr "...)
-			b = strconv.AppendUint(b, uint64(k.u32(cp+4)), 10)
+			b = appendUint(b, uint64(k.u32(cp+4)))
 		case wire.OptMD5:
 			datalen = 16
 			if ok, isBad := lencheck(datalen); isBad {
@@ -330,7 +331,7 @@ func (p *Printer) options(b []byte, k *pkt, tp int, hlen, length uint32, flags u
 			b = append(b, " cap "...)
 			b = appendHex(b, k.data[cp:cp+1])
 			b = append(b, " id "...)
-			b = strconv.AppendUint(b, uint64(k.u8(cp+1)), 10)
+			b = appendUint(b, uint64(k.u8(cp+1)))
 		case wire.OptAO:
 			datalen = ln - 2
 			if datalen < 2 {
@@ -343,14 +344,14 @@ func (p *Printer) options(b []byte, k *pkt, tp int, hlen, length uint32, flags u
 				return trunc()
 			}
 			b = append(b, " keyid "...)
-			b = strconv.AppendUint(b, uint64(k.u8(cp)), 10)
+			b = appendUint(b, uint64(k.u8(cp)))
 			if ok, isBad := lencheck(2); isBad {
 				return bad()
 			} else if !ok {
 				return trunc()
 			}
 			b = append(b, " rnextkeyid "...)
-			b = strconv.AppendUint(b, uint64(k.u8(cp+1)), 10)
+			b = appendUint(b, uint64(k.u8(cp+1)))
 			if datalen > 2 {
 				b = append(b, " mac 0x"...)
 				for i := uint32(2); i < datalen; i++ {
@@ -379,7 +380,7 @@ func (p *Printer) options(b []byte, k *pkt, tp int, hlen, length uint32, flags u
 				v >>= 1
 			}
 			b = append(b, ' ')
-			b = strconv.AppendUint(b, uint64(v), 10)
+			b = appendUint(b, uint64(v))
 		case wire.OptMPTCP:
 			datalen = ln - 2
 			if ok, isBad := lencheck(datalen); isBad {
@@ -441,7 +442,7 @@ func (p *Printer) options(b []byte, k *pkt, tp int, hlen, length uint32, flags u
 		}
 		if datalen != ln {
 			b = append(b, "[len "...)
-			b = strconv.AppendUint(b, uint64(ln), 10)
+			b = appendUint(b, uint64(ln))
 			b = append(b, ']')
 		}
 		ch = ','
@@ -485,7 +486,7 @@ func appendOptionName(b []byte, opt uint8) []byte {
 		return append(b, s...)
 	}
 	b = append(b, "unknown-"...)
-	return strconv.AppendUint(b, uint64(opt), 10)
+	return appendUint(b, uint64(opt))
 }
 
 // appendFastOpen follows print_tcp_fastopen_option.
@@ -513,6 +514,49 @@ func appendHex(b []byte, v []byte) []byte {
 	return b
 }
 
+// endpointText caches the text "src.sport > dst.dport: " of one direction
+// of a connection. Formatting addresses is a sixth of a line's cost, and
+// consecutive segments mostly travel the same few directions.
+type endpointText struct {
+	key  seqKey
+	text []byte
+}
+
+const endpointCacheSize = 4
+
+// appendEndpoints appends "src.sport > dst.dport: ".
+func (p *Printer) appendEndpoints(b []byte, k *pkt, ipOff int, v6 bool, sport, dport uint16) []byte {
+	var key seqKey
+	if v6 {
+		copy(key.src[:], k.data[ipOff+8:ipOff+24])
+		copy(key.dst[:], k.data[ipOff+24:ipOff+40])
+		key.v6 = true
+	} else {
+		copy(key.src[:4], k.data[ipOff+12:ipOff+16])
+		copy(key.dst[:4], k.data[ipOff+16:ipOff+20])
+	}
+	key.ports = uint32(sport)<<16 | uint32(dport)
+	for i := range p.endpoints {
+		if e := &p.endpoints[i]; e.key == key && e.text != nil {
+			return append(b, e.text...)
+		}
+	}
+	start := len(b)
+	b = appendAddr(b, k, ipOff, v6, true)
+	b = append(b, '.')
+	b = appendUint(b, uint64(sport))
+	b = append(b, " > "...)
+	b = appendAddr(b, k, ipOff, v6, false)
+	b = append(b, '.')
+	b = appendUint(b, uint64(dport))
+	b = append(b, ": "...)
+	e := &p.endpoints[p.nextEndpoint]
+	p.nextEndpoint = (p.nextEndpoint + 1) % endpointCacheSize
+	e.key = key
+	e.text = append(e.text[:0], b[start:]...)
+	return b
+}
+
 // appendAddrs appends "src > dst".
 func appendAddrs(b []byte, k *pkt, ipOff int, v6 bool) []byte {
 	b = appendAddr(b, k, ipOff, v6, true)
@@ -537,14 +581,23 @@ func appendAddr(b []byte, k *pkt, ipOff int, v6, src bool) []byte {
 
 // appendIP4 appends a dotted quad.
 func appendIP4(b []byte, a []byte) []byte {
-	for i, v := range a[:4] {
-		if i > 0 {
-			b = append(b, '.')
-		}
-		b = strconv.AppendUint(b, uint64(v), 10)
-	}
-	return b
+	_ = a[3]
+	b = append(b, octets[a[0]]...)
+	b = append(b, '.')
+	b = append(b, octets[a[1]]...)
+	b = append(b, '.')
+	b = append(b, octets[a[2]]...)
+	b = append(b, '.')
+	return append(b, octets[a[3]]...)
 }
+
+// octets holds the decimal spelling of every byte value.
+var octets = func() (t [256]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return t
+}()
 
 // appendIP6 formats an IPv6 address as tcpdump's addrtostr6 does. It
 // differs from RFC 5952 (and net/netip) in one case: an address whose

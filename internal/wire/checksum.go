@@ -58,8 +58,12 @@ func PseudoHeaderSum(src, dst netip.Addr, proto uint8, length int) uint64 {
 // TCPChecksum computes the checksum a sender should have put in the TCP
 // header segment (header and payload, with the checksum field as sent):
 // it returns the value that makes the sum come out right, and whether the
-// field already holds it.
+// field already holds it. A segment too short to hold the checksum field
+// gives 0, false.
 func TCPChecksum(src, dst netip.Addr, segment []byte) (want uint16, ok bool) {
+	if len(segment) < TCPMinHeaderLen {
+		return 0, false
+	}
 	s := PseudoHeaderSum(src, dst, ProtoTCP, len(segment))
 	s = Sum(s, segment)
 	ok = Fold(s) == 0xffff

@@ -178,9 +178,7 @@ type IPv6Chain struct {
 func (b IPv6) Walk(off int) (IPv6Chain, error) {
 	c := IPv6Chain{Upper: b.NextHeader(), UpperOff: IPv6HeaderLen}
 	for {
-		switch c.Upper {
-		case ProtoHopByHop, ProtoRouting, ProtoDestOpts, ProtoFragment:
-		default:
+		if !isExtHeader(c.Upper) {
 			return c, nil
 		}
 		p := c.UpperOff
@@ -190,6 +188,12 @@ func (b IPv6) Walk(off int) (IPv6Chain, error) {
 		n := 8
 		if c.Upper != ProtoFragment {
 			n = (int(b[p+1]) + 1) * 8
+		}
+		// A header that overruns the capture hides the one after it. The
+		// upper-layer header's absence is the caller's to report (it may
+		// not want it), but another extension header cannot be walked.
+		if len(b) < p+n && isExtHeader(b[p]) {
+			return c, errorf("ipv6", off+p, "extension header %d of %d bytes, %d captured", c.Upper, n, len(b)-p)
 		}
 		if c.Count < len(c.Headers) {
 			c.Headers[c.Count] = ExtHeader{Proto: c.Upper, Offset: p, Len: n}
@@ -213,6 +217,15 @@ func (b IPv6) Walk(off int) (IPv6Chain, error) {
 			return c, nil
 		}
 	}
+}
+
+// isExtHeader reports whether Walk crosses a header of protocol p.
+func isExtHeader(p uint8) bool {
+	switch p {
+	case ProtoHopByHop, ProtoRouting, ProtoDestOpts, ProtoFragment:
+		return true
+	}
+	return false
 }
 
 // jumboOption finds the Jumbo Payload option (RFC 2675) among hop-by-hop options.

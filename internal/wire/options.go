@@ -132,7 +132,7 @@ const (
 	HasUTO
 	HasAccECN
 	HasUnknown   // a kind tcplens does not decode
-	HasMalformed // the options area did not parse to its end
+	HasMalformed // an option had a length its kind does not allow, or the area did not parse to its end
 )
 
 // Options is the decoded meaning of a segment's options.
@@ -181,7 +181,11 @@ func ParseOptions(area []byte, base int, o *Options) error {
 				o.Present |= HasMalformed
 			}
 		case OptSACKPermitted:
-			o.Present |= HasSACKPermitted
+			if len(d) == 0 {
+				o.Present |= HasSACKPermitted
+			} else {
+				o.Present |= HasMalformed
+			}
 		case OptSACK:
 			if len(d)%8 != 0 {
 				o.Present |= HasMalformed
@@ -223,6 +227,8 @@ func ParseOptions(area []byte, base int, o *Options) error {
 			if len(d) == 2 {
 				o.Present |= HasUTO
 				o.UTO = binary.BigEndian.Uint16(d)
+			} else {
+				o.Present |= HasMalformed
 			}
 		case OptAccECN0, OptAccECN1:
 			o.Present |= HasAccECN

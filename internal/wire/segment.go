@@ -153,7 +153,11 @@ func Decode(f *pcap.Frame, s *Segment) error {
 		return ErrNotTCP
 	}
 	if off > len(data) {
-		return errorf("tcp", off, "no TCP header captured")
+		// An IPv6 extension header ran past the capture.
+		return errorf("tcp", len(data), "no TCP header captured: it would start at byte %d", off)
+	}
+	if tcpLen < TCPMinHeaderLen {
+		return errorf("tcp", off, "the IP length leaves %d bytes for TCP, the header needs %d", tcpLen, TCPMinHeaderLen)
 	}
 	// Bytes past the IP length are link padding, not TCP.
 	end := min(len(data), off+tcpLen)
@@ -171,6 +175,8 @@ func Decode(f *pcap.Frame, s *Segment) error {
 	switch {
 	case hl < TCPMinHeaderLen:
 		return errorf("tcp", off+12, "data offset %d words < minimum 5", tcp.DataOffset())
+	case hl > tcpLen && s.Fragment:
+		return errorf("tcp", off+12, "header length %d exceeds the %d bytes of this first IP fragment", hl, tcpLen)
 	case hl > tcpLen:
 		return errorf("tcp", off+12, "header length %d exceeds the segment length %d the IP header gives", hl, tcpLen)
 	}
@@ -179,11 +185,12 @@ func Decode(f *pcap.Frame, s *Segment) error {
 		s.Payload = tcp[hl:]
 		s.TCP = tcp[:hl]
 	}
-	if err := ParseOptions(tcp.Options(), off+TCPMinHeaderLen, &s.Options); err != nil {
-		return err
-	}
+	err = ParseOptions(tcp.Options(), off+TCPMinHeaderLen, &s.Options)
 	if hl > len(tcp) {
+		// The snaplen cut the options: an option that seems to overrun
+		// the area ran into the cut, and says nothing about the sender.
+		// Options keeps those captured whole.
 		return errorf("tcp", off+len(tcp), "options cut short by the capture: %d of %d header bytes", len(tcp), hl)
 	}
-	return nil
+	return err
 }

@@ -1,0 +1,83 @@
+package wire_test
+
+import (
+	"testing"
+
+	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/wire"
+)
+
+// wellFormed returns the frames of the given captures that Decode accepts.
+func wellFormed(t testing.TB, files ...string) []pcap.Frame {
+	t.Helper()
+	var out []pcap.Frame
+	var s wire.Segment
+	for _, file := range files {
+		for _, f := range loadFrames(t, file) {
+			if wire.Decode(&f, &s) == nil {
+				out = append(out, f)
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no well-formed frames")
+	}
+	return out
+}
+
+func TestDecodeAllocs(t *testing.T) {
+	// IPv4 with options, IPv6, VLAN and QinQ, SLL2, BSD loopback, SACK blocks.
+	frames := wellFormed(t,
+		"zeek-tcp-timestamp.pcap", "zeek-ftp-ipv6.pcap", "zeek-http-qinq-0.pcap",
+		"zeek-http-vlan-0.pcap", "lwerdna-simple_http_sll2.pcap", "gopacket-test_loopback.pcap",
+		"suri-bug-4376-syn_retransmit_with_ts.pcap", "zeek-ipv6-http-atomic-frag.pcap", "tcpdump-mptcp-v1.pcap")
+	var s wire.Segment
+	allocs := testing.AllocsPerRun(10, func() {
+		for i := range frames {
+			if err := wire.Decode(&frames[i], &s); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Decode of %d frames: %v allocations, want 0", len(frames), allocs)
+	}
+
+	var areas [][]byte
+	for i := range frames {
+		if err := wire.Decode(&frames[i], &s); err != nil {
+			t.Fatal(err)
+		}
+		if o := s.TCP.Options(); len(o) > 0 {
+			areas = append(areas, o)
+		}
+	}
+	var o wire.Options
+	allocs = testing.AllocsPerRun(10, func() {
+		for _, a := range areas {
+			if err := wire.ParseOptions(a, 54, &o); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("ParseOptions of %d areas: %v allocations, want 0", len(areas), allocs)
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	frames := loadFrames(b, "zeek-echo-connections.pcap.gz")
+	bytes := 0
+	for _, f := range frames {
+		bytes += len(f.Data)
+	}
+	var s wire.Segment
+	b.SetBytes(int64(bytes))
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range frames {
+			wire.Decode(&frames[i], &s)
+		}
+	}
+	b.ReportMetric(float64(len(frames)*b.N)/b.Elapsed().Seconds(), "frames/s")
+}
