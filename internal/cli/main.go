@@ -72,7 +72,7 @@ every segment, and what went wrong.`,
 	root.Version = version()
 	root.SetVersionTemplate("tcplens {{.Version}}\n")
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newReadCmd(e), newDissectCmd(e))
+	root.AddCommand(newReadCmd(e), newDissectCmd(e), newConnsCmd(e))
 	return root
 }
 

@@ -3,6 +3,8 @@ package wire
 import (
 	"encoding/binary"
 	"net/netip"
+
+	"github.com/tcplens/tcplens/internal/pcap"
 )
 
 // Sum adds the bytes of b, as big-endian 16-bit words, to the running
@@ -72,4 +74,58 @@ func TCPChecksum(src, dst netip.Addr, segment []byte) (want uint16, ok bool) {
 	s += uint64(^field)
 	want = ^Fold(s)
 	return want, ok
+}
+
+// ChecksumStatus is the verdict on a segment's checksum.
+type ChecksumStatus uint8
+
+const (
+	ChecksumUnverified ChecksumStatus = iota // not all of the segment was captured, or it is a first fragment
+	ChecksumCorrect
+	ChecksumIncorrect
+)
+
+// OffloadCause says why an incorrect checksum is most likely checksum
+// offload at the capturing host rather than corruption: the host captures
+// its own outgoing segments before the NIC fills the field in.
+type OffloadCause uint8
+
+const (
+	NoOffload       OffloadCause = iota
+	OffloadOutgoing              // a Linux cooked capture marks the frame as sent by the capturing host
+	OffloadTSO                   // the IP length is 0: segmentation (and so checksums) left to the NIC
+	OffloadPartial               // the field holds the pseudo-header sum, Linux's CHECKSUM_PARTIAL
+	OffloadZero                  // the field is zero, left for the NIC
+)
+
+// VerifyChecksum checks the TCP checksum of a decoded segment against the
+// pseudo-header (RFC 9293 section 3.1). It reads only what Decode kept.
+func (s *Segment) VerifyChecksum() (status ChecksumStatus, computed uint16, cause OffloadCause) {
+	if s.TCP == nil || s.Fragment || len(s.Payload) < s.PayloadLen || s.HeaderLen < TCPMinHeaderLen || len(s.TCP) < s.HeaderLen {
+		return ChecksumUnverified, 0, NoOffload
+	}
+	seg := s.TCP[:s.HeaderLen+s.PayloadLen]
+	want, ok := TCPChecksum(s.Src.Addr(), s.Dst.Addr(), seg)
+	if ok {
+		return ChecksumCorrect, s.TCP.Checksum(), NoOffload
+	}
+	return ChecksumIncorrect, want, s.OffloadCause(len(seg))
+}
+
+// OffloadCause says whether an incorrect checksum on this segment of
+// segLen bytes looks like checksum offload at the capturing host.
+func (s *Segment) OffloadCause(segLen int) OffloadCause {
+	field := s.TCP.Checksum()
+	partial := Fold(PseudoHeaderSum(s.Src.Addr(), s.Dst.Addr(), ProtoTCP, segLen))
+	switch {
+	case (s.Link.Type == pcap.LinkSLL || s.Link.Type == pcap.LinkSLL2) && s.Link.PacketType == PacketOutgoing:
+		return OffloadOutgoing
+	case s.IPLenFixed:
+		return OffloadTSO
+	case field == partial || field == ^partial:
+		return OffloadPartial
+	case field == 0:
+		return OffloadZero
+	}
+	return NoOffload
 }

@@ -25,6 +25,9 @@ type Segment struct {
 	DF         bool   // IPv4 don't-fragment
 	Fragment   bool   // the first fragment of a fragmented datagram
 	IPLenFixed bool   // the IP length field was 0 (TSO, BIG TCP); lengths come from the frame
+	// IPLenBeyondFrame says the IP length claimed more than the frame held
+	// on the wire; PayloadLen counts only what was on the wire.
+	IPLenBeyondFrame bool
 
 	// Transport layer.
 	TCPOffset  int // offset of the TCP header in the frame
@@ -155,6 +158,13 @@ func Decode(f *pcap.Frame, s *Segment) error {
 	if off > len(data) {
 		// An IPv6 extension header ran past the capture.
 		return errorf("tcp", len(data), "no TCP header captured: it would start at byte %d", off)
+	}
+	// An IP length beyond what the frame held on the wire is a lie (a
+	// corrupt or forged header): those bytes never existed. Like tshark,
+	// count only what was on the wire.
+	if onWire := f.Length - off; tcpLen > onWire && onWire >= 0 {
+		tcpLen = onWire
+		s.IPLenBeyondFrame = true
 	}
 	if tcpLen < TCPMinHeaderLen {
 		return errorf("tcp", off, "the IP length leaves %d bytes for TCP, the header needs %d", tcpLen, TCPMinHeaderLen)

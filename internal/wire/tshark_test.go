@@ -283,6 +283,9 @@ func explainTshark(f *pcap.Frame, s *wire.Segment, err error, row tsharkRow, lis
 	case listed && isErr && werr.Layer == "tcp" && strings.HasPrefix(werr.Msg, "options cut short"):
 		return tsharkCase{name: "TCP options cut short by the snaplen: Decode fills the fixed header and returns *Error; tshark lists the frame without tcp.len",
 			skip: append([]string{"tcp.len"}, optionFields...)}
+	case listed && isErr && werr.Layer == "tcp" && s.IPLenBeyondFrame && strings.HasPrefix(werr.Msg, "header length"):
+		return tsharkCase{name: "IP length beyond the frame and a TCP header longer than the bytes on the wire: Decode fills the fixed header and returns *Error; tshark lists a \"short segment\" without tcp.len",
+			skip: append([]string{"tcp.len"}, optionFields...)}
 	case listed && isErr && werr.Layer == "tcp" && strings.HasPrefix(werr.Msg, "data offset"):
 		return tsharkCase{name: "TCP data offset < 5: Decode returns *Error, tshark lists the frame and stops after the sequence number", skip: afterSeqFields}
 	}
@@ -311,24 +314,6 @@ func explainTshark(f *pcap.Frame, s *wire.Segment, err error, row tsharkRow, lis
 				c.skip = noFields
 			}
 		}
-	}
-	// An IP length beyond the frame's wire length: Decode keeps the IP
-	// header's claim (PayloadLen, as tcpdump's "truncated-ip - N bytes
-	// missing!"), tshark clamps the datagram to the bytes on the wire.
-	var ipEnd int
-	if s.IPVersion == 4 {
-		ipEnd = s.IPOffset + int(s.IPv4.TotalLength())
-	} else {
-		ipEnd = s.IPOffset + wire.IPv6HeaderLen + int(s.IPv6.PayloadLength())
-	}
-	if !s.IPLenFixed && ipEnd > f.Length {
-		i := slices.Index(tsharkFields, "tcp.len")
-		got[i] = strconv.Itoa(f.Length - s.TCPOffset - s.HeaderLen)
-		if c.name != "" {
-			c.name += "; "
-		}
-		c.name += "IP length beyond the wire length: tshark clamps tcp.len to the frame, Decode keeps the IP header's length as tcpdump does"
-		c.skip = noFields
 	}
 	return c
 }

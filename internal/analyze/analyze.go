@@ -1,0 +1,135 @@
+// Package analyze is the pipeline from frames to analysed segments and
+// finished connections: decode, find the connection, run both endpoints'
+// state machines and the segment analysis. It streams: memory grows with
+// the connections open at once, not with the capture.
+package analyze
+
+import (
+	"errors"
+
+	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/event"
+	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/tcp"
+	"github.com/tcplens/tcplens/internal/wire"
+)
+
+// Options configure an Analyzer.
+type Options struct {
+	MaxConns int // cap on connections held at once; 0 for conn.DefaultMaxConns
+}
+
+// Segment is one analysed TCP segment. It and everything it points to are
+// valid only during the callback that receives it.
+type Segment struct {
+	Frame  *pcap.Frame
+	Seg    *wire.Segment
+	Err    error      // a malformed header; Seg holds what could be decoded
+	Conn   *conn.Conn // nil when the segment could not be tied to a connection
+	End    int        // index in Conn.Ends of the sender
+	Dir    conn.Dir
+	Result *tcp.Result
+}
+
+// Stats counts what the capture held.
+type Stats struct {
+	Frames      int
+	Segments    int // TCP segments analysed
+	NotTCP      int // frames without TCP
+	Fragments   int // later IP fragments of TCP segments
+	Malformed   int // TCP segments whose headers could not be decoded
+	First, Last pcap.Time
+	Links       map[pcap.LinkType]int
+	Conns       int // connections seen
+}
+
+// Analyzer runs the pipeline.
+type Analyzer struct {
+	table     *conn.Table
+	seg       wire.Segment
+	res       tcp.Result
+	out       Segment
+	onSegment func(*Segment)
+	Stats     Stats
+}
+
+// New returns an Analyzer that calls onSegment for every TCP segment (may
+// be nil) and onConn for every connection when it ends: idle, evicted,
+// replaced by a new one on its 4-tuple, or at the end of the capture.
+func New(opts Options, onSegment func(*Segment), onConn func(*conn.Conn, conn.EndReason)) *Analyzer {
+	a := &Analyzer{onSegment: onSegment}
+	a.Stats.Links = map[pcap.LinkType]int{}
+	a.table = conn.NewTable(opts.MaxConns, onConn)
+	a.res.Changes = make([]tcp.Change, 0, 8)
+	return a
+}
+
+// Table exposes the connection table, for its counts.
+func (a *Analyzer) Table() *conn.Table { return a.table }
+
+// Add analyses one frame.
+func (a *Analyzer) Add(f *pcap.Frame) {
+	st := &a.Stats
+	st.Frames++
+	st.Links[f.Link]++
+	if st.First == 0 || f.Time < st.First {
+		st.First = f.Time
+	}
+	st.Last = max(st.Last, f.Time)
+
+	s := &a.seg
+	err := wire.Decode(f, s)
+	switch {
+	case err == nil:
+	case errors.Is(err, wire.ErrFragment):
+		st.Fragments++
+		return
+	case errors.Is(err, wire.ErrNotTCP):
+		st.NotTCP++
+		return
+	default:
+		st.Malformed++
+		if s.TCP == nil {
+			a.res = tcp.Result{BytesInFlight: -1, WindowScaled: -1, Changes: a.res.Changes[:0]}
+			a.res.Analysis.Add(event.Malformed)
+			a.emit(f, err, nil, 0)
+			return
+		}
+		// The fixed header is there: the numbers can still be analysed.
+	}
+	st.Segments++
+	c, end := a.table.Lookup(s, f.Time)
+	if c.Segments == 1 {
+		st.Conns++
+	}
+	status, _, cause := s.VerifyChecksum()
+	in := tcp.Input{Seg: s, Frame: f.Number, Time: f.Time}
+	switch status {
+	case wire.ChecksumCorrect:
+		in.Checksum = tcp.ChecksumGood
+	case wire.ChecksumIncorrect:
+		in.Checksum = tcp.ChecksumBad
+		in.Offload = cause != wire.NoOffload
+	}
+	c.Step(end, &in, &a.res)
+	if err != nil {
+		a.res.Analysis.Add(event.Malformed)
+	}
+	a.emit(f, err, c, end)
+}
+
+func (a *Analyzer) emit(f *pcap.Frame, err error, c *conn.Conn, end int) {
+	if a.onSegment == nil {
+		return
+	}
+	a.out = Segment{Frame: f, Seg: &a.seg, Err: err, Conn: c, End: end, Result: &a.res}
+	if c != nil {
+		a.out.Dir = c.DirOf(end)
+	}
+	a.onSegment(&a.out)
+}
+
+// Close ends the capture: every connection still open is handed to onConn.
+func (a *Analyzer) Close() {
+	a.table.Close(a.Stats.Last)
+}

@@ -1,0 +1,170 @@
+// Package conn finds the connection each segment belongs to: the
+// canonical 4-tuple, a new connection when a SYN with a new ISN reuses a
+// 4-tuple, the client and server roles, idle expiry, and a bounded table
+// whose evictions are counted, so that a SYN flood from millions of
+// sources runs in bounded memory.
+package conn
+
+import (
+	"net/netip"
+
+	"github.com/tcplens/tcplens/internal/event"
+	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/tcp"
+	"github.com/tcplens/tcplens/internal/wire"
+)
+
+// Dir is the direction of a segment relative to the connection's roles.
+type Dir uint8
+
+const (
+	ClientToServer Dir = iota
+	ServerToClient
+)
+
+// String is "c2s" or "s2c".
+func (d Dir) String() string {
+	if d == ClientToServer {
+		return "c2s"
+	}
+	return "s2c"
+}
+
+// Key is a connection's 4-tuple in canonical order: the lower endpoint
+// first, so both directions share it.
+type Key struct {
+	A, B netip.AddrPort
+}
+
+// KeyOf returns the canonical key of a segment and whether its source is B.
+func KeyOf(s *wire.Segment) (Key, bool) {
+	src, dst := s.Src, s.Dst
+	if less(dst, src) {
+		return Key{A: dst, B: src}, true
+	}
+	return Key{A: src, B: dst}, false
+}
+
+func less(x, y netip.AddrPort) bool {
+	if c := x.Addr().Compare(y.Addr()); c != 0 {
+		return c < 0
+	}
+	return x.Port() < y.Port()
+}
+
+// Role says how the client and server were decided.
+type Role uint8
+
+const (
+	RoleSYN     Role = iota // the client sent the SYN (or received the SYN-ACK)
+	RolePorts               // no handshake: the server has the well-known or lower port
+	RoleSpeaker             // no handshake and ports say nothing: the first to speak is the client
+)
+
+// Conn is one connection: its identity, roles and analysis state.
+type Conn struct {
+	ID  int // 1-based, in the order connections first appear
+	Key Key
+	tcp.Conn
+
+	// Client is the index in Ends of the client.
+	Client int
+	Role   Role
+
+	FirstFrame, LastFrame int
+	Start, End            pcap.Time
+	Segments              int
+
+	// ReusedPorts is set when a SYN with a new ISN opened this connection
+	// on a 4-tuple that was in use; Previous is that connection's ID.
+	ReusedPorts bool
+	Previous    int
+
+	// Zeek's connection history, built as segments go by.
+	History history
+
+	prev, next *Conn // the table's recency list, most recent first
+}
+
+// ClientEnd returns the client endpoint.
+func (c *Conn) ClientEnd() *tcp.Endpoint { return &c.Ends[c.Client] }
+
+// ServerEnd returns the server endpoint.
+func (c *Conn) ServerEnd() *tcp.Endpoint { return &c.Ends[1-c.Client] }
+
+// DirOf converts an index into Ends into a direction.
+func (c *Conn) DirOf(end int) Dir {
+	if end == c.Client {
+		return ClientToServer
+	}
+	return ServerToClient
+}
+
+// RoleGuessed reports whether the roles come from ports or the first
+// speaker rather than a handshake.
+func (c *Conn) RoleGuessed() bool { return c.Role != RoleSYN }
+
+// decideRoles picks the client of a new connection from its first
+// segment, sent by Ends[sender].
+func (c *Conn) decideRoles(s *wire.Segment, sender int) {
+	switch {
+	case s.Flags.Has(wire.SYN) && !s.Flags.Has(wire.ACK):
+		c.Client, c.Role = sender, RoleSYN
+	case s.Flags.Has(wire.SYN | wire.ACK):
+		c.Client, c.Role = 1-sender, RoleSYN
+	default:
+		sp, dp := s.Src.Port(), s.Dst.Port()
+		switch serverSide(sp, dp) {
+		case 1: // the destination is the server
+			c.Client, c.Role = sender, RolePorts
+		case -1:
+			c.Client, c.Role = 1-sender, RolePorts
+		default:
+			c.Client, c.Role = sender, RoleSpeaker
+		}
+	}
+}
+
+// serverSide says which port looks like a server's: 1 for dst, -1 for
+// src, 0 when the ports do not tell. A port below 1024 is a service; one
+// in Linux's ephemeral range (32768-60999) or the IANA one (49152-65535)
+// is a client's, when the other is not.
+func serverSide(src, dst uint16) int {
+	switch {
+	case dst < 1024 && src >= 1024:
+		return 1
+	case src < 1024 && dst >= 1024:
+		return -1
+	case ephemeral(src) && !ephemeral(dst):
+		return 1
+	case ephemeral(dst) && !ephemeral(src):
+		return -1
+	}
+	return 0
+}
+
+func ephemeral(p uint16) bool { return p >= 32768 }
+
+// Step runs the analysis of one segment sent by Ends[end] and keeps the
+// connection's own bookkeeping (frames, Zeek's history).
+func (c *Conn) Step(end int, in *tcp.Input, r *tcp.Result) {
+	if c.FirstFrame == 0 {
+		c.FirstFrame = in.Frame
+	}
+	c.LastFrame = in.Frame
+	c.Conn.Step(end, in, r)
+	if c.ReusedPorts && in.Frame == c.FirstFrame {
+		r.Analysis.Add(event.ReusedPorts)
+	}
+	orig := end == c.Client
+	c.History.step(in.Seg, orig, in.Checksum == tcp.ChecksumBad && !in.Offload)
+	if r.Analysis.Has(event.AckLostSegment) {
+		c.History.gapIn(!orig)
+	}
+}
+
+// ZeekState is Zeek's conn_state for the connection (S0, S1, SF, REJ …).
+func (c *Conn) ZeekState() string { return c.History.State() }
+
+// ZeekHistory is Zeek's history string (ShADadFf …).
+func (c *Conn) ZeekHistory() string { return c.History.String() }

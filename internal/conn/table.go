@@ -1,0 +1,233 @@
+package conn
+
+import (
+	"slices"
+	"time"
+
+	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/tcp"
+	"github.com/tcplens/tcplens/internal/wire"
+)
+
+// Why a connection left the table.
+type EndReason uint8
+
+const (
+	EndCapture  EndReason = iota // the capture ended
+	EndIdle                      // idle past its timeout
+	EndEvicted                   // pushed out by the table's memory cap
+	EndReplaced                  // a new connection took its 4-tuple (port reuse)
+)
+
+func (r EndReason) String() string {
+	switch r {
+	case EndIdle:
+		return "idle"
+	case EndEvicted:
+		return "evicted"
+	case EndReplaced:
+		return "replaced"
+	}
+	return "end of capture"
+}
+
+// Timeouts after which an idle connection leaves the table. They are in
+// capture time. A connection still open waits as long as Linux's default
+// keep-alive takes to give up on a dead peer (2 h idle plus 9 probes 75 s
+// apart); one that is closed or was never established goes sooner.
+const (
+	IdleOpen     = 2*time.Hour + 9*75*time.Second
+	IdleClosed   = tcp.LinuxTimeWaitLen + 10*time.Second
+	IdleHalfOpen = 3 * time.Minute
+)
+
+// DefaultMaxConns is the default cap on the connections held at once.
+const DefaultMaxConns = 1 << 20
+
+// Table holds the open connections.
+type Table struct {
+	conns    map[Key]*Conn
+	head     *Conn // most recently seen
+	tail     *Conn // least recently seen
+	nextID   int
+	max      int
+	done     func(*Conn, EndReason)
+	lastScan pcap.Time
+
+	// Counts of connections that left the table other than at the end.
+	Evicted, Expired, Replaced int
+}
+
+// NewTable returns a table that holds at most max connections (0 for the
+// default) and calls done for each connection as it leaves.
+func NewTable(max int, done func(*Conn, EndReason)) *Table {
+	if max <= 0 {
+		max = DefaultMaxConns
+	}
+	return &Table{conns: make(map[Key]*Conn), max: max, done: done}
+}
+
+// Len is the number of connections held.
+func (t *Table) Len() int { return len(t.conns) }
+
+// Lookup returns the connection of segment s, creating it when needed,
+// and the index in its Ends of the segment's sender.
+func (t *Table) Lookup(s *wire.Segment, now pcap.Time) (*Conn, int) {
+	key, srcIsB := KeyOf(s)
+	end := 0
+	if srcIsB {
+		end = 1
+	}
+	c := t.conns[key]
+	if c != nil {
+		if why := t.replaces(c, s, end, now); why != keep {
+			t.remove(c, EndReplaced)
+			t.Replaced++
+			prev := c.ID
+			c = t.create(key, s, end, now)
+			c.ReusedPorts = why == newISN
+			c.Previous = prev
+		}
+	} else {
+		c = t.create(key, s, end, now)
+	}
+	t.touch(c)
+	c.End = max(c.End, now) // a corrupt timestamp that goes back does not rewind it
+	c.Segments++
+	if now.Sub(t.lastScan) >= time.Second {
+		t.expire(now)
+	}
+	return c, end
+}
+
+// replacement says whether a segment starts a new connection on a 4-tuple.
+type replacement uint8
+
+const (
+	keep   replacement = iota
+	newISN             // a SYN with a new ISN: the ports are reused
+	idle               // the old connection was idle past its timeout
+)
+
+// replaces decides whether s starts a new connection on c's 4-tuple: a SYN
+// whose sequence number differs from the ISN this direction started with
+// (tshark's rule: a retransmitted SYN has the same one), or anything after
+// the old connection has been idle past its timeout.
+func (t *Table) replaces(c *Conn, s *wire.Segment, end int, now pcap.Time) replacement {
+	if now.Sub(c.End) > idleTimeout(c) {
+		return idle
+	}
+	if s.Flags&(wire.SYN|wire.ACK) != wire.SYN {
+		return keep
+	}
+	if base, ok := c.Ends[end].RelativeBase(); ok && s.Seq != base {
+		return newISN
+	}
+	return keep
+}
+
+func (t *Table) create(key Key, s *wire.Segment, end int, now pcap.Time) *Conn {
+	t.nextID++
+	c := &Conn{ID: t.nextID, Key: key, Start: now, End: now}
+	c.Conn = *tcp.NewConn(tcp.NewEndpoint(key.A), tcp.NewEndpoint(key.B))
+	c.decideRoles(s, end)
+	if c.Client != end {
+		c.History.flipped()
+	}
+	t.conns[key] = c
+	if len(t.conns) > t.max {
+		t.remove(t.tail, EndEvicted)
+		t.Evicted++
+	}
+	return c
+}
+
+// touch moves c to the front of the recency list.
+func (t *Table) touch(c *Conn) {
+	if t.head == c {
+		return
+	}
+	t.unlink(c)
+	c.next = t.head
+	if t.head != nil {
+		t.head.prev = c
+	}
+	t.head = c
+	if t.tail == nil {
+		t.tail = c
+	}
+}
+
+func (t *Table) unlink(c *Conn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	}
+	if t.head == c {
+		t.head = c.next
+	}
+	if t.tail == c {
+		t.tail = c.prev
+	}
+	c.prev, c.next = nil, nil
+}
+
+func (t *Table) remove(c *Conn, why EndReason) {
+	t.unlink(c)
+	if t.conns[c.Key] == c {
+		delete(t.conns, c.Key)
+	}
+	if t.done != nil {
+		t.done(c, why)
+	}
+}
+
+// idleTimeout is how long c may stay silent before it leaves the table.
+func idleTimeout(c *Conn) time.Duration {
+	a, b := c.Ends[0].State, c.Ends[1].State
+	switch {
+	case (a == tcp.Closed || a == tcp.TimeWait || a == tcp.Unknown) && (b == tcp.Closed || b == tcp.TimeWait || b == tcp.Unknown):
+		return IdleClosed
+	case a.Synchronized() || b.Synchronized():
+		return IdleOpen
+	}
+	return IdleHalfOpen
+}
+
+// expire removes the connections idle past their timeout, oldest first.
+func (t *Table) expire(now pcap.Time) {
+	t.lastScan = now
+	for c := t.tail; c != nil; {
+		prev := c.prev
+		if now.Sub(c.End) <= IdleClosed {
+			break // everything before it is more recent still
+		}
+		if now.Sub(c.End) > idleTimeout(c) {
+			for i := range c.Ends {
+				c.Ends[i].ExpireTimeWait(now)
+			}
+			t.remove(c, EndIdle)
+			t.Expired++
+		}
+		c = prev
+	}
+}
+
+// Close ends the capture: every connection still held leaves the table,
+// oldest first seen first.
+func (t *Table) Close(now pcap.Time) {
+	var all []*Conn
+	for c := t.tail; c != nil; c = c.prev {
+		all = append(all, c)
+	}
+	// In order of first appearance, for deterministic output.
+	slices.SortFunc(all, func(a, b *Conn) int { return a.ID - b.ID })
+	for _, c := range all {
+		for i := range c.Ends {
+			c.Ends[i].ExpireTimeWait(now)
+		}
+		t.remove(c, EndCapture)
+	}
+}

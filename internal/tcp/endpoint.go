@@ -1,0 +1,202 @@
+package tcp
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/tcplens/tcplens/internal/event"
+	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/seq"
+)
+
+// Linux holds TIME_WAIT for TCP_TIMEWAIT_LEN, 60 s; RFC 9293 says 2×MSL,
+// which RFC 793 put at 4 minutes and many texts at 2.
+const LinuxTimeWaitLen = 60 * time.Second
+
+// Transition is one change of an endpoint's state.
+type Transition struct {
+	State  State     // the state entered
+	From   State     // the state left
+	Frame  int       // the frame that caused it (0 for the end of the capture)
+	Time   pcap.Time // when
+	Reason string    // why, in words
+	// Correction marks a transition that undoes an earlier inference:
+	// later evidence showed a segment did not arrive when it was captured.
+	Correction bool
+}
+
+// Handshake is what an endpoint offered in its SYN or SYN-ACK.
+type Handshake struct {
+	Seen        bool
+	Frame       int
+	Time        pcap.Time
+	MSS         uint16 // 0 if not offered
+	WindowScale int8   // shift offered; -1 if no option
+	SACK        bool   // SACK-permitted
+	Timestamps  bool
+	TFO         bool // a Fast Open option (cookie or cookie request)
+	TFOCookie   int  // cookie length; 0 for a request
+	ECN         bool // ECN setup: ECE+CWR on a SYN, ECE on a SYN-ACK (RFC 3168)
+	AccECN      bool // AccECN setup (AE, CWR, ECE on the SYN)
+	Data        int  // payload bytes on the SYN (TFO)
+	Window      uint16
+}
+
+// Retransmissions counts one sender's retransmissions by kind.
+type Retransmissions struct {
+	Total, Fast, RTO, TailLossProbe, Spurious, SYN, SYNACK, FIN int
+}
+
+// Endpoint is one side of a connection: its state machine as the capture
+// lets an observer infer it, the RFC 9293 variables the capture reveals,
+// and what the analysis tracks about what it sends.
+//
+// An observer sees each segment once, at the capture point. tcplens moves
+// the sender when a segment is sent and the receiver when it is assumed to
+// arrive (at capture time); later evidence that it did not arrive (the
+// sender sends it again, the receiver's ACKs never cover it) corrects the
+// receiver's state, and the correction is a transition of its own.
+type Endpoint struct {
+	Addr      netip.AddrPort
+	State     State
+	MidStream bool // the handshake was not captured: ESTABLISHED with unknown ISN and window scale
+
+	Handshake Handshake // what its SYN or SYN-ACK offered
+
+	// RFC 9293 variables, as far as the capture shows them.
+	ISS    seq.Num // its initial send sequence number (or the first seen, less one, mid-stream)
+	SndUna seq.Num // the oldest of its bytes the peer has not yet acknowledged
+	SndNxt seq.Num // the sequence number after the highest it has sent
+	SndWnd uint32  // the send window: the peer's latest window, scaled
+	RcvNxt seq.Num // the next byte it expects from the peer: its latest ACK
+	RcvWnd uint32  // the window it advertised last, scaled
+	// WindowShift is the scale it applies to the windows it advertises:
+	// its own window-scale option if both SYNs carried one, 0 if they did
+	// not, -1 while unknown (mid-stream, before inference).
+	WindowShift   int8
+	ShiftInferred bool
+	MSS           uint16 // the most it may send per segment: the peer's MSS option
+	SACK          bool   // SACK negotiated
+	Timestamps    bool   // timestamps negotiated
+	TSRecent      uint32 // RFC 7323 TS.Recent: the peer's latest TSval it accepted
+	HaveTSRecent  bool
+	TSRecentTime  pcap.Time
+
+	SentSYN, SentFIN, SentRST bool
+	FINSeq                    seq.Num // the sequence number its FIN took
+	FINFrame                  int
+	FINAcked                  bool
+	RSTFrame                  int
+
+	// Counts.
+	Packets      int
+	PayloadBytes uint64
+	Retrans      Retransmissions
+	DupAcks      int
+	ZeroWindows  int
+	Duplicates   int // packets captured twice
+
+	RTT     RTT // its round-trip estimate, from its view: data sent, ACK received
+	History []Transition
+
+	LastSeen pcap.Time
+
+	challenge   int // frame of an RST or SYN it should answer with a challenge ACK
+	lastSig     signature
+	lastSigTime pcap.Time
+
+	flow flow // tshark-compatible per-direction analysis state
+}
+
+// setState records a transition.
+func (e *Endpoint) setState(s State, frame int, t pcap.Time, reason string, correction bool) *Transition {
+	if s == e.State && !correction {
+		return nil
+	}
+	e.History = append(e.History, Transition{State: s, From: e.State, Frame: frame, Time: t, Reason: reason, Correction: correction})
+	e.State = s
+	return &e.History[len(e.History)-1]
+}
+
+// ScaledWindow applies the endpoint's window scale to a raw window field it
+// sent; ok is false while the scale is unknown.
+func (e *Endpoint) ScaledWindow(raw uint16, syn bool) (uint32, bool) {
+	if syn {
+		return uint32(raw), true // RFC 7323 2.2: a SYN's window is never scaled
+	}
+	if e.WindowShift < 0 {
+		return uint32(raw), false
+	}
+	return uint32(raw) << uint(e.WindowShift), true
+}
+
+// unacked is one segment the sender sent that has not been acknowledged.
+type unacked struct {
+	seq, next seq.Num
+	frame     int
+	time      pcap.Time
+	tsval     uint32
+	sent      int // how many times this range was sent (Karn)
+}
+
+// flow is the per-direction state of tshark's sequence analysis
+// (epan/dissectors/packet-tcp.c, tcp_analyze_sequence_number), kept with
+// tshark's semantics so that the tshark-named analysis means what tshark
+// means; including its quirk that a value of 0 means "not yet seen".
+type flow struct {
+	baseSeq     seq.Num
+	baseSet     bool
+	winScale    int8   // -1 unknown, -2 no scaling, else the shift
+	window      uint32 // last raw window sent; MaxUint32 before the first
+	isFirstAck  bool
+	validBIF    bool
+	lastFlags   event.Set
+	nextSeq     seq.Num
+	nextSeqTime pcap.Time
+	nextSeqFrm  int
+	maxSeqToAck seq.Num
+	lastAck     seq.Num
+	lastAckTime pcap.Time
+	lastNonDup  int
+	dupAckNum   int
+	segments    []unacked // in the order sent, oldest first, from head on
+	head        int
+	unsorted    bool // some segment was sent below an earlier one since the list last drained
+	sack        [3]seq.Range
+	numSack     int
+	pushBytes   uint32
+	pushLast    bool
+	tsSent      []tsSend // recent distinct TSvals sent, for RTT from the echo
+}
+
+// tsSend remembers when a TSval was first sent.
+type tsSend struct {
+	val  uint32
+	time pcap.Time
+}
+
+// tshark stores at most this many unacknowledged segments per direction
+// (TCP_MAX_UNACKED_SEGMENTS); so does tcplens, which bounds memory on a
+// capture whose ACKs were not captured.
+const maxUnacked = 10000
+
+// maxTSSent bounds the TSval history per direction.
+const maxTSSent = 64
+
+func newEndpoint(addr netip.AddrPort) Endpoint {
+	return Endpoint{
+		Addr:        addr,
+		WindowShift: -1,
+		flow:        flow{winScale: -1, window: ^uint32(0), validBIF: true},
+		Handshake:   Handshake{WindowScale: -1},
+	}
+}
+
+// NewEndpoint returns an endpoint at addr that the capture has said
+// nothing about yet.
+func NewEndpoint(addr netip.AddrPort) Endpoint { return newEndpoint(addr) }
+
+// RelativeBase is the number Wireshark's relative sequence numbers of this
+// endpoint count from (its ISN, or the first sequence number seen less
+// one), and whether it is known yet.
+func (e *Endpoint) RelativeBase() (seq.Num, bool) { return e.flow.baseSeq, e.flow.baseSet }

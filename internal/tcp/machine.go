@@ -1,0 +1,388 @@
+package tcp
+
+import (
+	"fmt"
+
+	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/seq"
+	"github.com/tcplens/tcplens/internal/wire"
+)
+
+// change moves e to state st and records it in r.
+func change(e *Endpoint, sender bool, st State, in *Input, reason string, correction bool, r *Result) {
+	if t := e.setState(st, in.Frame, in.Time, reason, correction); t != nil {
+		r.Changes = append(r.Changes, Change{Sender: sender, Transition: *t})
+	}
+}
+
+// ExpireTimeWait ends TIME_WAIT for an endpoint that has held it for
+// Linux's 60 s by now. It reports whether it did.
+func (e *Endpoint) ExpireTimeWait(now pcap.Time) bool {
+	if e.State != TimeWait || len(e.History) == 0 {
+		return false
+	}
+	entered := e.History[len(e.History)-1].Time
+	if now.Sub(entered) < LinuxTimeWaitLen {
+		return false
+	}
+	e.setState(Closed, 0, entered+pcap.Time(LinuxTimeWaitLen),
+		"TIME_WAIT ended: Linux holds it 60 s (TCP_TIMEWAIT_LEN; RFC 9293 says 2×MSL) and no segment restarted it", false)
+	return true
+}
+
+// handshake records what SYNs offer and, once both are seen, what the two
+// ends negotiated (RFC 7323: window scaling and timestamps only when both
+// SYNs carry the option; RFC 2018: SACK likewise).
+func (c *Conn) handshake(from, to *Endpoint, in *Input) {
+	s := in.Seg
+	if !s.Flags.Has(wire.SYN) {
+		if s.Options.Has(wire.HasTimestamps) && !from.Timestamps && from.MidStream {
+			// Timestamps on data mean both ends agreed to them.
+			from.Timestamps, to.Timestamps = true, true
+		}
+		return
+	}
+	h := &from.Handshake
+	if !h.Seen {
+		o := &s.Options
+		*h = Handshake{
+			Seen:        true,
+			Frame:       in.Frame,
+			Time:        in.Time,
+			WindowScale: -1,
+			SACK:        o.Has(wire.HasSACKPermitted),
+			Timestamps:  o.Has(wire.HasTimestamps),
+			TFO:         o.Has(wire.HasFastOpen),
+			TFOCookie:   o.FastOpenCookie,
+			Data:        s.PayloadLen,
+			Window:      s.Window,
+		}
+		if o.Has(wire.HasMSS) {
+			h.MSS = o.MSS
+		}
+		if o.Has(wire.HasWindowScale) {
+			h.WindowScale = int8(min(o.WindowScale, 14))
+		}
+		if s.Flags.Has(wire.ACK) {
+			h.ECN = s.Flags.Has(wire.ECE) && !s.Flags.Has(wire.CWR)
+			h.AccECN = s.Flags&(wire.AE|wire.CWR|wire.ECE) != 0 && !h.ECN
+		} else {
+			h.ECN = s.Flags.Has(wire.ECE | wire.CWR)
+			h.AccECN = s.Flags.Has(wire.AE | wire.ECE | wire.CWR)
+		}
+		from.ISS = s.Seq
+		from.SndUna = s.Seq
+		from.SndNxt = s.Seq
+		from.SentSYN = true
+		if s.Flags.Has(wire.ACK) {
+			c.SYNACKTime = in.Time
+		} else {
+			c.SYNTime = in.Time
+		}
+	}
+	if !s.Flags.Has(wire.ACK) {
+		return
+	}
+	// A SYN-ACK: the negotiation is settled.
+	peer := &to.Handshake
+	if h.WindowScale >= 0 {
+		// A server sends the option only if the SYN carried it (RFC 7323
+		// 2.2), so scaling is on even if the SYN was not captured.
+		from.WindowShift = h.WindowScale
+		if peer.Seen {
+			to.WindowShift = max(peer.WindowScale, 0)
+		}
+	} else {
+		from.WindowShift, to.WindowShift = 0, 0
+	}
+	from.SACK = h.SACK && (!peer.Seen || peer.SACK)
+	to.SACK = from.SACK
+	from.Timestamps = h.Timestamps && (!peer.Seen || peer.Timestamps)
+	to.Timestamps = from.Timestamps
+	if peer.MSS != 0 {
+		from.MSS = peer.MSS
+	}
+	if h.MSS != 0 {
+		to.MSS = h.MSS
+	}
+}
+
+// advance updates the RFC 9293 variables the segment reveals.
+func (c *Conn) advance(from, to *Endpoint, in *Input, r *Result) {
+	s := in.Seg
+	end := s.SeqEnd()
+	if from.Packets == 1 && !s.Flags.Has(wire.SYN) {
+		// The first segment seen from it, without a SYN: mid-stream.
+		from.ISS = s.Seq - 1
+		from.SndUna = s.Seq
+		from.SndNxt = s.Seq
+	}
+	if end.Greater(from.SndNxt) {
+		from.SndNxt = end
+	}
+	if s.Flags.Has(wire.FIN) && !from.SentFIN {
+		from.SentFIN = true
+		from.FINSeq = end - 1
+		from.FINFrame = in.Frame
+	}
+	if s.Flags.Has(wire.ACK) {
+		if s.Ack.Greater(from.RcvNxt) || from.RcvNxt == 0 {
+			from.RcvNxt = s.Ack
+		}
+		// An acceptable ACK (RFC 9293 3.10.7.4) moves the peer's SND.UNA.
+		if s.Ack.Greater(to.SndUna) && s.Ack.LessEq(to.SndNxt) {
+			to.SndUna = s.Ack
+		}
+		if to.SentFIN && s.Ack.Greater(to.FINSeq) {
+			to.FINAcked = true
+		}
+		// Round-trip sample for the peer: Karn's rule keeps only segments
+		// sent once; the timestamp echo names the transmission it answers.
+		if r.AckedFrame != 0 && r.ackedSent == 1 && r.AckRTT > 0 {
+			to.RTT.Sample(r.AckRTT)
+			r.RTTSample = r.AckRTT
+		} else if s.Options.Has(wire.HasTimestamps) && s.Options.TSEcr != 0 && r.AckedFrame != 0 {
+			if t, ok := to.flow.tsTime(s.Options.TSEcr); ok {
+				d := in.Time.Sub(t)
+				to.RTT.Sample(d)
+				r.RTTSample = d
+			}
+		}
+	}
+	if s.Options.Has(wire.HasTimestamps) {
+		from.flow.rememberTS(s.Options.TSVal, in.Time)
+	}
+	if w, ok := from.ScaledWindow(s.Window, s.Flags.Has(wire.SYN)); ok {
+		from.RcvWnd = w
+		to.SndWnd = w
+	}
+	if s.Window == 0 && !s.Flags.Any(wire.SYN|wire.FIN|wire.RST) {
+		from.ZeroWindows++
+	}
+}
+
+// rememberTS notes when a TSval was first sent.
+func (f *flow) rememberTS(val uint32, t pcap.Time) {
+	if n := len(f.tsSent); n > 0 && f.tsSent[n-1].val == val {
+		return
+	}
+	if len(f.tsSent) == maxTSSent {
+		copy(f.tsSent, f.tsSent[1:])
+		f.tsSent = f.tsSent[:maxTSSent-1]
+	}
+	f.tsSent = append(f.tsSent, tsSend{val: val, time: t})
+}
+
+// tsTime is when val was first sent.
+func (f *flow) tsTime(val uint32) (pcap.Time, bool) {
+	for i := len(f.tsSent) - 1; i >= 0; i-- {
+		if f.tsSent[i].val == val {
+			return f.tsSent[i].time, true
+		}
+	}
+	return 0, false
+}
+
+// machine runs both endpoints' state machines for one segment: the sender
+// moves when it sends, the receiver when the segment arrives (assumed at
+// capture time, corrected when later evidence says it was lost).
+func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
+	s := in.Seg
+	f := s.Flags
+	for _, e := range [2]*Endpoint{from, to} {
+		if e.ExpireTimeWait(in.Time) {
+			t := e.History[len(e.History)-1]
+			r.Changes = append(r.Changes, Change{Sender: e == from, Transition: t})
+		}
+	}
+
+	// The sender.
+	switch {
+	case f.Has(wire.RST):
+		from.SentRST = true
+		from.RSTFrame = in.Frame
+		if from.State == Unknown {
+			change(from, true, Closed, in, "sent RST without a connection: nothing is listening on the port, or it has no socket for this 4-tuple", false, r)
+		} else if from.State != Closed {
+			change(from, true, Closed, in, fmt.Sprintf("sent RST in %s: it aborts the connection and discards what it had buffered", from.State), false, r)
+		}
+	case f.Has(wire.SYN) && !f.Has(wire.ACK):
+		switch from.State {
+		case Unknown, Closed:
+			change(from, true, SynSent, in, fmt.Sprintf("sent SYN seq=%d: an active open (connect())", s.Seq), false, r)
+		}
+	case f.Has(wire.SYN | wire.ACK):
+		switch from.State {
+		case Unknown, Closed, Listen:
+			if from.State == Unknown {
+				change(from, true, Listen, in, "answers a SYN: it was listening", false, r)
+			}
+			change(from, true, SynReceived, in, fmt.Sprintf("received a SYN and sent SYN-ACK seq=%d ack=%d: waits for the final ACK", s.Seq, s.Ack), false, r)
+		case SynSent:
+			// Simultaneous open (RFC 9293 figure 7): SYN-ACK from SYN-SENT.
+			change(from, true, SynReceived, in, "sent SYN-ACK while in SYN_SENT: a simultaneous open", false, r)
+		}
+	default:
+		if from.State == Unknown {
+			from.MidStream = true
+			st := Established
+			if f.Has(wire.FIN) {
+				st = FinWait1
+			}
+			change(from, true, Established, in, "sends without a captured handshake: the connection was already open when the capture began (treated as ESTABLISHED, ISN and window scale unknown)", false, r)
+			if st != Established {
+				change(from, true, st, in, "sent FIN: its application closed (or shut down writing)", false, r)
+			}
+			break
+		}
+		if f.Has(wire.FIN) && from.FINFrame == in.Frame {
+			switch from.State {
+			case Established, SynReceived:
+				change(from, true, FinWait1, in, fmt.Sprintf("sent FIN seq=%d: its application closed the socket (or shut down writing); it waits for the ACK", from.FINSeq), false, r)
+			case CloseWait:
+				change(from, true, LastAck, in, fmt.Sprintf("sent FIN seq=%d after the peer's: its application closed too; it waits for the last ACK", from.FINSeq), false, r)
+			}
+		}
+	}
+
+	// The receiver, on arrival.
+	switch {
+	case f.Has(wire.RST):
+		c.receiveRST(from, to, in, r)
+	case f.Has(wire.SYN) && !f.Has(wire.ACK):
+		switch to.State {
+		case Unknown:
+			change(to, false, Listen, in, "a SYN is addressed to its port: assumed listening", false, r)
+			fallthrough
+		case Listen:
+			change(to, false, SynReceived, in, fmt.Sprintf("received SYN seq=%d: a listening socket answers SYN-ACK and waits for the final ACK", s.Seq), false, r)
+		case SynReceived:
+			if from.Handshake.Frame != in.Frame && !to.SentSYN {
+				// The SYN came again and no SYN-ACK was seen: the first
+				// one did not arrive.
+				change(to, false, Listen, in, fmt.Sprintf("the SYN of frame %d did not arrive: it was sent again and not answered", from.Handshake.Frame), true, r)
+				change(to, false, SynReceived, in, fmt.Sprintf("received the retransmitted SYN seq=%d", s.Seq), false, r)
+			}
+		case SynSent:
+			change(to, false, SynReceived, in, "received a SYN while in SYN_SENT: a simultaneous open; it answers SYN-ACK", false, r)
+		}
+	case f.Has(wire.SYN | wire.ACK):
+		switch to.State {
+		case SynSent:
+			if s.Ack == to.ISS+1 || (to.Handshake.Data > 0 && s.Ack.InWindow(to.ISS+1, uint32(to.Handshake.Data)+1)) {
+				change(to, false, Established, in, fmt.Sprintf("received SYN-ACK ack=%d acknowledging its SYN: ESTABLISHED; it sends the final ACK", s.Ack), false, r)
+			}
+		case SynReceived:
+			change(to, false, Established, in, "received SYN-ACK in SYN_RECV (simultaneous open): ESTABLISHED", false, r)
+		case Established:
+			if c.synAckAgain(from, to, in) {
+				change(to, false, SynSent, in, fmt.Sprintf("no segment from it acknowledged the SYN-ACK of frame %d, and it came again: the first did not arrive (or was not answered)", from.Handshake.Frame), true, r)
+				change(to, false, Established, in, "received the retransmitted SYN-ACK: ESTABLISHED; it sends the final ACK", false, r)
+			}
+		}
+	default:
+		c.receive(from, to, in, r)
+	}
+}
+
+// synAckAgain reports whether a repeated SYN-ACK shows the first did not
+// reach the client: nothing the client sent since acknowledged it.
+func (c *Conn) synAckAgain(server, client *Endpoint, in *Input) bool {
+	return server.Handshake.Frame != in.Frame && client.RcvNxt != server.ISS+1
+}
+
+// receiveRST applies RFC 9293 3.10.7 with RFC 5961 as Linux does: an RST
+// in SYN_SENT must acknowledge the SYN; in other states it resets only if
+// its sequence number is exactly RCV.NXT, and an in-window one draws a
+// challenge ACK.
+func (c *Conn) receiveRST(from, to *Endpoint, in *Input, r *Result) {
+	s := in.Seg
+	switch to.State {
+	case Unknown, Closed:
+		return
+	case Listen:
+		return // a listener ignores an RST
+	case SynSent:
+		if s.Flags.Has(wire.ACK) && s.Ack == to.SndNxt {
+			change(to, false, Closed, in, "received RST acknowledging its SYN: connection refused (ECONNREFUSED): nothing listens on the port, or a firewall rejects it", false, r)
+		}
+		return
+	case SynReceived:
+		change(to, false, Closed, in, "received RST in SYN_RECV: the half-open connection is dropped", false, r)
+		return
+	case TimeWait:
+		change(to, false, Closed, in, "received RST in TIME_WAIT: Linux ends TIME_WAIT early (RFC 1337's TIME-WAIT assassination; net.ipv4.tcp_rfc1337 prevents it)", false, r)
+		return
+	}
+	exact := s.Seq == to.RcvNxt || to.RcvNxt == 0 || s.Seq == from.SndNxt
+	if !exact {
+		// Where the capture missed some of the peer's data, RCV.NXT is
+		// uncertain; the sender's own next sequence number is what it
+		// believes the receiver expects.
+		prev := from.SndNxt - seq.Num(s.PayloadLen)
+		exact = s.Seq == prev
+	}
+	if exact {
+		change(to, false, Closed, in, fmt.Sprintf("received RST seq=%d, exactly the next expected: the connection is reset (ECONNRESET) and its buffers discarded", s.Seq), false, r)
+		return
+	}
+	if s.Seq.InWindow(to.RcvNxt, max(to.RcvWnd, 1)) {
+		to.challenge = in.Frame
+		return
+	}
+}
+
+// receive moves the receiver on a segment without SYN or RST.
+func (c *Conn) receive(from, to *Endpoint, in *Input, r *Result) {
+	s := in.Seg
+	f := s.Flags
+	acksFIN := f.Has(wire.ACK) && to.SentFIN && s.Ack.Greater(to.FINSeq)
+	acksSYN := f.Has(wire.ACK) && to.SentSYN && s.Ack.Greater(to.ISS)
+	if to.State == Unknown {
+		to.MidStream = true
+		change(to, false, Established, in, "receives without a captured handshake: the connection was already open when the capture began (treated as ESTABLISHED)", false, r)
+	}
+	switch to.State {
+	case SynReceived:
+		if acksSYN {
+			if c.HandshakeAck == 0 {
+				c.HandshakeAck, c.HandshakeAckTime = in.Frame, in.Time
+			}
+			change(to, false, Established, in, fmt.Sprintf("ack=%d acknowledges its SYN: ESTABLISHED; the connection waits in the accept queue until the application accepts it", s.Ack), false, r)
+		}
+	case SynSent:
+		// An ACK without SYN in SYN_SENT is not acceptable: RST expected.
+		return
+	case FinWait1:
+		if acksFIN {
+			if f.Has(wire.FIN) {
+				change(to, false, TimeWait, in, "received the peer's FIN with an ACK of its own FIN: TIME_WAIT; Linux holds it 60 s (RFC 9293: 2×MSL)", false, r)
+				return
+			}
+			change(to, false, FinWait2, in, fmt.Sprintf("ack=%d acknowledges its FIN: FIN_WAIT2, waiting for the peer's FIN", s.Ack), false, r)
+		} else if f.Has(wire.FIN) {
+			change(to, false, Closing, in, "received the peer's FIN before the ACK of its own: a simultaneous close; CLOSING until its FIN is acknowledged", false, r)
+			return
+		}
+	case Closing:
+		if acksFIN {
+			change(to, false, TimeWait, in, "its FIN is acknowledged after a simultaneous close: TIME_WAIT; Linux holds it 60 s", false, r)
+		}
+		return
+	case LastAck:
+		if acksFIN {
+			change(to, false, Closed, in, "the last ACK acknowledges its FIN: the connection is closed", false, r)
+		}
+		return
+	case TimeWait:
+		return
+	}
+	if f.Has(wire.FIN) {
+		switch to.State {
+		case Established, SynReceived:
+			change(to, false, CloseWait, in, fmt.Sprintf("received FIN seq=%d: the peer finished sending; it waits in CLOSE_WAIT until its application closes", from.FINSeq), false, r)
+		case FinWait2:
+			change(to, false, TimeWait, in, fmt.Sprintf("received the peer's FIN seq=%d and acknowledges it: TIME_WAIT; Linux holds it 60 s (TCP_TIMEWAIT_LEN)", from.FINSeq), false, r)
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package tcp
+
+import (
+	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/seq"
+)
+
+// The list of unacknowledged segments is tshark's, with tshark's rules,
+// but kept so that the common case costs O(1) per segment instead of a
+// walk of the whole list (thousands of entries in a bulk transfer): while
+// the segments were sent in sequence order (no retransmission since the
+// list last drained), an ACK removes a prefix and the span of the list is
+// its two ends. The list is a slice with a moving head, compacted when
+// half of it is dead, so steady traffic allocates nothing.
+
+// live returns the unacknowledged segments, oldest first.
+func (f *flow) live() []unacked { return f.segments[f.head:] }
+
+// push appends a segment sent now. Karn's rule needs to know whether its
+// range was sent before: only a segment below the highest sent can be.
+func (f *flow) push(u unacked) {
+	if live := f.live(); len(live) > 0 {
+		last := &live[len(live)-1]
+		if u.seq.Less(last.seq) || u.next.Less(last.next) {
+			f.unsorted = true
+		}
+		if u.seq.Less(f.nextSeq) {
+			for i := range live {
+				if old := &live[i]; old.seq.Less(u.next) && u.seq.Less(old.next) {
+					old.sent++
+					u.sent = max(u.sent, old.sent)
+				}
+			}
+		}
+	} else {
+		f.unsorted = false
+		f.segments, f.head = f.segments[:0], 0
+	}
+	if f.head > 0 && f.head >= len(f.segments)/2 && len(f.segments) == cap(f.segments) {
+		n := copy(f.segments, f.live())
+		f.segments, f.head = f.segments[:n], 0
+	}
+	f.segments = append(f.segments, u)
+}
+
+// count is the number of unacknowledged segments.
+func (f *flow) count() int { return len(f.segments) - f.head }
+
+// ack applies an acknowledgment to the list: tshark's loop, which records
+// the segment it acknowledges exactly (the oldest such) for the ack RTT,
+// trims a segment it acknowledges in part and drops those it covers.
+func (f *flow) ack(ack seq.Num, now pcap.Time, r *Result) {
+	live := f.live()
+	if len(live) == 0 {
+		return
+	}
+	if !f.unsorted {
+		// Sorted by sequence number: the segments below the ACK come
+		// first; those it covers are a prefix, and the one it splits (or
+		// the few, if they overlap) follow.
+		drop := 0
+		for j := range live {
+			u := &live[j]
+			if !ack.Greater(u.seq) {
+				break
+			}
+			if ack.Less(u.next) {
+				u.seq = ack
+				continue
+			}
+			if ack == u.next && r.AckedFrame == 0 {
+				r.AckedFrame = u.frame
+				r.AckRTT = now.Sub(u.time)
+				r.ackedSent = u.sent
+				r.ackedTSVal = u.tsval
+			}
+			drop = j + 1
+		}
+		f.head += drop
+		return
+	}
+	kept := live[:0]
+	var found bool
+	for i := range live {
+		u := live[i]
+		switch {
+		case ack == u.next:
+			if !found {
+				found = true
+				r.AckedFrame = u.frame
+				r.AckRTT = now.Sub(u.time)
+				r.ackedSent = u.sent
+				r.ackedTSVal = u.tsval
+			}
+			continue
+		case ack.Greater(u.seq) && ack.LessEq(u.next):
+			u.seq = ack
+		case u.next.Greater(ack):
+		default:
+			continue
+		}
+		kept = append(kept, u)
+	}
+	f.segments = f.segments[:f.head+len(kept)]
+	if len(kept) == 0 {
+		f.unsorted = false
+	}
+}
+
+// span is the lowest and highest sequence number, relative to the base,
+// over the unacknowledged segments.
+func (f *flow) span() (first, last seq.Num) {
+	live := f.live()
+	first = live[0].seq - f.baseSeq
+	last = live[0].next - f.baseSeq
+	if !f.unsorted {
+		return first, live[len(live)-1].next - f.baseSeq
+	}
+	for _, u := range live[1:] {
+		// tshark compares the relative values as plain integers.
+		if n := u.next - f.baseSeq; n > last {
+			last = n
+		}
+		if s := u.seq - f.baseSeq; s < first {
+			first = s
+		}
+	}
+	return first, last
+}
