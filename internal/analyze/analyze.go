@@ -46,6 +46,7 @@ type Stats struct {
 // Analyzer runs the pipeline.
 type Analyzer struct {
 	table     *conn.Table
+	frame     pcap.Frame // a copy of the frame being analysed, so the caller's does not escape
 	seg       wire.Segment
 	res       tcp.Result
 	out       Segment
@@ -67,8 +68,10 @@ func New(opts Options, onSegment func(*Segment), onConn func(*conn.Conn, conn.En
 // Table exposes the connection table, for its counts.
 func (a *Analyzer) Table() *conn.Table { return a.table }
 
-// Add analyses one frame.
-func (a *Analyzer) Add(f *pcap.Frame) {
+// Add analyses one frame. It does not keep f.
+func (a *Analyzer) Add(frame *pcap.Frame) {
+	a.frame = *frame
+	f := &a.frame
 	st := &a.Stats
 	st.Frames++
 	st.Links[f.Link]++

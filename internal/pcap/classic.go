@@ -2,7 +2,6 @@ package pcap
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -131,7 +130,10 @@ func (r *Reader) classicNext() (Frame, error) {
 	off := r.offset(start)
 	frameNo := r.frames + 1
 	if err := r.fill(s.hdrLen); err != nil {
-		if r.avail() == 0 && errors.Is(err, io.ErrUnexpectedEOF) {
+		if r.avail() == 0 {
+			if r.srcErr != nil {
+				return r.stop(r.sourceError(off, frameNo))
+			}
 			return r.stop(nil)
 		}
 		return r.stop(&FormatError{Format: "pcap", Offset: off, Frame: frameNo,
@@ -164,14 +166,21 @@ func (r *Reader) classicNext() (Frame, error) {
 	} else {
 		t = fromParts(uint64(sec), uint64(frac)*1000)
 	}
-	switch {
-	case int(caplen) > s.snapLen && !s.snapWarn:
+	// Warnings about the frame follow it. Both can apply to one record,
+	// and a caller checking len(Data) <= Length must hear of the second.
+	var warn string
+	if caplen > length {
+		warn = fmt.Sprintf("captured length %d exceeds the wire length %d", caplen, length)
+	}
+	if int(caplen) > s.snapLen && !s.snapWarn {
 		s.snapWarn = true
-		s.pending = &FormatError{Format: "pcap", Offset: off, Frame: frameNo,
-			Msg: fmt.Sprintf("captured length %d exceeds the file's snaplen %d; all %d bytes kept (reported once)", caplen, s.snapLen, caplen)}
-	case caplen > length:
-		s.pending = &FormatError{Format: "pcap", Offset: off, Frame: frameNo,
-			Msg: fmt.Sprintf("captured length %d exceeds the wire length %d", caplen, length)}
+		if warn != "" {
+			warn += "; "
+		}
+		warn += fmt.Sprintf("captured length %d exceeds the file's snaplen %d; all %d bytes kept (reported once)", caplen, s.snapLen, caplen)
+	}
+	if warn != "" {
+		s.pending = &FormatError{Format: "pcap", Offset: off, Frame: frameNo, Msg: warn}
 	}
 	r.pos += n
 	s.prevOff = off
@@ -196,9 +205,10 @@ func (r *Reader) classicHeader(b []byte) (caplen, length, sec, frac uint32) {
 }
 
 // plausible reports whether b (at least hdrLen bytes) looks like a record
-// header that follows the last good record: a timestamp within a day of
-// it, a fraction below one second, and lengths that fit the file.
-func (r *Reader) plausible(b []byte, haveLast bool) (caplen uint32, ok bool) {
+// header: a fraction below one second, lengths that fit the file, and when
+// a reference time is known (haveRef), a timestamp within a day of refSec.
+// It returns the record's caplen and seconds.
+func (r *Reader) plausible(b []byte, refSec uint32, haveRef bool) (caplen, sec uint32, ok bool) {
 	s := &r.pcap
 	caplen, length, sec, frac := r.classicHeader(b)
 	unit := uint32(1e6)
@@ -206,15 +216,15 @@ func (r *Reader) plausible(b []byte, haveLast bool) (caplen uint32, ok bool) {
 		unit = 1e9
 	}
 	if frac >= unit || caplen == 0 || caplen > length || caplen > uint32(s.snapLen) || length > maxRecord {
-		return 0, false
+		return 0, 0, false
 	}
-	if haveLast {
-		d := int64(sec) - int64(s.lastSec)
+	if haveRef {
+		d := int64(sec) - int64(refSec)
 		if d < -86400 || d > 86400 {
-			return 0, false
+			return 0, 0, false
 		}
 	}
-	return caplen, true
+	return caplen, sec, true
 }
 
 // resyncWindow is how far past a corrupt record header the reader looks
@@ -241,7 +251,7 @@ func (r *Reader) classicResync(off int64, frameNo int, why string) (Frame, error
 	_ = r.fill(resyncWindow + 2*maxSaneCaplen) // a short read just means the file ends
 	hl := s.hdrLen
 	for p := r.pos; p+hl <= r.end && p-r.pos < resyncWindow; p++ {
-		caplen, ok := r.plausible(r.buf[p:], haveLast)
+		caplen, sec, ok := r.plausible(r.buf[p:], s.lastSec, haveLast)
 		if !ok {
 			continue
 		}
@@ -249,7 +259,9 @@ func (r *Reader) classicResync(off int64, frameNo int, why string) (Frame, error
 		switch {
 		case next == r.end && r.srcDone:
 		case next+hl <= r.end:
-			if _, ok := r.plausible(r.buf[next:], true); !ok {
+			// The follower's time must be near the candidate's (not the
+			// last good record's: there may be none).
+			if _, _, ok := r.plausible(r.buf[next:], sec, true); !ok {
 				continue
 			}
 		default:

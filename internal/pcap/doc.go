@@ -17,5 +17,9 @@
 // caller may call Next again: the reader goes on with the next record when
 // the format lets it find one (a pcapng block boundary, or for classic pcap
 // the next plausible record header, found by scanning) and returns io.EOF
-// when it cannot.
+// when it cannot. A warning about a frame that was handed out whole (more
+// captured bytes than its wire length or the file's snaplen) is a
+// *FormatError naming that frame, returned by the call after it. A gzip
+// stream that is corrupt or cut short is reported even where the capture
+// inside it ends cleanly.
 package pcap

@@ -2,9 +2,9 @@ package pcap
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
 )
 
@@ -34,25 +34,27 @@ const (
 )
 
 type ngState struct {
-	section  int  // 0-based index of the current section
-	first    int  // index in Reader.interfaces of the section's first interface
-	started  bool // a section header has been read
-	lastTime Time // timestamp of the previous frame, for Simple Packet Blocks
+	section  int   // 0-based index of the current section
+	first    int   // index in Reader.interfaces of the section's first interface
+	started  bool  // a section header has been read
+	lastTime Time  // timestamp of the previous frame, for Simple Packet Blocks
+	pending  error // a warning about the frame just handed out
 }
 
-// ngStart reads the first Section Header Block.
+// ngStart reads the first Section Header Block. Its errors name frame 0:
+// they come before the first frame, like a classic file header's.
 func (r *Reader) ngStart() error {
 	typ, body, off, err := r.ngBlock()
-	if err != nil {
-		return err
+	if err == nil {
+		if typ != ngBlockSHB {
+			return &FormatError{Format: "pcapng", Offset: off, Msg: "file does not start with a section header block"}
+		}
+		err = r.ngSection(body, off)
 	}
-	if typ != ngBlockSHB {
-		return &FormatError{Format: "pcapng", Offset: off, Msg: "file does not start with a section header block"}
+	if fe, ok := err.(*FormatError); ok {
+		fe.Frame = 0
 	}
-	if err := r.ngSection(body, off); err != nil {
-		return err
-	}
-	return nil
+	return err
 }
 
 // ngSection starts a new section. The byte order was already taken from
@@ -83,7 +85,11 @@ func (r *Reader) ngBlock() (typ uint32, body []byte, off int64, err error) {
 	off = r.offset(r.pos)
 	frameNo := r.frames + 1
 	if err := r.fill(8); err != nil {
-		if r.avail() == 0 && errors.Is(err, io.ErrUnexpectedEOF) {
+		if r.avail() == 0 {
+			if r.srcErr != nil {
+				r.done = true
+				return 0, nil, off, r.sourceError(off, frameNo)
+			}
 			return 0, nil, off, io.EOF
 		}
 		r.done = true
@@ -119,9 +125,14 @@ func (r *Reader) ngBlock() (typ uint32, body []byte, off int64, err error) {
 		return 0, nil, off, r.ngResync(off, frameNo, fmt.Sprintf("block length %d exceeds the maximum %d", length, maxRecord))
 	}
 	if err := r.fill(int(length)); err != nil {
+		why := fmt.Sprintf("block of %d bytes cut short: %d bytes remain", length, r.avail())
+		if r.srcErr == nil {
+			// Either the file is truncated or the length lies; in the
+			// second case a valid block follows inside the bytes left.
+			return 0, nil, off, r.ngResyncOr(off, frameNo, why, err)
+		}
 		r.done = true
-		return 0, nil, off, &FormatError{Format: "pcapng", Offset: off, Frame: frameNo,
-			Msg: fmt.Sprintf("block of %d bytes cut short: %d bytes remain", length, r.avail()), Err: err}
+		return 0, nil, off, &FormatError{Format: "pcapng", Offset: off, Frame: frameNo, Msg: why, Err: err}
 	}
 	b = r.buf[r.pos : r.pos+int(length)]
 	if trailer := r.u32(b[length-4:]); trailer != length {
@@ -147,6 +158,12 @@ func knownBlock(typ uint32) bool {
 // agree, and returns the error to report. pcapng repeats every block's
 // length at its end, which makes a false landing point very unlikely.
 func (r *Reader) ngResync(off int64, frameNo int, why string) error {
+	return r.ngResyncOr(off, frameNo, why, nil)
+}
+
+// ngResyncOr is ngResync whose error, when no valid block follows, wraps
+// stopErr.
+func (r *Reader) ngResyncOr(off int64, frameNo int, why string, stopErr error) error {
 	r.pos = int(off-r.base) + 4
 	r.keep = r.pos
 	_ = r.fill(resyncWindow) // a short read just means the file ends
@@ -183,11 +200,15 @@ func (r *Reader) ngResync(off int64, frameNo int, why string) error {
 			Msg: fmt.Sprintf("%s; resuming at offset %d (0x%x), the next block", why, to, to)}
 	}
 	r.done = true
-	return &FormatError{Format: "pcapng", Offset: off, Frame: frameNo, Msg: why + "; no valid block follows, reading stops"}
+	return &FormatError{Format: "pcapng", Offset: off, Frame: frameNo, Msg: why + "; no valid block follows, reading stops", Err: stopErr}
 }
 
 // ngNext reads blocks until one holds a packet.
 func (r *Reader) ngNext() (Frame, error) {
+	if err := r.pcapng.pending; err != nil {
+		r.pcapng.pending = nil
+		return Frame{}, err
+	}
 	for {
 		typ, body, off, err := r.ngBlock()
 		if err != nil {
@@ -298,7 +319,7 @@ func (r *Reader) ngPacket(typ uint32, body []byte, off int64) (Frame, error) {
 	s := &r.pcapng
 	frameNo := r.frames + 1
 	var (
-		ifid          int
+		ifid          uint32
 		caplen, wire  uint32
 		ts            uint64
 		hasTime       bool
@@ -312,7 +333,7 @@ func (r *Reader) ngPacket(typ uint32, body []byte, off int64) (Frame, error) {
 		if len(body) < fixed {
 			return Frame{}, &FormatError{Format: "pcapng", Offset: off, Frame: frameNo, Msg: fmt.Sprintf("%s body is %d bytes, want at least %d", blockTypeName, len(body), fixed)}
 		}
-		ifid = int(r.u32(body))
+		ifid = r.u32(body)
 		ts = uint64(r.u32(body[4:]))<<32 | uint64(r.u32(body[8:]))
 		caplen, wire = r.u32(body[12:]), r.u32(body[16:])
 		hasTime = true
@@ -321,7 +342,7 @@ func (r *Reader) ngPacket(typ uint32, body []byte, off int64) (Frame, error) {
 		if len(body) < fixed {
 			return Frame{}, &FormatError{Format: "pcapng", Offset: off, Frame: frameNo, Msg: fmt.Sprintf("%s body is %d bytes, want at least %d", blockTypeName, len(body), fixed)}
 		}
-		ifid = int(r.u16(body))
+		ifid = uint32(r.u16(body))
 		ts = uint64(r.u32(body[4:]))<<32 | uint64(r.u32(body[8:]))
 		caplen, wire = r.u32(body[12:]), r.u32(body[16:])
 		hasTime = true
@@ -333,11 +354,11 @@ func (r *Reader) ngPacket(typ uint32, body []byte, off int64) (Frame, error) {
 		wire = r.u32(body)
 		caplen = min(wire, uint32(len(body)-fixed))
 	}
-	if ifid >= len(r.interfaces)-s.first {
+	if uint64(ifid) >= uint64(len(r.interfaces)-s.first) {
 		return Frame{}, &FormatError{Format: "pcapng", Offset: off, Frame: frameNo,
 			Msg: fmt.Sprintf("%s names interface %d, but section %d describes %d", blockTypeName, ifid, s.section, len(r.interfaces)-s.first)}
 	}
-	idx := s.first + ifid
+	idx := s.first + int(ifid)
 	ifc := &r.interfaces[idx]
 	if typ == ngBlockSPB && ifc.SnapLen > 0 && caplen > uint32(ifc.SnapLen) {
 		caplen = uint32(ifc.SnapLen)
@@ -363,26 +384,37 @@ func (r *Reader) ngPacket(typ uint32, body []byte, off int64) (Frame, error) {
 		// the capture in order.
 		t = s.lastTime
 	}
+	if caplen > wire {
+		// Like classic pcap: the frame, then a warning about it.
+		s.pending = &FormatError{Format: "pcapng", Offset: off, Frame: frameNo,
+			Msg: fmt.Sprintf("%s says %d captured bytes, more than the wire length %d", blockTypeName, caplen, wire)}
+	}
 	r.frames++
 	return Frame{Number: r.frames, Offset: off, Time: t, Link: ifc.Link, Interface: idx, Length: length, Data: data}, nil
 }
 
 // timestamp converts a raw 64-bit pcapng timestamp to Time, exactly: the
 // fraction is scaled with 128-bit arithmetic so binary resolutions down to
-// 2^-63 s neither overflow nor lose the truncation libpcap applies.
+// 2^-63 s neither overflow nor lose the truncation libpcap applies, and
+// if_tsoffset (signed: it may move a timestamp before 1970) is added to the
+// unsigned seconds in 128 bits, so that no combination wraps: what lies
+// beyond Time's range saturates at its ends.
 func (ifc *Interface) timestamp(ts uint64) Time {
 	units := ifc.tsUnitsPerSec
 	sec := ts / units
 	frac := ts % units
 	hi, lo := bits.Mul64(frac, 1e9)
-	nsec, _ := bits.Div64(hi, lo, units)
-	s := int64(sec)
-	if sec > 1<<62 {
-		s = 1 << 62
+	nsec, _ := bits.Div64(hi, lo, units) // hi < units: frac < units and 1e9 < 2^64
+	// sec + tsOffset as a 128-bit two's complement number (shi, slo).
+	slo, shi := bits.Add64(sec, uint64(ifc.tsOffset), 0)
+	if ifc.tsOffset < 0 {
+		shi-- // sign extension of the offset: 0 becomes -1, a carry of 1 becomes 0
 	}
-	s += ifc.tsOffset
-	if s < 0 {
-		return 0
+	switch {
+	case shi == 0 && slo <= math.MaxInt64, shi == math.MaxUint64 && slo > math.MaxInt64:
+		return fromSec(int64(slo), nsec)
+	case shi == math.MaxUint64:
+		return math.MinInt64
 	}
-	return fromParts(uint64(s), nsec)
+	return math.MaxInt64
 }

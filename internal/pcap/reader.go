@@ -226,6 +226,21 @@ func (r *Reader) fill(n int) error {
 	return nil
 }
 
+// sourceError is the error for a source that failed where the capture
+// itself could have ended, before the record or block at off: a read
+// error, or a gzip stream that is corrupt or cut short (a missing gzip
+// trailer leaves every record intact but the file is still damaged).
+func (r *Reader) sourceError(off int64, frameNo int) error {
+	format, msg := r.format.String(), "read error"
+	if r.compressed {
+		format, msg = "gzip", "compressed stream is corrupt"
+		if errors.Is(r.srcErr, io.ErrUnexpectedEOF) {
+			msg = "compressed stream cut short"
+		}
+	}
+	return &FormatError{Format: format, Offset: off, Frame: frameNo, Msg: msg, Err: r.srcErr}
+}
+
 // atEOF reports whether every byte of the input has been consumed.
 func (r *Reader) atEOF() bool {
 	if r.end > r.pos {

@@ -1,6 +1,9 @@
 package pcap
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Time is a capture timestamp in nanoseconds since the Unix epoch (UTC).
 // It covers the years 1678 to 2262; pcapng timestamps outside that range
@@ -24,12 +27,33 @@ func (t Time) Sub(u Time) time.Duration { return time.Duration(t - u) }
 // Std converts t to a time.Time in UTC.
 func (t Time) Std() time.Time { return time.Unix(0, int64(t)).UTC() }
 
-const maxSec uint64 = (1<<63 - 1) / 1000000000
-
-// fromParts builds a Time from seconds and nanoseconds, saturating.
+// fromParts builds a Time from a classic record's unsigned seconds and its
+// fraction in nanoseconds (a corrupt record may make that a second or
+// more), saturating.
 func fromParts(sec uint64, nsec uint64) Time {
-	if sec >= maxSec {
-		return Time(1<<63 - 1)
+	sec += nsec / 1e9 // no wrap: both come from 32-bit fields
+	if sec > math.MaxInt64 {
+		return math.MaxInt64
 	}
-	return Time(int64(sec)*1e9 + int64(nsec))
+	return fromSec(int64(sec), nsec%1e9)
+}
+
+// fromSec builds a Time from signed seconds and nanoseconds in [0, 1e9),
+// saturating at the ends of Time's range.
+func fromSec(sec int64, nsec uint64) Time {
+	const (
+		second     = 1_000_000_000
+		maxS, maxN = math.MaxInt64 / second, math.MaxInt64 % second          // 9223372036 s 854775807 ns
+		minS, minN = math.MinInt64/second - 1, math.MinInt64%second + second // -9223372037 s + 145224192 ns
+	)
+	switch {
+	case sec > maxS || sec == maxS && nsec > maxN:
+		return math.MaxInt64
+	case sec < minS || sec == minS && nsec < minN:
+		return math.MinInt64
+	case sec < 0:
+		// sec*1e9 alone would overflow at minS.
+		return Time((sec+1)*1e9 + int64(nsec) - 1e9)
+	}
+	return Time(sec*1e9 + int64(nsec))
 }

@@ -166,7 +166,9 @@ type flow struct {
 	numSack     int
 	pushBytes   uint32
 	pushLast    bool
-	tsSent      []tsSend // recent distinct TSvals sent, for RTT from the echo
+	tsSent      [maxTSSent]tsSend // recent distinct TSvals sent, for RTT from the echo
+	tsNext      int
+	tsCount     int
 }
 
 // tsSend remembers when a TSval was first sent.
@@ -181,7 +183,7 @@ type tsSend struct {
 const maxUnacked = 10000
 
 // maxTSSent bounds the TSval history per direction.
-const maxTSSent = 64
+const maxTSSent = 8
 
 func newEndpoint(addr netip.AddrPort) Endpoint {
 	return Endpoint{

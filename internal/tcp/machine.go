@@ -117,7 +117,9 @@ func (c *Conn) advance(from, to *Endpoint, in *Input, r *Result) {
 		from.SndUna = s.Seq
 		from.SndNxt = s.Seq
 	}
-	if end.Greater(from.SndNxt) {
+	// An RST's sequence number is a claim, not data sent: it does not
+	// move SND.NXT (it may be forged, or answer a segment out of window).
+	if end.Greater(from.SndNxt) && !s.Flags.Has(wire.RST) {
 		from.SndNxt = end
 	}
 	if s.Flags.Has(wire.FIN) && !from.SentFIN {
@@ -161,23 +163,25 @@ func (c *Conn) advance(from, to *Endpoint, in *Input, r *Result) {
 	}
 }
 
-// rememberTS notes when a TSval was first sent.
+// rememberTS notes when a TSval was first sent, in a small ring: an echo
+// comes back within a round trip, and a sender's clock ticks a few times
+// per round trip at most.
 func (f *flow) rememberTS(val uint32, t pcap.Time) {
-	if n := len(f.tsSent); n > 0 && f.tsSent[n-1].val == val {
+	last := (f.tsNext + maxTSSent - 1) % maxTSSent
+	if f.tsCount > 0 && f.tsSent[last].val == val {
 		return
 	}
-	if len(f.tsSent) == maxTSSent {
-		copy(f.tsSent, f.tsSent[1:])
-		f.tsSent = f.tsSent[:maxTSSent-1]
-	}
-	f.tsSent = append(f.tsSent, tsSend{val: val, time: t})
+	f.tsSent[f.tsNext] = tsSend{val: val, time: t}
+	f.tsNext = (f.tsNext + 1) % maxTSSent
+	f.tsCount = min(f.tsCount+1, maxTSSent)
 }
 
 // tsTime is when val was first sent.
 func (f *flow) tsTime(val uint32) (pcap.Time, bool) {
-	for i := len(f.tsSent) - 1; i >= 0; i-- {
-		if f.tsSent[i].val == val {
-			return f.tsSent[i].time, true
+	for i := 1; i <= f.tsCount; i++ {
+		e := &f.tsSent[(f.tsNext+maxTSSent-i)%maxTSSent]
+		if e.val == val {
+			return e.time, true
 		}
 	}
 	return 0, false
@@ -201,9 +205,13 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 	case f.Has(wire.RST):
 		from.SentRST = true
 		from.RSTFrame = in.Frame
-		if from.State == Unknown {
+		switch {
+		case from.State == Unknown:
 			change(from, true, Closed, in, "sent RST without a connection: nothing is listening on the port, or it has no socket for this 4-tuple", false, r)
-		} else if from.State != Closed {
+		case from.State == SynReceived && !from.SentSYN:
+			// It was assumed listening when the SYN arrived; the RST says no.
+			change(from, true, Closed, in, "answered the SYN with RST: nothing listens on the port (connection refused), or a firewall rejects it", true, r)
+		case from.State != Closed:
 			change(from, true, Closed, in, fmt.Sprintf("sent RST in %s: it aborts the connection and discards what it had buffered", from.State), false, r)
 		}
 	case f.Has(wire.SYN) && !f.Has(wire.ACK):

@@ -102,8 +102,14 @@ func (f *flow) ack(ack seq.Num, now pcap.Time, r *Result) {
 		kept = append(kept, u)
 	}
 	f.segments = f.segments[:f.head+len(kept)]
-	if len(kept) == 0 {
-		f.unsorted = false
+	// A retransmission made the list unsorted; once it is acknowledged the
+	// rest usually is in order again, and the fast path resumes.
+	f.unsorted = false
+	for i := 1; i < len(kept); i++ {
+		if kept[i].seq.Less(kept[i-1].seq) || kept[i].next.Less(kept[i-1].next) {
+			f.unsorted = true
+			break
+		}
 	}
 }
 

@@ -157,6 +157,14 @@ func (o *Options) SACKBlocks() []seq.Range { return o.SACK[:o.NumSACK] }
 // option and returns the error, keeping what came before it.
 func ParseOptions(area []byte, base int, o *Options) error {
 	*o = Options{}
+	// Fast path: after the handshake nearly every segment of a connection
+	// with timestamps carries exactly NOP, NOP, TS (RFC 7323 appendix A).
+	if len(area) == 12 && area[0] == OptNOP && area[1] == OptNOP && area[2] == OptTimestamps && area[3] == 10 {
+		o.Present = HasTimestamps
+		o.TSVal = binary.BigEndian.Uint32(area[4:])
+		o.TSEcr = binary.BigEndian.Uint32(area[8:])
+		return nil
+	}
 	it := IterOptions(area, base)
 	for {
 		opt, ok := it.Next()

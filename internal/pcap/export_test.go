@@ -1,0 +1,12 @@
+package pcap
+
+// TSUnits is the interface's timestamp units per second (if_tsresol), for
+// the external tests' reference conversion.
+func (i Interface) TSUnits() uint64 { return i.tsUnitsPerSec }
+
+// TSOffset is the interface's if_tsoffset in seconds.
+func (i Interface) TSOffset() int64 { return i.tsOffset }
+
+// BufferSize is the capacity of the reader's buffer, its one allocation
+// that grows with the input.
+func (r *Reader) BufferSize() int { return cap(r.buf) }
