@@ -90,11 +90,20 @@ func AppendAnalysis(b []byte, r *tcp.Result) []byte {
 			b = strconv.AppendInt(b, int64(r.DupAckFrame), 10)
 		case event.Retransmission, event.FastRetransmission, event.RTORetransmission, event.TailLossProbe,
 			event.SYNRetransmission, event.SYNACKRetransmission, event.FINRetransmission, event.SpuriousRetransmission:
+			if r.Attempt > 2 {
+				b = append(b, " #"...)
+				b = strconv.AppendInt(b, int64(r.Attempt-1), 10)
+			}
 			if r.RetransFrame != 0 {
 				b = append(b, " of frame "...)
 				b = strconv.AppendInt(b, int64(r.RetransFrame), 10)
 				b = append(b, " after "...)
 				b = AppendDuration(b, r.RetransDelay)
+				if r.Attempt > 2 {
+					b = append(b, " ("...)
+					b = AppendDuration(b, r.SincePrev)
+					b = append(b, " after the previous)"...)
+				}
 			}
 			if k == event.RTORetransmission || k == event.TailLossProbe || k == event.FastRetransmission {
 				b = append(b, " (RTO "...)
@@ -206,6 +215,12 @@ func AppendSegmentJSON(b []byte, s *analyze.Segment) []byte {
 		b = strconv.AppendInt(b, int64(r.RetransFrame), 10)
 		b = append(b, `,"after":`...)
 		b = appendSeconds(b, r.RetransDelay)
+		if r.Attempt > 0 {
+			b = append(b, `,"attempt":`...)
+			b = strconv.AppendInt(b, int64(r.Attempt), 10)
+			b = append(b, `,"since_previous":`...)
+			b = appendSeconds(b, r.SincePrev)
+		}
 		if r.RTO > 0 {
 			b = append(b, `,"rto":`...)
 			b = appendSeconds(b, r.RTO)

@@ -43,6 +43,8 @@ type Result struct {
 
 	RetransFrame int           // the original transmission this retransmits
 	RetransDelay time.Duration // time since it
+	Attempt      int           // which sending this is: 2 for the first retransmission
+	SincePrev    time.Duration // time since the previous sending of the same bytes
 	RTO          time.Duration // the sender's retransmission timeout estimate then
 	SRTT         time.Duration // the sender's smoothed RTT then
 
@@ -75,8 +77,10 @@ type Conn struct {
 	// SYN to the first pure ACK.
 	InitialRTT time.Duration
 	// SYNTime and SYNACKTime are when the handshake's SYN and SYN-ACK were
-	// last seen; HandshakeDone is the frame of the ACK that completed it.
+	// last seen, FirstSYNTime when the first SYN was; HandshakeAck is the
+	// frame of the ACK that completed the handshake.
 	SYNTime, SYNACKTime pcap.Time
+	FirstSYNTime        pcap.Time
 	HandshakeAck        int
 	HandshakeAckTime    pcap.Time
 

@@ -49,8 +49,9 @@ func (c *Conn) overlay(from, to *Endpoint, in *Input, r *Result) {
 	// receiver's TS.Recent is dropped. Linux exempts RSTs and tolerates
 	// disordered pure ACKs, so only segments that carry something count.
 	if s.Options.Has(wire.HasTimestamps) {
-		carries := s.PayloadLen > 0 || s.Flags.Any(wire.SYN|wire.FIN)
-		if to.HaveTSRecent && int32(s.Options.TSVal-to.TSRecent) < 0 && !s.Flags.Has(wire.RST) && carries {
+		// PAWS applies in synchronized states, not to the handshake.
+		carries := (s.PayloadLen > 0 || s.Flags.Has(wire.FIN)) && !s.Flags.Has(wire.SYN)
+		if to.HaveTSRecent && to.State.Synchronized() && int32(s.Options.TSVal-to.TSRecent) < 0 && !s.Flags.Has(wire.RST) && carries {
 			a.Add(event.PAWSReject)
 		} else if !to.HaveTSRecent || int32(s.Options.TSVal-to.TSRecent) >= 0 {
 			to.TSRecent, to.HaveTSRecent, to.TSRecentTime = s.Options.TSVal, true, in.Time
@@ -113,6 +114,19 @@ func (c *Conn) classifyRetransmission(from, to *Endpoint, in *Input, r *Result) 
 	r.SRTT = from.RTT.SRTT
 	a.Remove(event.FastRetransmission) // tshark's fixed 20 ms rule; decided below
 	from.Retrans.Total++
+	// tshark names the eldest unacknowledged segment; the original of
+	// these bytes is the first still-unacknowledged sending that holds
+	// them, and the timer restarts at each sending, so the backoff shows
+	// in the time since the previous one.
+	if first, latest, n := from.flow.transmissions(s.Seq, in.Frame); n > 0 {
+		r.RetransFrame = first.frame
+		r.RetransDelay = in.Time.Sub(first.time)
+		r.Attempt = n + 1
+		r.SincePrev = in.Time.Sub(latest.time)
+	} else if r.RetransFrame != 0 {
+		r.Attempt = 2
+		r.SincePrev = r.RetransDelay
+	}
 	switch {
 	case s.Flags.Has(wire.SYN) && !s.Flags.Has(wire.ACK):
 		a.Add(event.SYNRetransmission)
@@ -151,7 +165,7 @@ func (c *Conn) classifyRetransmission(from, to *Endpoint, in *Input, r *Result) 
 	// again after the probe timeout, about two SRTTs, before the RTO.
 	srtt := max(from.RTT.SRTT, c.pathRTT(from, to))
 	last := s.SeqEnd() == from.flow.nextSeq
-	if last && srtt > 0 && r.RetransDelay < r.RTO && r.RetransDelay >= srtt {
+	if last && srtt > 0 && r.SincePrev < r.RTO && r.SincePrev >= srtt {
 		a.Add(event.TailLossProbe)
 		from.Retrans.TailLossProbe++
 		return

@@ -101,7 +101,8 @@ type Endpoint struct {
 
 	LastSeen pcap.Time
 
-	challenge   int // frame of an RST or SYN it should answer with a challenge ACK
+	challenge   int  // frame of an RST or SYN it should answer with a challenge ACK
+	ackedSYNACK bool // it sent an ACK of the peer's SYN
 	lastSig     signature
 	lastSigTime pcap.Time
 

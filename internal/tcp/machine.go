@@ -74,11 +74,16 @@ func (c *Conn) handshake(from, to *Endpoint, in *Input) {
 		from.SndUna = s.Seq
 		from.SndNxt = s.Seq
 		from.SentSYN = true
-		if s.Flags.Has(wire.ACK) {
-			c.SYNACKTime = in.Time
-		} else {
-			c.SYNTime = in.Time
+		if !s.Flags.Has(wire.ACK) {
+			c.FirstSYNTime = in.Time
 		}
+	}
+	// The latest SYN and SYN-ACK time the handshake: a retransmitted one
+	// is the one the answer answers (Karn's rule for the handshake).
+	if s.Flags.Has(wire.ACK) {
+		c.SYNACKTime = in.Time
+	} else {
+		c.SYNTime = in.Time
 	}
 	if !s.Flags.Has(wire.ACK) {
 		return
@@ -130,6 +135,9 @@ func (c *Conn) advance(from, to *Endpoint, in *Input, r *Result) {
 	if s.Flags.Has(wire.ACK) {
 		if s.Ack.Greater(from.RcvNxt) || from.RcvNxt == 0 {
 			from.RcvNxt = s.Ack
+		}
+		if !s.Flags.Has(wire.SYN) && to.SentSYN && s.Ack.Greater(to.ISS) {
+			from.ackedSYNACK = true
 		}
 		// An acceptable ACK (RFC 9293 3.10.7.4) moves the peer's SND.UNA.
 		if s.Ack.Greater(to.SndUna) && s.Ack.LessEq(to.SndNxt) {
@@ -218,6 +226,12 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 		switch from.State {
 		case Unknown, Closed:
 			change(from, true, SynSent, in, fmt.Sprintf("sent SYN seq=%d: an active open (connect())", s.Seq), false, r)
+		case Established:
+			if from.Handshake.Frame != in.Frame && !from.ackedSYNACK {
+				// It sends its SYN again after a SYN-ACK was seen on its
+				// way: that SYN-ACK did not reach it.
+				change(from, true, SynSent, in, "sent its SYN again: the SYN-ACK on its way did not reach it (or it did not accept it), so it was still in SYN_SENT", true, r)
+			}
 		}
 	case f.Has(wire.SYN | wire.ACK):
 		switch from.State {

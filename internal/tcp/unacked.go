@@ -133,3 +133,26 @@ func (f *flow) span() (first, last seq.Num) {
 	}
 	return first, last
 }
+
+// transmission is one earlier sending of a range.
+type transmission struct {
+	frame int
+	time  pcap.Time
+}
+
+// transmissions finds the earlier sendings of the byte at sq still
+// unacknowledged, the segment sent in frame excluded: the first (the
+// original) and the latest, and how many there were.
+func (f *flow) transmissions(sq seq.Num, frame int) (first, latest transmission, n int) {
+	for _, u := range f.live() {
+		if u.frame == frame || !sq.InWindow(u.seq, uint32(u.next-u.seq)) {
+			continue
+		}
+		if n == 0 {
+			first = transmission{u.frame, u.time}
+		}
+		latest = transmission{u.frame, u.time}
+		n++
+	}
+	return first, latest, n
+}
