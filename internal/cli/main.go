@@ -73,6 +73,8 @@ every segment, and what went wrong.`,
 	root.SetVersionTemplate("tcplens {{.Version}}\n")
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newReadCmd(e), newDissectCmd(e), newConnsCmd(e))
+	root.AddCommand(newSSCmd(e))
+	root.AddCommand(newCaptureCmd(e))
 	return root
 }
 
