@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,13 +16,14 @@ import (
 )
 
 type readOptions struct {
-	timeFlags int  // count of -t, as tcpdump
-	absolute  bool // -S
-	nano      bool
-	numeric   int // -n: accepted for tcpdump habits; tcplens never resolves names
-	annotate  bool
-	json      bool
-	maxConns  int
+	timeFlags  int  // count of -t, as tcpdump
+	absolute   bool // -S
+	nano       bool
+	numeric    int // -n: accepted for tcpdump habits; tcplens never resolves names
+	annotate   bool
+	json       bool
+	maxConns   int
+	sequential bool
 }
 
 func newReadCmd(e *env) *cobra.Command {
@@ -61,6 +64,8 @@ apply dup_ack, retransmits, acks_frame, ack_rtt, bytes_in_flight, changes.`,
 	f.BoolVarP(&o.annotate, "annotate", "a", false, "add each endpoint's state and the analysis to every line")
 	f.BoolVar(&o.json, "json", false, "print one JSON object per segment")
 	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576); the oldest idle are evicted and counted")
+	f.BoolVar(&o.sequential, "sequential", false, "format on one core (the output is the same)")
+	_ = f.MarkHidden("sequential")
 	return cmd
 }
 
@@ -69,14 +74,25 @@ func runRead(e *env, o readOptions, paths []string) error {
 	if err != nil {
 		return err
 	}
-	p := tcpdump.NewPrinter(tcpdump.Options{
+	opt := tcpdump.Options{
 		Time:     timeFormat(o.timeFlags),
 		Nano:     o.nano,
 		Absolute: o.absolute,
 		Location: time.Local,
 		IfName:   ifNamer(),
-	})
+	}
 	w := bufio.NewWriterSize(e.stdout, 256<<10)
+	if !o.annotate && !o.json && !o.sequential && runtime.GOMAXPROCS(0) > 1 &&
+		opt.Time != tcpdump.TimeDeltaPrev && opt.Time != tcpdump.TimeDeltaFirst {
+		if err := readParallel(c, opt, w); err != nil {
+			return err
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		return c.finish()
+	}
+	p := tcpdump.NewPrinter(opt)
 	var line []byte
 	var an *analyze.Analyzer
 	var seg *analyze.Segment
@@ -147,10 +163,14 @@ func timeFormat(n int) tcpdump.TimeFormat {
 }
 
 // ifNamer resolves Linux cooked v2 interface indexes on this machine, as
-// tcpdump does with if_indextoname(), remembering each answer.
+// tcpdump does with if_indextoname(), remembering each answer. It is safe
+// for the parallel printers to share.
 func ifNamer() func(uint32) string {
+	var mu sync.Mutex
 	names := map[uint32]string{}
 	return func(i uint32) string {
+		mu.Lock()
+		defer mu.Unlock()
 		if n, ok := names[i]; ok {
 			return n
 		}

@@ -47,8 +47,7 @@ type Printer struct {
 	lastKey        seqKey
 	lastVal        seqBase
 	lastOK         bool
-	endpoints      [endpointCacheSize]endpointText
-	nextEndpoint   int
+	endpoints      []endpointText
 
 	haveRef bool
 	refTime pcap.Time // previous or first printed packet, for -ttt and -ttttt
@@ -62,7 +61,8 @@ func NewPrinter(opt Options) *Printer {
 	if opt.Location == nil {
 		opt.Location = time.UTC
 	}
-	return &Printer{opt: opt, seqCur: make(map[seqKey]seqBase), seqOld: make(map[seqKey]seqBase)}
+	return &Printer{opt: opt, seqCur: make(map[seqKey]seqBase), seqOld: make(map[seqKey]seqBase),
+		endpoints: make([]endpointText, endpointCacheSize)}
 }
 
 // pkt is one frame being printed: its bytes and tcpdump's "snapend", the

@@ -515,14 +515,16 @@ func appendHex(b []byte, v []byte) []byte {
 }
 
 // endpointText caches the text "src.sport > dst.dport: " of one direction
-// of a connection. Formatting addresses is a sixth of a line's cost, and
-// consecutive segments mostly travel the same few directions.
+// of a connection. Formatting addresses is a sixth of a line's cost, and a
+// capture holds far fewer directions than segments.
 type endpointText struct {
 	key  seqKey
 	text []byte
 }
 
-const endpointCacheSize = 4
+// endpointCacheSize is the number of directions remembered, in a
+// direct-mapped cache indexed by the ports.
+const endpointCacheSize = 512
 
 // appendEndpoints appends "src.sport > dst.dport: ".
 func (p *Printer) appendEndpoints(b []byte, k *pkt, ipOff int, v6 bool, sport, dport uint16) []byte {
@@ -536,10 +538,9 @@ func (p *Printer) appendEndpoints(b []byte, k *pkt, ipOff int, v6 bool, sport, d
 		copy(key.dst[:4], k.data[ipOff+16:ipOff+20])
 	}
 	key.ports = uint32(sport)<<16 | uint32(dport)
-	for i := range p.endpoints {
-		if e := &p.endpoints[i]; e.key == key && e.text != nil {
-			return append(b, e.text...)
-		}
+	e := &p.endpoints[(uint32(sport)*31+uint32(dport)+uint32(key.src[3])*7)%endpointCacheSize]
+	if e.text != nil && e.key == key {
+		return append(b, e.text...)
 	}
 	start := len(b)
 	b = appendAddr(b, k, ipOff, v6, true)
@@ -550,8 +551,6 @@ func (p *Printer) appendEndpoints(b []byte, k *pkt, ipOff int, v6 bool, sport, d
 	b = append(b, '.')
 	b = appendUint(b, uint64(dport))
 	b = append(b, ": "...)
-	e := &p.endpoints[p.nextEndpoint]
-	p.nextEndpoint = (p.nextEndpoint + 1) % endpointCacheSize
 	e.key = key
 	e.text = append(e.text[:0], b[start:]...)
 	return b

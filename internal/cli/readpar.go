@@ -1,0 +1,197 @@
+package cli
+
+import (
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/tcpdump"
+	"github.com/tcplens/tcplens/internal/wire"
+)
+
+// Plain `read` formats lines on every core. tcpdump's only state is per
+// connection (the relative-sequence bases), so frames are dealt to
+// workers by a hash of their 4-tuple, both directions alike: each worker
+// sees all of its connections' frames, in order, with a printer of its
+// own. The reader copies frames into batches; a batch goes to every
+// worker, each formats its share into its own buffer, and the lines are
+// written in frame order.
+
+const (
+	batchFrames = 4096
+	batchBytes  = 4 << 20
+)
+
+type batch struct {
+	arena  []byte
+	frames []pcap.Frame
+	owner  []int8    // worker that printed frame i, -1 for none
+	share  [][]int32 // per worker: the frames it formats
+	out    [][]byte
+	marks  [][]int // per worker: end offset in out[w] of each line it printed
+	wg     sync.WaitGroup
+}
+
+func newBatch(workers int) *batch {
+	return &batch{arena: make([]byte, 0, batchBytes+256<<10), share: make([][]int32, workers),
+		out: make([][]byte, workers), marks: make([][]int, workers)}
+}
+
+func (b *batch) reset() {
+	b.arena = b.arena[:0]
+	b.frames = b.frames[:0]
+	b.owner = b.owner[:0]
+	for w := range b.out {
+		b.out[w] = b.out[w][:0]
+		b.marks[w] = b.marks[w][:0]
+		b.share[w] = b.share[w][:0]
+	}
+}
+
+// add copies f into the batch for worker w; it reports whether the batch
+// is full.
+func (b *batch) add(f *pcap.Frame, w int) bool {
+	start := len(b.arena)
+	b.arena = append(b.arena, f.Data...)
+	g := *f
+	g.Data = b.arena[start:len(b.arena):len(b.arena)]
+	b.share[w] = append(b.share[w], int32(len(b.frames)))
+	b.frames = append(b.frames, g)
+	b.owner = append(b.owner, -1)
+	return len(b.frames) >= batchFrames || len(b.arena) >= batchBytes
+}
+
+// connHash spreads frames over workers by connection, both directions
+// alike; frames it cannot place go to worker 0, which prints whatever a
+// printer prints for them.
+func connHash(f *pcap.Frame) uint32 {
+	link, err := wire.ParseLink(f.Link, f.Data)
+	if err != nil {
+		return 0
+	}
+	d, off := f.Data, link.HeaderLen
+	var a, b []byte
+	var ports int
+	switch link.EtherType {
+	case wire.EtherTypeIPv4:
+		if len(d) < off+20 {
+			return 0
+		}
+		hl := int(d[off]&0x0f) * 4
+		a, b, ports = d[off+12:off+16], d[off+16:off+20], off+hl
+		if d[off+6]&0x1f != 0 || d[off+7] != 0 { // a later fragment: no ports
+			ports = -1
+		}
+	case wire.EtherTypeIPv6:
+		if len(d) < off+40 {
+			return 0
+		}
+		a, b = d[off+8:off+24], d[off+24:off+40]
+		chain, _ := wire.IPv6(d[off:]).Walk(off)
+		ports = off + chain.UpperOff
+		if chain.Upper != wire.ProtoTCP || (chain.Fragment && chain.FragOffset != 0) {
+			ports = -1 // no TCP header here: the addresses will do
+		}
+	default:
+		return 0
+	}
+	var h uint32
+	for i := range a {
+		h += uint32(a[i]) ^ uint32(b[i]) // symmetric in the two addresses
+		h *= 16777619
+	}
+	if ports >= 0 && len(d) >= ports+4 {
+		sp := uint32(d[ports])<<8 | uint32(d[ports+1])
+		dp := uint32(d[ports+2])<<8 | uint32(d[ports+3])
+		h ^= (sp ^ dp) * 2654435761
+	}
+	return h
+}
+
+// readParallel prints every frame of c with one printer per worker, as
+// the sequential loop does, and returns the first write error.
+func readParallel(c *capture, opt tcpdump.Options, w io.Writer) error {
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	const inFlight = 4
+	free := make(chan *batch, inFlight)
+	for range inFlight {
+		free <- newBatch(workers)
+	}
+	work := make([]chan *batch, workers)
+	done := make(chan *batch, inFlight)
+	for i := range work {
+		work[i] = make(chan *batch, inFlight)
+		go func(id int, in <-chan *batch) {
+			p := tcpdump.NewPrinter(opt)
+			for b := range in {
+				for _, i := range b.share[id] {
+					f := &b.frames[i]
+					var ok bool
+					b.out[id], ok = p.Append(b.out[id], f)
+					if ok {
+						b.owner[i] = int8(id)
+						b.marks[id] = append(b.marks[id], len(b.out[id]))
+					}
+				}
+				b.wg.Done()
+			}
+		}(i, work[i])
+	}
+	// The writer waits for each batch in order and writes its lines in
+	// frame order.
+	var werr error
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		next := make([]int, workers)
+		pos := make([]int, workers)
+		for b := range done {
+			b.wg.Wait()
+			clear(next)
+			clear(pos)
+			for _, o := range b.owner {
+				if o < 0 || werr != nil {
+					continue
+				}
+				end := b.marks[o][next[o]]
+				if _, err := w.Write(b.out[o][pos[o]:end]); err != nil {
+					werr = err
+				}
+				pos[o] = end
+				next[o]++
+			}
+			b.reset()
+			free <- b
+		}
+	}()
+	b := <-free
+	send := func() {
+		b.wg.Add(workers)
+		for _, ch := range work {
+			ch <- b
+		}
+		done <- b
+	}
+	for {
+		f, ok := c.next()
+		if !ok {
+			break
+		}
+		if b.add(&f, int(connHash(&f)%uint32(workers))) {
+			send()
+			b = <-free
+		}
+	}
+	if len(b.frames) > 0 {
+		send()
+	} else {
+		free <- b
+	}
+	for _, ch := range work {
+		close(ch)
+	}
+	close(done)
+	<-writerDone
+	return werr
+}
