@@ -190,3 +190,19 @@ func TestReadProblems(t *testing.T) {
 		})
 	}
 }
+
+// TestReadParallelMatchesSequential checks that dealing frames to several
+// printers by connection changes nothing in the output.
+func TestReadParallelMatchesSequential(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(testdata, "captures", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		par, _, _ := run(t, nil, "read", "-tt", f)
+		seq, _, _ := run(t, nil, "read", "-tt", "--sequential", f)
+		if par != seq {
+			t.Errorf("%s: the parallel output differs from the sequential one", filepath.Base(f))
+		}
+	}
+}
