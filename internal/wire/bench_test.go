@@ -1,6 +1,8 @@
 package wire_test
 
 import (
+	"bytes"
+	"os"
 	"testing"
 
 	"github.com/tcplens/tcplens/internal/pcap"
@@ -80,4 +82,39 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(frames)*b.N)/b.Elapsed().Seconds(), "frames/s")
+}
+
+// BenchmarkDecodePath is the whole decode path of a capture held in
+// memory: the reader hands out frames and Decode fills a Segment for each.
+// $TCPLENS_BENCH_CAPTURE names another capture (a header-only one, made
+// with ../shared/bench/make-bench-capture hdr96, is the reference case).
+func BenchmarkDecodePath(b *testing.B) {
+	var data []byte
+	if path := os.Getenv("TCPLENS_BENCH_CAPTURE"); path != "" {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			b.Fatal(err)
+		}
+	} else {
+		data = captureBytes(b, "zeek-echo-connections.pcap.gz")
+	}
+	var s wire.Segment
+	frames := 0
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := pcap.NewReader(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			f, err := r.Next()
+			if err != nil {
+				break
+			}
+			wire.Decode(&f, &s)
+			frames++
+		}
+	}
+	b.ReportMetric(float64(frames)/b.Elapsed().Seconds(), "frames/s")
 }

@@ -1,6 +1,7 @@
 package wire_test
 
 import (
+	"compress/gzip"
 	"errors"
 	"io"
 	"os"
@@ -80,4 +81,27 @@ func loadFrames(t testing.TB, file string) []pcap.Frame {
 		frames = append(frames, g)
 	})
 	return frames
+}
+
+// captureBytes returns captureDir/file decompressed.
+func captureBytes(t testing.TB, file string) []byte {
+	t.Helper()
+	fh, err := os.Open(filepath.Join(captureDir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	var r io.Reader = fh
+	if strings.HasSuffix(file, ".gz") {
+		zr, err := gzip.NewReader(fh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = zr
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
