@@ -1,0 +1,103 @@
+package netlab
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// tcpdump is one running capture.
+type tcpdump struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed when the process has exited
+	err  error         // its exit status, once done
+
+	mu     sync.Mutex
+	stderr []string
+}
+
+// startTcpdump starts tcpdump on iface inside namespace ns, writing TCP
+// frames to path, and returns once it is listening. ip netns exec execs
+// tcpdump in place, so the process we start is tcpdump itself.
+func startTcpdump(ns, iface, path string, snaplen int) (*tcpdump, error) {
+	if snaplen < 0 {
+		snaplen = 0 // tcpdump: 0 means the whole frame
+	}
+	cmd := exec.Command("ip", "netns", "exec", ns, "tcpdump",
+		"-i", iface, "-n", "-p", "-U", "--immediate-mode",
+		"-s", strconv.Itoa(snaplen), "-w", path,
+		"-Z", "root", // write the file as root: no privilege drop to a user that cannot
+		"tcp")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("netlab: tcpdump: %w", err)
+	}
+	td := &tcpdump{cmd: cmd, done: make(chan struct{})}
+	listening := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := sync.Once{}
+		for sc.Scan() {
+			line := sc.Text()
+			td.mu.Lock()
+			td.stderr = append(td.stderr, line)
+			td.mu.Unlock()
+			if strings.Contains(line, "listening on") {
+				once.Do(func() { close(listening) })
+			}
+		}
+		td.err = cmd.Wait()
+		close(td.done)
+	}()
+	select {
+	case <-listening:
+		return td, nil
+	case <-td.done:
+		return nil, fmt.Errorf("netlab: tcpdump exited before listening: %v: %s", td.err, td.output())
+	case <-time.After(10 * time.Second):
+		td.kill()
+		return nil, fmt.Errorf("netlab: tcpdump did not start listening in 10 s: %s", td.output())
+	}
+}
+
+func (td *tcpdump) output() string {
+	td.mu.Lock()
+	defer td.mu.Unlock()
+	return strings.Join(td.stderr, "; ")
+}
+
+func (td *tcpdump) kill() {
+	td.cmd.Process.Kill()
+	<-td.done
+}
+
+var droppedRE = regexp.MustCompile(`(\d+) packets? dropped by kernel`)
+
+// stop interrupts tcpdump (it then writes out what it holds and prints
+// its counts) and returns the kernel's count of frames it missed.
+func (td *tcpdump) stop() (dropped int, err error) {
+	td.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-td.done:
+	case <-time.After(5 * time.Second):
+		td.kill()
+		return 0, fmt.Errorf("netlab: tcpdump ignored SIGINT for 5 s; killed")
+	}
+	out := td.output()
+	if m := droppedRE.FindStringSubmatch(out); m != nil {
+		dropped, _ = strconv.Atoi(m[1])
+	}
+	if td.err != nil {
+		return dropped, fmt.Errorf("netlab: tcpdump: %v: %s", td.err, out)
+	}
+	return dropped, nil
+}

@@ -1,0 +1,52 @@
+// Package netlab builds TCP situations with the real Linux stack, captures
+// them, and records the kernel's own view of each endpoint's state over
+// time: the truth that tcplens's inferred states are checked against
+// (DESIGN §8, issue 3 part 5) and that the diagnosis tests reuse.
+//
+// # Topology
+//
+// Every [Run] creates three network namespaces, named "tlk" plus a random
+// suffix so that concurrent users of ip netns never collide (and the
+// creating PID, so that a later run deletes those of a killed test
+// binary, whose cleanups never ran):
+//
+//	client ns            path ns                      server ns
+//	tlkXc0 ──veth── tlkXpc  ⇄ relay ⇄  tlkXps ──veth── tlkXs0
+//	10.77.0.1                                          10.77.0.2
+//	fd00:77::1                                         fd00:77::2
+//
+// The path namespace has no addresses. A relay in the test process reads
+// every frame (ARP and NDP included) from each path-side veth with an
+// AF_PACKET socket and writes it to the other after the scenario's one-way
+// delay, unless a [Drop] rule matches it. netem is not needed: the relay
+// gives a real path delay (a few ms keeps short states such as LAST_ACK
+// and FIN_WAIT1 observable) and deterministic losses ("the client's final
+// handshake ACK", "the server's 3rd data segment", "every SYN"). Every
+// drop is recorded, so a test knows exactly which frames the network lost.
+// TSO, GSO, GRO and checksum offload are off on all veths, so the capture
+// shows wire-sized segments with valid checksums.
+//
+// # Capture and kernel truth
+//
+// tcpdump listens on the client's or the server's veth (the scenario's
+// [Scenario.Vantage]); it stamps frames with CLOCK_REALTIME. Meanwhile one
+// poller per endpoint reads that namespace's /proc/net/tcp and tcp6 about
+// every millisecond and records each change of state of every socket on
+// the service port, with the same clock: a kernel state name (SYN_SENT,
+// SYN_RECV, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT,
+// LAST_ACK, LISTEN, CLOSING) or CLOSED when the socket is gone. SYN_RECV
+// request sockets and TIME_WAIT sockets are in the table and are seen; the
+// listening socket is recorded apart. A state that lasts less than a poll
+// interval can be missed: each scenario's documentation says which states
+// its path delay makes reliably visible, and [Expect] lists only those.
+//
+// # Using it
+//
+// Scenarios are values ([Catalogue] lists them; each is documented with
+// what the kernel does and what tcplens should infer). [Run] needs root,
+// ip(8), tcpdump(8) and ethtool(8); without them it skips the test with the
+// reason, unless NETLAB_REQUIRE=1 is set (CI), which turns a skip into a
+// failure. Recorded runs live in testdata/kernel as a capture plus a JSON
+// [Record], so tests without root can check inference against them
+// ([LoadRecord]).
+package netlab

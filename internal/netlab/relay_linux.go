@@ -1,0 +1,246 @@
+package netlab
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/seq"
+	"github.com/tcplens/tcplens/internal/wire"
+)
+
+// relay is the path: it copies every frame from one path-side veth to the
+// other after a fixed delay, dropping those its rules match. Each
+// direction is one real-time thread running an event loop (ppoll on the
+// receiving socket with a timeout at the next frame's due time), so that
+// neither the delay nor the order depends on the Go scheduler.
+type relay struct {
+	delay time.Duration
+	c, s  int // AF_PACKET sockets facing the client and the server
+
+	armed    atomic.Bool
+	start    time.Time // set before armed
+	stopping atomic.Bool
+	done     [2]chan struct{}
+	rt       bool // the loops run real-time
+
+	mu      sync.Mutex
+	drops   []Drop
+	counts  []int // matches so far, per rule
+	dropped []Dropped
+	isn     map[[2]netip.AddrPort]seq.Num // per direction of each connection, from its SYN
+	frames  [3]int                        // relayed, by Dir
+	lost    int                           // frames lost by the sockets themselves
+
+	stopOnce sync.Once
+}
+
+// openPacketSock opens an AF_PACKET socket bound to one interface.
+func openPacketSock(ifname string) (int, error) {
+	ifi, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return -1, err
+	}
+	// Protocol 0 receives nothing until bind names the interface, so no
+	// frame of another interface slips in between.
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("netlab: AF_PACKET socket: %w", err)
+	}
+	fail := func(err error) (int, error) {
+		unix.Close(fd)
+		return -1, fmt.Errorf("netlab: AF_PACKET socket on %s: %w", ifname, err)
+	}
+	// Our own transmissions would come back as PACKET_OUTGOING copies.
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil {
+		return fail(err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20); err != nil {
+		return fail(err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
+		return fail(err)
+	}
+	return fd, nil
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// socketDrops returns the frames the kernel dropped for want of room in
+// the socket's buffer (PACKET_STATISTICS).
+func socketDrops(fd int) int {
+	st, err := unix.GetsockoptTpacketStats(fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
+	if err != nil {
+		return 0
+	}
+	return int(st.Drops)
+}
+
+// startRelay opens the path's sockets inside its namespace and starts
+// copying frames. Rules apply only once arm is called.
+func startRelay(l *lab, delay time.Duration, drops []Drop) (*relay, error) {
+	r := &relay{delay: delay, drops: drops, counts: make([]int, len(drops)), isn: make(map[[2]netip.AddrPort]seq.Num), c: -1, s: -1}
+	err := l.path.do(func() error {
+		var err error
+		if r.c, err = openPacketSock(l.pathC); err != nil {
+			return err
+		}
+		if r.s, err = openPacketSock(l.pathS); err != nil {
+			unix.Close(r.c)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.done = [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	rt := make(chan bool, 2)
+	go r.loop(r.c, r.s, ClientToServer, r.done[0], rt)
+	go r.loop(r.s, r.c, ServerToClient, r.done[1], rt)
+	r.rt = <-rt && <-rt
+	return r, nil
+}
+
+// arm starts the scenario's clock and its drop rules.
+func (r *relay) arm() {
+	r.start = time.Now()
+	r.armed.Store(true)
+}
+
+type delayed struct {
+	due   time.Time
+	frame []byte
+}
+
+// loop relays one direction: frames read from in are written to out
+// delay later, in order (the delay is the same for all).
+func (r *relay) loop(in, out int, dir Dir, done chan struct{}, rt chan<- bool) {
+	defer close(done)
+	runtime.LockOSThread() // never unlocked: the real-time thread is retired with the goroutine
+	_, ok := realtime()
+	rt <- ok
+	var line []delayed
+	buf := make([]byte, 1<<16)
+	fds := []unix.PollFd{{Fd: int32(in), Events: unix.POLLIN}}
+	for !r.stopping.Load() {
+		wait := 10 * time.Millisecond // how often the stop flag is looked at
+		if len(line) > 0 {
+			wait = min(wait, max(time.Until(line[0].due), 0))
+		}
+		ts := unix.NsecToTimespec(int64(wait))
+		n, _ := unix.Ppoll(fds, &ts, nil)
+		for n > 0 {
+			m, _, err := unix.Recvfrom(in, buf, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
+			if err == unix.EAGAIN || err == unix.EINTR {
+				break
+			}
+			now := time.Now()
+			if err != nil || m > len(buf) {
+				r.mu.Lock()
+				r.lost++ // a receive error or a frame over 64 KiB: lost
+				r.mu.Unlock()
+				break
+			}
+			frame := append([]byte(nil), buf[:m]...)
+			if !r.drop(frame, dir, now) {
+				line = append(line, delayed{due: now.Add(r.delay), frame: frame})
+			}
+		}
+		now := time.Now()
+		for len(line) > 0 && !line[0].due.After(now) {
+			if _, err := unix.Write(out, line[0].frame); err != nil {
+				r.mu.Lock()
+				r.lost++
+				r.mu.Unlock()
+			}
+			line[0].frame = nil
+			line = line[1:]
+		}
+	}
+}
+
+// drop decides a frame's fate and records a drop.
+func (r *relay) drop(frame []byte, dir Dir, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.frames[dir]++
+	if !r.armed.Load() {
+		return false
+	}
+	var seg wire.Segment
+	f := pcap.Frame{Link: pcap.LinkEthernet, Data: frame, Length: len(frame)}
+	if wire.Decode(&f, &seg) != nil {
+		return false
+	}
+	key := [2]netip.AddrPort{seg.Src, seg.Dst}
+	if seg.Flags.Has(wire.SYN) {
+		if _, ok := r.isn[key]; !ok {
+			r.isn[key] = seg.Seq
+		}
+	}
+	p := Packet{Dir: dir, At: now.Sub(r.start), Seg: &seg, Offset: -1}
+	if isn, ok := r.isn[key]; ok {
+		p.Offset = int64(seg.Seq.Sub(isn.Add(1)))
+		p.OffsetKnown = true
+	}
+	hit := -1
+	for i, d := range r.drops {
+		if d.Dir != dir || d.Match == nil || !d.Match(&p) {
+			continue
+		}
+		r.counts[i]++
+		if p.At < d.From || (d.Until > 0 && p.At >= d.Until) {
+			continue
+		}
+		if len(d.Nth) > 0 && !contains(d.Nth, r.counts[i]) {
+			continue
+		}
+		if hit < 0 {
+			hit = i
+		}
+	}
+	if hit < 0 {
+		return false
+	}
+	off := int64(-1)
+	if p.OffsetKnown {
+		off = p.Offset
+	}
+	r.dropped = append(r.dropped, Dropped{
+		Time: now, Dir: dir, Rule: r.drops[hit].What,
+		Flags: seg.Flags, Seq: uint32(seg.Seq), Ack: uint32(seg.Ack), Len: seg.PayloadLen, Offset: off,
+	})
+	return true
+}
+
+func contains(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// stop ends both loops (frames still in the delay lines are lost, which
+// only matters at teardown) and closes the sockets.
+func (r *relay) stop() {
+	r.stopOnce.Do(func() {
+		r.stopping.Store(true)
+		<-r.done[0]
+		<-r.done[1]
+		r.mu.Lock()
+		r.lost += socketDrops(r.c) + socketDrops(r.s)
+		r.mu.Unlock()
+		unix.Close(r.c)
+		unix.Close(r.s)
+	})
+}
