@@ -18,14 +18,18 @@ import (
 // worker, each formats its share into its own buffer, and the lines are
 // written in frame order.
 
+// A batch holds up to batchFrames frames, their headers only (at most
+// some 140 bytes each, see connHash), or batchBytes of short frames kept
+// whole.
 const (
 	batchFrames = 4096
-	batchBytes  = 4 << 20
+	batchBytes  = 1 << 20
 )
 
 type batch struct {
 	arena  []byte
-	frames []pcap.Frame
+	frames []pcap.Frame // Data holds the headers: the first bytes of caplen[i]
+	caplen []int
 	owner  []int8    // worker that printed frame i, -1 for none
 	share  [][]int32 // per worker: the frames it formats
 	out    [][]byte
@@ -34,13 +38,18 @@ type batch struct {
 }
 
 func newBatch(workers int) *batch {
-	return &batch{arena: make([]byte, 0, batchBytes+256<<10), share: make([][]int32, workers),
+	b := &batch{arena: make([]byte, 0, batchBytes+64<<10), share: make([][]int32, workers),
 		out: make([][]byte, workers), marks: make([][]int, workers)}
+	for w := range b.out {
+		b.out[w] = make([]byte, 0, 2*batchFrames*160/workers)
+	}
+	return b
 }
 
 func (b *batch) reset() {
 	b.arena = b.arena[:0]
 	b.frames = b.frames[:0]
+	b.caplen = b.caplen[:0]
 	b.owner = b.owner[:0]
 	for w := range b.out {
 		b.out[w] = b.out[w][:0]
@@ -49,71 +58,74 @@ func (b *batch) reset() {
 	}
 }
 
-// add copies f into the batch for worker w; it reports whether the batch
-// is full.
-func (b *batch) add(f *pcap.Frame, w int) bool {
+// add copies the first keep bytes of f into the batch for worker w; it
+// reports whether the batch is full.
+func (b *batch) add(f *pcap.Frame, w, keep int) bool {
 	start := len(b.arena)
-	b.arena = append(b.arena, f.Data...)
+	b.arena = append(b.arena, f.Data[:min(keep, len(f.Data))]...)
 	g := *f
 	g.Data = b.arena[start:len(b.arena):len(b.arena)]
 	b.share[w] = append(b.share[w], int32(len(b.frames)))
 	b.frames = append(b.frames, g)
+	b.caplen = append(b.caplen, len(f.Data))
 	b.owner = append(b.owner, -1)
 	return len(b.frames) >= batchFrames || len(b.arena) >= batchBytes
 }
 
 // connHash spreads frames over workers by connection, both directions
-// alike; frames it cannot place go to worker 0, which prints whatever a
-// printer prints for them.
-func connHash(f *pcap.Frame) uint32 {
-	link, err := wire.ParseLink(f.Link, f.Data)
+// alike, and says how many bytes the printer needs: through the longest
+// TCP header there could be. Frames it cannot place go to worker 0 whole.
+func connHash(f *pcap.Frame) (h uint32, keep int) {
+	d := f.Data
+	keep = len(d)
+	link, err := wire.ParseLink(f.Link, d)
 	if err != nil {
-		return 0
+		return 0, keep
 	}
-	d, off := f.Data, link.HeaderLen
+	off := link.HeaderLen
 	var a, b []byte
-	var ports int
+	tcp := -1
 	switch link.EtherType {
 	case wire.EtherTypeIPv4:
 		if len(d) < off+20 {
-			return 0
+			return 0, keep
 		}
-		hl := int(d[off]&0x0f) * 4
-		a, b, ports = d[off+12:off+16], d[off+16:off+20], off+hl
-		if d[off+6]&0x1f != 0 || d[off+7] != 0 { // a later fragment: no ports
-			ports = -1
+		a, b = d[off+12:off+16], d[off+16:off+20]
+		if d[off+6]&0x1f == 0 && d[off+7] == 0 { // not a later fragment
+			tcp = off + int(d[off]&0x0f)*4
 		}
 	case wire.EtherTypeIPv6:
 		if len(d) < off+40 {
-			return 0
+			return 0, keep
 		}
 		a, b = d[off+8:off+24], d[off+24:off+40]
 		chain, _ := wire.IPv6(d[off:]).Walk(off)
-		ports = off + chain.UpperOff
-		if chain.Upper != wire.ProtoTCP || (chain.Fragment && chain.FragOffset != 0) {
-			ports = -1 // no TCP header here: the addresses will do
+		if chain.Upper == wire.ProtoTCP && !(chain.Fragment && chain.FragOffset != 0) {
+			tcp = off + chain.UpperOff
 		}
 	default:
-		return 0
+		return 0, keep
 	}
-	var h uint32
 	for i := range a {
 		h += uint32(a[i]) ^ uint32(b[i]) // symmetric in the two addresses
 		h *= 16777619
 	}
-	if ports >= 0 && len(d) >= ports+4 {
-		sp := uint32(d[ports])<<8 | uint32(d[ports+1])
-		dp := uint32(d[ports+2])<<8 | uint32(d[ports+3])
+	if tcp >= 0 && len(d) >= tcp+4 {
+		sp := uint32(d[tcp])<<8 | uint32(d[tcp+1])
+		dp := uint32(d[tcp+2])<<8 | uint32(d[tcp+3])
 		h ^= (sp ^ dp) * 2654435761
+		// The longest TCP header the data offset can claim: whatever the
+		// header says, the printer reads no further.
+		keep = tcp + 60
 	}
-	return h
+	return h, keep
 }
 
 // readParallel prints every frame of c with one printer per worker, as
 // the sequential loop does, and returns the first write error.
 func readParallel(c *capture, opt tcpdump.Options, w io.Writer) error {
 	workers := min(runtime.GOMAXPROCS(0), 8)
-	const inFlight = 4
+	const inFlight = 3
 	free := make(chan *batch, inFlight)
 	for range inFlight {
 		free <- newBatch(workers)
@@ -128,7 +140,7 @@ func readParallel(c *capture, opt tcpdump.Options, w io.Writer) error {
 				for _, i := range b.share[id] {
 					f := &b.frames[i]
 					var ok bool
-					b.out[id], ok = p.Append(b.out[id], f)
+					b.out[id], ok = p.AppendPrefix(b.out[id], f, b.caplen[i])
 					if ok {
 						b.owner[i] = int8(id)
 						b.marks[id] = append(b.marks[id], len(b.out[id]))
@@ -178,7 +190,8 @@ func readParallel(c *capture, opt tcpdump.Options, w io.Writer) error {
 		if !ok {
 			break
 		}
-		if b.add(&f, int(connHash(&f)%uint32(workers))) {
+		h, keep := connHash(&f)
+		if b.add(&f, int(h%uint32(workers)), keep) {
 			send()
 			b = <-free
 		}

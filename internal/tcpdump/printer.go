@@ -98,11 +98,19 @@ const maximumSnaplen = 262144
 // tcpdump's "tcp" filter would pass them, extended to VLAN-tagged frames
 // and IPv6 extension headers, which that filter does not look through.
 func (p *Printer) Append(b []byte, f *pcap.Frame) ([]byte, bool) {
+	return p.AppendPrefix(b, f, len(f.Data))
+}
+
+// AppendPrefix is Append for a frame of which f.Data holds only the first
+// bytes of the caplen captured, through the end of its TCP header at
+// least: tcpdump's line needs the headers and the lengths, never the
+// payload, so a caller that keeps frames around need not copy it.
+func (p *Printer) AppendPrefix(b []byte, f *pcap.Frame, caplen int) ([]byte, bool) {
 	link, err := wire.ParseLink(f.Link, f.Data)
 	if err != nil || !isTCP(f.Data, &link) {
 		return b, false
 	}
-	caplen, length := len(f.Data), f.Length
+	length := f.Length
 	// pretty_print_packet's sanity checks come before the timestamp.
 	if caplen == 0 || length == 0 || length < caplen || caplen > maximumSnaplen || length > maximumSnaplen {
 		return appendInvalidHeader(b, caplen, length), true

@@ -178,6 +178,16 @@ func (p *Printer) tcp(b []byte, k *pkt, tp int, length uint32, ipOff int, v6, di
 func (p *Printer) options(b []byte, k *pkt, tp int, hlen, length uint32, flags uint8, rev bool, thseq, thack uint32, ipOff int, v6 bool) ([]byte, bool) {
 	hlen -= wire.TCPMinHeaderLen
 	cp := tp + wire.TCPMinHeaderLen
+	// Fast path: NOP, NOP, timestamps, what nearly every segment after the
+	// handshake carries; the loop below prints exactly this for them.
+	if hlen == 12 && k.ttest(cp, 12) && k.u8(cp) == wire.OptNOP && k.u8(cp+1) == wire.OptNOP &&
+		k.u8(cp+2) == wire.OptTimestamps && k.u8(cp+3) == 10 {
+		b = append(b, ", options [nop,nop,TS val "...)
+		b = appendUint(b, uint64(k.u32(cp+4)))
+		b = append(b, " ecr "...)
+		b = appendUint(b, uint64(k.u32(cp+8)))
+		return append(b, ']'), false
+	}
 	var ch byte
 	b = append(b, ", options ["...)
 	// bad and trunc are tcpdump's two exits from the loop.
@@ -524,7 +534,7 @@ type endpointText struct {
 
 // endpointCacheSize is the number of directions remembered, in a
 // direct-mapped cache indexed by the ports.
-const endpointCacheSize = 512
+const endpointCacheSize = 4096
 
 // appendEndpoints appends "src.sport > dst.dport: ".
 func (p *Printer) appendEndpoints(b []byte, k *pkt, ipOff int, v6 bool, sport, dport uint16) []byte {
