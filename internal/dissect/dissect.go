@@ -290,7 +290,7 @@ func (b *builder) malformed(layer string, off int, format string, args ...any) *
 	if b.derr != nil && b.derr.Layer == layer && b.derr.Offset == off {
 		return b.derr
 	}
-	return &wire.Error{Layer: layer, Offset: off, Msg: fmt.Sprintf(format, args...)}
+	return wire.NewError(layer, off, fmt.Sprintf(format, args...))
 }
 
 // asWireError converts an error from a wire constructor.
@@ -299,7 +299,7 @@ func asWireError(err error, layer string, off int) *wire.Error {
 	if errors.As(err, &we) {
 		return we
 	}
-	return &wire.Error{Layer: layer, Offset: off, Msg: err.Error()}
+	return wire.NewError(layer, off, err.Error())
 }
 
 // padded returns b if it holds at least n bytes, else a zero-padded copy

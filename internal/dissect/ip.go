@@ -492,8 +492,8 @@ func (b *builder) ipv6(off int) {
 	upperOff := off + chain.UpperOff
 	if upperOff > len(b.data) && chain.Upper != wire.ProtoTCP && chain.Count > 0 {
 		last := chain.Headers[min(chain.Count, len(chain.Headers))-1]
-		b.stopErr("ipv6", &wire.Error{Layer: "ipv6", Offset: off + last.Offset,
-			Msg: fmt.Sprintf("extension header %d of %d bytes runs past the %d bytes captured", last.Proto, last.Len, len(b.data)-off-last.Offset)})
+		b.stopErr("ipv6", wire.NewError("ipv6", off+last.Offset,
+			fmt.Sprintf("extension header %d of %d bytes runs past the %d bytes captured", last.Proto, last.Len, len(b.data)-off-last.Offset)))
 		return
 	}
 	if chain.Fragment && chain.FragOffset != 0 {

@@ -58,7 +58,7 @@ func (b *builder) tcpOptions(t wire.TCP, off, hl int, flags wire.Flags) {
 		werr := asWireError(err, "tcp option", base+next)
 		rest := len(area) - next
 		mf := b.mk("malformed", "malformed option", base+next, rest, fmt.Sprintf("kind %d", area[next]),
-			werr.Msg+": receivers stop reading the options here")
+			werr.Msg()+": receivers stop reading the options here")
 		sub(&mf, b.mk("kind", "kind", base+next, 1, fmt.Sprintf("%d (%s)", area[next], tcpOptionName(area[next])), ""))
 		if rest > 1 {
 			sub(&mf, b.mk("length", "length", base+next+1, 1, utoa(area[next+1]), ""))

@@ -7,7 +7,7 @@ import (
 )
 
 func TestErrorString(t *testing.T) {
-	err := error(&wire.Error{Layer: "tcp", Offset: 34, Msg: "data offset 3 words < minimum 5"})
+	err := error(wire.NewError("tcp", 34, "data offset 3 words < minimum 5"))
 	if got, want := err.Error(), "tcp at byte 34: data offset 3 words < minimum 5"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}

@@ -49,8 +49,8 @@ func wantError(t *testing.T, what string, err error, layer string, offset int) {
 	if we.Layer != layer || we.Offset != offset {
 		t.Errorf("%s: error %q, want layer %q at byte %d", what, err, layer, offset)
 	}
-	if we.Msg == "" || strings.HasSuffix(we.Msg, ".") {
-		t.Errorf("%s: message %q should be non-empty without a trailing period", what, we.Msg)
+	if we.Msg() == "" || strings.HasSuffix(we.Msg(), ".") {
+		t.Errorf("%s: message %q should be non-empty without a trailing period", what, we.Msg())
 	}
 }
 

@@ -78,7 +78,7 @@ func FuzzDecode(f *testing.F) {
 			if we.Offset < 0 || we.Offset > len(data) {
 				t.Errorf("Decode: %v: offset outside the %d-byte frame", err, len(data))
 			}
-			if we.Layer == "" || we.Msg == "" {
+			if we.Layer == "" || we.Msg() == "" {
 				t.Errorf("Decode: %#v lacks a layer or message", we)
 			}
 		case errors.Is(err, wire.ErrNotTCP):

@@ -28,7 +28,7 @@ func ParseIPv4(b []byte, off int) (IPv4, error) {
 		return nil, errorf("ipv4", off, "%d bytes captured, the header needs %d", len(b), ipv4MinHeaderLen)
 	}
 	if v := b[0] >> 4; v != 4 {
-		return nil, errorf("ipv4", off, "version %d, want 4", v)
+		return nil, errorf("ipv4", off, "version %d, want 4", int(v))
 	}
 	return IPv4(b), nil
 }
@@ -119,7 +119,7 @@ func ParseIPv6(b []byte, off int) (IPv6, error) {
 		return nil, errorf("ipv6", off, "%d bytes captured, the header needs %d", len(b), IPv6HeaderLen)
 	}
 	if v := b[0] >> 4; v != 6 {
-		return nil, errorf("ipv6", off, "version %d, want 6", v)
+		return nil, errorf("ipv6", off, "version %d, want 6", int(v))
 	}
 	return IPv6(b), nil
 }
@@ -183,7 +183,7 @@ func (b IPv6) Walk(off int) (IPv6Chain, error) {
 		}
 		p := c.UpperOff
 		if len(b) < p+8 {
-			return c, errorf("ipv6", off+p, "extension header %d needs 8 bytes, %d captured", c.Upper, len(b)-p)
+			return c, errorf("ipv6", off+p, "extension header %d needs 8 bytes, %d captured", int(c.Upper), len(b)-p)
 		}
 		n := 8
 		if c.Upper != ProtoFragment {
@@ -193,7 +193,7 @@ func (b IPv6) Walk(off int) (IPv6Chain, error) {
 		// upper-layer header's absence is the caller's to report (it may
 		// not want it), but another extension header cannot be walked.
 		if len(b) < p+n && isExtHeader(b[p]) {
-			return c, errorf("ipv6", off+p, "extension header %d of %d bytes, %d captured", c.Upper, n, len(b)-p)
+			return c, errorf("ipv6", off+p, "extension header %d of %d bytes, %d captured", int(c.Upper), n, len(b)-p)
 		}
 		if c.Count < len(c.Headers) {
 			c.Headers[c.Count] = ExtHeader{Proto: c.Upper, Offset: p, Len: n}

@@ -83,18 +83,18 @@ func (it *OptionIter) Next() (Option, bool) {
 		return o, true
 	}
 	if it.off+1 >= len(it.b) {
-		it.err = errorf("tcp option", it.base+it.off, "kind %d has no length byte", o.Kind)
+		it.err = errorf("tcp option", it.base+it.off, "kind %d has no length byte", int(o.Kind))
 		it.off = len(it.b)
 		return Option{}, false
 	}
 	o.Len = int(it.b[it.off+1])
 	if o.Len < 2 {
-		it.err = errorf("tcp option", it.base+it.off+1, "kind %d has length %d < 2", o.Kind, o.Len)
+		it.err = errorf("tcp option", it.base+it.off+1, "kind %d has length %d < 2", int(o.Kind), o.Len)
 		it.off = len(it.b)
 		return Option{}, false
 	}
 	if it.off+o.Len > len(it.b) {
-		it.err = errorf("tcp option", it.base+it.off+1, "kind %d of length %d overruns the options by %d bytes", o.Kind, o.Len, it.off+o.Len-len(it.b))
+		it.err = errorf("tcp option", it.base+it.off+1, "kind %d of length %d overruns the options by %d bytes", int(o.Kind), o.Len, it.off+o.Len-len(it.b))
 		it.off = len(it.b)
 		return Option{}, false
 	}

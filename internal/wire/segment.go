@@ -184,7 +184,7 @@ func Decode(f *pcap.Frame, s *Segment) error {
 	s.HeaderLen = hl
 	switch {
 	case hl < TCPMinHeaderLen:
-		return errorf("tcp", off+12, "data offset %d words < minimum 5", tcp.DataOffset())
+		return errorf("tcp", off+12, "data offset %d words < minimum 5", int(tcp.DataOffset()))
 	case hl > tcpLen && s.Fragment:
 		return errorf("tcp", off+12, "header length %d exceeds the %d bytes of this first IP fragment", hl, tcpLen)
 	case hl > tcpLen:

@@ -280,13 +280,13 @@ func explainTshark(f *pcap.Frame, s *wire.Segment, err error, row tsharkRow, lis
 		return tsharkCase{name: "two IP headers: tshark dissects the TCP header quoted by an ICMP error or carried in a tunnel"}
 	case listed && isErr && werr.Layer == "tcp option":
 		return tsharkCase{name: "malformed TCP option: Decode fills the fixed header and returns *Error; tshark lists the frame", skip: optionFields}
-	case listed && isErr && werr.Layer == "tcp" && strings.HasPrefix(werr.Msg, "options cut short"):
+	case listed && isErr && werr.Layer == "tcp" && strings.HasPrefix(werr.Msg(), "options cut short"):
 		return tsharkCase{name: "TCP options cut short by the snaplen: Decode fills the fixed header and returns *Error; tshark lists the frame without tcp.len",
 			skip: append([]string{"tcp.len"}, optionFields...)}
-	case listed && isErr && werr.Layer == "tcp" && s.IPLenBeyondFrame && strings.HasPrefix(werr.Msg, "header length"):
+	case listed && isErr && werr.Layer == "tcp" && s.IPLenBeyondFrame && strings.HasPrefix(werr.Msg(), "header length"):
 		return tsharkCase{name: "IP length beyond the frame and a TCP header longer than the bytes on the wire: Decode fills the fixed header and returns *Error; tshark lists a \"short segment\" without tcp.len",
 			skip: append([]string{"tcp.len"}, optionFields...)}
-	case listed && isErr && werr.Layer == "tcp" && strings.HasPrefix(werr.Msg, "data offset"):
+	case listed && isErr && werr.Layer == "tcp" && strings.HasPrefix(werr.Msg(), "data offset"):
 		return tsharkCase{name: "TCP data offset < 5: Decode returns *Error, tshark lists the frame and stops after the sequence number", skip: afterSeqFields}
 	}
 	if err != nil || !listed {
