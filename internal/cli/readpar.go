@@ -37,11 +37,20 @@ type batch struct {
 	wg     sync.WaitGroup
 }
 
-func newBatch(workers int) *batch {
-	b := &batch{arena: make([]byte, 0, batchBytes+64<<10), share: make([][]int32, workers),
+// newBatch makes a batch with buffers of its working size, or small ones
+// that grow as it fills: the first batch starts small, so a short capture
+// never pays for megabytes of buffers (on a file of a few packets that
+// cost more time than the reading), and the others start full-sized, since
+// growing them costs the long captures time in copies and collections.
+func newBatch(workers int, small bool) *batch {
+	arena, out := batchBytes+64<<10, 2*batchFrames*160/workers
+	if small {
+		arena, out = 64<<10, 16<<10
+	}
+	b := &batch{arena: make([]byte, 0, arena), share: make([][]int32, workers),
 		out: make([][]byte, workers), marks: make([][]int, workers)}
 	for w := range b.out {
-		b.out[w] = make([]byte, 0, 2*batchFrames*160/workers)
+		b.out[w] = make([]byte, 0, out)
 	}
 	return b
 }
@@ -127,8 +136,20 @@ func readParallel(c *capture, opt tcpdump.Options, w io.Writer) error {
 	workers := min(runtime.GOMAXPROCS(0), 8)
 	const inFlight = 3
 	free := make(chan *batch, inFlight)
-	for range inFlight {
-		free <- newBatch(workers)
+	made := 1
+	// nextBatch makes up to inFlight batches, and only as the reader
+	// outruns the printers.
+	nextBatch := func() *batch {
+		if made < inFlight {
+			select {
+			case b := <-free:
+				return b
+			default:
+				made++
+				return newBatch(workers, false)
+			}
+		}
+		return <-free
 	}
 	work := make([]chan *batch, workers)
 	done := make(chan *batch, inFlight)
@@ -177,7 +198,7 @@ func readParallel(c *capture, opt tcpdump.Options, w io.Writer) error {
 			free <- b
 		}
 	}()
-	b := <-free
+	b := newBatch(workers, true)
 	send := func() {
 		b.wg.Add(workers)
 		for _, ch := range work {
@@ -193,7 +214,7 @@ func readParallel(c *capture, opt tcpdump.Options, w io.Writer) error {
 		h, keep := connHash(&f)
 		if b.add(&f, int(h%uint32(workers)), keep) {
 			send()
-			b = <-free
+			b = nextBatch()
 		}
 	}
 	if len(b.frames) > 0 {
