@@ -8,14 +8,18 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tcplens/tcplens/internal/analyze"
 	live "github.com/tcplens/tcplens/internal/capture"
+	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/render"
 	"github.com/tcplens/tcplens/internal/tcpdump"
 )
 
@@ -30,26 +34,35 @@ type captureOptions struct {
 	absolute   bool
 	nano       bool
 	numeric    int
+	annotate   bool
+	maxConns   int
 }
 
 func newCaptureCmd(e *env) *cobra.Command {
 	var o captureOptions
 	cmd := &cobra.Command{
 		Use:   "capture -i IFACE [flags] [FILTER...]",
-		Short: "Capture live from an interface and print every TCP segment as tcpdump does",
-		Long: `capture reads frames live from an interface (AF_PACKET, as root) and prints one
+		Short: "Capture live from an interface and analyse every TCP segment as it arrives",
+		Long: `capture reads frames live from an interface (AF_PACKET, as root) and analyses
+them as they arrive, exactly as tcplens read and conns analyse a file: one
 line per TCP segment, byte for byte as tcplens read (and tcpdump -nn) prints
-it. FILTER is a tcpdump capture filter, compiled to BPF by tcplens and run in
+it, and with -a (--annotate, as read -a) each endpoint's state after the
+segment and what the segment means. When the capture stops (Ctrl-C, or -c
+frames) it prints the connection table, as tcplens conns prints it, and on
+standard error the kernel's packet and drop counters, as tcpdump does.
+
+FILTER is a tcpdump capture filter, compiled to BPF by tcplens and run in
 the kernel: host, net, port, portrange, src/dst, tcp, udp, icmp, ip, ip6,
 vlan, proto, greater/less, with and/or/not. For anything else, give tcpdump's
 compiled program instead: tcplens capture -i eth0 "$(tcpdump -ddd 'EXPR')".
 
 -w also writes every captured frame (TCP or not) to a pcapng file, flushed
-as it goes, so tcplens read can follow it. -i any captures on every
-interface as Linux cooked frames. Ctrl-C stops; the kernel's packet and drop
-counters are printed on standard error, as tcpdump does.`,
+as it goes, so tcplens read can follow it; read -a and conns of that file
+print what capture printed. With -w - the file goes to standard output and
+the connection table to standard error. -i any captures on every interface
+as Linux cooked frames.`,
 		Example: `  tcplens capture -i eth0 tcp port 443
-  tcplens capture -i lo -w hello.pcapng port 9999
+  tcplens capture -i lo -a -w hello.pcapng port 9999
   tcplens capture -i any -c 100 host 10.0.0.7`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCapture(e, o, args)
@@ -66,20 +79,39 @@ counters are printed on standard error, as tcpdump does.`,
 	f.BoolVarP(&o.absolute, "absolute", "S", false, "print absolute sequence numbers, as tcpdump -S")
 	f.BoolVar(&o.nano, "nano", false, "print nanosecond timestamps")
 	f.CountVarP(&o.numeric, "numeric", "n", "accepted for tcpdump habits (-nn); tcplens never resolves names")
+	f.BoolVarP(&o.annotate, "annotate", "a", false, "add each endpoint's state and the analysis to every line, as read -a")
+	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576); the oldest idle are evicted and counted")
 	cmd.MarkFlagRequired("interface")
 	return cmd
 }
 
-// stream is what happens to each captured frame. It is kept as one
-// function of the frame so that the analysis (connections, endpoint
-// states, findings) can be added beside the printer.
+// stream is what happens to each captured frame: it is written to the
+// file, analysed, and printed as read prints it.
 type stream struct {
-	printer *tcpdump.Printer
-	out     *bufio.Writer // nil: no lines (-w -)
-	ng      *pcap.NGWriter
-	ngID    int
-	line    []byte
-	err     error
+	printer  *tcpdump.Printer
+	out      *bufio.Writer // nil: no lines (-w -)
+	ng       *pcap.NGWriter
+	ngID     int
+	annotate bool
+	an       *analyze.Analyzer
+	seg      *analyze.Segment // the segment an.Add just analysed, nil if none
+	conns    connLog
+	diag     captureDiagnosis
+	line     []byte
+	err      error
+}
+
+func newStream(p *tcpdump.Printer, annotate bool, maxConns int) *stream {
+	s := &stream{printer: p, annotate: annotate}
+	s.an = analyze.New(analyze.Options{MaxConns: maxConns}, func(seg *analyze.Segment) {
+		s.seg = seg
+		s.diag.segment(seg)
+	}, func(c *conn.Conn, why conn.EndReason) {
+		sum := analyze.Summarize(c, why)
+		s.conns.add(sum)
+		s.diag.conn(c, why, &sum)
+	})
+	return s
 }
 
 func (s *stream) frame(f *pcap.Frame) {
@@ -88,14 +120,28 @@ func (s *stream) frame(f *pcap.Frame) {
 			s.err = err
 		}
 	}
+	s.seg = nil
+	s.an.Add(f)
 	if s.out != nil {
 		var ok bool
-		if s.line, ok = s.printer.Append(s.line[:0], f); ok {
+		if s.line, ok = appendSegmentLine(s.line[:0], s.printer, f, s.seg, s.annotate); ok {
 			if _, err := s.out.Write(s.line); err != nil && s.err == nil {
 				s.err = err
 			}
 		}
 	}
+}
+
+// appendSegmentLine appends the line read prints for f: tcpdump's, and
+// with annotate the annotation of seg (the analysis of f; nil when f held
+// no analysable TCP). ok is false when tcpdump prints no line for f.
+func appendSegmentLine(b []byte, p *tcpdump.Printer, f *pcap.Frame, seg *analyze.Segment, annotate bool) (_ []byte, ok bool) {
+	b, ok = p.Append(b, f)
+	if ok && annotate && seg != nil {
+		b = render.AppendAnnotation(b[:len(b)-1], seg)
+		b = append(b, '\n')
+	}
+	return b, ok
 }
 
 func (s *stream) flush() error {
@@ -111,6 +157,69 @@ func (s *stream) flush() error {
 	}
 	return s.err
 }
+
+// finish ends the analysis and writes what a file's would end with: the
+// connection table (as conns prints it) and the findings, to w.
+func (s *stream) finish(w io.Writer) error {
+	s.an.Close()
+	if s.conns.total == 0 {
+		return nil
+	}
+	if w == s.out {
+		fmt.Fprintln(w) // a blank line after the segment lines
+	}
+	if err := s.conns.write(w); err != nil {
+		return err
+	}
+	return s.diag.write(w)
+}
+
+// connLog keeps the summaries of the connections a capture has ended,
+// for the table printed when it stops. A capture may run for days, so it
+// keeps the latest maxConnRows; conns on the -w file lists them all.
+type connLog struct {
+	sums  []analyze.Summary
+	total int
+}
+
+const maxConnRows = 10000
+
+func (l *connLog) add(s analyze.Summary) {
+	l.total++
+	l.sums = append(l.sums, s)
+	if len(l.sums) >= 2*maxConnRows {
+		l.sums = append(l.sums[:0], l.sums[len(l.sums)-maxConnRows:]...)
+	}
+}
+
+func (l *connLog) write(w io.Writer) error {
+	sums := l.sums
+	if len(sums) > maxConnRows {
+		sums = sums[len(sums)-maxConnRows:]
+	}
+	slices.SortFunc(sums, func(a, b analyze.Summary) int { return a.ID - b.ID })
+	if err := render.ConnTable(w, sums); err != nil {
+		return err
+	}
+	if n := l.total - len(sums); n > 0 {
+		_, err := fmt.Fprintf(w, "(%d connections that ended earlier are not listed: tcplens conns on a -w file lists every one)\n", n)
+		return err
+	}
+	return nil
+}
+
+// captureDiagnosis is the single place where a live capture hands its
+// analysis to the diagnoses (internal/diagnose, which `tcplens diagnose`
+// runs on files). That package had not landed when capture was written:
+// these are the hooks it plugs into, called for every analysed segment,
+// for every connection when it ends, and once when the capture stops to
+// write the findings after the connection table. Until then they do
+// nothing.
+type captureDiagnosis struct{}
+
+func (d *captureDiagnosis) segment(seg *analyze.Segment)                              {}
+func (d *captureDiagnosis) conn(c *conn.Conn, why conn.EndReason, s *analyze.Summary) {}
+func (d *captureDiagnosis) write(w io.Writer) error                                   { return nil }
 
 func runCapture(e *env, o captureOptions, args []string) error {
 	filter := strings.Join(args, " ")
@@ -130,9 +239,9 @@ func runCapture(e *env, o captureOptions, args []string) error {
 	}
 	defer h.Close()
 
-	s := &stream{printer: tcpdump.NewPrinter(tcpdump.Options{
+	s := newStream(tcpdump.NewPrinter(tcpdump.Options{
 		Time: timeFormat(o.timeFlags), Nano: o.nano, Absolute: o.absolute, Location: time.Local, IfName: ifNamer(),
-	})}
+	}), o.annotate, o.maxConns)
 	if o.write != "-" {
 		s.out = bufio.NewWriterSize(e.stdout, 64<<10)
 	}
@@ -189,12 +298,20 @@ func runCapture(e *env, o captureOptions, args []string) error {
 			lastFlush = time.Now()
 		}
 	}
-	err = s.flush()
+	var summary io.Writer = e.stderr // -w -: standard output is the file
+	if s.out != nil {
+		summary = s.out
+	}
+	err = s.finish(summary)
+	if ferr := s.flush(); err == nil {
+		err = ferr
+	}
 	if s.ng != nil {
 		if cerr := s.ng.Close(); err == nil {
 			err = cerr
 		}
 	}
+	reportTable(e, s.an)
 	st, serr := h.Stats()
 	fmt.Fprintf(e.stderr, "%d packets captured\n", captured)
 	if serr == nil {

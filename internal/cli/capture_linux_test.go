@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -58,21 +59,24 @@ func hello(t *testing.T, port int) {
 	}
 }
 
-// TestCaptureLoopback captures the seeds' hello exchange on lo (and on
-// "any") with -w, and checks that the streamed lines are exactly what
-// tcplens read -tt prints from the written file, and that every frame in
-// the file passes the filter.
+// TestCaptureLoopback captures the seeds' hello exchange on lo (annotated)
+// and on "any" (plain lines) with -w, and checks that what capture streamed
+// is exactly what tcplens read (with the same flags) and tcplens conns
+// print from the written file: the same lines, the same analysis, the same
+// connection table. It also checks that every frame in the file passes the
+// filter.
 func TestCaptureLoopback(t *testing.T) {
 	netnstest.Require(t)
 	for _, tc := range []struct {
 		iface string
 		link  pcap.LinkType
-	}{{"lo", pcap.LinkEthernet}, {"any", pcap.LinkSLL}} {
+		flags []string
+	}{{"lo", pcap.LinkEthernet, []string{"-tt", "-a"}}, {"any", pcap.LinkSLL, []string{"-tt"}}} {
 		t.Run(tc.iface, func(t *testing.T) {
 			port, served := upperEcho(t)
 			filter := "tcp port " + strconv.Itoa(port)
 			file := filepath.Join(t.TempDir(), "hello.pcapng")
-			w := startMain(t, "capture", "-i", tc.iface, "-tt", "-w", file, filter)
+			w := startMain(t, append(append([]string{"capture", "-i", tc.iface, "-w", file}, tc.flags...), filter)...)
 			w.wait(t, `listening on `+tc.iface, true)
 			hello(t, port)
 			<-served
@@ -88,15 +92,30 @@ func TestCaptureLoopback(t *testing.T) {
 					t.Errorf("stderr lacks %q:\n%s", want, w.errOut.String())
 				}
 			}
-			fromFile, errOut, code := run(t, nil, "read", "-tt", file)
+			fromFile, errOut, code := run(t, nil, append(append([]string{"read"}, tc.flags...), file)...)
 			if code != 0 {
 				t.Fatalf("read: exit %d: %s", code, errOut)
 			}
-			if streamed != fromFile {
-				t.Errorf("streamed lines differ from tcplens read of the file:\nstreamed:\n%s\nread:\n%s", streamed, fromFile)
+			table, errOut, code := run(t, nil, "conns", file)
+			if code != 0 {
+				t.Fatalf("conns: exit %d: %s", code, errOut)
 			}
-			if n := len(lines(streamed)); n < 8 {
+			if want := fromFile + "\n" + table; streamed != want {
+				t.Errorf("capture printed what tcplens read and conns of its file do not:\ncapture:\n%s\nread, conns:\n%s", streamed, want)
+			}
+			segs, _, _ := strings.Cut(streamed, "\n\n")
+			if n := len(lines(segs)); n < 8 {
 				t.Errorf("%d lines, want the whole exchange:\n%s", n, streamed)
+			}
+			if slices.Contains(tc.flags, "-a") {
+				for _, want := range []string{"| client SYN_SENT (was UNKNOWN) server SYN_RECV (was UNKNOWN)", "server CLOSE_WAIT (was ESTABLISHED)", "server CLOSED (was LAST_ACK)"} {
+					if !strings.Contains(segs, want) {
+						t.Errorf("no %q in the annotated lines:\n%s", want, segs)
+					}
+				}
+			}
+			if rows := lines(table); len(rows) != 2 || !strings.Contains(rows[1], "fin by client") {
+				t.Errorf("connection table:\n%s", table)
 			}
 			checkFramesMatch(t, file, filter, tc.link)
 			t.Logf("%s:\n%s", tc.iface, streamed)
@@ -168,8 +187,12 @@ func TestCaptureCount(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("-c 3 did not stop the capture")
 	}
-	if code != 0 || len(lines(out)) != 3 || !strings.Contains(errOut, "3 packets captured") {
-		t.Errorf("exit %d, %d lines:\n%s\n%s", code, len(lines(out)), out, errOut)
+	segs, table, _ := strings.Cut(out, "\n\n")
+	if code != 0 || len(lines(segs)) != 3 || !strings.Contains(errOut, "3 packets captured") {
+		t.Errorf("exit %d, %d lines:\n%s\n%s", code, len(lines(segs)), out, errOut)
+	}
+	if !strings.HasPrefix(table, "ID  CLIENT") || len(lines(table)) != 2 {
+		t.Errorf("no connection table of the one connection after the lines:\n%s", out)
 	}
 }
 
