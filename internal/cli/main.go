@@ -75,6 +75,7 @@ every segment, and what went wrong.`,
 	root.AddCommand(newReadCmd(e), newDissectCmd(e), newConnsCmd(e))
 	root.AddCommand(newSSCmd(e))
 	root.AddCommand(newCaptureCmd(e))
+	root.AddCommand(newLabCmd(e))
 	return root
 }
 

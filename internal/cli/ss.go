@@ -522,6 +522,18 @@ func writeTransition(w io.Writer, t *sockwatch.Transition, asJSON bool) {
 		writeJSONLine(w, j)
 		return
 	}
+	line := clock(t.Time) + "  " + transitionText(t)
+	if t.Kind != sockwatch.Gone {
+		if u := users(t.Socket.Owners); u != "" {
+			line += "  " + u
+		}
+	}
+	fmt.Fprintln(w, line)
+}
+
+// transitionText is what a --watch line says after its clock: the local
+// and peer addresses, and the state left and entered.
+func transitionText(t *sockwatch.Transition) string {
 	from, to := t.From.String(), t.To.String()
 	switch t.Kind {
 	case sockwatch.Seen:
@@ -531,13 +543,7 @@ func writeTransition(w io.Writer, t *sockwatch.Transition, asJSON bool) {
 	case sockwatch.Gone:
 		to = "(gone)"
 	}
-	line := fmt.Sprintf("%s  %-22s %-22s %s -> %s", clock(t.Time), ssAddr(t.Key.Local), ssAddr(t.Key.Peer), from, to)
-	if t.Kind != sockwatch.Gone {
-		if u := users(t.Socket.Owners); u != "" {
-			line += "  " + u
-		}
-	}
-	fmt.Fprintln(w, line)
+	return fmt.Sprintf("%-22s %-22s %s -> %s", ssAddr(t.Key.Local), ssAddr(t.Key.Peer), from, to)
 }
 
 func writeCounter(w io.Writer, at time.Time, d sockwatch.Delta, asJSON bool) {

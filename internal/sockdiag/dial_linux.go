@@ -44,8 +44,10 @@ func Take(opt Options) (*Snapshot, error) {
 			}
 			snap.Source = "proc"
 		}
-		snap.Counters = readCounters()
-		snap.Sysctl = readSysctl()
+		if !opt.SocketsOnly {
+			snap.Counters = readCounters()
+			snap.Sysctl = readSysctl()
+		}
 		return nil
 	})
 	if err != nil {

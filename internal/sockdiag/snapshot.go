@@ -42,6 +42,9 @@ type Options struct {
 	NetNS string
 	// Proc forces the /proc/net/tcp fallback even when netlink works.
 	Proc bool
+	// SocketsOnly skips the counters and sysctls: for a caller polling
+	// every millisecond that wants only the states.
+	SocketsOnly bool
 	// Owners resolves the processes holding each socket, through Resolver
 	// (a nil Resolver scans /proc afresh).
 	Owners   bool
