@@ -1,0 +1,639 @@
+package diagnose
+
+import (
+	"time"
+
+	"github.com/tcplens/tcplens/internal/analyze"
+	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/event"
+	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/seq"
+	"github.com/tcplens/tcplens/internal/tcp"
+	"github.com/tcplens/tcplens/internal/wire"
+)
+
+// maxEvidence bounds the frames kept per kind of evidence: a finding names
+// the first few, and counts the rest.
+const maxEvidence = 8
+
+// Mark is a frame and when it was captured; the zero Mark is "not seen".
+type Mark struct {
+	Frame int
+	Time  pcap.Time
+}
+
+// Seen reports whether the mark was set.
+func (m Mark) Seen() bool { return m.Frame != 0 }
+
+// Evidence counts occurrences of something and keeps the first frames.
+type Evidence struct {
+	N      int
+	Frames []int // the first maxEvidence frames
+}
+
+func (e *Evidence) add(frame int) {
+	e.N++
+	if len(e.Frames) < maxEvidence {
+		e.Frames = append(e.Frames, frame)
+	}
+}
+
+// Stall is a time a sender could not send: from Start to End.
+type Stall struct {
+	Start, End Mark
+}
+
+// Duration is how long the stall lasted.
+func (s Stall) Duration() time.Duration { return s.End.Time.Sub(s.Start.Time) }
+
+// Facts is what a Collector learns about one connection beyond its
+// summary: bounded per-connection aggregates, never a per-segment history.
+type Facts struct {
+	Client, Server SideFacts
+
+	Segments  int
+	Last      Mark          // the last segment of the connection
+	MaxGap    time.Duration // the longest silence between two of its segments
+	GapBefore Mark          // the segment before that silence
+	GapAfter  Mark          // the segment that ended it
+	Truncated int           // segments whose payload the snapshot length cut
+}
+
+// Side returns the facts of the client or the server.
+func (f *Facts) Side(d conn.Dir) *SideFacts {
+	if d == conn.ClientToServer {
+		return &f.Client
+	}
+	return &f.Server
+}
+
+// SideFacts is what one end sent, and how the path and the peer treated it.
+type SideFacts struct {
+	Packets int
+
+	// The IP facts of its own packets (its RSTs apart), to tell them from
+	// packets forged in the path.
+	TTLMin, TTLMax uint8
+	TTLCount       int
+	LastIPID       uint16 // IPv4 identification of its latest packet (RSTs apart)
+	IPv4           int    // IPv4 packets (RSTs apart)
+	IPIDZero       int    // of which with identification 0
+
+	// Its first RST: when, how long after the connection's previous
+	// segment, and the IP facts that tell a forged one.
+	RST       Mark
+	RSTIdle   time.Duration
+	RSTTTL    uint8
+	RSTIPID   uint16
+	RSTIPv4   bool
+	RSTAck    bool    // the ACK bit was set
+	RSTSeq    seq.Num // its sequence number
+	RSTSndNxt seq.Num // the sender's SND.NXT as the capture saw it before the RST
+	// IPIDBeforeRST is LastIPID when the RST was sent; HadIPID says
+	// there was one. PeerIPID is the IP ID of the peer's latest packet
+	// then: an injector often copies the ID of the packet it answers.
+	IPIDBeforeRST uint16
+	HadIPID       bool
+	PeerIPID      uint16
+	PeerHadIPID   bool
+
+	// Its SYNs (without ACK): the first, and the latest before the
+	// peer's first SYN-ACK, which that SYN-ACK answers.
+	FirstSYN, AnsweredSYN Mark
+	LastSYNACK            Mark // its latest SYN-ACK
+	SYNs                  int
+	SYNTimes              []pcap.Time // the first maxEvidence
+
+	// An RST it sent while tcplens knew it had no socket (closed, in
+	// TIME_WAIT, or never seen), answering the peer's segment Answers.
+	NoSocketRST Mark
+	NoSocketWas tcp.State
+	ClosedAt    Mark // when it had closed, if it had
+	Answers     Mark
+
+	// Its first FIN, and the peer's first ACK of it.
+	FIN, FINAcked Mark
+
+	// Data it sent after the peer's FIN: a half-close.
+	AfterPeerFIN      uint64
+	AfterPeerFINFirst Mark
+
+	// Data it sent.
+	DataSegments int
+	FirstData    Mark
+	LastData     Mark
+	MaxPayload   int
+
+	// Data it received after it last sent any, when it sent its RST
+	// or FIN: what its application may not have read.
+	UnansweredAtRST uint64
+	unanswered      uint64
+
+	// Evidence of analysis kinds on the segments it sent.
+	Kinds []KindEvidence
+
+	// RTO retransmissions: the longest wait and the time all of them cost.
+	RTOWorst     Mark
+	RTOWorstWait time.Duration
+	RTOWorstSRTT time.Duration
+	RTOWorstRTO  time.Duration
+	RTOWaitTotal time.Duration
+
+	// Retransmissions of segments the capture saw before (lost after the
+	// capture point) and of segments the capture missed (lost before it).
+	RetransSeen, RetransUnseen Evidence
+
+	// Zero windows it advertised: each stall from its first zero window to
+	// the window it opened again.
+	ZeroStalls   int
+	ZeroTotal    time.Duration
+	ZeroLongest  Stall
+	zeroOpen     Stall // the stall under way, Start unset when none
+	ZeroAtEnd    bool  // still zero when the connection ended
+	ZeroWinProbe Evidence
+
+	// Flights: the data it sent against the peer's window.
+	MaxInFlight  uint32 // most bytes it had unacknowledged
+	PeerWindow   uint32 // the peer's window at that moment, scaled
+	MaxPeerWnd   uint32 // the largest window the peer advertised
+	WindowBound  Evidence
+	CwndBound    Evidence // resumed right after an ACK, window far from full
+	AppPauses    Evidence // resumed after idling with nothing in flight
+	AppPauseTime time.Duration
+	lastAckIn    Mark // the latest ACK from the peer that acknowledged new data
+	lastDataSent Mark
+
+	// Nagle meets delayed ACK: a small segment held until the ACK of the
+	// previous one, which the peer delayed.
+	Nagle     Evidence
+	NagleHeld time.Duration
+	nagleAck  Mark          // the delayed ACK just received
+	nagleWait time.Duration // how long the peer took to send it
+	small     smallSent     // its latest small segment waiting for an ACK
+
+	// Path MTU: the largest segment the peer acknowledged at its first
+	// sending, and retransmissions of larger ones.
+	MaxDelivered int
+	BigRetrans   Evidence
+	BigRetransN  int // payload of those segments
+	sent         *sentRing
+
+	// ECN.
+	ECT, CE  int
+	CEFrames []int
+	ECE, CWR Evidence
+
+	Urgent Evidence
+}
+
+// KindEvidence is the evidence of one analysis kind.
+type KindEvidence struct {
+	Kind event.Kind
+	Evidence
+}
+
+// Kind returns the evidence of kind k (zero if never seen).
+func (s *SideFacts) Kind(k event.Kind) Evidence {
+	for _, e := range s.Kinds {
+		if e.Kind == k {
+			return e.Evidence
+		}
+	}
+	return Evidence{}
+}
+
+func (s *SideFacts) addKind(k event.Kind, frame int) {
+	for i := range s.Kinds {
+		if s.Kinds[i].Kind == k {
+			s.Kinds[i].add(frame)
+			return
+		}
+	}
+	s.Kinds = append(s.Kinds, KindEvidence{Kind: k})
+	s.Kinds[len(s.Kinds)-1].add(frame)
+}
+
+// smallSent is a small data segment waiting for its ACK.
+type smallSent struct {
+	end  seq.Num
+	at   Mark
+	live bool
+}
+
+// sentRing remembers the last data segments a side sent, to learn which
+// sizes the path delivers.
+type sentRing struct {
+	seg  [16]sentSeg
+	next int
+}
+
+type sentSeg struct {
+	start, end seq.Num
+	len        int
+	resent     bool
+	live       bool
+}
+
+// Collector gathers Facts while a capture is analysed: call Segment for
+// every analysed segment and End when a connection leaves the table. It
+// holds facts only for connections still open.
+type Collector struct {
+	open  map[*conn.Conn]*Facts
+	ended []Conn
+	hosts hostTable
+	Stats CaptureFacts
+}
+
+// CaptureFacts counts what concerns the capture as a whole.
+type CaptureFacts struct {
+	Truncated      int // segments whose payload the snapshot length cut
+	TruncatedFirst int // the first such frame
+	Offloaded      int // segments with a bad checksum that checksum offload explains
+	OffloadFirst   int
+}
+
+// NewCollector returns an empty Collector.
+func NewCollector() *Collector {
+	return &Collector{open: make(map[*conn.Conn]*Facts), hosts: newHostTable()}
+}
+
+// Segment records what one analysed segment shows.
+func (col *Collector) Segment(s *analyze.Segment) {
+	if s.Conn == nil || s.Seg == nil {
+		return
+	}
+	f := col.open[s.Conn]
+	if f == nil {
+		f = &Facts{}
+		col.open[s.Conn] = f
+	}
+	seg, r := s.Seg, s.Result
+	now := Mark{Frame: s.Frame.Number, Time: s.Frame.Time}
+	if r.Analysis.Has(event.DuplicateFrame) {
+		return // a second copy of a packet says nothing new
+	}
+	if seg.Truncated() {
+		f.Truncated++
+		col.Stats.Truncated++
+		if col.Stats.TruncatedFirst == 0 {
+			col.Stats.TruncatedFirst = now.Frame
+		}
+	}
+	if f.Segments > 0 {
+		if gap := now.Time.Sub(f.Last.Time); gap > f.MaxGap {
+			f.MaxGap, f.GapBefore, f.GapAfter = gap, f.Last, now
+		}
+	}
+	me, peer := f.Side(s.Dir), f.Side(1-s.Dir)
+	from := &s.Conn.Ends[s.End]
+	to := &s.Conn.Ends[1-s.End]
+	me.Packets++
+	if seg.Flags.Has(wire.RST) && !me.NoSocketRST.Seen() && peer.Packets > 0 {
+		before := from.State
+		for _, ch := range r.Changes {
+			if ch.Sender {
+				before = ch.From
+				break
+			}
+		}
+		if before == tcp.Closed || before == tcp.Unknown {
+			me.NoSocketRST, me.NoSocketWas, me.Answers = now, before, f.Last
+			for _, t := range from.History {
+				if t.State == tcp.Closed && t.Frame < now.Frame && t.Frame != 0 {
+					me.ClosedAt = Mark{Frame: t.Frame, Time: t.Time}
+				}
+			}
+		}
+	}
+	col.ipFacts(f, me, from, seg, now)
+	if me.RST == now {
+		me.PeerIPID, me.PeerHadIPID = peer.LastIPID, peer.IPv4 > 0
+	}
+	if seg.Flags.Has(wire.FIN) && !me.FIN.Seen() {
+		me.FIN = now
+	}
+	if seg.Flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN|wire.ACK {
+		me.LastSYNACK = now
+	}
+	if seg.Flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN {
+		me.SYNs++
+		if len(me.SYNTimes) < maxEvidence {
+			me.SYNTimes = append(me.SYNTimes, now.Time)
+		}
+		if !me.FirstSYN.Seen() {
+			me.FirstSYN = now
+		}
+		if !to.Handshake.Seen || to.Handshake.Frame > now.Frame {
+			me.AnsweredSYN = now
+		}
+	}
+	for _, k := range r.Analysis.Kinds() {
+		me.addKind(k, now.Frame)
+	}
+	if seg.Flags.Has(wire.URG) {
+		me.Urgent.add(now.Frame)
+	}
+	col.ecn(me, seg, now)
+	col.retransmissions(me, seg, r, now)
+	col.window(me, peer, from, seg, r, now)
+	if seg.PayloadLen > 0 {
+		col.data(me, peer, from, to, seg, r, now)
+	}
+	if seg.Flags.Has(wire.ACK) && !seg.Flags.Has(wire.RST) {
+		col.acked(peer, me, to, from, seg, now)
+	}
+	f.Segments++
+	f.Last = now
+}
+
+// ipFacts records the TTL and IP ID of a side's own packets, and those of
+// its first RST apart.
+func (col *Collector) ipFacts(f *Facts, me *SideFacts, from *tcp.Endpoint, seg *wire.Segment, now Mark) {
+	if seg.Flags.Has(wire.RST) {
+		if !me.RST.Seen() {
+			me.RST = now
+			if f.Segments > 0 {
+				me.RSTIdle = now.Time.Sub(f.Last.Time)
+			}
+			me.RSTTTL, me.RSTIPID, me.RSTIPv4 = seg.TTL, seg.IPID, seg.IPVersion == 4
+			me.RSTAck = seg.Flags.Has(wire.ACK)
+			me.RSTSeq = seg.Seq
+			me.RSTSndNxt = from.SndNxt
+			me.IPIDBeforeRST, me.HadIPID = me.LastIPID, me.IPv4 > 0
+			me.UnansweredAtRST = me.unanswered
+		}
+		return
+	}
+	col.hosts.add(seg.Src.Addr(), seg.TTL)
+	if me.TTLCount == 0 || seg.TTL < me.TTLMin {
+		me.TTLMin = seg.TTL
+	}
+	me.TTLMax = max(me.TTLMax, seg.TTL)
+	me.TTLCount++
+	if seg.IPVersion == 4 {
+		me.IPv4++
+		me.LastIPID = seg.IPID
+		if seg.IPID == 0 {
+			me.IPIDZero++
+		}
+	}
+}
+
+func (col *Collector) ecn(me *SideFacts, seg *wire.Segment, now Mark) {
+	switch seg.ECN {
+	case 1, 2:
+		me.ECT++
+	case 3:
+		me.CE++
+		if len(me.CEFrames) < maxEvidence {
+			me.CEFrames = append(me.CEFrames, now.Frame)
+		}
+	}
+	if !seg.Flags.Has(wire.SYN) {
+		if seg.Flags.Has(wire.ECE) {
+			me.ECE.add(now.Frame)
+		}
+		if seg.Flags.Has(wire.CWR) {
+			me.CWR.add(now.Frame)
+		}
+	}
+}
+
+func (col *Collector) retransmissions(me *SideFacts, seg *wire.Segment, r *tcp.Result, now Mark) {
+	a := r.Analysis
+	if !a.Has(event.Retransmission) && !a.Has(event.SpuriousRetransmission) {
+		return
+	}
+	if seg.PayloadLen > 0 {
+		// Data only: lost SYNs and FINs are the handshake's and the
+		// teardown's findings.
+		if r.RetransFrame != 0 {
+			me.RetransSeen.add(now.Frame)
+		} else {
+			me.RetransUnseen.add(now.Frame)
+		}
+	}
+	if a.Has(event.RTORetransmission) {
+		wait := r.SincePrev
+		if wait == 0 {
+			wait = r.RetransDelay
+		}
+		me.RTOWaitTotal += wait
+		if wait > me.RTOWorstWait {
+			me.RTOWorst, me.RTOWorstWait, me.RTOWorstSRTT, me.RTOWorstRTO = now, wait, r.SRTT, r.RTO
+		}
+	}
+	if me.sent != nil && seg.PayloadLen > 0 {
+		me.sent.resend(seg.Seq)
+		if seg.PayloadLen > me.MaxDelivered && (a.Has(event.RTORetransmission) || a.Has(event.TailLossProbe)) {
+			me.BigRetrans.add(now.Frame)
+			me.BigRetransN = max(me.BigRetransN, seg.PayloadLen)
+		}
+	}
+}
+
+// window follows the windows a side advertises: each zero-window stall,
+// and the largest window, which bounds what the peer may send.
+func (col *Collector) window(me, peer *SideFacts, from *tcp.Endpoint, seg *wire.Segment, r *tcp.Result, now Mark) {
+	if seg.Flags.Any(wire.SYN | wire.RST) {
+		return
+	}
+	if r.Analysis.Has(event.ZeroWindowProbe) {
+		me.ZeroWinProbe.add(now.Frame)
+	}
+	if r.WindowScaled >= 0 {
+		peer.MaxPeerWnd = max(peer.MaxPeerWnd, uint32(r.WindowScaled))
+	}
+	switch {
+	case seg.Window == 0 && !seg.Flags.Has(wire.FIN):
+		if !me.zeroOpen.Start.Seen() {
+			me.zeroOpen.Start = now
+		}
+		me.ZeroAtEnd = true
+	case seg.Window > 0 && me.zeroOpen.Start.Seen():
+		me.zeroOpen.End = now
+		me.closeStall()
+		me.ZeroAtEnd = false
+	}
+}
+
+func (s *SideFacts) closeStall() {
+	st := s.zeroOpen
+	s.zeroOpen = Stall{}
+	s.ZeroStalls++
+	s.ZeroTotal += st.Duration()
+	if st.Duration() > s.ZeroLongest.Duration() || !s.ZeroLongest.Start.Seen() {
+		s.ZeroLongest = st
+	}
+}
+
+// data records a data segment against the peer's window, the pauses
+// before it and the Nagle pattern.
+func (col *Collector) data(me, peer *SideFacts, from, to *tcp.Endpoint, seg *wire.Segment, r *tcp.Result, now Mark) {
+	me.DataSegments++
+	me.unanswered = 0
+	if !r.Analysis.Has(event.Retransmission) {
+		peer.unanswered += uint64(seg.PayloadLen)
+	}
+	if !me.FirstData.Seen() {
+		me.FirstData = now
+	}
+	me.LastData = now
+	me.MaxPayload = max(me.MaxPayload, seg.PayloadLen)
+	if to.SentFIN && to.FINFrame < now.Frame {
+		me.AfterPeerFIN += uint64(seg.PayloadLen)
+		if !me.AfterPeerFINFirst.Seen() {
+			me.AfterPeerFINFirst = now
+		}
+	}
+	retrans := r.Analysis.Has(event.Retransmission) || r.Analysis.Has(event.SpuriousRetransmission)
+	if me.sent == nil {
+		me.sent = &sentRing{}
+	}
+	if !retrans {
+		me.sent.push(seg.Seq, seg.SeqEnd(), seg.PayloadLen)
+	}
+
+	inFlight := uint32(from.SndNxt - from.SndUna)
+	rwnd := from.SndWnd
+	mss := uint32(max(from.MSS, 536))
+	if inFlight > me.MaxInFlight {
+		me.MaxInFlight, me.PeerWindow = inFlight, rwnd
+	}
+	minRTT := rttFloor(from, to)
+	if !retrans && me.lastDataSent.Seen() {
+		before := inFlight - min(inFlight, uint32(seg.PayloadLen))
+		pause := now.Time.Sub(me.lastDataSent.Time)
+		sinceAck := now.Time.Sub(me.lastAckIn.Time)
+		switch {
+		case before == 0 && me.lastAckIn.Seen() && sinceAck > ackClockSlack(minRTT) && pause > 2*minRTT:
+			// Everything was acknowledged and the sender stayed silent
+			// longer than an ACK takes to clock data out: its
+			// application had nothing to send.
+			me.AppPauses.add(now.Frame)
+			me.AppPauseTime += sinceAck
+		case before > 0 && me.lastAckIn.Seen() && sinceAck <= ackClockSlack(minRTT) && pause >= minRTT/2 && rwnd > 0:
+			// It waited with data in flight and resumed at an ACK: a
+			// window held it, the receiver's if that one was full.
+			if before+uint32(seg.PayloadLen) >= rwnd-min(rwnd, mss) {
+				me.WindowBound.add(now.Frame)
+			} else if before+uint32(seg.PayloadLen) < rwnd/2 {
+				me.CwndBound.add(now.Frame)
+			}
+		}
+	}
+	if r.Analysis.Has(event.WindowFull) {
+		me.WindowBound.add(now.Frame)
+	}
+
+	// Nagle: the segment leaves right after a delayed ACK of the
+	// previous small one.
+	if !retrans && me.nagleAck.Seen() && seg.PayloadLen < int(mss) {
+		if now.Time.Sub(me.nagleAck.Time) <= ackClockSlack(minRTT) {
+			me.Nagle.add(now.Frame)
+			me.NagleHeld += me.nagleWait
+		}
+	}
+	me.nagleAck = Mark{}
+	if !retrans && seg.PayloadLen < int(mss) {
+		me.small = smallSent{end: seg.SeqEnd(), at: now, live: true}
+	} else {
+		me.small.live = false
+	}
+	me.lastDataSent = now
+}
+
+// acked handles an ACK from the peer of side me (sent by `by`): delivered
+// segment sizes, the ACK clock, and delayed ACKs of small segments.
+func (col *Collector) acked(me, by *SideFacts, meEnd, byEnd *tcp.Endpoint, seg *wire.Segment, now Mark) {
+	if me.sent != nil {
+		if n := me.sent.ackUpTo(seg.Ack); n > me.MaxDelivered {
+			me.MaxDelivered = n
+		}
+	}
+	if meEnd.SentFIN && seg.Ack.Greater(meEnd.FINSeq) && !me.FINAcked.Seen() {
+		me.FINAcked = now
+	}
+	if me.lastDataSent.Seen() && seg.Ack.Greater(meEnd.SndUna-1) {
+		me.lastAckIn = now
+	}
+	if me.small.live && seg.Ack.GreaterEq(me.small.end) {
+		wait := now.Time.Sub(me.small.at.Time)
+		// A delayed ACK waits 40 ms (Linux) to 200 ms (Windows), never
+		// more than 500 ms (RFC 1122 4.2.3.2), and well beyond a round trip.
+		if wait >= max(20*time.Millisecond, 2*rttFloor(meEnd, byEnd)) && wait <= 500*time.Millisecond && seg.PayloadLen == 0 {
+			me.nagleAck, me.nagleWait = now, wait
+		}
+		me.small.live = false
+	}
+}
+
+// End ends a connection: its summary, its facts, and the per-connection
+// part of its diagnosis. The Collector forgets its facts.
+func (col *Collector) End(c *conn.Conn, why conn.EndReason) Conn {
+	f := col.open[c]
+	delete(col.open, c)
+	if f == nil {
+		f = &Facts{}
+	}
+	for _, s := range []*SideFacts{&f.Client, &f.Server} {
+		if s.zeroOpen.Start.Seen() {
+			s.zeroOpen.End = f.Last
+			s.closeStall()
+			s.ZeroAtEnd = true
+		}
+		s.sent = nil
+	}
+	return Conn{Summary: analyze.Summarize(c, why), Facts: f}
+}
+
+// rttFloor is the connection's round trip as the capture point can
+// measure it without a handshake: the two quickest half-loops (capture
+// point to one end and back, and to the other) add up to the path's RTT
+// wherever the capture was taken; 1 ms when nothing was measured.
+func rttFloor(a, b *tcp.Endpoint) time.Duration {
+	d := a.RTT.Min + b.RTT.Min
+	if a.RTT.Min == 0 || b.RTT.Min == 0 {
+		d = max(a.RTT.Min, b.RTT.Min)
+	}
+	if d == 0 {
+		return time.Millisecond
+	}
+	return d
+}
+
+// ackClockSlack is how soon after an ACK a segment must leave to have
+// been sent because of it: at once at a capture point next to the sender,
+// a round trip later next to the receiver.
+func ackClockSlack(minRTT time.Duration) time.Duration {
+	return max(2*time.Millisecond, minRTT+minRTT/4)
+}
+
+func (r *sentRing) push(start, end seq.Num, n int) {
+	r.seg[r.next] = sentSeg{start: start, end: end, len: n, live: true}
+	r.next = (r.next + 1) % len(r.seg)
+}
+
+func (r *sentRing) resend(start seq.Num) {
+	for i := range r.seg {
+		if r.seg[i].live && r.seg[i].start == start {
+			r.seg[i].resent = true
+		}
+	}
+}
+
+// ackUpTo retires the segments ack covers and returns the largest of
+// them that was delivered at its first sending.
+func (r *sentRing) ackUpTo(ack seq.Num) int {
+	best := 0
+	for i := range r.seg {
+		s := &r.seg[i]
+		if s.live && s.end.LessEq(ack) {
+			if !s.resent {
+				best = max(best, s.len)
+			}
+			s.live = false
+		}
+	}
+	return best
+}

@@ -1,0 +1,126 @@
+package diagnose_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tcplens/tcplens/internal/diagnose"
+)
+
+const kernelDir = "../../testdata/kernel"
+
+type kernelWant struct {
+	scenario string
+	clean    bool
+	want     []want
+}
+
+// want is a finding a capture must produce: its id and, when given, its
+// evidence frames exactly.
+type want struct {
+	id     string
+	frames []int
+}
+
+// kernelWants is what each recorded Linux scenario must be diagnosed as
+// (testdata/kernel/README.md says what the kernel did in each). A scenario
+// listed with clean set is a healthy connection: nothing above info.
+var kernelWants = []kernelWant{
+	{"client-close", true, nil},
+	{"client-close-ipv6", true, nil},
+	{"server-close", true, nil},
+	{"half-close", true, []want{{"half-close", []int{6, 7, 33}}}},
+	{"keepalive", true, []want{{"keepalive", []int{8, 9, 10, 11, 12, 13}}}},
+	{"simultaneous-close", true, []want{{"simultaneous-close", []int{8, 9}}}},
+	{"simultaneous-open", true, []want{{"simultaneous-open", []int{1, 2}}}},
+	{"fast-open", true, []want{{"tcp-fast-open", []int{11, 12}}}},
+	{"midstream", true, []want{{"midstream-capture", []int{1}}}},
+	{"refused", false, []want{{"refused", []int{1, 2}}}},
+	{"accept-then-close", false, []want{{"accept-then-close", []int{1, 2, 3, 4}}}},
+	{"rst-unread-data", false, []want{{"rst-unread-data", []int{4, 6}}}},
+	{"abortive-close", false, []want{{"abortive-close", []int{8}}}},
+	{"rst-after-handshake", false, []want{{"rst-after-handshake", []int{1, 2, 3, 4}}}},
+	{"lost-handshake-ack", false, []want{{"synack-retrans-lost-ack", []int{2, 3, 4}}}},
+	{"syn-timeout", false, []want{{"syn-timeout", []int{1, 2, 3}}}},
+	{"synack-client-gave-up", false, []want{{"synack-retrans-client-forgot", []int{2, 3, 4}}}},
+	{"rto-retransmission", false, []want{{"rto-retransmission", []int{11}}, {"packet-loss", []int{11}}}},
+	{"tail-loss-probe", false, []want{{"tail-loss-probe", []int{14}}, {"fast-retransmission", []int{16}}, {"packet-loss", []int{14, 16}}}},
+	{"fast-retransmit", false, []want{{"fast-retransmission", []int{27}}, {"packet-loss", []int{27}}}},
+	{"zero-window", false, []want{{"zero-window", nil}, {"rwnd-limited", nil}}},
+	{"close-wait-leak", false, []want{{"close-wait-leak", []int{8, 9}}}},
+}
+
+func TestKernelScenarios(t *testing.T) {
+	for _, tc := range kernelWants {
+		t.Run(tc.scenario, func(t *testing.T) {
+			rep := diagnoseFile(t, filepath.Join(kernelDir, tc.scenario+".pcap"))
+			checkWants(t, rep.Findings, tc.want)
+			if tc.clean {
+				for _, f := range rep.Findings {
+					if f.Severity > diagnose.Info {
+						t.Errorf("clean connection has %s finding %s: %s", f.Severity, f.ID, f.Title)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestEveryKernelScenarioDiagnosed keeps the table above complete: a new
+// recording must say what it should be diagnosed as.
+func TestEveryKernelScenarioDiagnosed(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(kernelDir, "*.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".pcap")
+		if !slices.ContainsFunc(kernelWants, func(k kernelWant) bool { return k.scenario == name }) {
+			t.Errorf("kernel scenario %s has no expected diagnosis in kernelWants", name)
+		}
+	}
+}
+
+func checkWants(t *testing.T, got []diagnose.Finding, wants []want) {
+	t.Helper()
+	for _, w := range wants {
+		i := slices.IndexFunc(got, func(f diagnose.Finding) bool {
+			return f.ID == w.id && (w.frames == nil || slices.Equal(f.Frames, w.frames))
+		})
+		if i < 0 {
+			t.Errorf("no %s finding with evidence %v; got %s", w.id, w.frames, idsFrames(got, w.id))
+			continue
+		}
+		f := got[i]
+		if f.Title == "" || f.Explanation == "" || f.Advice == "" {
+			t.Errorf("%s: empty title, explanation or advice: %+v", w.id, f)
+		}
+	}
+}
+
+func idsFrames(fs []diagnose.Finding, id string) string {
+	var b strings.Builder
+	for _, f := range fs {
+		if f.ID == id {
+			fmt.Fprintf(&b, " %v", f.Frames)
+		}
+	}
+	if b.Len() == 0 {
+		return ids(fs)
+	}
+	return id + b.String()
+}
+
+func ids(fs []diagnose.Finding) string {
+	var b strings.Builder
+	for i, f := range fs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s/%s(conn %d)", f.ID, f.Severity, f.Conn)
+	}
+	return "[" + b.String() + "]"
+}
