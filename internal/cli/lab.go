@@ -33,6 +33,9 @@ import (
 	"github.com/tcplens/tcplens/internal/tcpdump"
 )
 
+// exitInterrupted is the shell's code for a command ended by SIGINT.
+const exitInterrupted = 130
+
 type labOptions struct {
 	order    string        // client, server or both
 	port     int           // 0: a free one
@@ -108,6 +111,8 @@ type labEvent struct {
 type labRun struct {
 	clientFirst bool
 	cport       int
+	started     bool
+	done        bool // every step ran (not interrupted)
 }
 
 func (r *labRun) title() string {
@@ -254,9 +259,11 @@ func runLab(e *env, o labOptions) error {
 		l.mu.Lock()
 		l.run = i
 		l.mu.Unlock()
+		r.started = true
 		if stepErr = l.exchange(ln, r); stepErr != nil {
 			break
 		}
+		r.done = true
 		// Let the last segments reach the capture and ss.
 		l.sleep(10*time.Millisecond + 3*o.interval)
 	}
@@ -273,12 +280,20 @@ func runLab(e *env, o labOptions) error {
 			}
 		}
 	}
-	if stepErr != nil {
+	if stepErr == errLabInterrupted {
+		l.note("interrupted: the last close order shown is incomplete")
+	} else if stepErr != nil {
 		return stepErr
 	}
 	w := bufio.NewWriter(e.stdout)
 	l.write(w, h != nil, root)
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if stepErr != nil {
+		return &exitError{code: exitInterrupted, msg: stepErr.Error()}
+	}
+	return nil
 }
 
 // note records something the reader should know about how the lab ran.
@@ -429,13 +444,17 @@ func (l *lab) seen(k sockwatch.Key, st sockdiag.State) bool {
 	return slices.Contains(l.saw[k], st)
 }
 
+// errLabInterrupted ends the steps on Ctrl-C; what happened so far is
+// still printed.
+var errLabInterrupted = errors.New("lab: interrupted")
+
 // waitSS waits until ss has seen the socket in state st (Unknown: gone),
 // or gives up after a while and says so. It fails only when interrupted.
 func (l *lab) waitSS(k sockwatch.Key, st sockdiag.State) error {
 	deadline := time.Now().Add(l.o.wait)
 	for !l.seen(k, st) {
-		if err := l.ctx.Err(); err != nil {
-			return errors.New("lab: interrupted")
+		if l.ctx.Err() != nil {
+			return errLabInterrupted
 		}
 		if time.Now().After(deadline) {
 			l.note("ss did not see %s %s within %v", ssAddr(k.Local), stateName(st), l.o.wait)
@@ -640,6 +659,9 @@ func (l *lab) write(w io.Writer, captured, root bool) {
 		fmt.Fprintln(w, "           microseconds, so ss may miss the one and will miss the other")
 	}
 	for i, r := range l.runs {
+		if !r.started {
+			break
+		}
 		fmt.Fprintf(w, "\n== %s ==\n", r.title())
 		if r.clientFirst {
 			fmt.Fprintln(w, `The client sends "hello\n" and shuts down its side (echo hello | nc); the server reads to`)
@@ -719,29 +741,29 @@ func (l *lab) writeSides(w io.Writer, r *labRun) {
 		fmt.Fprintf(w, "  %-18s %-6s  %s\n", label, who, strings.Join(seen, " -> "))
 		label = ""
 	}
-	var missed []string
-	if sum == nil {
-		// No capture: what the close order leads to.
+	if sum != nil {
+		label = "the capture shows"
 		for _, who := range []string{"server", "client"} {
+			fmt.Fprintf(w, "  %-18s %-6s  %s\n", label, who, strings.Join(historyStates(sideOf(sum, who).History), " -> "))
+			label = ""
+		}
+	}
+	if !r.done {
+		return // what ss missed is not known: the steps did not all run
+	}
+	var missed []string
+	for _, who := range []string{"server", "client"} {
+		saw := l.saw[l.keyOf(who, r)]
+		if sum == nil {
+			// No capture: what the close order leads to.
 			for _, st := range r.expected(who) {
-				if !slices.Contains(l.saw[l.keyOf(who, r)], st) {
+				if !slices.Contains(saw, st) {
 					missed = append(missed, fmt.Sprintf("the %s's %s", who, stateName(st)))
 				}
 			}
+			continue
 		}
-		if len(missed) > 0 {
-			fmt.Fprintf(w, "  ss missed %s: shorter than its %v poll\n", strings.Join(missed, ", "), l.o.interval)
-		}
-		return
-	}
-	label = "the capture shows"
-	for _, who := range []string{"server", "client"} {
-		fmt.Fprintf(w, "  %-18s %-6s  %s\n", label, who, strings.Join(historyStates(sideOf(sum, who).History), " -> "))
-		label = ""
-	}
-	for _, who := range []string{"server", "client"} {
 		h := sideOf(sum, who).History
-		saw := l.saw[l.keyOf(who, r)]
 		for i, t := range h {
 			if t.State == tcp.Listen || t.State == tcp.Closed || i+1 >= len(h) || seenAs(saw, t.State) {
 				continue
