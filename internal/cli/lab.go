@@ -160,7 +160,6 @@ func runLab(e *env, o labOptions) error {
 	defer stop()
 	l.ctx = ctx
 
-	var capErr error
 	root := os.Geteuid() == 0 && !o.asUser
 	if root {
 		ns, err := newLabNS()
@@ -207,47 +206,13 @@ func runLab(e *env, o labOptions) error {
 	l.app("server", "listen() on %s", l.server)
 	port.Store(uint32(l.server.Port()))
 
-	// The capture.
-	var (
-		h       *live.Handle
-		capDone chan struct{}
-		file    *os.File
-		ng      *pcap.NGWriter
-		ngID    int
-		an      *analyze.Analyzer
-	)
+	var lc *labCapture
 	if root {
-		filter := fmt.Sprintf("tcp port %d", l.server.Port())
-		capErr = l.ns.run(func() error {
-			var err error
-			h, err = live.Open(live.Options{Interface: "lo", Filter: filter})
+		if lc, err = l.startCapture(); err != nil {
 			return err
-		})
-		if capErr != nil {
-			l.note("no capture: %v", capErr)
-			h = nil
 		}
 	}
-	if h != nil {
-		defer h.Close()
-		if o.write != "" {
-			if file, err = os.Create(o.write); err != nil {
-				return &exitError{code: exitUsage, msg: err.Error()}
-			}
-			defer file.Close()
-			if ng, err = pcap.NewNGWriter(file); err != nil {
-				return err
-			}
-			ngID = ng.AddInterface("lo", h.Link(), 262144)
-		}
-		lc := &labCapture{h: h, ng: ng, ngID: ngID}
-		an = analyze.New(analyze.Options{}, func(s *analyze.Segment) { lc.seg = s }, func(c *conn.Conn, why conn.EndReason) {
-			l.sums = append(l.sums, analyze.Summarize(c, why))
-		})
-		lc.an = an
-		capDone = make(chan struct{})
-		go l.capture(lc, l.server.Port(), capDone)
-	} else if o.write != "" {
+	if lc == nil && o.write != "" {
 		return &exitError{code: exitNoInput, msg: "lab: -w needs the capture, which needs root"}
 	}
 
@@ -270,14 +235,9 @@ func runLab(e *env, o labOptions) error {
 	if err := stopWatch(); err != nil && stepErr == nil {
 		stepErr = err
 	}
-	if h != nil {
-		h.Stop()
-		<-capDone
-		an.Close()
-		if ng != nil {
-			if err := ng.Close(); err != nil && stepErr == nil {
-				stepErr = err
-			}
+	if lc != nil {
+		if err := lc.stop(); err != nil && stepErr == nil {
+			stepErr = err
 		}
 	}
 	if stepErr == errLabInterrupted {
@@ -286,7 +246,7 @@ func runLab(e *env, o labOptions) error {
 		return stepErr
 	}
 	w := bufio.NewWriter(e.stdout)
-	l.write(w, h != nil, root)
+	l.write(w, lc != nil, root)
 	if err := w.Flush(); err != nil {
 		return err
 	}
@@ -369,14 +329,66 @@ type labCapture struct {
 	h    *live.Handle
 	an   *analyze.Analyzer
 	seg  *analyze.Segment // set by the analyzer for the frame just added
-	ng   *pcap.NGWriter   // nil without -w
+	file *os.File
+	ng   *pcap.NGWriter // nil without -w
 	ngID int
+	done chan struct{}
+}
+
+// startCapture opens the capture on the lab's lo, filtered to the
+// listener's port, and analyses it as it comes. A capture that cannot be
+// opened is a note, not a failure: the lab goes on with ss alone.
+func (l *lab) startCapture() (*labCapture, error) {
+	c := &labCapture{done: make(chan struct{})}
+	err := l.ns.run(func() error {
+		var err error
+		c.h, err = live.Open(live.Options{Interface: "lo", Filter: fmt.Sprintf("tcp port %d", l.server.Port())})
+		return err
+	})
+	if err != nil {
+		l.note("no capture: %v", err)
+		return nil, nil
+	}
+	if l.o.write != "" {
+		if c.file, err = os.Create(l.o.write); err == nil {
+			c.ng, err = pcap.NewNGWriter(c.file)
+		}
+		if err != nil {
+			c.h.Close()
+			if c.file != nil {
+				c.file.Close()
+			}
+			return nil, &exitError{code: exitUsage, msg: err.Error()}
+		}
+		c.ngID = c.ng.AddInterface("lo", c.h.Link(), 262144)
+	}
+	c.an = analyze.New(analyze.Options{}, func(s *analyze.Segment) { c.seg = s }, func(cn *conn.Conn, why conn.EndReason) {
+		l.sums = append(l.sums, analyze.Summarize(cn, why))
+	})
+	go l.capture(c, l.server.Port())
+	return c, nil
+}
+
+// stop ends the capture and its analysis, and closes the file.
+func (c *labCapture) stop() error {
+	c.h.Stop()
+	<-c.done
+	c.h.Close()
+	c.an.Close()
+	if c.ng == nil {
+		return nil
+	}
+	err := c.ng.Close()
+	if cerr := c.file.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // capture analyses every captured frame as tcplens read -a does, and
 // records its line.
-func (l *lab) capture(c *labCapture, port uint16, done chan<- struct{}) {
-	defer close(done)
+func (l *lab) capture(c *labCapture, port uint16) {
+	defer close(c.done)
 	p := tcpdump.NewPrinter(tcpdump.Options{Time: tcpdump.TimeNone})
 	var line []byte
 	for {

@@ -156,11 +156,7 @@ func (c *Conn) Step(end int, in *tcp.Input, r *tcp.Result) {
 	if c.ReusedPorts && in.Frame == c.FirstFrame {
 		r.Analysis.Add(event.ReusedPorts)
 	}
-	orig := end == c.Client
-	c.History.step(in.Seg, orig, in.Checksum == tcp.ChecksumBad && !in.Offload)
-	if r.Analysis.Has(event.AckLostSegment) {
-		c.History.gapIn(!orig)
-	}
+	c.History.step(in.Seg, end == c.Client)
 }
 
 // ZeekState is Zeek's conn_state for the connection (S0, S1, SF, REJ …).

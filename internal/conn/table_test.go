@@ -44,6 +44,9 @@ func (p pkt) segment(ipid uint16) *wire.Segment {
 		Flags:      p.flags,
 		Window:     1000,
 		PayloadLen: p.len,
+		Payload:    make([]byte, p.len),
+		TCP:        make(wire.TCP, wire.TCPMinHeaderLen),
+		HeaderLen:  wire.TCPMinHeaderLen,
 	}
 }
 
