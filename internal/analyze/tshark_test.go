@@ -2,9 +2,7 @@ package analyze_test
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/event"
-	"github.com/tcplens/tcplens/internal/pcap"
 )
 
 const testdata = "../../testdata"
@@ -132,17 +129,8 @@ type ours struct {
 
 func analyseCapture(t *testing.T, file string) map[int]ours {
 	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcap.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[int]ours{}
-	a := analyze.New(analyze.Options{}, func(s *analyze.Segment) {
+	analyseFile(t, file, func(s *analyze.Segment) {
 		res := s.Result
 		out[s.Frame.Number] = ours{
 			flags: res.Analysis & tsharkSet, all: res.Analysis,
@@ -150,17 +138,6 @@ func analyseCapture(t *testing.T, file string) map[int]ours {
 			relSeq: res.RelSeq, relAck: res.RelAck, bif: res.BytesInFlight, acks: res.AckedFrame,
 		}
 	}, nil)
-	for {
-		fr, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			continue
-		}
-		a.Add(&fr)
-	}
-	a.Close()
 	return out
 }
 

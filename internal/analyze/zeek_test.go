@@ -2,8 +2,6 @@ package analyze_test
 
 import (
 	"bufio"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +9,6 @@ import (
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
-	"github.com/tcplens/tcplens/internal/pcap"
 )
 
 // zeekRow is what Zeek logs for one connection (testdata/zeek).
@@ -49,30 +46,10 @@ func readZeekGolden(t *testing.T) []zeekRow {
 
 func summarizeCapture(t *testing.T, file string) []analyze.Summary {
 	t.Helper()
-	f, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcap.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var sums []analyze.Summary
-	a := analyze.New(analyze.Options{}, nil, func(c *conn.Conn, why conn.EndReason) {
+	analyseFile(t, file, nil, func(c *conn.Conn, why conn.EndReason) {
 		sums = append(sums, analyze.Summarize(c, why))
 	})
-	for {
-		fr, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			continue
-		}
-		a.Add(&fr)
-	}
-	a.Close()
 	return sums
 }
 
