@@ -6,6 +6,7 @@
 package conn
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/tcplens/tcplens/internal/event"
@@ -50,6 +51,43 @@ func less(x, y netip.AddrPort) bool {
 		return c < 0
 	}
 	return x.Port() < y.Port()
+}
+
+// The table's maps hold keys of plain integers, with no pointer (a
+// netip.Addr carries one for its zone), so that hashing and comparing a
+// key is one pass over a few words: 16 bytes for IPv4, 40 for IPv6. They
+// order the endpoints as Key does: a segment's two addresses are of one
+// family, and within a family netip orders addresses as the numbers of
+// their bytes, then ports. Zones never occur in captured packets.
+
+// key4 is an IPv4 4-tuple, each endpoint as address<<16 | port.
+type key4 [2]uint64
+
+// key6 is an IPv6 4-tuple, addresses as 128-bit big-endian numbers.
+type key6 struct {
+	a, b   [2]uint64
+	pa, pb uint16
+}
+
+func key4Of(s *wire.Segment) (key4, bool) {
+	src, dst := s.Src.Addr().As4(), s.Dst.Addr().As4()
+	x := uint64(binary.BigEndian.Uint32(src[:]))<<16 | uint64(s.Src.Port())
+	y := uint64(binary.BigEndian.Uint32(dst[:]))<<16 | uint64(s.Dst.Port())
+	if y < x {
+		return key4{y, x}, true
+	}
+	return key4{x, y}, false
+}
+
+func key6Of(s *wire.Segment) (key6, bool) {
+	src, dst := s.Src.Addr().As16(), s.Dst.Addr().As16()
+	x := [2]uint64{binary.BigEndian.Uint64(src[:8]), binary.BigEndian.Uint64(src[8:])}
+	y := [2]uint64{binary.BigEndian.Uint64(dst[:8]), binary.BigEndian.Uint64(dst[8:])}
+	px, py := s.Src.Port(), s.Dst.Port()
+	if y[0] < x[0] || y[0] == x[0] && (y[1] < x[1] || y[1] == x[1] && py < px) {
+		return key6{y, x, py, px}, true
+	}
+	return key6{x, y, px, py}, false
 }
 
 // Role says how the client and server were decided.

@@ -162,7 +162,8 @@ type flow struct {
 	dupAckNum   int
 	segments    []unacked // in the order sent, oldest first, from head on
 	head        int
-	unsorted    bool // some segment was sent below an earlier one since the list last drained
+	unsorted    bool     // some segment was sent below an earlier one since the list last drained
+	disorder    disorder // what spares walking the list while it is unsorted
 	sack        [3]seq.Range
 	numSack     int
 	pushBytes   uint32

@@ -13,6 +13,29 @@ import (
 // its two ends. The list is a slice with a moving head, compacted when
 // half of it is dead, so steady traffic allocates nothing.
 
+// disorder is what lets the list skip its walks while it is unsorted.
+// During loss recovery the list is unsorted for a round trip or more, with
+// hundreds of segments in it, and every duplicate ACK and every new
+// segment would walk all of them for nothing: a duplicate ACK changes
+// nothing the previous walk with the same number did not, and the span
+// moves only as segments come and go.
+type disorder struct {
+	// noop is an ACK number that a walk found to change nothing; it stays
+	// so until a segment it would change is pushed or the list changes.
+	noop   seq.Num
+	noopOK bool
+	// first and last are span's answer in unsorted mode for the base
+	// spanBase, while spanOK.
+	first, last, spanBase seq.Num
+	spanOK                bool
+}
+
+// unchangedBy reports whether an ACK of ack leaves u as it is in the
+// unsorted walk of ack: it neither acknowledges nor trims nor drops it.
+func unchangedBy(u *unacked, ack seq.Num) bool {
+	return ack != u.next && !(ack.Greater(u.seq) && ack.LessEq(u.next)) && u.next.Greater(ack)
+}
+
 // live returns the unacknowledged segments, oldest first.
 func (f *flow) live() []unacked { return f.segments[f.head:] }
 
@@ -41,6 +64,14 @@ func (f *flow) push(u unacked) {
 		f.segments, f.head = f.segments[:n], 0
 	}
 	f.segments = append(f.segments, u)
+	d := &f.disorder
+	if d.noopOK && !unchangedBy(&u, d.noop) {
+		d.noopOK = false
+	}
+	if d.spanOK {
+		d.first = min(d.first, u.seq-d.spanBase)
+		d.last = max(d.last, u.next-d.spanBase)
+	}
 }
 
 // count is the number of unacknowledged segments.
@@ -54,7 +85,9 @@ func (f *flow) ack(ack seq.Num, now pcap.Time, r *Result) {
 	if len(live) == 0 {
 		return
 	}
+	d := &f.disorder
 	if !f.unsorted {
+		d.noopOK, d.spanOK = false, false
 		// Sorted by sequence number: the segments below the ACK come
 		// first; those it covers are a prefix, and the one it splits (or
 		// the few, if they overlap) follow.
@@ -79,6 +112,9 @@ func (f *flow) ack(ack seq.Num, now pcap.Time, r *Result) {
 		f.head += drop
 		return
 	}
+	if d.noopOK && ack == d.noop {
+		return
+	}
 	kept := live[:0]
 	var found bool
 	for i := range live {
@@ -101,6 +137,22 @@ func (f *flow) ack(ack seq.Num, now pcap.Time, r *Result) {
 		}
 		kept = append(kept, u)
 	}
+	if len(kept) == len(live) && !found {
+		// Nothing was dropped; nothing was trimmed either if every
+		// segment is unchanged, and then an ACK of the same number
+		// changes nothing until the list does.
+		d.noopOK = true
+		for i := range kept {
+			if !unchangedBy(&kept[i], ack) {
+				d.noopOK = false
+				break
+			}
+		}
+		d.noop = ack
+	} else {
+		d.noopOK = false
+	}
+	d.spanOK = false
 	f.segments = f.segments[:f.head+len(kept)]
 	// A retransmission made the list unsorted; once it is acknowledged the
 	// rest usually is in order again, and the fast path resumes.
@@ -122,6 +174,10 @@ func (f *flow) span() (first, last seq.Num) {
 	if !f.unsorted {
 		return first, live[len(live)-1].next - f.baseSeq
 	}
+	d := &f.disorder
+	if d.spanOK && d.spanBase == f.baseSeq {
+		return d.first, d.last
+	}
 	for _, u := range live[1:] {
 		// tshark compares the relative values as plain integers.
 		if n := u.next - f.baseSeq; n > last {
@@ -131,6 +187,7 @@ func (f *flow) span() (first, last seq.Num) {
 			first = s
 		}
 	}
+	d.first, d.last, d.spanBase, d.spanOK = first, last, f.baseSeq, true
 	return first, last
 }
 
