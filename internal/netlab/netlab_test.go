@@ -26,7 +26,10 @@ const recorded = "../../testdata/kernel"
 // TestScenarios runs every scenario of the catalogue, one after another
 // (they share the machine's cores), and checks the harness itself: the
 // capture decodes, the kernel showed what the scenario documents, nothing
-// was lost that no rule dropped. With -record it saves each run.
+// was lost that no rule dropped. With -record it saves each run. Then,
+// in a subtest of each, the states tcplens infers from the fresh capture
+// must agree with the fresh kernel states (checkKernelTruth): the check
+// TestKernelTruth makes on the recorded runs, here on this kernel.
 func TestScenarios(t *testing.T) {
 	Require(t)
 	for _, sc := range Catalogue() {
@@ -43,11 +46,15 @@ func TestScenarios(t *testing.T) {
 				t.Logf("        %s", n)
 			}
 			checkResult(t, r)
-			if *record != "" && !t.Failed() {
+			if t.Failed() {
+				return
+			}
+			if *record != "" {
 				if err := r.Save(*record); err != nil {
 					t.Fatal(err)
 				}
 			}
+			t.Run("kernel-truth", func(t *testing.T) { checkKernelTruth(t, r.Record(), r.Capture) })
 		})
 	}
 }

@@ -103,6 +103,7 @@ type Endpoint struct {
 
 	challenge   int  // frame of an RST or SYN it should answer with a challenge ACK
 	ackedSYNACK bool // it sent an ACK of the peer's SYN
+	synACKFrame int  // the frame of the first SYN-ACK it sent
 	lastSig     signature
 	lastSigTime pcap.Time
 

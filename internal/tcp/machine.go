@@ -3,6 +3,7 @@ package tcp
 import (
 	"fmt"
 
+	"github.com/tcplens/tcplens/internal/event"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/seq"
 	"github.com/tcplens/tcplens/internal/wire"
@@ -219,6 +220,13 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 		case from.State == SynReceived && !from.SentSYN:
 			// It was assumed listening when the SYN arrived; the RST says no.
 			change(from, true, Closed, in, "answered the SYN with RST: nothing listens on the port (connection refused), or a firewall rejects it", true, r)
+		case from.State == Established && !f.Has(wire.ACK) && from.Handshake.Seen && !from.ackedSYNACK:
+			// A socket that aborts sends RST with ACK; an RST without
+			// ACK, seq taken from the segment's ACK, is what a host
+			// sends for a segment no socket owns (RFC 9293 3.10.7.1).
+			// So the SYN-ACK that was taken to establish it found no
+			// socket: it had given up on the connection before.
+			change(from, true, Closed, in, fmt.Sprintf("answered the SYN-ACK with an RST without ACK, seq=%d: a host's answer to a segment no socket owns, so it had no socket for this connection any more; its application gave up on connect() earlier (a timeout, or a NAT that forgot the mapping), which sends nothing the capture could show", s.Seq), true, r)
 		case from.State != Closed:
 			change(from, true, Closed, in, fmt.Sprintf("sent RST in %s: it aborts the connection and discards what it had buffered", from.State), false, r)
 		}
@@ -226,6 +234,16 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 		switch from.State {
 		case Unknown, Closed:
 			change(from, true, SynSent, in, fmt.Sprintf("sent SYN seq=%d: an active open (connect())", s.Seq), false, r)
+		case SynReceived:
+			if from.Handshake.Frame == in.Frame {
+				// It was assumed listening when the peer's SYN went by. A
+				// listener answers a SYN with SYN-ACK; a bare SYN of its
+				// own is an active open, sent before the peer's SYN
+				// arrived: the two SYNs crossed (RFC 9293 figure 8), and
+				// the peer's arrives now at the earliest.
+				change(from, true, SynSent, in, fmt.Sprintf("sent a SYN of its own, seq=%d: it was not listening but opening actively (connect()), and the peer's SYN of frame %d had not reached it yet; the SYNs crossed", s.Seq, to.Handshake.Frame), true, r)
+				change(from, true, SynReceived, in, fmt.Sprintf("received the peer's SYN of frame %d while in SYN_SENT: a simultaneous open; it answers SYN-ACK", to.Handshake.Frame), false, r)
+			}
 		case Established:
 			if from.Handshake.Frame != in.Frame && !from.ackedSYNACK {
 				// It sends its SYN again after a SYN-ACK was seen on its
@@ -234,7 +252,19 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 			}
 		}
 	case f.Has(wire.SYN | wire.ACK):
+		first := from.synACKFrame
+		if first == 0 {
+			from.synACKFrame = in.Frame
+		}
 		switch from.State {
+		case Established:
+			if first != 0 && !from.SentFIN && !r.Analysis.Has(event.ReusedPorts) {
+				// Linux resends a SYN-ACK only from SYN_RECV, on its
+				// timer: the ACK that seemed to complete the handshake
+				// never reached it. (A SYN-ACK with a new ISN is
+				// another connection's, not a resend.)
+				change(from, true, SynReceived, in, fmt.Sprintf("sent its SYN-ACK of frame %d again: the handshake ACK%s did not reach it, so it was still in SYN_RECV and its timer resent the SYN-ACK", first, frameRef(c.HandshakeAck)), true, r)
+			}
 		case Unknown, Closed, Listen:
 			if from.State == Unknown {
 				change(from, true, Listen, in, "answers a SYN: it was listening", false, r)
@@ -258,6 +288,10 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 			break
 		}
 		if f.Has(wire.FIN) && from.FINFrame == in.Frame {
+			if from.State == CloseWait && f.Has(wire.ACK) && to.SentFIN && !s.Ack.Greater(to.FINSeq) {
+				c.finsCrossed(from, to, in, r)
+				break
+			}
 			switch from.State {
 			case Established, SynReceived:
 				change(from, true, FinWait1, in, fmt.Sprintf("sent FIN seq=%d: its application closed the socket (or shut down writing); it waits for the ACK", from.FINSeq), false, r)
@@ -305,6 +339,34 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 	default:
 		c.receive(from, to, in, r)
 	}
+}
+
+// finsCrossed handles a FIN sent from CLOSE_WAIT whose ACK does not cover
+// the peer's FIN: Linux acknowledges everything it has processed, so the
+// peer's FIN had not reached it when it closed. The FINs crossed on the
+// path (a simultaneous close, RFC 9293 3.6 case 2): it was in ESTABLISHED,
+// its FIN takes it to FIN_WAIT1, and the peer's FIN arrives now at the
+// earliest, in FIN_WAIT1: CLOSING.
+func (c *Conn) finsCrossed(from, to *Endpoint, in *Input, r *Result) {
+	before := Established
+	for i := len(from.History) - 1; i >= 0; i-- {
+		if t := from.History[i]; t.State == CloseWait && t.Frame == to.FINFrame {
+			before = t.From
+			break
+		}
+	}
+	change(from, true, before, in, fmt.Sprintf("its FIN's ack=%d does not cover the peer's FIN of frame %d: it had not received that FIN when it closed, so it closed from %s and the two FINs crossed", in.Seg.Ack, to.FINFrame, before), true, r)
+	change(from, true, FinWait1, in, fmt.Sprintf("sent FIN seq=%d: its application closed the socket (or shut down writing); it waits for the ACK", from.FINSeq), false, r)
+	change(from, true, Closing, in, fmt.Sprintf("received the peer's FIN of frame %d before the ACK of its own: a simultaneous close; CLOSING until its FIN is acknowledged", to.FINFrame), false, r)
+}
+
+// frameRef names a frame in a reason, " of frame N", or nothing when
+// there is none.
+func frameRef(frame int) string {
+	if frame == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" of frame %d", frame)
 }
 
 // synAckAgain reports whether a repeated SYN-ACK shows the first did not
@@ -378,7 +440,11 @@ func (c *Conn) receive(from, to *Endpoint, in *Input, r *Result) {
 	case FinWait1:
 		if acksFIN {
 			if f.Has(wire.FIN) {
-				change(to, false, TimeWait, in, "received the peer's FIN with an ACK of its own FIN: TIME_WAIT; Linux holds it 60 s (RFC 9293: 2×MSL)", false, r)
+				// RFC 9293 3.10.7.4, as Linux runs it: the ACK is
+				// processed first (FIN_WAIT2), then the FIN; a poll of
+				// the kernel's socket table can catch the moment between.
+				change(to, false, FinWait2, in, fmt.Sprintf("ack=%d acknowledges its FIN: FIN_WAIT2, and the same segment carries the peer's FIN", s.Ack), false, r)
+				change(to, false, TimeWait, in, fmt.Sprintf("received the peer's FIN seq=%d with the ACK of its own: TIME_WAIT; Linux holds it 60 s (TCP_TIMEWAIT_LEN; RFC 9293 says 2×MSL)", from.FINSeq), false, r)
 				return
 			}
 			change(to, false, FinWait2, in, fmt.Sprintf("ack=%d acknowledges its FIN: FIN_WAIT2, waiting for the peer's FIN", s.Ack), false, r)

@@ -136,9 +136,11 @@ t=1.031  c>s .  seq=2 ack=2 ts=201,600
 `)
 	check(t, got, []step{{}, {}, {},
 		{"FIN_WAIT1", "CLOSE_WAIT", ""},
-		{"CLOSING", "LAST_ACK", ""}, // the server's FIN reaches the client before the ACK of its own
-		{"TIME_WAIT", "LAST_ACK", ""},
-		{"TIME_WAIT", "CLOSED", ""},
+		// Each FIN reaches the other end before the ACK of its own: the
+		// server's ack=1 shows it sent its FIN before the client's arrived.
+		{"CLOSING", "CLOSING", ""},
+		{"TIME_WAIT", "CLOSING", ""},
+		{"TIME_WAIT", "TIME_WAIT", ""},
 	})
 }
 
@@ -360,8 +362,10 @@ func TestBadChecksum(t *testing.T) {
 t=0.100  c>s P. seq=1 ack=1 len=100 ts=300,500 badsum
 `)
 	check(t, got, []step{{}, {}, {}, {"", "", "bad_checksum"}})
-	if !strings.Contains(sums[0].ZeekHistory, "C") {
-		t.Errorf("Zeek history %s lacks C", sums[0].ZeekHistory)
+	// Zeek's history is Zeek's as it reads files, with checksums ignored
+	// (zeek -C, see internal/conn/zeek.go): no C.
+	if strings.Contains(sums[0].ZeekHistory, "C") {
+		t.Errorf("Zeek history %s has C", sums[0].ZeekHistory)
 	}
 }
 

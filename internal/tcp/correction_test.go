@@ -1,0 +1,129 @@
+package tcp_test
+
+import "testing"
+
+// TestCorrections covers the inferences that the Linux kernel's own states
+// (internal/netlab's recorded runs) showed wrong: a state tcplens assumed
+// when a segment went by, which a later segment from the same endpoint
+// contradicts. Each case is the shape of one recorded run; corrections
+// lists, per 1-based frame, how many corrections that frame must make
+// (frames not listed must make none).
+func TestCorrections(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		script      string
+		want        []step
+		corrections map[int]int
+	}{{
+		// simultaneous-open: the server was assumed listening when the
+		// client's SYN went by, but it sends a bare SYN of its own.
+		name: "SynReceivedSendsSYN",
+		script: `
+t=0      c>s S  seq=0 win=64240
+t=0.020  s>c S  seq=0 win=64240
+t=0.020  c>s S. seq=0 ack=1 win=64240
+t=0.040  s>c S. seq=0 ack=1 win=64240
+`,
+		want: []step{
+			{"SYN_SENT", "SYN_RECV", ""},
+			{"SYN_RECV", "SYN_RECV", ""}, // through SYN_SENT: the SYNs crossed
+			{"SYN_RECV", "ESTABLISHED", ""},
+			{"ESTABLISHED", "ESTABLISHED", ""},
+		},
+		corrections: map[int]int{2: 1},
+	}, {
+		// lost-handshake-ack: the ACK was captured, then lost; the
+		// server's SYN-ACK timer says it never had it.
+		name: "EstablishedSendsSYNACKAgain",
+		script: handshake + `
+t=1.030  s>c S. seq=0 ack=1 win=65160 mss=1460 ws=7 sackok ts=1500,100
+t=1.030  c>s .  seq=1 ack=1 win=502 ts=1101,1500
+t=1.040  s>c P. seq=1 ack=1 len=50 ts=1510,1101
+`,
+		want: []step{{}, {}, {"ESTABLISHED", "ESTABLISHED", ""},
+			{"ESTABLISHED", "SYN_RECV", "synack_retransmission"},
+			{"ESTABLISHED", "ESTABLISHED", ""},
+			{"ESTABLISHED", "ESTABLISHED", ""},
+		},
+		corrections: map[int]int{4: 1},
+	}, {
+		// A SYN-ACK with a new ISN is another connection's (reused
+		// ports), not a resend: the handshake stands.
+		name: "EstablishedSeesSYNACKWithNewISN",
+		script: handshake + `
+t=1.030  s>c S. seq=0 isn=9000000 ack=1 win=65160
+`,
+		want: []step{{}, {}, {},
+			{"ESTABLISHED", "ESTABLISHED", "reused_ports"},
+		},
+	}, {
+		// simultaneous-close: the client's FIN was captured first, but
+		// the server's FIN does not acknowledge it, so the server closed
+		// from ESTABLISHED and both go through CLOSING to TIME_WAIT.
+		name: "CloseWaitSendsFINNotAckingPeerFIN",
+		script: handshake + `
+t=1.000  c>s F. seq=1 ack=1 ts=200,500
+t=1.020  s>c F. seq=1 ack=1 ts=600,101
+t=1.020  c>s .  seq=2 ack=2 ts=201,600
+t=1.040  s>c .  seq=2 ack=2 ts=620,200
+`,
+		want: []step{{}, {}, {},
+			{"FIN_WAIT1", "CLOSE_WAIT", ""},
+			{"CLOSING", "CLOSING", ""},
+			{"CLOSING", "TIME_WAIT", ""},
+			{"TIME_WAIT", "TIME_WAIT", ""},
+		},
+		corrections: map[int]int{5: 1},
+	}, {
+		// The ordinary close: the server's FIN acknowledges the client's.
+		name: "CloseWaitSendsFINAckingPeerFIN",
+		script: handshake + `
+t=1.000  c>s F. seq=1 ack=1 ts=200,500
+t=1.030  s>c F. seq=1 ack=2 ts=600,200
+t=1.031  c>s .  seq=2 ack=2 ts=201,600
+`,
+		want: []step{{}, {}, {},
+			{"FIN_WAIT1", "CLOSE_WAIT", ""},
+			{"TIME_WAIT", "LAST_ACK", ""},
+			{"TIME_WAIT", "CLOSED", ""},
+		},
+	}, {
+		// synack-client-gave-up: the client closed its socket while its
+		// SYN was unanswered; the resent SYN-ACK finds no socket and
+		// draws a bare RST, so it was never ESTABLISHED.
+		name: "SynSentAnswersSYNACKWithBareRST",
+		script: `
+t=0      c>s S  seq=0 win=64240
+t=0.001  s>c S. seq=0 ack=1 win=65160
+t=1.001  s>c S. seq=0 ack=1 win=65160
+t=1.011  c>s R  seq=1 win=0
+`,
+		want: []step{
+			{"SYN_SENT", "SYN_RECV", ""},
+			{"ESTABLISHED", "SYN_RECV", ""},
+			{"ESTABLISHED", "SYN_RECV", "synack_retransmission"},
+			{"CLOSED", "CLOSED", ""},
+		},
+		corrections: map[int]int{3: 1, 4: 1},
+	}, {
+		// After its ACK of the SYN-ACK, a bare RST is an abort like any
+		// other: no correction.
+		name: "EstablishedSendsBareRSTAfterAck",
+		script: handshake + `
+t=1.000  c>s R  seq=1 win=0
+`,
+		want: []step{{}, {}, {},
+			{"CLOSED", "CLOSED", ""},
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, _ := run(t, tc.script)
+			check(t, got, tc.want)
+			for i, g := range got {
+				if want := tc.corrections[i+1]; g.corrections != want {
+					t.Errorf("frame %d: %d corrections, want %d", i+1, g.corrections, want)
+				}
+			}
+		})
+	}
+}
