@@ -1,19 +1,28 @@
 package tcp_test
 
-import "testing"
+import (
+	"strings"
+	"testing"
 
-// TestCorrections covers the inferences that the Linux kernel's own states
-// (internal/netlab's recorded runs) showed wrong: a state tcplens assumed
-// when a segment went by, which a later segment from the same endpoint
-// contradicts. Each case is the shape of one recorded run; corrections
-// lists, per 1-based frame, how many corrections that frame must make
-// (frames not listed must make none).
-func TestCorrections(t *testing.T) {
+	"github.com/tcplens/tcplens/internal/analyze"
+	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/testcap"
+)
+
+// TestKernelShapes covers the inferences that the Linux kernel's own
+// states (internal/netlab's recorded runs) showed wrong: mostly a state
+// tcplens assumed when a segment went by, which a later segment from the
+// same endpoint contradicts. Each case is the shape of one recorded run.
+// corrections lists, per 1-based frame, how many corrections that frame
+// must make (frames not listed must make none); through lists, per frame,
+// every state it moved an endpoint into, in order ("client FIN_WAIT2").
+func TestKernelShapes(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		script      string
 		want        []step
 		corrections map[int]int
+		through     map[int]string
 	}{{
 		// simultaneous-open: the server was assumed listening when the
 		// client's SYN went by, but it sends a bare SYN of its own.
@@ -31,6 +40,7 @@ t=0.040  s>c S. seq=0 ack=1 win=64240
 			{"ESTABLISHED", "ESTABLISHED", ""},
 		},
 		corrections: map[int]int{2: 1},
+		through:     map[int]string{2: "server SYN_SENT, server SYN_RECV, client SYN_RECV"},
 	}, {
 		// lost-handshake-ack: the ACK was captured, then lost; the
 		// server's SYN-ACK timer says it never had it.
@@ -74,8 +84,12 @@ t=1.040  s>c .  seq=2 ack=2 ts=620,200
 			{"TIME_WAIT", "TIME_WAIT", ""},
 		},
 		corrections: map[int]int{5: 1},
+		through:     map[int]string{5: "server ESTABLISHED, server FIN_WAIT1, server CLOSING, client CLOSING"},
 	}, {
 		// The ordinary close: the server's FIN acknowledges the client's.
+		// Its ACK takes the client to FIN_WAIT2 before its FIN takes it
+		// to TIME_WAIT (RFC 9293 3.10.7.4), and a poll of the kernel's
+		// socket table can catch the moment between.
 		name: "CloseWaitSendsFINAckingPeerFIN",
 		script: handshake + `
 t=1.000  c>s F. seq=1 ack=1 ts=200,500
@@ -87,6 +101,7 @@ t=1.031  c>s .  seq=2 ack=2 ts=201,600
 			{"TIME_WAIT", "LAST_ACK", ""},
 			{"TIME_WAIT", "CLOSED", ""},
 		},
+		through: map[int]string{5: "server LAST_ACK, client FIN_WAIT2, client TIME_WAIT"},
 	}, {
 		// synack-client-gave-up: the client closed its socket while its
 		// SYN was unanswered; the resent SYN-ACK finds no socket and
@@ -124,6 +139,35 @@ t=1.000  c>s R  seq=1 win=0
 					t.Errorf("frame %d: %d corrections, want %d", i+1, g.corrections, want)
 				}
 			}
+			through := transitions(tc.script)
+			for frame, want := range tc.through {
+				if got := through[frame-1]; got != want {
+					t.Errorf("frame %d moved %s, want %s", frame, got, want)
+				}
+			}
 		})
 	}
+}
+
+// transitions lists, per frame, the states each frame moved an endpoint
+// into, in order: "server LAST_ACK, client FIN_WAIT2".
+func transitions(script string) []string {
+	var out []string
+	a := analyze.New(analyze.Options{}, func(s *analyze.Segment) {
+		var moves []string
+		for _, ch := range s.Result.Changes {
+			who := "client"
+			if (s.Dir == conn.ClientToServer) != ch.Sender {
+				who = "server"
+			}
+			moves = append(moves, who+" "+ch.State.String())
+		}
+		out = append(out, strings.Join(moves, ", "))
+	}, nil)
+	frames := testcap.Build(script)
+	for i := range frames {
+		a.Add(&frames[i])
+	}
+	a.Close()
+	return out
 }
