@@ -76,6 +76,8 @@ every segment, and what went wrong.`,
 	root.AddCommand(newSSCmd(e))
 	root.AddCommand(newCaptureCmd(e))
 	root.AddCommand(newLabCmd(e))
+	root.AddCommand(newDiagnoseCmd(e), newExplainCmd(e))
+	setupOverview(root, e)
 	return root
 }
 

@@ -1,0 +1,305 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/tcplens/tcplens/internal/analyze"
+	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/diagnose"
+	"github.com/tcplens/tcplens/internal/render"
+)
+
+// diagnosis is a capture run through the analysis and the diagnosis, with
+// the ladders of the connections a command asked for.
+type diagnosis struct {
+	rep     *diagnose.Report
+	ladders map[int]*analyze.Ladder
+}
+
+// diagnoseCapture analyses the frames of c. want selects the connections
+// whose every segment is kept for a ladder (nil: none).
+func diagnoseCapture(e *env, c *capture, maxConns int, want func(id int) bool) *diagnosis {
+	col := diagnose.NewCollector()
+	d := &diagnosis{ladders: map[int]*analyze.Ladder{}}
+	var lr *analyze.LadderRecorder
+	onSeg := col.Segment
+	if want != nil {
+		lr = analyze.NewLadderRecorder(want)
+		onSeg = func(s *analyze.Segment) {
+			col.Segment(s)
+			lr.Segment(s)
+		}
+	}
+	an := analyze.New(analyze.Options{MaxConns: maxConns}, onSeg, func(cn *conn.Conn, why conn.EndReason) {
+		if lr != nil {
+			if ld := lr.End(cn); ld != nil {
+				d.ladders[cn.ID] = ld
+			}
+		}
+		col.OnConn(cn, why)
+	})
+	for {
+		f, ok := c.next()
+		if !ok {
+			break
+		}
+		an.Add(&f)
+	}
+	an.Close()
+	reportTable(e, an)
+	d.rep = col.Finish(an.Stats)
+	return d
+}
+
+// styleFor decides whether output to e.stdout is coloured: --color always
+// or never, or auto: a terminal, unless NO_COLOR is set or TERM is dumb.
+func styleFor(e *env, mode string) (render.Style, error) {
+	switch mode {
+	case "always":
+		return render.Style{Color: true}, nil
+	case "never":
+		return render.Style{}, nil
+	case "auto", "":
+	default:
+		return render.Style{}, fmt.Errorf("--color %q: want auto, always or never", mode)
+	}
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return render.Style{}, nil
+	}
+	f, ok := e.stdout.(*os.File)
+	if !ok {
+		return render.Style{}, nil
+	}
+	st, err := f.Stat()
+	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return render.Style{}, nil
+	}
+	return render.Style{Color: true}, nil
+}
+
+// reportOptions are the flags and the start of every command that prints
+// from a diagnosed capture.
+type reportOptions struct {
+	color    string
+	maxConns int
+}
+
+func (o *reportOptions) register(f *pflag.FlagSet) {
+	f.StringVar(&o.color, "color", "auto", "colour the text: auto (in a terminal), always or never")
+	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576); the oldest idle are evicted and counted")
+}
+
+// run opens the capture and diagnoses it, keeping the ladders of the
+// connections want selects.
+func (o *reportOptions) run(e *env, paths []string, want func(id int) bool) (render.Style, *diagnosis, *capture, error) {
+	st, err := styleFor(e, o.color)
+	if err != nil {
+		return st, nil, nil, err
+	}
+	c, err := openCapture(e, paths)
+	if err != nil {
+		return st, nil, nil, err
+	}
+	return st, diagnoseCapture(e, c, o.maxConns, want), c, nil
+}
+
+type diagnoseOptions struct {
+	reportOptions
+	json bool
+	min  string
+}
+
+func newDiagnoseCmd(e *env) *cobra.Command {
+	var o diagnoseOptions
+	cmd := &cobra.Command{
+		Use:   "diagnose [flags] FILE...",
+		Short: "What went wrong, worst first: each finding with its evidence frames, why, and what to do",
+		Long: `diagnose prints the findings of the whole capture, worst first: refused and
+timed-out connections, SYN-ACK retransmissions and what they mean, servers that
+accept then close, resets (after the handshake, with unread data, abortive,
+forged by a middlebox, after an idle timeout, from an end that no longer has
+the connection), CLOSE_WAIT leaks, SYN floods, TIME_WAIT pressure,
+retransmissions by kind and what they cost, where packets were lost, zero
+windows, what limited throughput (the receiver's window, window scaling,
+congestion control, the application, Nagle and delayed ACKs, a path MTU black
+hole), and oddities (PAWS, checksums, urgent data, keep-alives, mid-stream and
+truncated captures).
+
+Each finding has an id (stable), a severity (info, notice, warning, error),
+the connection it concerns (its id in conns and explain; none for the whole
+capture), the frames that prove it, a title, an explanation with the numbers
+behind it, and advice.
+
+--json prints one object per finding and line, with exactly the fields id,
+severity, conn (null for the whole capture), frames, title, explanation and
+advice.`,
+		Example: `  tcplens diagnose trace.pcap
+  tcplens diagnose --min-severity warning monday-*.pcap
+  tcplens diagnose --json trace.pcap | jq -r 'select(.id == "refused") | .conn'`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDiagnose(e, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.json, "json", false, "print one JSON object per finding")
+	f.StringVar(&o.min, "min-severity", "info", "leave out findings below this severity: info, notice, warning or error")
+	o.register(f)
+	return cmd
+}
+
+func runDiagnose(e *env, o diagnoseOptions, paths []string) error {
+	min, ok := diagnose.ParseSeverity(o.min)
+	if !ok {
+		return fmt.Errorf("--min-severity %q: want info, notice, warning or error", o.min)
+	}
+	st, d, c, err := o.run(e, paths, nil)
+	if err != nil {
+		return err
+	}
+	fs := slices.DeleteFunc(d.rep.Findings, func(f diagnose.Finding) bool { return f.Severity < min })
+	w := bufio.NewWriterSize(e.stdout, 64<<10)
+	if o.json {
+		err = render.FindingsJSON(w, fs)
+	} else {
+		err = render.FindingsText(w, fs, st)
+	}
+	if err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return c.finish()
+}
+
+type explainOptions struct {
+	reportOptions
+	conns connList
+	json  bool
+}
+
+func newExplainCmd(e *env) *cobra.Command {
+	var o explainOptions
+	cmd := &cobra.Command{
+		Use:   "explain [flags] FILE... [-c ID]",
+		Short: "The story of a connection: every segment as a ladder step, each endpoint's state and why, then its findings",
+		Long: `explain tells the story of each connection (or only those -c names): every
+segment as a ladder step, with its time since the connection's first segment,
+its direction, flags, relative sequence and acknowledgment numbers, window and
+length; the state of both endpoints after it, and for every state change the
+state before, the state after and the rule that moved it; then the
+connection's findings with their evidence.
+
+Connections are numbered as conns and diagnose number them. Only the
+connections asked for keep their segments in memory: on a large capture, name
+them with -c.
+
+--json prints one object per connection and line: {"conn": the conns --json
+object, "steps": [{frame, time, since_start, dir, flags, seq, ack, seq_raw,
+ack_raw, len, win, client: {before, after}, server: {before, after},
+changes: [{end, from, to, reason, correction}], analysis: [...],
+analysis_text}], "findings": [the diagnose --json objects]}.`,
+		Example: `  tcplens explain trace.pcap -c 3
+  tcplens explain trace.pcap -c 3,7 --json | jq '.steps[] | select(.changes != [])'`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runExplain(e, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.VarP(&o.conns, "conn", "c", "connection `ID` to explain, as conns and diagnose number them; repeat it or give a list such as 3,7")
+	f.BoolVar(&o.json, "json", false, "print one JSON object per connection")
+	o.register(f)
+	return cmd
+}
+
+func runExplain(e *env, o explainOptions, paths []string) error {
+	want := func(int) bool { return true }
+	if len(o.conns) > 0 {
+		want = func(id int) bool { return slices.Contains(o.conns, id) }
+	}
+	st, d, c, err := o.run(e, paths, want)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(e.stdout, 64<<10)
+	shown := 0
+	for i := range d.rep.Conns {
+		cn := &d.rep.Conns[i]
+		if !want(cn.ID) {
+			continue
+		}
+		fs := d.rep.ConnFindings(cn.ID)
+		if o.json {
+			err = render.ExplainLineJSON(w, cn, d.ladders[cn.ID], fs)
+		} else {
+			if shown > 0 {
+				w.WriteString("\n")
+			}
+			err = render.ExplainText(w, cn, d.ladders[cn.ID], fs, st)
+		}
+		if err != nil {
+			return err
+		}
+		shown++
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := c.finish(); err != nil {
+		return err
+	}
+	if missing := o.conns.missing(d.rep); len(missing) > 0 {
+		return &exitError{code: exitNoFrame, msg: fmt.Sprintf("no connection %s in the capture, which has %d (tcplens conns lists them)",
+			joinInts(missing), len(d.rep.Conns))}
+	}
+	return nil
+}
+
+// connList is the value of -c: connection ids. It implements pflag.Value.
+type connList []int
+
+func (l *connList) String() string { return joinInts(*l) }
+
+func (l *connList) Type() string { return "ID[,ID...]" }
+
+// Set adds "3" or "3,7".
+func (l *connList) Set(s string) error {
+	for _, item := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(item))
+		if err != nil || n < 1 {
+			return errors.New("connection ids are numbers from 1, as conns prints them")
+		}
+		if !slices.Contains(*l, n) {
+			*l = append(*l, n)
+		}
+	}
+	return nil
+}
+
+// missing lists the ids the report does not hold.
+func (l connList) missing(rep *diagnose.Report) []int {
+	var out []int
+	for _, id := range l {
+		if !slices.ContainsFunc(rep.Conns, func(c diagnose.Conn) bool { return c.ID == id }) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func joinInts(ns []int) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = strconv.Itoa(n)
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,273 @@
+package render
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/tcplens/tcplens/internal/analyze"
+	"github.com/tcplens/tcplens/internal/diagnose"
+	"github.com/tcplens/tcplens/internal/pcap"
+)
+
+// Overview is what `tcplens FILE` shows: the capture's facts, its
+// connections most interesting first, and its findings in brief.
+type Overview struct {
+	Files  []string // as the user named them
+	Report *diagnose.Report
+	// MaxConns and MaxFindings bound the rows shown; 0 means 20.
+	MaxConns, MaxFindings int
+}
+
+// OverviewText writes the overview for a person.
+func OverviewText(w io.Writer, o *Overview, st Style) error {
+	var b strings.Builder
+	rep := o.Report
+	writeCaptureFacts(&b, o, st)
+	b.WriteByte('\n')
+	if err := writeConnRows(&b, o, st); err != nil {
+		return err
+	}
+	b.WriteByte('\n')
+	writeFindingSummary(&b, o, st)
+	if len(rep.Conns) > 0 {
+		b.WriteString(st.dim("\n`tcplens diagnose FILE` explains every finding with its evidence; `tcplens explain FILE -c ID` tells one connection's story.") + "\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func writeCaptureFacts(b *strings.Builder, o *Overview, st Style) {
+	rep, s := o.Report, &o.Report.Stats
+	fmt.Fprintf(b, "%s  %s\n", st.bold("capture"), strings.Join(o.Files, ", "))
+	links := make([]pcap.LinkType, 0, len(s.Links))
+	for l := range s.Links {
+		links = append(links, l)
+	}
+	slices.Sort(links)
+	names := make([]string, len(links))
+	for i, l := range links {
+		names[i] = l.String()
+	}
+	span := ""
+	if s.Frames > 0 {
+		span = fmt.Sprintf(", %s from %s to %s UTC", string(AppendDuration(nil, s.Last.Sub(s.First))),
+			s.First.Std().Format("2006-01-02 15:04:05.000"), s.Last.Std().Format("15:04:05.000"))
+	}
+	fmt.Fprintf(b, "         %s; %s, %s in %s%s\n", orNone(strings.Join(names, ", ")), plural(s.Frames, "packet"),
+		plural(s.Segments, "TCP segment"), plural(len(rep.Conns), "connection"), span)
+	if s.NotTCP+s.Malformed+s.Fragments > 0 {
+		fmt.Fprintf(b, "         %d without TCP, %d malformed, %d later IP fragments\n", s.NotTCP, s.Malformed, s.Fragments)
+	}
+	fmt.Fprintf(b, "         %s\n", vantageWords(rep.Conns))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no frames"
+	}
+	return s
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}
+
+// vantageWords says where the capture was taken, by the connections whose
+// timing tells.
+func vantageWords(conns []diagnose.Conn) string {
+	var n [4]int
+	for i := range conns {
+		n[conns[i].Vantage]++
+	}
+	told := n[analyze.VantageClient] + n[analyze.VantageServer] + n[analyze.VantageMiddle]
+	if told == 0 {
+		return "where it was taken: unknown (no connection's timing tells)"
+	}
+	best := analyze.VantageClient
+	for _, v := range []analyze.Vantage{analyze.VantageServer, analyze.VantageMiddle} {
+		if n[v] > n[best] {
+			best = v
+		}
+	}
+	where := "next to the " + best.String() + "s"
+	if best == analyze.VantageMiddle {
+		where = "on the path, between clients and servers"
+	}
+	if n[best] == told {
+		return fmt.Sprintf("taken %s (by the timing of %s)", where, plural(told, "connection"))
+	}
+	return fmt.Sprintf("taken %s, by the timing of %d of the %d connections whose timing tells", where, n[best], told)
+}
+
+// connRank orders connections most interesting first: worst finding,
+// then how many findings above info, then first appearance.
+func connRank(rep *diagnose.Report) []int {
+	type rank struct {
+		i     int
+		worst diagnose.Severity
+		any   bool
+		n     int
+	}
+	ranks := make([]rank, len(rep.Conns))
+	byConn := map[int]*rank{}
+	for i := range rep.Conns {
+		ranks[i] = rank{i: i}
+		byConn[rep.Conns[i].ID] = &ranks[i]
+	}
+	for _, f := range rep.Findings {
+		r := byConn[f.Conn]
+		if r == nil {
+			continue
+		}
+		if !r.any || f.Severity > r.worst {
+			r.worst, r.any = f.Severity, true
+		}
+		if f.Severity > diagnose.Info {
+			r.n++
+		}
+	}
+	slices.SortStableFunc(ranks, func(a, b rank) int {
+		if a.any != b.any {
+			if a.any {
+				return -1
+			}
+			return 1
+		}
+		if c := cmp.Compare(b.worst, a.worst); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.n, a.n)
+	})
+	out := make([]int, len(ranks))
+	for i, r := range ranks {
+		out[i] = r.i
+	}
+	return out
+}
+
+func writeConnRows(b *strings.Builder, o *Overview, st Style) error {
+	rep := o.Report
+	limit := cmp.Or(o.MaxConns, 20)
+	fmt.Fprintf(b, "%s\n", st.bold("connections, most interesting first"))
+	if len(rep.Conns) == 0 {
+		b.WriteString("  none: the capture holds no TCP connection\n")
+		return nil
+	}
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ID\tCLIENT\tSERVER\tDURATION\tPKTS C>S/S>C\tCLOSE\tSTATES C/S\tFINDINGS")
+	order := connRank(rep)
+	for n, i := range order {
+		if n == limit {
+			break
+		}
+		c := &rep.Conns[i]
+		client := c.Client.Addr.String()
+		if c.RoleGuessed {
+			client += "?"
+		}
+		closeBy := c.Close
+		if c.Close != "none" {
+			closeBy = c.Close + " by " + c.FirstClosed
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%d/%d\t%s\t%s/%s\t%s\n", c.ID, client, c.Server.Addr,
+			string(AppendDuration(nil, c.Duration())), c.Client.Packets, c.Server.Packets, closeBy,
+			c.Client.State, c.Server.State, connFindingIDs(rep, c.ID, st))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(order) > limit {
+		fmt.Fprintf(b, "  … and %d more (tcplens conns FILE lists them all)\n", len(order)-limit)
+	}
+	return nil
+}
+
+// connFindingIDs lists a connection's findings above info, worst first.
+func connFindingIDs(rep *diagnose.Report, id int, st Style) string {
+	var ids []string
+	for _, f := range rep.Findings {
+		if f.Conn == id && f.Severity > diagnose.Info {
+			ids = append(ids, st.severity(f.Severity, f.ID))
+		}
+	}
+	if len(ids) == 0 {
+		return "-"
+	}
+	return strings.Join(ids, " ")
+}
+
+func writeFindingSummary(b *strings.Builder, o *Overview, st Style) {
+	rep := o.Report
+	c := diagnose.CountOf(rep.Findings)
+	fmt.Fprintf(b, "%s %s, %s, %s, %s\n", st.bold("findings:"), st.severity(diagnose.Error, plural(c[diagnose.Error], "error")),
+		st.severity(diagnose.Warning, plural(c[diagnose.Warning], "warning")), st.severity(diagnose.Notice, plural(c[diagnose.Notice], "notice")),
+		fmt.Sprintf("%d info", c[diagnose.Info]))
+	// One line per rule: the worst and most frequent first, as the
+	// findings are sorted, with the connections it concerns.
+	type group struct {
+		first *diagnose.Finding
+		conns []int
+		n     int
+	}
+	var groups []*group
+	by := map[string]*group{}
+	for i := range rep.Findings {
+		f := &rep.Findings[i]
+		key := f.ID + "/" + f.Severity.String()
+		g := by[key]
+		if g == nil {
+			g = &group{first: f}
+			by[key] = g
+			groups = append(groups, g)
+		}
+		g.n++
+		if f.Conn != 0 {
+			g.conns = append(g.conns, f.Conn)
+		}
+	}
+	limit := cmp.Or(o.MaxFindings, 20)
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
+	for i, g := range groups {
+		if i == limit {
+			break
+		}
+		f := g.first
+		where := "capture"
+		if len(g.conns) > 0 {
+			where = "conn " + idList(g.conns)
+		}
+		title := f.Title
+		if g.n > 1 {
+			title = fmt.Sprintf("×%d, e.g. %s", g.n, f.Title)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", st.severity(f.Severity, strings.ToUpper(f.Severity.String())), f.ID, where, title)
+	}
+	tw.Flush()
+	if len(groups) > limit {
+		fmt.Fprintf(b, "  … and %d more kinds (tcplens diagnose FILE lists them all)\n", len(groups)-limit)
+	}
+}
+
+// idList prints up to five ids: "1, 4, 7 and 12 more".
+func idList(ids []int) string {
+	const show = 5
+	parts := make([]string, 0, show)
+	for i, id := range ids {
+		if i == show {
+			break
+		}
+		parts = append(parts, fmt.Sprint(id))
+	}
+	s := strings.Join(parts, ",")
+	if len(ids) > show {
+		s += fmt.Sprintf(" +%d", len(ids)-show)
+	}
+	return s
+}
