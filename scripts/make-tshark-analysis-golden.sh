@@ -3,7 +3,9 @@
 # the local tshark (the committed files came from TShark 4.0.17, Debian 12).
 #
 # For every capture in testdata/captures/ (a .gz is decompressed first) it
-# writes testdata/tshark-analysis/C.tsv: tshark's TCP sequence analysis,
+# writes testdata/tshark-analysis/C.tsv, and for every capture of real Linux
+# traffic in testdata/kernel/ testdata/tshark-analysis/kernel/C.tsv:
+# tshark's TCP sequence analysis,
 # one row per TCP frame, with a header row: frame.number tcp.stream
 # tcp.seq tcp.ack tcp.window_size tcp.window_size_scalefactor and every
 # tcp.analysis field tcplens compares with. The preferences are pinned
@@ -19,7 +21,7 @@ export LC_ALL=C TZ=UTC
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 export WIRESHARK_CONFIG_DIR="$tmp/cfg"
-mkdir -p "$out" "$WIRESHARK_CONFIG_DIR"
+mkdir -p "$out" "$out/kernel" "$WIRESHARK_CONFIG_DIR"
 fields=(
   frame.number tcp.stream tcp.seq tcp.ack tcp.window_size tcp.window_size_scalefactor
   tcp.analysis.retransmission tcp.analysis.fast_retransmission tcp.analysis.spurious_retransmission
@@ -33,8 +35,12 @@ fields=(
 args=()
 for f in "${fields[@]}"; do args+=(-e "$f"); done
 n=0
-for c in "$caps"/*; do
+for c in "$caps"/* "$here"/testdata/kernel/*.pcap; do
   name="$(basename "$c" .gz)"
+  dst="$out/$name.tsv"
+  case "$c" in
+    "$here"/testdata/kernel/*) dst="$out/kernel/$name.tsv" ;;
+  esac
   case "$c" in
     *.gz) gzip -dc "$c" > "$tmp/cap" ;;
     *) cp "$c" "$tmp/cap" ;;
@@ -43,9 +49,10 @@ for c in "$caps"/*; do
     -o tcp.analyze_sequence_numbers:TRUE -o tcp.relative_sequence_numbers:TRUE \
     -o tcp.track_bytes_in_flight:TRUE -o tcp.calculate_timestamps:TRUE \
     -Y tcp -T fields -E header=y -E separator=/t -E occurrence=f -E quote=n \
-    "${args[@]}" > "$out/$name.tsv" 2> "$tmp/err" || true
+    "${args[@]}" > "$dst" 2> "$tmp/err" || true
   if grep -q -v -e '^Running as user' "$tmp/err"; then
-    grep -v -e '^Running as user' "$tmp/err" | sed "s/^/# tshark: /" >> "$out/$name.tsv"
+    # The temporary file's name would change the golden on every run.
+    grep -v -e '^Running as user' "$tmp/err" | sed -e "s|$tmp/cap|$name|g" -e "s/^/# tshark: /" >> "$dst"
   fi
   n=$((n + 1))
 done

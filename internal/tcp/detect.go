@@ -155,8 +155,18 @@ func (c *Conn) classifyRetransmission(from, to *Endpoint, in *Input, r *Result) 
 			sacked = true
 		}
 	}
+	// A fast retransmission leaves as soon as the evidence reaches the
+	// sender (RACK waits at most a quarter of an RTT more), so the capture
+	// shows it within about one capture-to-sender round trip of the
+	// evidence, whatever the path's length: tshark's fixed 20 ms misses
+	// it on any path slower than that. Evidence older than a round trip
+	// and a half did not prompt it: the timer did.
 	sinceEvidence := in.Time.Sub(rev.lastAckTime)
-	if (dupacks || sacked) && sinceEvidence < r.RTO {
+	prompt := r.RTO
+	if rtt := c.pathRTT(from, to); rtt > 0 {
+		prompt = min(prompt, rtt+rtt/2+10*time.Millisecond)
+	}
+	if (dupacks || sacked) && sinceEvidence <= prompt {
 		a.Add(event.FastRetransmission)
 		from.Retrans.Fast++
 		return
