@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/dissect"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/render"
@@ -76,15 +77,27 @@ func runDissect(e *env, o dissectOptions, paths []string) error {
 	last := o.frames[len(o.frames)-1].hi
 	w := bufio.NewWriterSize(e.stdout, 64<<10)
 	printed := 0
+	// The frames before the chosen one are analysed too: their
+	// connection says what each endpoint's state was and what the
+	// receiver does with it.
+	var cx *dissect.Connection
+	an := analyze.New(analyze.Options{}, func(s *analyze.Segment) {
+		if o.frames.has(s.Frame.Number) {
+			cx = dissect.ConnectionOf(s)
+		}
+	}, nil)
 	for {
 		f, ok := c.next()
 		if !ok || f.Number > last {
 			break
 		}
+		cx = nil
+		an.Add(&f)
 		if !o.frames.has(f.Number) {
 			continue
 		}
 		d := dissect.Frame(&f, c.describe(&f))
+		d.AddConnection(cx)
 		if printed > 0 && !o.json {
 			w.WriteByte('\n')
 		}

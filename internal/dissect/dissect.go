@@ -18,6 +18,10 @@ type Dissection struct {
 	Checksums []Checksum // the IPv4 header and TCP checksums met, in frame order
 	Stop      *Stop      // where and why the dissection ended early; nil when it reached the TCP payload
 	Warnings  []Warning  // problems worth a reader's attention, in frame order
+	// Connection is what the frame's connection says of it, when the
+	// caller analysed the capture up to it (see AddConnection); nil when
+	// the frame is dissected alone.
+	Connection *Connection
 }
 
 // FrameInfo is what the capture file says about the frame.

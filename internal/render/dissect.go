@@ -60,7 +60,16 @@ type DissectOptions struct {
 //	                 "value": "0x3bc0", "computed": "0x3bc0", // computed omitted if unverified
 //	                 "offload": false, "reason": "…"}],
 //	  "stop": {"layer": "ipv4", "offset": 23, "reason": "…", "malformed": false}, // or null
-//	  "warnings": [{"layer": "tcp", "offset": 50, "message": "…"}]
+//	  "warnings": [{"layer": "tcp", "offset": 50, "message": "…"}],
+//	  "connection": {                     // present when the frame was analysed in its connection
+//	    "id": 1, "dir": "c2s",
+//	    "sender":   {"role": "client", "addr": "…", "before": "SYN_SENT", "after": "ESTABLISHED", "changes": [{end, from, to, reason}]},
+//	    "receiver": {"role": "server", …},
+//	    "seq": 1, "ack": 1,               // relative; ack null without the ACK flag
+//	    "seq_base": 3456574116, "ack_base": 3220058239, "seq_base_is_isn": true, "ack_base_is_isn": true,
+//	    "receives": "The server … is SYN_RECV; ack … = ISS+1 acknowledges its SYN, so it becomes ESTABLISHED …",
+//	    "sends": "…", "analysis": ["duplicate_ack"]
+//	  }
 //	}
 //
 // Option fields are named by kind and offset in the options area
@@ -84,6 +93,8 @@ type dissectionJSON struct {
 	Checksums []dissectChecksumJSON `json:"checksums"`
 	Stop      *dissectStopJSON      `json:"stop"`
 	Warnings  []dissectWarningJSON  `json:"warnings"`
+	// Connection is present when the frame was analysed in its connection.
+	Connection *dissectConnJSON `json:"connection,omitempty"`
 }
 
 type dissectFrameJSON struct {
@@ -192,6 +203,7 @@ func dissectToJSON(d *dissect.Dissection) dissectionJSON {
 	for _, w := range d.Warnings {
 		out.Warnings = append(out.Warnings, dissectWarningJSON{Layer: w.Layer, Offset: w.Offset, Message: w.Message})
 	}
+	out.Connection = dissectConnToJSON(d.Connection)
 	return out
 }
 
@@ -290,6 +302,7 @@ func writeDissectText(w *bufio.Writer, d *dissect.Dissection) {
 			fmt.Fprintf(w, "  byte %d (%s): %s\n", wn.Offset, wn.Layer, wn.Message)
 		}
 	}
+	writeDissectConn(w, d.Connection)
 }
 
 func dissectCaptured(f *dissect.FrameInfo) string {
