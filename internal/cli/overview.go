@@ -65,7 +65,8 @@ func runOverview(e *env, o overviewOptions, paths []string) error {
 		files[i] = in.name
 	}
 	w := bufio.NewWriterSize(e.stdout, 64<<10)
-	if err := render.OverviewText(w, &render.Overview{Files: files, Report: d.rep}, st); err != nil {
+	ov := &render.Overview{Files: files, Report: d.rep, Args: strings.Join(paths, " ")}
+	if err := render.OverviewText(w, ov, st); err != nil {
 		return err
 	}
 	if err := w.Flush(); err != nil {

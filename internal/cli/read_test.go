@@ -154,10 +154,10 @@ func TestReadProblems(t *testing.T) {
 			wantStderr: []string{"no such file", "no capture could be read"},
 		},
 		{
-			name:       "no file reads the built-in sample",
+			name:       "no file reads the built-in demo capture",
 			args:       []string{"read"},
-			wantLines:  14,
-			wantStderr: []string{"no file given: reading the built-in sample"},
+			wantLines:  62,
+			wantStderr: []string{"no file given: reading the built-in demo capture"},
 		},
 		{
 			name:       "unknown flag is a usage error",

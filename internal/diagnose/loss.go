@@ -159,6 +159,7 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 		return nil
 	}
 	var worst float64
+	var worstWords string
 	text, fs := c.perSide(func(r role, s *analyze.Side, f *SideFacts) (string, []int) {
 		_, pf := c.side(r.other())
 		lostAfter := f.RetransSeen.N - max(f.Kind(event.SpuriousRetransmission).N, pf.Kind(event.DSACK).N)
@@ -167,8 +168,12 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 			return "", nil
 		}
 		segs := max(f.DataSegments-f.Kind(event.Retransmission).N, 1)
-		rate := float64(max(lostAfter, 0)+lostBefore) / float64(segs+lostBefore)
-		worst = max(worst, rate)
+		lost := max(lostAfter, 0) + lostBefore
+		rate := float64(lost) / float64(segs+lostBefore)
+		if rate > worst {
+			worst = rate
+			worstWords = fmt.Sprintf("%d of the %s's %s lost (%.1f%%)", lost, r, count(segs+lostBefore, "data segment"), 100*rate)
+		}
 		var w []string
 		if lostAfter > 0 {
 			w = append(w, fmt.Sprintf("%s after the capture point (the capture saw them, then saw them sent again: %s)",
@@ -207,7 +212,7 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 	}
 	return &Finding{
 		ID: "packet-loss", Severity: sev, Frames: fs,
-		Title:       fmt.Sprintf("packet loss: up to %.1f%% of a direction's segments", 100*worst),
+		Title:       "packet loss: " + worstWords,
 		Explanation: text + " " + where,
 		Advice: "Narrow the loss down with captures at more points, and look at interface error and drop counters (ip -s link, " +
 			"ethtool -S) and at policers and queue drops on the devices of that segment of the path.",

@@ -18,6 +18,9 @@ import (
 type Overview struct {
 	Files  []string // as the user named them
 	Report *diagnose.Report
+	// Args is how the hints name the capture: the file arguments as
+	// typed, or "" for the built-in demo capture, which needs none.
+	Args string
 	// MaxConns and MaxFindings bound the rows shown; 0 means 20.
 	MaxConns, MaxFindings int
 }
@@ -34,7 +37,12 @@ func OverviewText(w io.Writer, o *Overview, st Style) error {
 	b.WriteByte('\n')
 	writeFindingSummary(&b, o, st)
 	if len(rep.Conns) > 0 {
-		b.WriteString(st.dim("\n`tcplens diagnose FILE` explains every finding with its evidence; `tcplens explain FILE -c ID` tells one connection's story.") + "\n")
+		args := ""
+		if o.Args != "" {
+			args = " " + o.Args
+		}
+		id := rep.Conns[connRank(rep)[0]].ID
+		b.WriteString(st.dim(fmt.Sprintf("\n`tcplens diagnose%s` explains every finding with its evidence; `tcplens explain%s -c %d` tells a connection's story.", args, args, id)) + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
