@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -17,7 +16,7 @@ import (
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	live "github.com/tcplens/tcplens/internal/capture"
-	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/diagnose"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/render"
 	"github.com/tcplens/tcplens/internal/tcpdump"
@@ -36,6 +35,7 @@ type captureOptions struct {
 	numeric    int
 	annotate   bool
 	maxConns   int
+	color      string
 }
 
 func newCaptureCmd(e *env) *cobra.Command {
@@ -48,8 +48,9 @@ them as they arrive, exactly as tcplens read and conns analyse a file: one
 line per TCP segment, byte for byte as tcplens read (and tcpdump -nn) prints
 it, and with -a (--annotate, as read -a) each endpoint's state after the
 segment and what the segment means. When the capture stops (Ctrl-C, or -c
-frames) it prints the connection table, as tcplens conns prints it, and on
-standard error the kernel's packet and drop counters, as tcpdump does.
+frames) it prints the connection table, as tcplens conns prints it, and the
+findings, as tcplens diagnose prints them; and on standard error the
+kernel's packet and drop counters, as tcpdump does.
 
 FILTER is a tcpdump capture filter, compiled to BPF by tcplens and run in
 the kernel: host, net, port, portrange, src/dst, tcp, udp, icmp, ip, ip6,
@@ -57,9 +58,9 @@ vlan, proto, greater/less, with and/or/not. For anything else, give tcpdump's
 compiled program instead: tcplens capture -i eth0 "$(tcpdump -ddd 'EXPR')".
 
 -w also writes every captured frame (TCP or not) to a pcapng file, flushed
-as it goes, so tcplens read can follow it; read -a and conns of that file
-print what capture printed. With -w - the file goes to standard output and
-the connection table to standard error. -i any captures on every interface
+as it goes, so tcplens read can follow it; read -a, conns and diagnose of
+that file print what capture printed. With -w - the file goes to standard
+output, and the connection table and findings to standard error. -i any captures on every interface
 as Linux cooked frames.`,
 		Example: `  tcplens capture -i eth0 tcp port 443
   tcplens capture -i lo -a -w hello.pcapng port 9999
@@ -81,36 +82,37 @@ as Linux cooked frames.`,
 	f.CountVarP(&o.numeric, "numeric", "n", "accepted for tcpdump habits (-nn); tcplens never resolves names")
 	f.BoolVarP(&o.annotate, "annotate", "a", false, "add each endpoint's state and the analysis to every line, as read -a")
 	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576); the oldest idle are evicted and counted")
+	f.StringVar(&o.color, "color", "auto", "colour the findings: auto (in a terminal), always or never")
 	cmd.MarkFlagRequired("interface")
 	return cmd
 }
 
 // stream is what happens to each captured frame: it is written to the
-// file, analysed, and printed as read prints it.
+// file, analysed and diagnosed, and printed as read prints it.
 type stream struct {
 	printer  *tcpdump.Printer
 	out      *bufio.Writer // nil: no lines (-w -)
 	ng       *pcap.NGWriter
 	ngID     int
 	annotate bool
+	style    render.Style
 	an       *analyze.Analyzer
+	col      *diagnose.Collector
 	seg      *analyze.Segment // the segment an.Add just analysed, nil if none
-	conns    connLog
-	diag     captureDiagnosis
 	line     []byte
 	err      error
 }
 
-func newStream(p *tcpdump.Printer, annotate bool, maxConns int) *stream {
-	s := &stream{printer: p, annotate: annotate}
+// newStream analyses with the diagnosis's collector beside it. The
+// collector keeps every connection that has ended until the capture stops,
+// because the rules about the whole capture (SYN floods, TIME_WAIT
+// pressure, a host's usual TTL) need them all.
+func newStream(p *tcpdump.Printer, annotate bool, maxConns int, style render.Style) *stream {
+	s := &stream{printer: p, annotate: annotate, style: style, col: diagnose.NewCollector()}
 	s.an = analyze.New(analyze.Options{MaxConns: maxConns}, func(seg *analyze.Segment) {
 		s.seg = seg
-		s.diag.segment(seg)
-	}, func(c *conn.Conn, why conn.EndReason) {
-		sum := analyze.Summarize(c, why)
-		s.conns.add(sum)
-		s.diag.conn(c, why, &sum)
-	})
+		s.col.Segment(seg)
+	}, s.col.OnConn)
 	return s
 }
 
@@ -158,68 +160,46 @@ func (s *stream) flush() error {
 	return s.err
 }
 
-// finish ends the analysis and writes what a file's would end with: the
-// connection table (as conns prints it) and the findings, to w.
+// finish ends the analysis and writes to w what tcplens conns and
+// diagnose print of the same frames: the connection table, then the
+// findings.
 func (s *stream) finish(w io.Writer) error {
 	s.an.Close()
-	if s.conns.total == 0 {
+	rep := s.col.Finish(s.an.Stats)
+	if len(rep.Conns) == 0 {
 		return nil
 	}
 	if w == s.out {
 		fmt.Fprintln(w) // a blank line after the segment lines
 	}
-	if err := s.conns.write(w); err != nil {
+	if err := connTableTail(w, rep.Conns); err != nil {
 		return err
 	}
-	return s.diag.write(w)
+	fmt.Fprintln(w)
+	return render.FindingsText(w, rep.Findings, s.style)
 }
 
-// connLog keeps the summaries of the connections a capture has ended,
-// for the table printed when it stops. A capture may run for days, so it
-// keeps the latest maxConnRows; conns on the -w file lists them all.
-type connLog struct {
-	sums  []analyze.Summary
-	total int
-}
-
+// maxConnRows bounds the table printed when a capture stops: a capture
+// that ran for days has more connections than anyone reads at once.
 const maxConnRows = 10000
 
-func (l *connLog) add(s analyze.Summary) {
-	l.total++
-	l.sums = append(l.sums, s)
-	if len(l.sums) >= 2*maxConnRows {
-		l.sums = append(l.sums[:0], l.sums[len(l.sums)-maxConnRows:]...)
+// connTableTail writes the table of the last maxConnRows connections, in
+// the order conns prints them.
+func connTableTail(w io.Writer, conns []diagnose.Conn) error {
+	skipped := max(0, len(conns)-maxConnRows)
+	sums := make([]analyze.Summary, 0, len(conns)-skipped)
+	for i := skipped; i < len(conns); i++ {
+		sums = append(sums, conns[i].Summary)
 	}
-}
-
-func (l *connLog) write(w io.Writer) error {
-	sums := l.sums
-	if len(sums) > maxConnRows {
-		sums = sums[len(sums)-maxConnRows:]
-	}
-	slices.SortFunc(sums, func(a, b analyze.Summary) int { return a.ID - b.ID })
 	if err := render.ConnTable(w, sums); err != nil {
 		return err
 	}
-	if n := l.total - len(sums); n > 0 {
-		_, err := fmt.Fprintf(w, "(%d connections that ended earlier are not listed: tcplens conns on a -w file lists every one)\n", n)
+	if skipped > 0 {
+		_, err := fmt.Fprintf(w, "(the first %d connections are not listed: tcplens conns on a -w file lists every one)\n", skipped)
 		return err
 	}
 	return nil
 }
-
-// captureDiagnosis is the single place where a live capture hands its
-// analysis to the diagnoses (internal/diagnose, which `tcplens diagnose`
-// runs on files). That package had not landed when capture was written:
-// these are the hooks it plugs into, called for every analysed segment,
-// for every connection when it ends, and once when the capture stops to
-// write the findings after the connection table. Until then they do
-// nothing.
-type captureDiagnosis struct{}
-
-func (d *captureDiagnosis) segment(seg *analyze.Segment)                              {}
-func (d *captureDiagnosis) conn(c *conn.Conn, why conn.EndReason, s *analyze.Summary) {}
-func (d *captureDiagnosis) write(w io.Writer) error                                   { return nil }
 
 func runCapture(e *env, o captureOptions, args []string) error {
 	filter := strings.Join(args, " ")
@@ -229,6 +209,10 @@ func runCapture(e *env, o captureOptions, args []string) error {
 			return &exitError{code: exitUsage, msg: err.Error()}
 		}
 		filter = string(b)
+	}
+	style, err := styleFor(e, o.color)
+	if err != nil {
+		return &exitError{code: exitUsage, msg: err.Error()}
 	}
 	h, err := live.Open(live.Options{Interface: o.iface, Filter: filter, SnapLen: o.snapLen, NoPromisc: o.noPromisc})
 	if err != nil {
@@ -241,7 +225,7 @@ func runCapture(e *env, o captureOptions, args []string) error {
 
 	s := newStream(tcpdump.NewPrinter(tcpdump.Options{
 		Time: timeFormat(o.timeFlags), Nano: o.nano, Absolute: o.absolute, Location: time.Local, IfName: ifNamer(),
-	}), o.annotate, o.maxConns)
+	}), o.annotate, o.maxConns, style)
 	if o.write != "-" {
 		s.out = bufio.NewWriterSize(e.stdout, 64<<10)
 	}

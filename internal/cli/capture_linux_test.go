@@ -61,10 +61,10 @@ func hello(t *testing.T, port int) {
 
 // TestCaptureLoopback captures the seeds' hello exchange on lo (annotated)
 // and on "any" (plain lines) with -w, and checks that what capture streamed
-// is exactly what tcplens read (with the same flags) and tcplens conns
+// is exactly what tcplens read (with the same flags), conns and diagnose
 // print from the written file: the same lines, the same analysis, the same
-// connection table. It also checks that every frame in the file passes the
-// filter.
+// connection table, the same findings. It also checks that every frame in
+// the file passes the filter.
 func TestCaptureLoopback(t *testing.T) {
 	netnstest.Require(t)
 	for _, tc := range []struct {
@@ -100,8 +100,15 @@ func TestCaptureLoopback(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("conns: exit %d: %s", code, errOut)
 			}
-			if want := fromFile + "\n" + table; streamed != want {
-				t.Errorf("capture printed what tcplens read and conns of its file do not:\ncapture:\n%s\nread, conns:\n%s", streamed, want)
+			findings, errOut, code := run(t, nil, "diagnose", "--color", "never", file)
+			if code != 0 {
+				t.Fatalf("diagnose: exit %d: %s", code, errOut)
+			}
+			if want := fromFile + "\n" + table + "\n" + findings; streamed != want {
+				t.Errorf("capture printed what tcplens read, conns and diagnose of its file do not:\ncapture:\n%s\nread, conns, diagnose:\n%s", streamed, want)
+			}
+			if findings == "" || findings == "no findings\n" {
+				t.Errorf("no findings, not even the client's half-close:\n%s", streamed)
 			}
 			segs, _, _ := strings.Cut(streamed, "\n\n")
 			if n := len(lines(segs)); n < 8 {
@@ -187,11 +194,11 @@ func TestCaptureCount(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("-c 3 did not stop the capture")
 	}
-	segs, table, _ := strings.Cut(out, "\n\n")
-	if code != 0 || len(lines(segs)) != 3 || !strings.Contains(errOut, "3 packets captured") {
-		t.Errorf("exit %d, %d lines:\n%s\n%s", code, len(lines(segs)), out, errOut)
+	parts := strings.SplitN(out, "\n\n", 3)
+	if code != 0 || len(parts) != 3 || len(lines(parts[0])) != 3 || !strings.Contains(errOut, "3 packets captured") {
+		t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
 	}
-	if !strings.HasPrefix(table, "ID  CLIENT") || len(lines(table)) != 2 {
+	if table := parts[1]; !strings.HasPrefix(table, "ID  CLIENT") || len(lines(table)) != 2 {
 		t.Errorf("no connection table of the one connection after the lines:\n%s", out)
 	}
 }
