@@ -61,7 +61,7 @@ type Negotiated struct {
 	ShiftServer          int8
 	SACK, Timestamps     bool
 	ECN, AccECN          bool
-	TFO                  bool // data on the SYN was acknowledged by the SYN-ACK
+	TFO                  bool // the SYN-ACK acknowledged the data on the SYN (Fast Open accepted)
 }
 
 // Summary is one connection, as conns reports it.
@@ -121,7 +121,7 @@ func Summarize(c *conn.Conn, why conn.EndReason) Summary {
 		Timestamps:  cl.Timestamps,
 		ECN:         ch.ECN && sh.ECN,
 		AccECN:      ch.AccECN && sh.AccECN,
-		TFO:         ch.Data > 0 && sh.Seen && cl.SndUna.Greater(cl.ISS+1),
+		TFO:         c.SYNDataAccepted,
 	}
 	switch {
 	case cl.SentFIN || cl.SentRST:

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tcplens/tcplens/internal/analyze"
+	"github.com/tcplens/tcplens/internal/event"
 	"github.com/tcplens/tcplens/internal/render"
 	"github.com/tcplens/tcplens/internal/tcpdump"
 )
@@ -43,12 +45,50 @@ segments behind extension headers.
 --annotate adds, after each line, the state of both endpoints after the
 segment and what the segment means:
   ... length 0 | client ESTABLISHED server ESTABLISHED | duplicate_ack #2 of frame 431
-A state the segment changed shows what it was before: "(was SYN_RECV)".
+A state the segment changed shows what it was before: "(was SYN_RECV)", and
+", corrected" when later evidence showed an earlier segment did not arrive.
+A retransmission gives its kind, the frame it repeats and the numbers behind
+the kind: "rto_retransmission of frame 7 after 223 ms (RTO 210 ms, SRTT
+10.3 ms)"; repeats count and show the backoff: "syn_retransmission #2 of
+frame 1 after 3.05 s (2.01 s after the previous)".
 
---json prints one JSON object per segment instead: frame, time, conn, dir
-(c2s or s2c), src, dst, flags, seq and ack (relative), seq_raw, ack_raw,
-len, win, win_scaled, options, analysis, rtt, state_after, and where they
-apply dup_ack, retransmits, acks_frame, ack_rtt, bytes_in_flight, changes.`,
+--json prints one JSON object per segment, one per line, instead. Its schema:
+  {frame, time, conn, dir, src, dst, flags, seq, ack, seq_raw, ack_raw, len,
+   win, win_scaled,
+   "options": {mss, wscale, sack_permitted, "sack": [[left, right]],
+               "ts": {val, ecr}, tfo_cookie_len, mptcp, md5, tcp_ao, uto,
+               accecn, unknown, malformed},
+   "analysis": [kind],
+   "dup_ack": {num, of},
+   "retransmits": {frame, after, attempt, since_previous, rto, srtt},
+   acks_frame, ack_rtt, rtt, bytes_in_flight,
+   "state_after": {client, server},
+   "changes": [{end, from, to, reason, correction}],
+   error}
+frame is 1-based, as Wireshark numbers frames; time is seconds since the
+epoch; conn is the connection's id, as conns numbers it; dir is c2s (client
+to server) or s2c; src and dst are ip:port, IPv6 as [addr]:port; flags are
+tcpdump's letters; seq and ack are relative to each side's ISN (Wireshark's
+numbers), seq_raw and ack_raw as on the wire; len is the payload length;
+win is the window field as sent and win_scaled the window after scaling
+(null while the scale is unknown); options holds the options present, SACK
+blocks as raw sequence numbers. analysis lists what the segment means, by
+these names (the tshark-compatible set first):
+  ` + kindNames() + `
+dup_ack is the duplicate's number and the frame it repeats; retransmits is
+the original's frame, the time since it, which sending this is, the time
+since the previous one, and the sender's RTO and smoothed RTT then;
+acks_frame and ack_rtt name the segment this ACK acknowledges and the time
+since it (tshark's); rtt appears only when this ACK gives the peer's
+estimator a sample (RFC 6298 with Karn's rule, or the timestamp echo).
+state_after is each endpoint's state after the segment, named as ss names
+them: UNKNOWN (nothing seen of it yet), LISTEN, SYN_SENT, SYN_RECV,
+ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSING, TIME_WAIT, CLOSE_WAIT, LAST_ACK,
+CLOSED; changes lists the transitions the segment caused, with their reason
+(correction marks one that undoes an earlier inference). Durations are in
+seconds. Keys that do not apply are left out; error is a malformed
+header's description. A segment that could not be tied to a connection
+(its TCP header is unreadable) has no conn, dir or state_after.`,
 		Example: `  tcplens read trace.pcap
   tcplens read -tt -S trace.pcapng.gz
   tcpdump -i eth0 -w - | tcplens read -`,
@@ -181,4 +221,24 @@ func ifNamer() func(uint32) string {
 		names[i] = n
 		return n
 	}
+}
+
+// kindNames lists the analysis kinds' names for the help, wrapped and
+// indented, so that the help never drifts from the names the JSON uses.
+func kindNames() string {
+	var b strings.Builder
+	col := 2
+	for k := event.Kind(1); k.String() != "invalid"; k++ {
+		name := k.String()
+		if col > 2 && col+2+len(name) > 78 {
+			b.WriteString(",\n  ")
+			col = 2
+		} else if col > 2 {
+			b.WriteString(", ")
+			col += 2
+		}
+		b.WriteString(name)
+		col += len(name)
+	}
+	return b.String()
 }

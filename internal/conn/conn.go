@@ -118,6 +118,12 @@ type Conn struct {
 	ReusedPorts bool
 	Previous    int
 
+	// SYNDataAccepted says a SYN-ACK acknowledged data the client's SYN
+	// carried: the server took it at once (TCP Fast Open, RFC 7413
+	// section 4.2.2). A server that refuses it acknowledges the SYN alone,
+	// and the client sends the data again after the handshake.
+	SYNDataAccepted bool
+
 	// Zeek's connection history, built as segments go by.
 	History history
 
@@ -191,6 +197,12 @@ func (c *Conn) Step(end int, in *tcp.Input, r *tcp.Result) {
 	}
 	c.LastFrame = in.Frame
 	c.Conn.Step(end, in, r)
+	if s := in.Seg; s.Flags.Has(wire.SYN|wire.ACK) && end != c.Client {
+		cl := c.ClientEnd()
+		if n := uint32(cl.Handshake.Data); n > 0 && s.Ack.Greater(cl.ISS+1) && s.Ack.LessEq(cl.ISS.Add(1+n)) {
+			c.SYNDataAccepted = true
+		}
+	}
 	if c.ReusedPorts && in.Frame == c.FirstFrame {
 		r.Analysis.Add(event.ReusedPorts)
 	}
