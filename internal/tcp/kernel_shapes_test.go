@@ -141,7 +141,7 @@ t=1.000  c>s R  seq=1 win=0
 			}
 			through := transitions(tc.script)
 			for frame, want := range tc.through {
-				if got := through[frame-1]; got != want {
+				if got := movedTo(through[frame-1]); got != want {
 					t.Errorf("frame %d moved %s, want %s", frame, got, want)
 				}
 			}
@@ -149,20 +149,24 @@ t=1.000  c>s R  seq=1 win=0
 	}
 }
 
-// transitions lists, per frame, the states each frame moved an endpoint
-// into, in order: "server LAST_ACK, client FIN_WAIT2".
-func transitions(script string) []string {
-	var out []string
+// move is one transition a frame made: "client FIN_WAIT2" and its reason.
+type move struct {
+	to, reason string
+}
+
+// transitions lists, per frame, the transitions it made, in order.
+func transitions(script string) [][]move {
+	var out [][]move
 	a := analyze.New(analyze.Options{}, func(s *analyze.Segment) {
-		var moves []string
+		var moves []move
 		for _, ch := range s.Result.Changes {
 			who := "client"
 			if (s.Dir == conn.ClientToServer) != ch.Sender {
 				who = "server"
 			}
-			moves = append(moves, who+" "+ch.State.String())
+			moves = append(moves, move{who + " " + ch.State.String(), ch.Reason})
 		}
-		out = append(out, strings.Join(moves, ", "))
+		out = append(out, moves)
 	}, nil)
 	frames := testcap.Build(script)
 	for i := range frames {
@@ -170,4 +174,13 @@ func transitions(script string) []string {
 	}
 	a.Close()
 	return out
+}
+
+// movedTo is the moves of a frame as "server LAST_ACK, client FIN_WAIT2".
+func movedTo(moves []move) string {
+	s := make([]string, len(moves))
+	for i, m := range moves {
+		s[i] = m.to
+	}
+	return strings.Join(s, ", ")
 }

@@ -27,7 +27,7 @@ func (e *Endpoint) ExpireTimeWait(now pcap.Time) bool {
 		return false
 	}
 	e.setState(Closed, 0, entered+pcap.Time(LinuxTimeWaitLen),
-		"TIME_WAIT ended: Linux holds it 60 s (TCP_TIMEWAIT_LEN; RFC 9293 says 2×MSL) and no segment restarted it", false)
+		"TIME_WAIT ended: "+timeWaitHeld+", and no segment restarted it", false)
 	return true
 }
 
@@ -228,18 +228,18 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 			// socket: it had given up on the connection before.
 			change(from, true, Closed, in, fmt.Sprintf("answered the SYN-ACK with an RST without ACK, seq=%d: a host's answer to a segment no socket owns, so it had no socket for this connection any more; its application gave up on connect() earlier (a timeout, or a NAT that forgot the mapping), which sends nothing the capture could show", s.Seq), true, r)
 		case from.State != Closed:
-			change(from, true, Closed, in, fmt.Sprintf("sent RST in %s: it aborts the connection and discards what it had buffered", from.State), false, r)
+			change(from, true, Closed, in, rstSent(from.State), false, r)
 		}
 	case f.Has(wire.SYN) && !f.Has(wire.ACK):
 		switch from.State {
 		case Unknown, Closed:
-			change(from, true, SynSent, in, fmt.Sprintf("sent SYN seq=%d: an active open (connect())", s.Seq), false, r)
+			change(from, true, SynSent, in, synSent(&from.Handshake, s.Seq), false, r)
 		case SynReceived:
 			if from.Handshake.Frame == in.Frame {
 				// It was assumed listening when the peer's SYN went by. A
 				// listener answers a SYN with SYN-ACK; a bare SYN of its
 				// own is an active open, sent before the peer's SYN
-				// arrived: the two SYNs crossed (RFC 9293 figure 8), and
+				// arrived: the two SYNs crossed (RFC 9293 figure 7), and
 				// the peer's arrives now at the earliest.
 				change(from, true, SynSent, in, fmt.Sprintf("sent a SYN of its own, seq=%d: it was not listening but opening actively (connect()), and the peer's SYN of frame %d had not reached it yet; the SYNs crossed", s.Seq, to.Handshake.Frame), true, r)
 				change(from, true, SynReceived, in, fmt.Sprintf("received the peer's SYN of frame %d while in SYN_SENT: a simultaneous open; it answers SYN-ACK", to.Handshake.Frame), false, r)
@@ -269,7 +269,7 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 			if from.State == Unknown {
 				change(from, true, Listen, in, "answers a SYN: it was listening", false, r)
 			}
-			change(from, true, SynReceived, in, fmt.Sprintf("received a SYN and sent SYN-ACK seq=%d ack=%d: waits for the final ACK", s.Seq, s.Ack), false, r)
+			change(from, true, SynReceived, in, synAckSent(&from.Handshake, &to.Handshake, s.Seq, s.Ack, to.ISS), false, r)
 		case SynSent:
 			// Simultaneous open (RFC 9293 figure 7): SYN-ACK from SYN-SENT.
 			change(from, true, SynReceived, in, "sent SYN-ACK while in SYN_SENT: a simultaneous open", false, r)
@@ -294,7 +294,7 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 			}
 			switch from.State {
 			case Established, SynReceived:
-				change(from, true, FinWait1, in, fmt.Sprintf("sent FIN seq=%d: its application closed the socket (or shut down writing); it waits for the ACK", from.FINSeq), false, r)
+				change(from, true, FinWait1, in, finSent(from), false, r)
 			case CloseWait:
 				change(from, true, LastAck, in, fmt.Sprintf("sent FIN seq=%d after the peer's: its application closed too; it waits for the last ACK", from.FINSeq), false, r)
 			}
@@ -311,13 +311,14 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 			change(to, false, Listen, in, "a SYN is addressed to its port: assumed listening", false, r)
 			fallthrough
 		case Listen:
-			change(to, false, SynReceived, in, fmt.Sprintf("received SYN seq=%d: a listening socket answers SYN-ACK and waits for the final ACK", s.Seq), false, r)
+			change(to, false, SynReceived, in, synArrived(&from.Handshake, s.Seq, false), false, r)
 		case SynReceived:
 			if from.Handshake.Frame != in.Frame && !to.SentSYN {
-				// The SYN came again and no SYN-ACK was seen: the first
-				// one did not arrive.
-				change(to, false, Listen, in, fmt.Sprintf("the SYN of frame %d did not arrive: it was sent again and not answered", from.Handshake.Frame), true, r)
-				change(to, false, SynReceived, in, fmt.Sprintf("received the retransmitted SYN seq=%d", s.Seq), false, r)
+				// The SYN came again and no SYN-ACK was seen: the
+				// previous one did not arrive.
+				prev := to.History[len(to.History)-1].Frame
+				change(to, false, Listen, in, fmt.Sprintf("the SYN of frame %d did not arrive (or was not answered): it came again with no SYN-ACK in between", prev), true, r)
+				change(to, false, SynReceived, in, synArrived(&from.Handshake, s.Seq, true), false, r)
 			}
 		case SynSent:
 			change(to, false, SynReceived, in, "received a SYN while in SYN_SENT: a simultaneous open; it answers SYN-ACK", false, r)
@@ -326,7 +327,7 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 		switch to.State {
 		case SynSent:
 			if s.Ack == to.ISS+1 || (to.Handshake.Data > 0 && s.Ack.InWindow(to.ISS+1, uint32(to.Handshake.Data)+1)) {
-				change(to, false, Established, in, fmt.Sprintf("received SYN-ACK ack=%d acknowledging its SYN: ESTABLISHED; it sends the final ACK", s.Ack), false, r)
+				change(to, false, Established, in, synAckArrived(&to.Handshake, &from.Handshake, s.Ack, to.ISS), false, r)
 			}
 		case SynReceived:
 			change(to, false, Established, in, "received SYN-ACK in SYN_RECV (simultaneous open): ESTABLISHED", false, r)
@@ -356,7 +357,7 @@ func (c *Conn) finsCrossed(from, to *Endpoint, in *Input, r *Result) {
 		}
 	}
 	change(from, true, before, in, fmt.Sprintf("its FIN's ack=%d does not cover the peer's FIN of frame %d: it had not received that FIN when it closed, so it closed from %s and the two FINs crossed", in.Seg.Ack, to.FINFrame, before), true, r)
-	change(from, true, FinWait1, in, fmt.Sprintf("sent FIN seq=%d: its application closed the socket (or shut down writing); it waits for the ACK", from.FINSeq), false, r)
+	change(from, true, FinWait1, in, finSent(from), false, r)
 	change(from, true, Closing, in, fmt.Sprintf("received the peer's FIN of frame %d before the ACK of its own: a simultaneous close; CLOSING until its FIN is acknowledged", to.FINFrame), false, r)
 }
 
@@ -388,7 +389,7 @@ func (c *Conn) receiveRST(from, to *Endpoint, in *Input, r *Result) {
 		return // a listener ignores an RST
 	case SynSent:
 		if s.Flags.Has(wire.ACK) && s.Ack == to.SndNxt {
-			change(to, false, Closed, in, "received RST acknowledging its SYN: connection refused (ECONNREFUSED): nothing listens on the port, or a firewall rejects it", false, r)
+			change(to, false, Closed, in, "received RST,ACK acknowledging its SYN: the connection is refused (connect() fails with ECONNREFUSED); nothing listens on the port, or a firewall rejects it", false, r)
 		}
 		return
 	case SynReceived:
@@ -432,7 +433,7 @@ func (c *Conn) receive(from, to *Endpoint, in *Input, r *Result) {
 			if c.HandshakeAck == 0 {
 				c.HandshakeAck, c.HandshakeAckTime = in.Frame, in.Time
 			}
-			change(to, false, Established, in, fmt.Sprintf("ack=%d acknowledges its SYN: ESTABLISHED; the connection waits in the accept queue until the application accepts it", s.Ack), false, r)
+			change(to, false, Established, in, handshakeAcked(s.Ack, from), false, r)
 		}
 	case SynSent:
 		// An ACK without SYN in SYN_SENT is not acceptable: RST expected.
@@ -444,7 +445,7 @@ func (c *Conn) receive(from, to *Endpoint, in *Input, r *Result) {
 				// processed first (FIN_WAIT2), then the FIN; a poll of
 				// the kernel's socket table can catch the moment between.
 				change(to, false, FinWait2, in, fmt.Sprintf("ack=%d acknowledges its FIN: FIN_WAIT2, and the same segment carries the peer's FIN", s.Ack), false, r)
-				change(to, false, TimeWait, in, fmt.Sprintf("received the peer's FIN seq=%d with the ACK of its own: TIME_WAIT; Linux holds it 60 s (TCP_TIMEWAIT_LEN; RFC 9293 says 2×MSL)", from.FINSeq), false, r)
+				change(to, false, TimeWait, in, fmt.Sprintf("received the peer's FIN seq=%d with the ACK of its own: TIME_WAIT; %s", from.FINSeq, timeWaitHeld), false, r)
 				return
 			}
 			change(to, false, FinWait2, in, fmt.Sprintf("ack=%d acknowledges its FIN: FIN_WAIT2, waiting for the peer's FIN", s.Ack), false, r)
@@ -454,7 +455,7 @@ func (c *Conn) receive(from, to *Endpoint, in *Input, r *Result) {
 		}
 	case Closing:
 		if acksFIN {
-			change(to, false, TimeWait, in, "its FIN is acknowledged after a simultaneous close: TIME_WAIT; Linux holds it 60 s", false, r)
+			change(to, false, TimeWait, in, fmt.Sprintf("ack=%d acknowledges its FIN after a simultaneous close: TIME_WAIT; %s", s.Ack, timeWaitHeld), false, r)
 		}
 		return
 	case LastAck:
@@ -470,7 +471,7 @@ func (c *Conn) receive(from, to *Endpoint, in *Input, r *Result) {
 		case Established, SynReceived:
 			change(to, false, CloseWait, in, fmt.Sprintf("received FIN seq=%d: the peer finished sending; it waits in CLOSE_WAIT until its application closes", from.FINSeq), false, r)
 		case FinWait2:
-			change(to, false, TimeWait, in, fmt.Sprintf("received the peer's FIN seq=%d and acknowledges it: TIME_WAIT; Linux holds it 60 s (TCP_TIMEWAIT_LEN)", from.FINSeq), false, r)
+			change(to, false, TimeWait, in, fmt.Sprintf("received the peer's FIN seq=%d and acknowledges it: TIME_WAIT; %s", from.FINSeq, timeWaitHeld), false, r)
 		}
 	}
 }
