@@ -44,7 +44,7 @@ func newCaptureCmd(e *env) *cobra.Command {
 		Use:   "capture -i IFACE [flags] [FILTER...]",
 		Short: "Capture live from an interface and analyse every TCP segment as it arrives",
 		Long: `capture reads frames live from an interface (AF_PACKET, as root) and analyses
-them as they arrive, exactly as tcplens read and conns analyse a file: one
+them as they arrive, exactly as read, conns and diagnose analyse a file: one
 line per TCP segment, byte for byte as tcplens read (and tcpdump -nn) prints
 it, and with -a (--annotate, as read -a) each endpoint's state after the
 segment and what the segment means. When the capture stops (Ctrl-C, or -c
