@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/tcplens/tcplens/internal/analyze"
@@ -89,6 +90,9 @@ type SideFacts struct {
 	RSTAck    bool    // the ACK bit was set
 	RSTSeq    seq.Num // its sequence number
 	RSTSndNxt seq.Num // the sender's SND.NXT as the capture saw it before the RST
+	// RSTInFlight is what either end had sent and not seen acknowledged
+	// when the RST came: an idle connection has nothing.
+	RSTInFlight uint32
 	// IPIDBeforeRST is LastIPID when the RST was sent; HadIPID says
 	// there was one. PeerIPID is the IP ID of the peer's latest packet
 	// then: an injector often copies the ID of the packet it answers.
@@ -162,6 +166,7 @@ type SideFacts struct {
 	AppPauseTime time.Duration
 	lastAckIn    Mark // the latest ACK from the peer that acknowledged new data
 	lastDataSent Mark
+	flight       flightMeter
 
 	// Nagle meets delayed ACK: a small segment held until the ACK of the
 	// previous one, which the peer delayed.
@@ -250,6 +255,7 @@ type CaptureFacts struct {
 	TruncatedFirst int // the first such frame
 	Offloaded      int // segments with a bad checksum that checksum offload explains
 	OffloadFirst   int
+	OffloadHost    netip.Addr // the sender of the first: the capturing host
 }
 
 // NewCollector returns an empty Collector.
@@ -279,6 +285,7 @@ func (col *Collector) Segment(s *analyze.Segment) {
 			col.Stats.TruncatedFirst = now.Frame
 		}
 	}
+	col.offload(seg, now)
 	if f.Segments > 0 {
 		if gap := now.Time.Sub(f.Last.Time); gap > f.MaxGap {
 			f.MaxGap, f.GapBefore, f.GapAfter = gap, f.Last, now
@@ -305,7 +312,7 @@ func (col *Collector) Segment(s *analyze.Segment) {
 			}
 		}
 	}
-	col.ipFacts(f, me, from, seg, now)
+	col.ipFacts(f, me, from, to, seg, now)
 	if me.RST == now {
 		me.PeerIPID, me.PeerHadIPID = peer.LastIPID, peer.IPv4 > 0
 	}
@@ -346,9 +353,25 @@ func (col *Collector) Segment(s *analyze.Segment) {
 	f.Last = now
 }
 
+// offload counts the segments whose bad checksum checksum offload at the
+// capturing host explains (the analysis flags only the others). The whole
+// checksum is computed only for segments whose header already looks like
+// offload's, so a capture without offload costs nothing here.
+func (col *Collector) offload(seg *wire.Segment, now Mark) {
+	if seg.TCP == nil || seg.Truncated() || len(seg.TCP) < seg.HeaderLen || seg.OffloadCause(seg.HeaderLen+seg.PayloadLen) == wire.NoOffload {
+		return
+	}
+	if status, _, cause := seg.VerifyChecksum(); status == wire.ChecksumIncorrect && cause != wire.NoOffload {
+		col.Stats.Offloaded++
+		if col.Stats.OffloadFirst == 0 {
+			col.Stats.OffloadFirst, col.Stats.OffloadHost = now.Frame, seg.Src.Addr()
+		}
+	}
+}
+
 // ipFacts records the TTL and IP ID of a side's own packets, and those of
 // its first RST apart.
-func (col *Collector) ipFacts(f *Facts, me *SideFacts, from *tcp.Endpoint, seg *wire.Segment, now Mark) {
+func (col *Collector) ipFacts(f *Facts, me *SideFacts, from, peerEnd *tcp.Endpoint, seg *wire.Segment, now Mark) {
 	if seg.Flags.Has(wire.RST) {
 		if !me.RST.Seen() {
 			me.RST = now
@@ -359,6 +382,7 @@ func (col *Collector) ipFacts(f *Facts, me *SideFacts, from *tcp.Endpoint, seg *
 			me.RSTAck = seg.Flags.Has(wire.ACK)
 			me.RSTSeq = seg.Seq
 			me.RSTSndNxt = from.SndNxt
+			me.RSTInFlight = uint32(from.SndNxt-from.SndUna) + inFlightOf(peerEnd)
 			me.IPIDBeforeRST, me.HadIPID = me.LastIPID, me.IPv4 > 0
 			me.UnansweredAtRST = me.unanswered
 		}
@@ -494,13 +518,24 @@ func (col *Collector) data(me, peer *SideFacts, from, to *tcp.Endpoint, seg *wir
 		me.sent.push(seg.Seq, seg.SeqEnd(), seg.PayloadLen)
 	}
 
-	inFlight := uint32(from.SndNxt - from.SndUna)
 	rwnd := from.SndWnd
 	mss := uint32(max(from.MSS, 536))
+	minRTT := rttFloor(from, to)
+	// What the sender has unacknowledged, as the capture point can tell:
+	// next to the sender, its SND.NXT less SND.UNA; next to the receiver
+	// the ACKs leave at once and that difference says nothing, but a
+	// flight still arrives within one round trip, so the bytes sent in
+	// the last round trip measure it wherever the capture was taken.
+	inFlight := uint32(from.SndNxt - from.SndUna)
+	if !retrans {
+		inFlight = max(inFlight, me.flight.add(now.Time, uint64(seg.PayloadLen), minRTT))
+	}
+	if rwnd > 0 {
+		inFlight = min(inFlight, rwnd)
+	}
 	if inFlight > me.MaxInFlight {
 		me.MaxInFlight, me.PeerWindow = inFlight, rwnd
 	}
-	minRTT := rttFloor(from, to)
 	if !retrans && me.lastDataSent.Seen() {
 		before := inFlight - min(inFlight, uint32(seg.PayloadLen))
 		pause := now.Time.Sub(me.lastDataSent.Time)
@@ -512,17 +547,19 @@ func (col *Collector) data(me, peer *SideFacts, from, to *tcp.Endpoint, seg *wir
 			// application had nothing to send.
 			me.AppPauses.add(now.Frame)
 			me.AppPauseTime += sinceAck
-		case before > 0 && me.lastAckIn.Seen() && sinceAck <= ackClockSlack(minRTT) && pause >= minRTT/2 && rwnd > 0:
-			// It waited with data in flight and resumed at an ACK: a
-			// window held it, the receiver's if that one was full.
-			if before+uint32(seg.PayloadLen) >= rwnd-min(rwnd, mss) {
-				me.WindowBound.add(now.Frame)
-			} else if before+uint32(seg.PayloadLen) < rwnd/2 {
-				me.CwndBound.add(now.Frame)
-			}
+		case before > 0 && me.lastAckIn.Seen() && sinceAck <= ackClockSlack(minRTT) && pause >= minRTT/2 && rwnd > 0 &&
+			before+uint32(seg.PayloadLen) < rwnd/2:
+			// It waited with data in flight and resumed at an ACK, far
+			// from the receiver's window: its congestion window held it.
+			me.CwndBound.add(now.Frame)
 		}
 	}
-	if r.Analysis.Has(event.WindowFull) {
+	// The receiver's window is full when less than two full-sized
+	// segments (or a tenth of it, for a window of few segments) would
+	// still fit in it: Linux rounds windows to whole segments and does not
+	// send a small tail it can defer, so an exact fill (tshark's
+	// window_full) is rarer than a full window.
+	if !retrans && rwnd > 0 && inFlight+min(2*mss, rwnd/10) > rwnd {
 		me.WindowBound.add(now.Frame)
 	}
 
@@ -586,6 +623,36 @@ func (col *Collector) End(c *conn.Conn, why conn.EndReason) Conn {
 	}
 	return Conn{Summary: analyze.Summarize(c, why), Facts: f}
 }
+
+// flightMeter estimates the bytes a sender put on the path within the
+// last round trip, with two buckets a round trip wide: constant memory,
+// however large the window.
+type flightMeter struct {
+	start     pcap.Time
+	cur, prev uint64
+}
+
+// add counts n bytes sent at t and returns the bytes sent in the round
+// trip (rtt) before t, the older bucket weighed by how much of it the
+// round trip still covers.
+func (m *flightMeter) add(t pcap.Time, n uint64, rtt time.Duration) uint32 {
+	if rtt <= 0 {
+		return 0
+	}
+	switch el := t.Sub(m.start); {
+	case el >= 2*rtt || m.start == 0:
+		m.start, m.cur, m.prev = t, 0, 0
+	case el >= rtt:
+		m.start, m.prev, m.cur = m.start+pcap.Time(rtt), m.cur, 0
+	}
+	m.cur += n
+	left := 1 - float64(t.Sub(m.start))/float64(rtt)
+	return uint32(float64(m.cur) + float64(m.prev)*max(left, 0))
+}
+
+// inFlightOf is what an end has sent and not seen acknowledged; a FIN
+// takes one.
+func inFlightOf(e *tcp.Endpoint) uint32 { return uint32(e.SndNxt - e.SndUna) }
 
 // rttFloor is the connection's round trip as the capture point can
 // measure it without a handshake: the two quickest half-loops (capture

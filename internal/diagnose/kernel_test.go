@@ -52,8 +52,17 @@ var kernelWants = []kernelWant{
 	// kinds); the diagnosis must name the probe and both losses.
 	{"tail-loss-probe", false, []want{{"tail-loss-probe", []int{14}}, {"packet-loss", []int{14, 16}}}},
 	{"fast-retransmit", false, []want{{"fast-retransmission", []int{27}}, {"packet-loss", []int{27}}}},
-	{"zero-window", false, []want{{"zero-window", nil}, {"rwnd-limited", nil}}},
+	// The server's tail loss probe into the full window draws a D-SACK.
+	{"zero-window", false, []want{{"zero-window", nil}, {"rwnd-limited", nil}, {"spurious-retransmission", []int{12}}}},
 	{"close-wait-leak", false, []want{{"close-wait-leak", []int{8, 9}}}},
+	{"urgent-data", false, []want{{"urgent-data", []int{5}}}},
+	{"pmtu-blackhole", false, []want{{"pmtu-blackhole", []int{16, 17, 18}}}},
+	{"rst-idle-timeout", false, []want{{"rst-idle-timeout", []int{7, 8}}}},
+	{"nagle-delayed-ack", false, []want{{"nagle-delayed-ack", nil}}},
+	{"no-window-scaling", false, []want{{"no-window-scaling", nil}, {"rwnd-limited", nil}}},
+	// In testdata/kernel/extra: see netlab.ExtraScenarios.
+	{"extra/rst-no-socket", false, []want{{"rst-no-socket", []int{8, 9, 10}}, {"abortive-close", []int{8}}}},
+	{"extra/time-wait-reuse", false, []want{{"time-wait-pressure", []int{11, 21}}}},
 }
 
 func TestKernelScenarios(t *testing.T) {
@@ -79,8 +88,12 @@ func TestEveryKernelScenarioDiagnosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
-		name := strings.TrimSuffix(filepath.Base(f), ".pcap")
+	extra, err := filepath.Glob(filepath.Join(kernelDir, "extra", "*.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(files, extra...) {
+		name, _ := filepath.Rel(kernelDir, strings.TrimSuffix(f, ".pcap"))
 		if !slices.ContainsFunc(kernelWants, func(k kernelWant) bool { return k.scenario == name }) {
 			t.Errorf("kernel scenario %s has no expected diagnosis in kernelWants", name)
 		}

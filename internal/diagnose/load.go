@@ -186,9 +186,9 @@ func ruleTimeWaitPressure(x *env, conns []Conn) []Finding {
 			continue
 		}
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s opened %d connections to %s in %s, from %d different ports; %d of them were closed by the client first, "+
+		fmt.Fprintf(&b, "%s opened %d connections to %s in %s, from %s; %d of them were closed by the client first, "+
 			"so the client holds each of those 4-tuples in TIME_WAIT for 60 s (Linux's TCP_TIMEWAIT_LEN, not the 2×MSL of older texts). ",
-			k.client, g.n, k.server, dur(span), len(g.ports), g.clientClosed)
+			k.client, g.n, k.server, dur(span), count(len(g.ports), "port"), g.clientClosed)
 		if heavy {
 			fmt.Fprintf(&b, "That keeps about %d ports in TIME_WAIT at once, of the %d that Linux's default ephemeral range "+
 				"(32768-60999) gives one client address towards one service: when they run out, connect() fails with EADDRNOTAVAIL. ",

@@ -167,12 +167,14 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 		if lostAfter <= 0 && lostBefore == 0 {
 			return "", nil
 		}
-		segs := max(f.DataSegments-f.Kind(event.Retransmission).N, 1)
+		// Every transmission the capture saw or inferred, retransmissions
+		// included: each loss cost one of them.
+		sent := max(f.DataSegments, 1) + lostBefore
 		lost := max(lostAfter, 0) + lostBefore
-		rate := float64(lost) / float64(segs+lostBefore)
+		rate := float64(lost) / float64(sent)
 		if rate > worst {
 			worst = rate
-			worstWords = fmt.Sprintf("%d of the %s's %s lost (%.1f%%)", lost, r, count(segs+lostBefore, "data segment"), 100*rate)
+			worstWords = fmt.Sprintf("%d of the %s's %s lost (%.1f%%)", lost, r, count(sent, "data segment"), 100*rate)
 		}
 		var w []string
 		if lostAfter > 0 {

@@ -133,9 +133,10 @@ func ruleChecksumOffload(x *env, conns []Conn) []Finding {
 	return []Finding{{
 		ID: "checksum-offload", Severity: Info, Frames: frames(x.capture.OffloadFirst),
 		Title: fmt.Sprintf("%s with checksums left to the NIC (checksum offload)", count(x.capture.Offloaded, "segment")),
-		Explanation: fmt.Sprintf("%s (the first in frame %d) carry a TCP checksum that is wrong in the way checksum offload leaves it: "+
-			"they were captured on the host that sent them, before its network card filled the checksum in. Not an error: the "+
-			"packets left the card correct.", capitalise(count(x.capture.Offloaded, "segment")), x.capture.OffloadFirst),
+		Explanation: fmt.Sprintf("%s (the first in frame %d, from %s) carry a TCP checksum that is wrong in the way checksum offload "+
+			"leaves it: they were captured on the host that sent them, %s, before its network card filled the checksum in. Not an "+
+			"error: the packets left the card correct, and tcplens does not count them as bad.",
+			capitalise(count(x.capture.Offloaded, "segment")), x.capture.OffloadFirst, x.capture.OffloadHost, x.capture.OffloadHost),
 		Advice: "Nothing to fix; to capture final checksums, capture elsewhere or turn offload off (ethtool -K IF tx off) while capturing.",
 	}}
 }

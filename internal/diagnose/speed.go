@@ -48,7 +48,7 @@ func ruleRwndLimited(x *env, c *Conn) *Finding {
 	for _, r := range []role{client, server} {
 		_, f := c.side(r)
 		peer, _ := c.side(r.other())
-		if f.WindowBound.N < 3 || f.DataSegments < 10 {
+		if f.WindowBound.N < 3 || f.DataSegments < 10 || f.WindowBound.N*10 < f.DataSegments {
 			continue
 		}
 		rtt := c.rtt()
@@ -102,7 +102,7 @@ func ruleNoWindowScaling(x *env, c *Conn) *Finding {
 			ID: "no-window-scaling", Severity: Warning, Frames: frames(append([]int{co.Frame, so.Frame}, f.WindowBound.Frames...)...),
 			Title: "no window scaling: windows capped at 64 KiB, and the transfer hit the cap",
 			Explanation: fmt.Sprintf("%s (frames %d and %d), so every window is at most 65,535 bytes. %s had up to %s in flight and "+
-				"filled the window %s.%s If the option left the client's host (check a capture there) a middlebox stripped it.",
+				"found the window full %s.%s If the option left the client's host (check a capture there) a middlebox stripped it.",
 				offered, co.Frame, so.Frame, capitalise(c.who(r)), bytesWord(uint64(f.MaxInFlight)), timesWord(f.WindowBound.N), ceiling),
 			Advice: "Turn window scaling on (net.ipv4.tcp_window_scaling=1, the Linux default) on both hosts, and find any firewall or " +
 				"proxy that removes TCP options from SYNs.",

@@ -162,7 +162,7 @@ func ruleRST(x *env, c *Conn) *Finding {
 		return c.noSocket(x, r)
 	}
 	_ = before
-	if idleLong(f.RSTIdle, rtt) && dataBefore {
+	if idleLong(f.RSTIdle, rtt) && dataBefore && f.RSTInFlight == 0 {
 		both := ""
 		if peer.SentRST && pf.RST.Seen() && pf.RST.Time.Sub(f.RST.Time) < max(rtt, time.Millisecond)*2 {
 			both = fmt.Sprintf(" The other end sent an RST too (frame %d) at the same moment: a middlebox that evicts a connection often resets both ends.", pf.RST.Frame)

@@ -37,6 +37,11 @@ func Catalogue() []Scenario {
 		Keepalive(),
 		FastOpenScenario(),
 		MidStream(),
+		UrgentData(),
+		PMTUBlackhole(),
+		IdleReset(),
+		NagleDelayedAck(),
+		NoWindowScaling(),
 	}
 }
 

@@ -1,0 +1,65 @@
+package netlab
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// extraRecorded is where the runs of ExtraScenarios live.
+const extraRecorded = recorded + "/extra"
+
+// TestExtraScenarios runs ExtraScenarios as TestScenarios runs the
+// catalogue (as root); with -record DIR it saves each run in DIR.
+func TestExtraScenarios(t *testing.T) {
+	Require(t)
+	for _, sc := range ExtraScenarios() {
+		t.Run(sc.Name, func(t *testing.T) {
+			start := time.Now()
+			r := Run(t, sc)
+			if t.Failed() {
+				return
+			}
+			t.Logf("%.2fs  client %s", time.Since(start).Seconds(), timeline(r.Client, r.End))
+			t.Logf("        server %s", timeline(r.Server, r.End))
+			checkResult(t, r)
+			if *record != "" && !t.Failed() {
+				if err := r.Save(*record); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestRecordedExtra checks the committed runs of ExtraScenarios without
+// root: each satisfies its scenario's kernel expectations and capture
+// checks, and every scenario has one.
+func TestRecordedExtra(t *testing.T) {
+	for _, sc := range ExtraScenarios() {
+		t.Run(sc.Name, func(t *testing.T) {
+			p := filepath.Join(extraRecorded, sc.Name+".json")
+			rec, err := LoadRecord(p)
+			if err != nil {
+				t.Fatalf("%v: record it with go test ./internal/netlab -run 'TestExtraScenarios$' -args -record %s", err, extraRecorded)
+			}
+			if rec.Doc != sc.Doc {
+				t.Errorf("the record's doc differs from the scenario's: record again")
+			}
+			if err := CheckExpect(sc.Expect, StateNames(rec.States.Client), StateNames(rec.States.Server)); err != nil {
+				t.Errorf("kernel: %v", err)
+			}
+			client, err := rec.ClientAddr()
+			if err != nil {
+				t.Fatal(err)
+			}
+			segs, err := ReadCapture(rec.CapturePath(p), client.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sc.Expect.Capture(segs, &Result{Scenario: sc}); err != nil {
+				t.Errorf("capture: %v", err)
+			}
+		})
+	}
+}
