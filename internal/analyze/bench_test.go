@@ -42,8 +42,14 @@ func benchCapture(b *testing.B) []byte {
 }
 
 // BenchmarkAnalyze is the full analysis, reading included, without output:
-// what `tcplens conns` does.
-func BenchmarkAnalyze(b *testing.B) {
+// what `tcplens conns` does, on one goroutine.
+func BenchmarkAnalyze(b *testing.B) { benchAnalyze(b, analyze.Options{}) }
+
+// BenchmarkAnalyzePipeline is the same on two goroutines, as `tcplens
+// conns` runs it.
+func BenchmarkAnalyzePipeline(b *testing.B) { benchAnalyze(b, analyze.Options{Pipeline: true}) }
+
+func benchAnalyze(b *testing.B, opts analyze.Options) {
 	data := benchCapture(b)
 	var frames int
 	for b.Loop() {
@@ -51,7 +57,7 @@ func BenchmarkAnalyze(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		a := analyze.New(analyze.Options{}, nil, func(*conn.Conn, conn.EndReason) {})
+		a := analyze.New(opts, nil, func(*conn.Conn, conn.EndReason) {})
 		for {
 			f, err := r.Next()
 			if errors.Is(err, io.EOF) {

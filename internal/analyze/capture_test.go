@@ -16,6 +16,12 @@ import (
 // (either may be nil). Frames the reader cannot read are passed over.
 func analyseFile(t *testing.T, file string, onSegment func(*analyze.Segment), onConn func(*conn.Conn, conn.EndReason)) *analyze.Analyzer {
 	t.Helper()
+	return analyseWith(t, file, analyze.Options{}, onSegment, onConn)
+}
+
+// analyseWith is analyseFile with options.
+func analyseWith(t *testing.T, file string, opts analyze.Options, onSegment func(*analyze.Segment), onConn func(*conn.Conn, conn.EndReason)) *analyze.Analyzer {
+	t.Helper()
 	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
@@ -25,7 +31,7 @@ func analyseFile(t *testing.T, file string, onSegment func(*analyze.Segment), on
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := analyze.New(analyze.Options{}, onSegment, onConn)
+	a := analyze.New(opts, onSegment, onConn)
 	for {
 		fr, err := r.Next()
 		if errors.Is(err, io.EOF) {

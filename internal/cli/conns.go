@@ -100,7 +100,7 @@ func runConns(e *env, o connsOptions, paths []string) error {
 	w := bufio.NewWriterSize(e.stdout, 256<<10)
 	var sums []analyze.Summary
 	var werr error
-	an := analyze.New(analyze.Options{MaxConns: o.maxConns}, nil, func(cn *conn.Conn, why conn.EndReason) {
+	an := analyze.New(analyze.Options{MaxConns: o.maxConns, Pipeline: true}, nil, func(cn *conn.Conn, why conn.EndReason) {
 		s := analyze.Summarize(cn, why)
 		if o.json {
 			if err := render.ConnLineJSON(w, &s); err != nil && werr == nil {

@@ -127,6 +127,11 @@ type Conn struct {
 	// Zeek's connection history, built as segments go by.
 	History history
 
+	// Mark is for the caller that steps connections on a goroutine of its
+	// own (see Table.Settle): the number it gave the connection's latest
+	// segment.
+	Mark uint64
+
 	prev, next *Conn // the table's recency list, most recent first
 }
 

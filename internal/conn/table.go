@@ -58,6 +58,13 @@ type Table struct {
 
 	// Counts of connections that left the table other than at the end.
 	Evicted, Expired, Replaced int
+
+	// Settle, when set, is called before the table reads the state that
+	// Step keeps (the endpoints), before it changes it, and before it
+	// hands a connection to done. A caller that runs Step on another
+	// goroutine than Lookup waits there until the connection's steps so
+	// far are done; the table reads nothing else of what Step writes.
+	Settle func(c *Conn)
 }
 
 // NewTable returns a table that holds at most max connections (0 for the
@@ -147,10 +154,16 @@ const (
 // (tshark's rule: a retransmitted SYN has the same one), or anything after
 // the old connection has been idle past its timeout.
 func (t *Table) replaces(c *Conn, s *wire.Segment, end int, now pcap.Time) replacement {
-	if now.Sub(c.End) > idleTimeout(c) {
+	idleFor := now.Sub(c.End)
+	syn := s.Flags&(wire.SYN|wire.ACK) == wire.SYN
+	if idleFor <= IdleClosed && !syn {
+		return keep // no timeout is shorter: the state need not be read
+	}
+	t.settle(c)
+	if idleFor > idleTimeout(c) {
 		return idle
 	}
-	if s.Flags&(wire.SYN|wire.ACK) != wire.SYN {
+	if !syn {
 		return keep
 	}
 	if base, ok := c.Ends[end].RelativeBase(); ok && s.Seq != base {
@@ -214,7 +227,14 @@ func (t *Table) unlink(c *Conn) {
 	c.prev, c.next = nil, nil
 }
 
+func (t *Table) settle(c *Conn) {
+	if t.Settle != nil {
+		t.Settle(c)
+	}
+}
+
 func (t *Table) remove(c *Conn, why EndReason) {
+	t.settle(c)
 	t.unlink(c)
 	if a := c.Key.A.Addr(); a.Is6() {
 		k, _ := key6Of(&wire.Segment{Src: c.Key.A, Dst: c.Key.B})
@@ -235,7 +255,8 @@ func (t *Table) remove(c *Conn, why EndReason) {
 	}
 }
 
-// idleTimeout is how long c may stay silent before it leaves the table.
+// idleTimeout is how long c may stay silent before it leaves the table;
+// never less than IdleClosed.
 func idleTimeout(c *Conn) time.Duration {
 	a, b := c.Ends[0].State, c.Ends[1].State
 	switch {
@@ -255,6 +276,7 @@ func (t *Table) expire(now pcap.Time) {
 		if now.Sub(c.End) <= IdleClosed {
 			break // everything before it is more recent still
 		}
+		t.settle(c)
 		if now.Sub(c.End) > idleTimeout(c) {
 			for i := range c.Ends {
 				c.Ends[i].ExpireTimeWait(now)
@@ -276,6 +298,7 @@ func (t *Table) Close(now pcap.Time) {
 	// In order of first appearance, for deterministic output.
 	slices.SortFunc(all, func(a, b *Conn) int { return a.ID - b.ID })
 	for _, c := range all {
+		t.settle(c)
 		for i := range c.Ends {
 			c.Ends[i].ExpireTimeWait(now)
 		}

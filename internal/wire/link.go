@@ -60,17 +60,26 @@ func (l *Link) VLAN(i int) uint16 { return l.VLANs[i] & 0x0fff }
 // whose link layer is intact but carries no IP returns EtherType 0 and no
 // error.
 func ParseLink(t pcap.LinkType, data []byte) (Link, error) {
-	l := Link{Type: t}
+	var l Link
+	err := parseLink(t, data, &l)
+	return l, err
+}
+
+// parseLink is ParseLink into a Link of the caller's: Decode fills the
+// Segment's in place rather than copy 64 bytes twice per frame.
+func parseLink(t pcap.LinkType, data []byte, lp *Link) error {
+	*lp = Link{Type: t}
+	l := lp
 	switch t {
 	case pcap.LinkEthernet:
 		if len(data) < ethernetHeaderLen {
-			return l, errorf("ethernet", 0, "frame is %d bytes, the header needs %d", len(data), ethernetHeaderLen)
+			return errorf("ethernet", 0, "frame is %d bytes, the header needs %d", len(data), ethernetHeaderLen)
 		}
 		typ := binary.BigEndian.Uint16(data[12:])
 		off := ethernetHeaderLen
 		for isVLAN(typ) {
 			if len(data) < off+vlanTagLen {
-				return l, errorf("802.1q", off, "VLAN tag needs %d bytes, %d captured", vlanTagLen, len(data)-off)
+				return errorf("802.1q", off, "VLAN tag needs %d bytes, %d captured", vlanTagLen, len(data)-off)
 			}
 			l.addVLAN(typ, binary.BigEndian.Uint16(data[off:]))
 			typ = binary.BigEndian.Uint16(data[off+2:])
@@ -86,7 +95,7 @@ func ParseLink(t pcap.LinkType, data []byte) (Link, error) {
 			name, hl, protoOff = "sll2", sll2HeaderLen, 0
 		}
 		if len(data) < hl {
-			return l, errorf(name, 0, "frame is %d bytes, the header needs %d", len(data), hl)
+			return errorf(name, 0, "frame is %d bytes, the header needs %d", len(data), hl)
 		}
 		if t == pcap.LinkSLL {
 			l.PacketType = binary.BigEndian.Uint16(data[0:])
@@ -102,7 +111,7 @@ func ParseLink(t pcap.LinkType, data []byte) (Link, error) {
 		// kernel has already stripped a hardware-accelerated outer tag.
 		for typ == EtherTypeVLAN {
 			if len(data) < off+vlanTagLen {
-				return l, errorf("802.1q", off, "VLAN tag needs %d bytes, %d captured", vlanTagLen, len(data)-off)
+				return errorf("802.1q", off, "VLAN tag needs %d bytes, %d captured", vlanTagLen, len(data)-off)
 			}
 			l.addVLAN(typ, binary.BigEndian.Uint16(data[off:]))
 			typ = binary.BigEndian.Uint16(data[off+2:])
@@ -114,7 +123,7 @@ func ParseLink(t pcap.LinkType, data []byte) (Link, error) {
 		}
 	case pcap.LinkNull, pcap.LinkLoop:
 		if len(data) < nullHeaderLen {
-			return l, errorf("loopback", 0, "frame is %d bytes, the header needs %d", len(data), nullHeaderLen)
+			return errorf("loopback", 0, "frame is %d bytes, the header needs %d", len(data), nullHeaderLen)
 		}
 		// The family is in the writer's byte order (NULL) or network order
 		// (LOOP); a value with upper bits set is the other order.
@@ -132,7 +141,7 @@ func ParseLink(t pcap.LinkType, data []byte) (Link, error) {
 		}
 	case pcap.LinkRaw, pcap.LinkRaw12, pcap.LinkRaw14:
 		if len(data) < 1 {
-			return l, errorf("raw ip", 0, "empty frame")
+			return errorf("raw ip", 0, "empty frame")
 		}
 		switch data[0] >> 4 {
 		case 4:
@@ -145,7 +154,7 @@ func ParseLink(t pcap.LinkType, data []byte) (Link, error) {
 	case pcap.LinkIPv6:
 		l.EtherType = EtherTypeIPv6
 	}
-	return l, nil
+	return nil
 }
 
 func isVLAN(typ uint16) bool {

@@ -69,9 +69,8 @@ func (s *Segment) Truncated() bool { return len(s.Payload) < s.PayloadLen }
 func Decode(f *pcap.Frame, s *Segment) error {
 	*s = Segment{WireLen: f.Length}
 	data := f.Data
-	l, err := ParseLink(f.Link, data)
-	s.Link = l
-	if err != nil {
+	l := &s.Link
+	if err := parseLink(f.Link, data, l); err != nil {
 		return err
 	}
 	off := l.HeaderLen
