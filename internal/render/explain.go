@@ -47,32 +47,15 @@ func writeConnHeading(b *strings.Builder, c *diagnose.Conn, st Style) {
 	if c.Close != "none" {
 		closed = fmt.Sprintf("closed with %s, first by the %s", strings.ToUpper(c.Close), c.FirstClosed)
 	}
-	fmt.Fprintf(b, "  frames %d to %d, %s, %d packets client→server and %d server→client (%s and %s of data); %s\n",
-		c.FirstFrame, c.LastFrame, string(AppendDuration(nil, c.Duration())), c.Client.Packets, c.Server.Packets,
-		bytesHuman(c.Client.PayloadBytes), bytesHuman(c.Server.PayloadBytes), closed)
+	fmt.Fprintf(b, "  frames %d to %d, %s; client→server %s with %s of data, server→client %s with %s; %s\n",
+		c.FirstFrame, c.LastFrame, string(AppendDuration(nil, c.Duration())), plural(c.Client.Packets, "packet"),
+		byteCount(c.Client.PayloadBytes), plural(c.Server.Packets, "packet"), byteCount(c.Server.PayloadBytes), closed)
 	var facts []string
 	if c.HandshakeRTT > 0 {
 		facts = append(facts, "handshake "+string(AppendDuration(nil, c.HandshakeRTT)))
 	}
-	if n := &c.Negotiated; c.Client.Offered.Seen || c.Server.Offered.Seen {
-		opts := []string{}
-		if n.MSSClient != 0 || n.MSSServer != 0 {
-			opts = append(opts, fmt.Sprintf("MSS %d/%d", n.MSSClient, n.MSSServer))
-		}
-		if n.WindowScale {
-			opts = append(opts, fmt.Sprintf("window scale %d/%d", n.ShiftClient, n.ShiftServer))
-		} else {
-			opts = append(opts, "no window scaling")
-		}
-		for _, o := range []struct {
-			on   bool
-			name string
-		}{{n.SACK, "SACK"}, {n.Timestamps, "timestamps"}, {n.ECN, "ECN"}, {n.AccECN, "AccECN"}, {n.TFO, "Fast Open"}} {
-			if o.on {
-				opts = append(opts, o.name)
-			}
-		}
-		facts = append(facts, strings.Join(opts, ", "))
+	if o := NegotiatedWords(&c.Summary); o != "" {
+		facts = append(facts, o)
 	}
 	if c.Vantage != analyze.VantageUnknown {
 		facts = append(facts, "captured next to the "+c.Vantage.String())
@@ -84,6 +67,44 @@ func writeConnHeading(b *strings.Builder, c *diagnose.Conn, st Style) {
 		fmt.Fprintf(b, "  %s\n", strings.Join(facts, "; "))
 	}
 	b.WriteByte('\n')
+}
+
+// NegotiatedWords says what the handshake settled: "MSS 1460/1460, window
+// scale 7/7, SACK, timestamps"; "" when no SYN was seen.
+func NegotiatedWords(s *analyze.Summary) string {
+	if !s.Client.Offered.Seen && !s.Server.Offered.Seen {
+		return ""
+	}
+	n := &s.Negotiated
+	if !s.Client.Offered.Seen || !s.Server.Offered.Seen {
+		return "no handshake completed the negotiation"
+	}
+	opts := []string{}
+	if n.MSSClient != 0 && n.MSSServer != 0 {
+		opts = append(opts, fmt.Sprintf("MSS %d/%d", n.MSSClient, n.MSSServer))
+	}
+	if n.WindowScale {
+		opts = append(opts, fmt.Sprintf("window scale %d/%d", n.ShiftClient, n.ShiftServer))
+	} else {
+		opts = append(opts, "no window scaling")
+	}
+	for _, o := range []struct {
+		on   bool
+		name string
+	}{{n.SACK, "SACK"}, {n.Timestamps, "timestamps"}, {n.ECN, "ECN"}, {n.AccECN, "AccECN"}, {n.TFO, "Fast Open"}} {
+		if o.on {
+			opts = append(opts, o.name)
+		}
+	}
+	return strings.Join(opts, ", ")
+}
+
+// byteCount is "1 byte", "200 bytes", "19.5 KiB".
+func byteCount(n uint64) string {
+	if n >= 1024 {
+		return bytesHuman(n) + "B"
+	}
+	return plural(int(n), "byte")
 }
 
 func endWords(c *diagnose.Conn) string {
