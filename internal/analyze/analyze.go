@@ -61,6 +61,8 @@ type Analyzer struct {
 	onSegment func(*Segment)
 	Stats     Stats
 
+	frags fragments // IP fragments of TCP segments, until their datagrams are whole
+
 	link    pcap.LinkType // the link type of the latest frames
 	linkRun int           // how many of them Stats.Links does not count yet
 
@@ -128,6 +130,10 @@ func (a *Analyzer) find(f *pcap.Frame, s *wire.Segment) (*conn.Conn, int, error)
 	st.Last = max(st.Last, f.Time)
 
 	err := wire.Decode(f, s)
+	if s.Fragment || errors.Is(err, wire.ErrFragment) {
+		// Analysed once, when its datagram is whole (frag.go).
+		err = a.frags.add(f, s)
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, wire.ErrFragment):
