@@ -121,6 +121,17 @@ t=1.011  c>s R  seq=1 win=0
 		},
 		corrections: map[int]int{3: 1, 4: 1},
 	}, {
+		// A server's bare RST after the handshake (Linux's answer when
+		// its accept queue overflows with tcp_abort_on_overflow) is not
+		// a client that had gone: no correction.
+		name: "ServerSendsBareRSTAfterHandshake",
+		script: handshake + `
+t=0.031  s>c R  seq=1 win=0
+`,
+		want: []step{{}, {}, {},
+			{"CLOSED", "CLOSED", ""},
+		},
+	}, {
 		// After its ACK of the SYN-ACK, a bare RST is an abort like any
 		// other: no correction.
 		name: "EstablishedSendsBareRSTAfterAck",

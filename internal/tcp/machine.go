@@ -220,12 +220,12 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 		case from.State == SynReceived && !from.SentSYN:
 			// It was assumed listening when the SYN arrived; the RST says no.
 			change(from, true, Closed, in, "answered the SYN with RST: nothing listens on the port (connection refused), or a firewall rejects it", true, r)
-		case from.State == Established && !f.Has(wire.ACK) && from.Handshake.Seen && !from.ackedSYNACK:
+		case from.State == Established && !f.Has(wire.ACK) && to.synACKFrame != 0 && from.synACKFrame == 0 && !from.ackedSYNACK:
 			// A socket that aborts sends RST with ACK; an RST without
 			// ACK, seq taken from the segment's ACK, is what a host
 			// sends for a segment no socket owns (RFC 9293 3.10.7.1).
-			// So the SYN-ACK that was taken to establish it found no
-			// socket: it had given up on the connection before.
+			// So the SYN-ACK that was taken to establish the client
+			// found no socket: it had given up on the connection before.
 			change(from, true, Closed, in, fmt.Sprintf("answered the SYN-ACK with an RST without ACK, seq=%d: a host's answer to a segment no socket owns, so it had no socket for this connection any more; its application gave up on connect() earlier (a timeout, or a NAT that forgot the mapping), which sends nothing the capture could show", s.Seq), true, r)
 		case from.State != Closed:
 			change(from, true, Closed, in, rstSent(from.State), false, r)
