@@ -185,7 +185,7 @@ func (c *Conn) rttWords() string {
 	case d == 0:
 		return "no round-trip time could be measured"
 	case c.HandshakeRTT > 0:
-		return "RTT " + dur(d) + " (measured on the handshake)"
+		return "RTT " + dur(d) + ", measured on the handshake"
 	}
-	return "RTT " + dur(d) + " (measured from data and its ACKs)"
+	return "RTT " + dur(d) + ", measured from data and its ACKs"
 }
