@@ -115,17 +115,32 @@ var unobservableEnd = map[string]map[Role]string{
 // the reason, and left out.
 func checkKernelTruth(t *testing.T, rec *Record, capture string) {
 	t.Helper()
+	disagree, notes, err := kernelTruth(rec, capture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range notes {
+		t.Log(n)
+	}
+	for _, d := range disagree {
+		t.Error(d)
+	}
+}
+
+// kernelTruth makes checkKernelTruth's comparison and returns where the
+// two disagree, and what it left out and why.
+func kernelTruth(rec *Record, capture string) (disagree, notes []string, err error) {
 	client, err := rec.ClientAddr()
 	if err != nil {
-		t.Fatalf("record %s: client address: %v", rec.Scenario, err)
+		return nil, nil, fmt.Errorf("record %s: client address: %w", rec.Scenario, err)
 	}
 	server, err := rec.ServerAddr()
 	if err != nil {
-		t.Fatalf("record %s: server address: %v", rec.Scenario, err)
+		return nil, nil, fmt.Errorf("record %s: server address: %w", rec.Scenario, err)
 	}
 	first, ends, err := inferStates(capture, client.String(), server.String())
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	delay := time.Duration(rec.DelayMS * float64(time.Millisecond))
 	// How late the lab's real-time threads ran: the pollers' longest gap
@@ -140,21 +155,26 @@ func checkKernelTruth(t *testing.T, rec *Record, capture string) {
 		if side == Server {
 			kernel, hist = rec.States.Server, ends[1]
 		}
+		// States the endpoint entered before the capture's first frame,
+		// less the path's nominal delay at the far side, predate the
+		// capture: a stall of the lab's threads delays frames, it does
+		// not move those states.
+		nominal := time.Duration(hops)*delay + truthSlack
 		tol := time.Duration(hops)*(delay+late) + truthSlack
-		cmp := comparison{start: first.Add(-tol), tol: tol, timed: true}
+		cmp := comparison{start: first.Add(-nominal), tol: tol, timed: true}
 		if hops > 0 && late > delay {
 			cmp.timed = false
-			t.Logf("%s: times not checked: the lab's real-time threads ran up to %v late in this run, more than the path's delay, so when a frame reached the far side is unknown", side, late)
+			notes = append(notes, fmt.Sprintf("%s: times not checked: the lab's real-time threads ran up to %v late in this run, more than the path's delay, so when a frame reached the far side is unknown", side, late))
 		}
-		why, skipEnd := unobservableEnd[rec.Scenario][side]
-		if skipEnd {
+		if why, ok := unobservableEnd[rec.Scenario][side]; ok {
 			cmp.skipEnd = true
-			t.Logf("%s: the last state is not checked: %s", side, why)
+			notes = append(notes, fmt.Sprintf("%s: the last state is not checked: %s", side, why))
 		}
 		for _, e := range cmp.states(kernel, hist) {
-			t.Errorf("%s: %s\n  kernel:  %s\n  tcplens: %s", side, e, kernelTimeline(kernel, first), inferredTimeline(hist, first))
+			disagree = append(disagree, fmt.Sprintf("%s: %s\n  kernel:  %s\n  tcplens: %s", side, e, kernelTimeline(kernel, first), inferredTimeline(hist, first)))
 		}
 	}
+	return disagree, notes, nil
 }
 
 // inferred is one transition of tcplens's history, in the comparison's terms.
@@ -219,7 +239,7 @@ func history(e *tcp.Endpoint) []inferred {
 
 // comparison is how one endpoint's states are compared.
 type comparison struct {
-	start   time.Time     // when the capture began, less the tolerance
+	start   time.Time     // states entered before it predate the capture
 	tol     time.Duration // how far a transition may lie outside the kernel's window
 	timed   bool          // whether the time check is made
 	skipEnd bool          // leave the kernel's last state out
@@ -366,4 +386,69 @@ func rel(t, start time.Time) string {
 		return "-∞"
 	}
 	return fmt.Sprintf("%+.1fms", float64(t.Sub(start).Microseconds())/1000)
+}
+
+// TestKernelTruthCatches shows that the comparison fails where it should,
+// on recorded runs whose kernel side is altered: a state tcplens does not
+// infer, another last state, a state entered a round trip or more away
+// from where tcplens puts it. And that a run whose lab threads stalled
+// longer than the path's delay has its far side's times left out.
+func TestKernelTruthCatches(t *testing.T) {
+	ms := func(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
+	for _, tc := range []struct {
+		name, scenario string
+		alter          func(rec *Record)
+		want           string // in the disagreement; "" for none
+		note           string // in the notes
+	}{
+		{"StateNotInferred", "client-close", func(rec *Record) {
+			s := rec.States.Server // SYN_RECV ESTABLISHED CLOSE_WAIT LAST_ACK CLOSED
+			closing := s[3]
+			closing.State = "CLOSING"
+			rec.States.Server = append(s[:3:3], append([]StateRecord{closing}, s[3:]...)...)
+		}, "server: order: missing CLOSING", ""},
+		{"OtherLastState", "client-close", func(rec *Record) {
+			rec.States.Client = rec.States.Client[:len(rec.States.Client)-1]
+		}, "client: end: tcplens ends in TIME_WAIT, the kernel in FIN_WAIT2", ""},
+		{"NearSideRoundTripLate", "client-close", func(rec *Record) {
+			k := &rec.States.Client[2] // FIN_WAIT1, at the capture point
+			k.NotBefore, k.Time = k.NotBefore.Add(ms(10)), k.Time.Add(ms(10))
+		}, "client: time: the kernel entered FIN_WAIT1", ""},
+		{"FarSideLate", "client-close", func(rec *Record) {
+			k := &rec.States.Server[3] // LAST_ACK, a path away
+			k.NotBefore, k.Time = k.NotBefore.Add(ms(25)), k.Time.Add(ms(25))
+		}, "server: time: the kernel entered LAST_ACK", ""},
+		{"FarSideEarly", "lost-handshake-ack", func(rec *Record) {
+			k := &rec.States.Server[1] // ESTABLISHED when the second ACK arrives
+			k.NotBefore, k.Time = k.NotBefore.Add(-time.Second), k.Time.Add(-time.Second)
+		}, "server: time: the kernel entered ESTABLISHED", ""},
+		{"StalledRun", "midstream", func(rec *Record) {
+			rec.MaxPollGapMS = 124
+			k := &rec.States.Server[2] // LAST_ACK
+			k.NotBefore, k.Time = k.NotBefore.Add(ms(60)), k.Time.Add(ms(60))
+		}, "", "server: times not checked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(recorded, tc.scenario+".json")
+			rec, err := LoadRecord(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.alter(rec)
+			disagree, notes, err := kernelTruth(rec, rec.CapturePath(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			all := strings.Join(disagree, "\n")
+			switch {
+			case tc.want == "" && len(disagree) > 0:
+				t.Errorf("disagreement on an agreeing run:\n%s", all)
+			case tc.want != "" && !strings.Contains(all, tc.want):
+				t.Errorf("disagreement %q, want one saying %q", all, tc.want)
+			}
+			if tc.note != "" && !strings.Contains(strings.Join(notes, "\n"), tc.note) {
+				t.Errorf("notes %q, want one saying %q", notes, tc.note)
+			}
+		})
+	}
 }
