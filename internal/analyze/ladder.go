@@ -3,6 +3,7 @@ package analyze
 import (
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/seq"
 	"github.com/tcplens/tcplens/internal/tcp"
 	"github.com/tcplens/tcplens/internal/wire"
 )
@@ -20,7 +21,8 @@ type Step struct {
 	Len            int
 	Window         uint16 // raw
 	Options        wire.Options
-	Err            error // a malformed header
+	SACK           []seq.Range // the SACK blocks, relative as Ack is
+	Err            error       // a malformed header
 
 	// Before and After are the client's and the server's states around
 	// the segment ([0] the client, [1] the server).
@@ -69,7 +71,13 @@ func (l *LadderRecorder) Segment(s *Segment) {
 		ld = &Ladder{Conn: c.ID}
 		l.ladders[c] = ld
 	}
-	seg, r := s.Seg, s.Result
+	ld.Steps = append(ld.Steps, StepOf(s))
+}
+
+// StepOf is the ladder step of s, whose connection and decoded segment
+// must be known. It copies what it keeps, so it outlives the callback.
+func StepOf(s *Segment) Step {
+	c, seg, r := s.Conn, s.Seg, s.Result
 	st := Step{
 		Frame: s.Frame.Number, Time: s.Frame.Time, Dir: s.Dir,
 		Flags: seg.Flags, Seq: r.RelSeq, Ack: r.RelAck, SeqRaw: uint32(seg.Seq), AckRaw: uint32(seg.Ack),
@@ -77,6 +85,9 @@ func (l *LadderRecorder) Segment(s *Segment) {
 		Result: *r,
 	}
 	st.Result.Changes = nil
+	if seg.Options.NumSACK > 0 {
+		st.SACK = s.RelSACK(nil)
+	}
 	cl, sv := c.ClientEnd(), c.ServerEnd()
 	st.After = [2]tcp.State{cl.State, sv.State}
 	st.Before = st.After
@@ -93,7 +104,7 @@ func (l *LadderRecorder) Segment(s *Segment) {
 	for _, ch := range r.Changes {
 		st.Changes = append(st.Changes, StepChange{Client: ch.Sender == (s.End == c.Client), Transition: ch.Transition})
 	}
-	ld.Steps = append(ld.Steps, st)
+	return st
 }
 
 // End returns the ladder of a connection that has ended, and forgets it;

@@ -28,22 +28,41 @@ type diagnosis struct {
 // diagnoseCapture analyses the frames of c. want selects the connections
 // whose every segment is kept for a ladder (nil: none).
 func diagnoseCapture(e *env, c *capture, maxConns int, want func(id int) bool) *diagnosis {
-	col := diagnose.NewCollector()
 	d := &diagnosis{ladders: map[int]*analyze.Ladder{}}
-	var lr *analyze.LadderRecorder
-	onSeg := col.Segment
+	var t *tap
 	if want != nil {
-		lr = analyze.NewLadderRecorder(want)
-		onSeg = func(s *analyze.Segment) {
-			col.Segment(s)
-			lr.Segment(s)
-		}
-	}
-	an := analyze.New(analyze.Options{MaxConns: maxConns}, onSeg, func(cn *conn.Conn, why conn.EndReason) {
-		if lr != nil {
+		lr := analyze.NewLadderRecorder(want)
+		t = &tap{segment: lr.Segment, end: func(cn *conn.Conn) {
 			if ld := lr.End(cn); ld != nil {
 				d.ladders[cn.ID] = ld
 			}
+		}}
+	}
+	d.rep = diagnoseTapped(e, c, maxConns, t)
+	return d
+}
+
+// tap is what a command does with each segment, and with each connection
+// as it ends, beside the diagnosis.
+type tap struct {
+	segment func(*analyze.Segment)
+	end     func(*conn.Conn)
+}
+
+// diagnoseTapped analyses and diagnoses the frames of c, handing each
+// segment and each ended connection to t too (t may be nil).
+func diagnoseTapped(e *env, c *capture, maxConns int, t *tap) *diagnose.Report {
+	col := diagnose.NewCollector()
+	onSeg := col.Segment
+	if t != nil {
+		onSeg = func(s *analyze.Segment) {
+			col.Segment(s)
+			t.segment(s)
+		}
+	}
+	an := analyze.New(analyze.Options{MaxConns: maxConns}, onSeg, func(cn *conn.Conn, why conn.EndReason) {
+		if t != nil {
+			t.end(cn)
 		}
 		col.OnConn(cn, why)
 	})
@@ -56,8 +75,7 @@ func diagnoseCapture(e *env, c *capture, maxConns int, want func(id int) bool) *
 	}
 	an.Close()
 	reportTable(e, an)
-	d.rep = col.Finish(an.Stats)
-	return d
+	return col.Finish(an.Stats)
 }
 
 // styleFor decides whether output to e.stdout is coloured: --color always

@@ -77,6 +77,7 @@ every segment, and what went wrong.`,
 	root.AddCommand(newCaptureCmd(e))
 	root.AddCommand(newLabCmd(e))
 	root.AddCommand(newDiagnoseCmd(e), newExplainCmd(e))
+	root.AddCommand(newReportCmd(e), newGraphCmd(e))
 	setupOverview(root, e)
 	return root
 }

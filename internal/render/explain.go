@@ -49,7 +49,7 @@ func writeConnHeading(b *strings.Builder, c *diagnose.Conn, st Style) {
 	}
 	fmt.Fprintf(b, "  frames %d to %d, %s; client→server %s with %s of data, server→client %s with %s; %s\n",
 		c.FirstFrame, c.LastFrame, string(AppendDuration(nil, c.Duration())), plural(c.Client.Packets, "packet"),
-		byteCount(c.Client.PayloadBytes), plural(c.Server.Packets, "packet"), byteCount(c.Server.PayloadBytes), closed)
+		ByteCount(c.Client.PayloadBytes), plural(c.Server.Packets, "packet"), ByteCount(c.Server.PayloadBytes), closed)
 	var facts []string
 	if c.HandshakeRTT > 0 {
 		facts = append(facts, "handshake "+string(AppendDuration(nil, c.HandshakeRTT)))
@@ -99,8 +99,8 @@ func NegotiatedWords(s *analyze.Summary) string {
 	return strings.Join(opts, ", ")
 }
 
-// byteCount is "1 byte", "200 bytes", "19.5 KiB".
-func byteCount(n uint64) string {
+// ByteCount is "1 byte", "200 bytes", "19.5 KiB".
+func ByteCount(n uint64) string {
 	if n >= 1024 {
 		return bytesHuman(n) + "B"
 	}
@@ -168,14 +168,15 @@ func stepNumbers(s *analyze.Step) string {
 		win += fmt.Sprintf(" (%d)", s.Result.WindowScaled)
 	}
 	parts = append(parts, win, fmt.Sprintf("len %d", s.Len))
-	if o := optionWords(&s.Options); o != "" {
+	if o := OptionWords(&s.Options); o != "" {
 		parts = append(parts, o)
 	}
 	return strings.Join(parts, ", ")
 }
 
-// optionWords names the handshake options a SYN carries, and SACK blocks.
-func optionWords(o *wire.Options) string {
+// OptionWords names the handshake options a SYN carries, and SACK blocks:
+// "mss 1460, wscale 7, sackOK, sack 5793:7241".
+func OptionWords(o *wire.Options) string {
 	var parts []string
 	if o.Has(wire.HasMSS) {
 		parts = append(parts, fmt.Sprintf("mss %d", o.MSS))

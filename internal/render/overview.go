@@ -41,7 +41,7 @@ func OverviewText(w io.Writer, o *Overview, st Style) error {
 		if o.Args != "" {
 			args = " " + o.Args
 		}
-		id := rep.Conns[connRank(rep)[0]].ID
+		id := rep.Conns[ConnRank(rep)[0]].ID
 		b.WriteString(st.dim(fmt.Sprintf("\n`tcplens diagnose%s` explains every finding with its evidence; `tcplens explain%s -c %d` tells a connection's story.", args, args, id)) + "\n")
 	}
 	_, err := io.WriteString(w, b.String())
@@ -70,7 +70,7 @@ func writeCaptureFacts(b *strings.Builder, o *Overview, st Style) {
 	if s.NotTCP+s.Malformed+s.Fragments > 0 {
 		fmt.Fprintf(b, "         %d without TCP, %d malformed, %d later IP fragments\n", s.NotTCP, s.Malformed, s.Fragments)
 	}
-	fmt.Fprintf(b, "         %s\n", vantageWords(rep.Conns))
+	fmt.Fprintf(b, "         %s\n", VantageWords(rep.Conns))
 }
 
 func orNone(s string) string {
@@ -87,9 +87,9 @@ func plural(n int, unit string) string {
 	return fmt.Sprintf("%d %ss", n, unit)
 }
 
-// vantageWords says where the capture was taken, by the connections whose
+// VantageWords says where the capture was taken, by the connections whose
 // timing tells.
-func vantageWords(conns []diagnose.Conn) string {
+func VantageWords(conns []diagnose.Conn) string {
 	var n [4]int
 	for i := range conns {
 		n[conns[i].Vantage]++
@@ -114,9 +114,9 @@ func vantageWords(conns []diagnose.Conn) string {
 	return fmt.Sprintf("taken %s, by the timing of %d of the %d connections whose timing tells", where, n[best], told)
 }
 
-// connRank orders connections most interesting first: worst finding,
+// ConnRank orders connections most interesting first: worst finding,
 // then how many findings above info, then first appearance.
-func connRank(rep *diagnose.Report) []int {
+func ConnRank(rep *diagnose.Report) []int {
 	type rank struct {
 		i     int
 		worst diagnose.Severity
@@ -170,7 +170,7 @@ func writeConnRows(b *strings.Builder, o *Overview, st Style) error {
 	}
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ID\tCLIENT\tSERVER\tDURATION\tPKTS C>S/S>C\tCLOSE\tSTATES C/S\tFINDINGS")
-	order := connRank(rep)
+	order := ConnRank(rep)
 	for n, i := range order {
 		if n == limit {
 			break

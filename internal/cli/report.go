@@ -1,0 +1,351 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tcplens/tcplens/internal/analyze"
+	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/diagnose"
+	"github.com/tcplens/tcplens/internal/graph"
+	"github.com/tcplens/tcplens/internal/render"
+	"github.com/tcplens/tcplens/internal/report"
+)
+
+type reportCmdOptions struct {
+	output   string
+	conns    connList
+	pictures int
+	maxConns int
+}
+
+func newReportCmd(e *env) *cobra.Command {
+	var o reportCmdOptions
+	cmd := &cobra.Command{
+		Use:   "report [flags] FILE... -o report.html",
+		Short: "One self-contained HTML page: the overview, every connection in a table, and connections in pictures",
+		Long: `report writes one HTML file that holds everything it shows and loads nothing:
+the capture's facts, its findings by severity, a sortable and filterable table
+of every connection, and, for the most interesting connections (or those -c
+names), pictures: the ladder diagram (both endpoints' lifelines, one arrow per
+segment with its flags, numbers and analysis, the states as they change, the
+findings at their frames), the time-sequence graph in tcptrace's style, bytes
+in flight against the receive window, and RTT samples. The graphs zoom and
+pan; hovering a mark shows its segment, clicking it finds it in the ladder.
+
+A long connection's ladder keeps its first and last segments and those that
+change a state or carry analysis, and its graphs merge segments into time
+columns that keep their extremes; each picture says when it does.
+
+The capture is read twice when it comes from files: first to diagnose it and
+choose the connections to draw, then to record them (only them: memory stays
+bounded). Standard input is read once, so the pictures are then of the
+connections -c names or of the first ones.`,
+		Example: `  tcplens report trace.pcap -o report.html
+  tcplens report trace.pcap -c 3,7 -o report.html
+  tcplens report --pictures 50 monday-*.pcap -o monday.html`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReport(e, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.output, "output", "o", "", "write the page to `FILE` (- for standard output)")
+	f.VarP(&o.conns, "conn", "c", "draw connection `ID` (repeat it or give a list such as 3,7); default: the most interesting")
+	f.IntVar(&o.pictures, "pictures", 20, "without -c, how many connections to draw, the most interesting first")
+	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576); the oldest idle are evicted and counted")
+	return cmd
+}
+
+func runReport(e *env, o reportCmdOptions, paths []string) error {
+	out, err := openOutput(e, o.output, "report.html")
+	if err != nil {
+		return err
+	}
+	c, err := openCapture(e, paths)
+	if err != nil {
+		return err
+	}
+	var (
+		rep      *diagnose.Report
+		pictures []*graph.Conn
+		chosen   string
+	)
+	if slices.Contains(paths, "-") {
+		// Standard input goes by once: record while diagnosing.
+		want, words := o.conns.want(), fmt.Sprintf("Pictures of connections %s, named by -c.", joinInts(o.conns))
+		if len(o.conns) == 0 {
+			n := o.pictures
+			want = func(id int) bool { return id <= n }
+			words = fmt.Sprintf("Pictures of the first %d connections: standard input is read once, so tcplens cannot choose the most interesting; -c ID draws others.", n)
+		}
+		rec := graph.NewRecorder(want, nil, graph.DefaultLimits)
+		rep = diagnoseTapped(e, c, o.maxConns, &tap{segment: rec.Segment, end: func(cn *conn.Conn) {
+			if g := rec.End(cn); g != nil {
+				pictures = append(pictures, g)
+			}
+		}})
+		slices.SortFunc(pictures, func(a, b *graph.Conn) int { return a.ID - b.ID })
+		chosen = words
+	} else {
+		rep = diagnoseTapped(e, c, o.maxConns, nil)
+		var ids []int
+		ids, chosen = choosePictures(rep, o.conns, o.pictures)
+		if len(ids) > 0 {
+			if pictures, err = recordPictures(e, paths, o.maxConns, rep, ids); err != nil {
+				return err
+			}
+		}
+	}
+	// A pcapng file declares its interfaces as it goes.
+	files := reportFiles(c)
+	if err := c.finish(); err != nil {
+		return err
+	}
+	if missing := o.conns.missing(rep); len(missing) > 0 {
+		fmt.Fprintf(e.stderr, "tcplens: warning: no connection %s in the capture, which has %d\n", joinInts(missing), len(rep.Conns))
+	}
+	w := bufio.NewWriterSize(out, 256<<10)
+	err = report.Write(w, &report.Report{Files: files, Diagnosis: rep, Pictures: pictures, Chosen: chosen, Version: version()})
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// choosePictures picks the connections to draw: those -c names, in its
+// order, or n of the most interesting: first the worst connection of each
+// kind of finding, worst kinds first, so that twenty refused connections
+// do not crowd out the one transfer that stalled; then the most
+// interesting of the rest. It says in words how it chose.
+func choosePictures(rep *diagnose.Report, named connList, n int) ([]int, string) {
+	if len(named) > 0 {
+		var ids []int
+		for _, id := range named {
+			if !slices.Contains(named.missing(rep), id) {
+				ids = append(ids, id)
+			}
+		}
+		return ids, fmt.Sprintf("Pictures of connections %s, named by -c.", joinInts(named))
+	}
+	var ids []int
+	kinds := map[string]bool{}
+	for _, f := range rep.Findings { // worst first
+		if len(ids) == n {
+			break
+		}
+		if f.Conn != 0 && !kinds[f.ID] && !slices.Contains(ids, f.Conn) {
+			kinds[f.ID] = true
+			ids = append(ids, f.Conn)
+		}
+	}
+	for _, i := range render.ConnRank(rep) {
+		if len(ids) == n {
+			break
+		}
+		if id := rep.Conns[i].ID; !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == len(rep.Conns) {
+		return ids, "Every connection is in pictures, the most interesting first."
+	}
+	return ids, fmt.Sprintf("Pictures of %d of the %d connections: the worst of each kind of finding, then the most interesting of the rest; tcplens report -c ID draws others.", len(ids), len(rep.Conns))
+}
+
+// recordPictures reads the capture again and records connections ids for
+// the pictures, in that order. It stops after the last frame of the last
+// of them, and keeps the evidence frames of their findings in the ladder.
+func recordPictures(e *env, paths []string, maxConns int, rep *diagnose.Report, ids []int) ([]*graph.Conn, error) {
+	// The first reading said what there was to say about the files.
+	quiet := &env{stdin: e.stdin, stdout: io.Discard, stderr: io.Discard}
+	c, err := openCapture(quiet, paths)
+	if err != nil {
+		return nil, err
+	}
+	defer c.finish()
+	wanted := map[int]bool{}
+	for _, id := range ids {
+		wanted[id] = true
+	}
+	evidence := map[int]bool{}
+	last := 0
+	for i := range rep.Conns {
+		if cn := &rep.Conns[i]; wanted[cn.ID] {
+			last = max(last, cn.LastFrame)
+		}
+	}
+	for _, f := range rep.Findings {
+		if wanted[f.Conn] {
+			for _, fr := range f.Frames {
+				evidence[fr] = true
+			}
+		}
+	}
+	rec := graph.NewRecorder(func(id int) bool { return wanted[id] }, func(frame int) bool { return evidence[frame] }, graph.DefaultLimits)
+	byID := map[int]*graph.Conn{}
+	an := analyze.New(analyze.Options{MaxConns: maxConns}, rec.Segment, func(cn *conn.Conn, _ conn.EndReason) {
+		if g := rec.End(cn); g != nil {
+			byID[g.ID] = g
+		}
+	})
+	for {
+		f, ok := c.next()
+		if !ok || f.Number > last {
+			break
+		}
+		an.Add(&f)
+	}
+	an.Close()
+	out := make([]*graph.Conn, 0, len(ids))
+	for _, id := range ids {
+		if g := byID[id]; g != nil {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+func reportFiles(c *capture) []report.File {
+	files := make([]report.File, len(c.inputs))
+	for i, in := range c.inputs {
+		f := report.File{Name: in.name, Format: in.reader.Format().String(), Compressed: in.reader.Compressed()}
+		for _, x := range in.reader.Interfaces() {
+			f.Interfaces = append(f.Interfaces, report.Interface{Name: x.Name, Link: x.Link, SnapLen: x.SnapLen})
+		}
+		files[i] = f
+	}
+	return files
+}
+
+// openOutput opens the file -o names; without -o, standard output, unless
+// it is a terminal, which a page or a picture would only fill with markup.
+func openOutput(e *env, path, example string) (io.WriteCloser, error) {
+	switch path {
+	case "-":
+		return nopCloser{e.stdout}, nil
+	case "":
+		if f, ok := e.stdout.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				return nil, fmt.Errorf("give the file to write with -o (e.g. -o %s), or - for standard output", example)
+			}
+		}
+		return nopCloser{e.stdout}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+// want accepts the connections l names.
+func (l connList) want() func(id int) bool {
+	return func(id int) bool { return slices.Contains(l, id) }
+}
+
+type graphOptions struct {
+	output   string
+	conns    connList
+	kind     string
+	dir      string
+	maxConns int
+}
+
+func newGraphCmd(e *env) *cobra.Command {
+	var o graphOptions
+	cmd := &cobra.Command{
+		Use:   "graph [flags] FILE... -c ID [--kind ladder|tsg|window|rtt] -o x.svg",
+		Short: "One picture of one connection as a standalone SVG: ladder, time-sequence, window or RTT",
+		Long: `graph draws one picture of connection ID (numbered as conns, diagnose and
+report number them) as a standalone SVG file:
+
+  ladder   the ladder diagram: both endpoints' lifelines labelled with their
+           states as they change, one slanted arrow per segment with its
+           time, flags, relative numbers, window and analysis, the findings
+           at their frames
+  tsg      the time-sequence graph in tcptrace's style: data segments, the
+           ACK line, the receive window's right edge, SACK blocks, and the
+           retransmissions, duplicate ACKs, zero windows and window probes
+  window   bytes in flight against the receive window
+  rtt      RTT samples over time, both directions
+
+tsg and window show one direction's data: by default the one that carried
+more (--dir client or server to choose). Hovering a mark in a browser shows
+its segment.`,
+		Example: `  tcplens graph trace.pcap -c 3 --kind tsg -o conn3-tsg.svg
+  tcplens graph trace.pcap -c 3 --kind ladder -o conn3-ladder.svg`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runGraph(e, o, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.output, "output", "o", "", "write the SVG to `FILE` (- for standard output)")
+	f.VarP(&o.conns, "conn", "c", "the connection `ID` to draw")
+	f.StringVar(&o.kind, "kind", "ladder", "the picture: ladder, tsg, window or rtt")
+	f.StringVar(&o.dir, "dir", "auto", "whose data tsg and window show: client, server, or auto (the direction that carried more)")
+	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576); the oldest idle are evicted and counted")
+	return cmd
+}
+
+func runGraph(e *env, o graphOptions, paths []string) error {
+	kind, err := graph.ParseKind(o.kind)
+	if err != nil {
+		return err
+	}
+	if len(o.conns) != 1 {
+		return errors.New("name one connection to draw with -c ID (tcplens conns lists them)")
+	}
+	if o.dir != "auto" && o.dir != "client" && o.dir != "server" {
+		return fmt.Errorf("--dir %q: want client, server or auto", o.dir)
+	}
+	out, err := openOutput(e, o.output, "conn.svg")
+	if err != nil {
+		return err
+	}
+	c, err := openCapture(e, paths)
+	if err != nil {
+		return err
+	}
+	var g *graph.Conn
+	rec := graph.NewRecorder(o.conns.want(), nil, graph.DefaultLimits)
+	rep := diagnoseTapped(e, c, o.maxConns, &tap{segment: rec.Segment, end: func(cn *conn.Conn) {
+		if r := rec.End(cn); r != nil {
+			g = r
+		}
+	}})
+	if err := c.finish(); err != nil {
+		return err
+	}
+	if g == nil {
+		return &exitError{code: exitNoFrame, msg: fmt.Sprintf("no connection %d in the capture, which has %d (tcplens conns lists them)", o.conns[0], len(rep.Conns))}
+	}
+	dir := g.MainDir()
+	switch o.dir {
+	case "client":
+		dir = conn.ClientToServer
+	case "server":
+		dir = conn.ServerToClient
+	}
+	w := bufio.NewWriter(out)
+	err = graph.Draw(w, kind, g, dir, rep.ConnFindings(g.ID), graph.Options{Standalone: true})
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

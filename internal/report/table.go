@@ -1,0 +1,87 @@
+package report
+
+import (
+	"strings"
+
+	"github.com/tcplens/tcplens/internal/diagnose"
+	"github.com/tcplens/tcplens/internal/render"
+)
+
+// column is one column of the connection table. The page's script draws
+// the rows from the table's data, so that ten thousand connections sort
+// and filter at once: Format names how it writes a cell.
+type column struct {
+	Key, Name, Tip string
+}
+
+// columns are the table's, in the order of each row's values; a row then
+// holds its worst severity (-1 for none), its rank (most interesting
+// first) and whether the page draws it.
+var columns = []column{
+	{"id", "ID", "the connection's id, as conns, diagnose and explain number them"},
+	{"client", "client", "the SYN's sender; ? when the handshake was not captured and the role is guessed"},
+	{"server", "server", ""},
+	{"start", "start", "seconds after the capture's first frame"},
+	{"dur", "duration", "from the first to the last segment"},
+	{"pkts", "packets c>s/s>c", ""},
+	{"bytes", "payload c>s/s>c", ""},
+	{"hs", "handshake", "from the SYN to the ACK that completed the handshake"},
+	{"retr", "retrans c/s", "retransmissions each way"},
+	{"close", "close", "how it closed, and who closed first"},
+	{"states", "states c/s", "each endpoint's state at the end"},
+	{"zeek", "zeek", "Zeek's conn_state and history"},
+	{"findings", "findings", "findings above info, worst first"},
+}
+
+// table is the rows, as the page's script reads them (JSON).
+type table struct {
+	Rows [][]any `json:"rows"`
+}
+
+func tableData(rep *diagnose.Report, pictured map[int]bool) table {
+	rank := make([]int, len(rep.Conns))
+	for r, i := range render.ConnRank(rep) {
+		rank[i] = r
+	}
+	type marks struct {
+		worst diagnose.Severity
+		ids   []string
+	}
+	byConn := map[int]*marks{}
+	for _, f := range rep.Findings {
+		if f.Conn == 0 || f.Severity == diagnose.Info {
+			continue
+		}
+		m := byConn[f.Conn]
+		if m == nil {
+			m = &marks{worst: f.Severity}
+			byConn[f.Conn] = m
+		}
+		m.ids = append(m.ids, f.ID)
+	}
+	t := table{Rows: make([][]any, len(rep.Conns))}
+	first := rep.Stats.First
+	for i := range rep.Conns {
+		c := &rep.Conns[i]
+		client := c.Client.Addr.String()
+		if c.RoleGuessed {
+			client += "?"
+		}
+		var hs any
+		if c.HandshakeRTT > 0 {
+			hs = c.HandshakeRTT.Seconds()
+		}
+		worst, ids := -1, ""
+		if m := byConn[c.ID]; m != nil {
+			worst, ids = int(m.worst), strings.Join(m.ids, " ")
+		}
+		t.Rows[i] = []any{
+			c.ID, client, c.Server.Addr.String(), c.Start.Sub(first).Seconds(), c.Duration().Seconds(),
+			[2]int{c.Client.Packets, c.Server.Packets}, [2]uint64{c.Client.PayloadBytes, c.Server.PayloadBytes}, hs,
+			[2]int{c.Client.Retrans.Total, c.Server.Retrans.Total}, closeWords(&c.Summary),
+			c.Client.State.String() + "/" + c.Server.State.String(), c.ZeekState + " " + c.ZeekHistory, ids,
+			worst, rank[i], pictured[c.ID],
+		}
+	}
+	return t
+}
