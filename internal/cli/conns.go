@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -98,7 +97,7 @@ func runConns(e *env, o connsOptions, paths []string) error {
 		return err
 	}
 	w := bufio.NewWriterSize(e.stdout, 256<<10)
-	var sums []analyze.Summary
+	var rows render.ConnRows // the table, printed at the end in ID order
 	var werr error
 	an := analyze.New(analyze.Options{MaxConns: o.maxConns, Pipeline: true}, nil, func(cn *conn.Conn, why conn.EndReason) {
 		s := analyze.Summarize(cn, why)
@@ -108,7 +107,7 @@ func runConns(e *env, o connsOptions, paths []string) error {
 			}
 			return
 		}
-		sums = append(sums, s)
+		rows.Add(&s)
 	})
 	for {
 		f, ok := c.next()
@@ -122,8 +121,7 @@ func runConns(e *env, o connsOptions, paths []string) error {
 		return werr
 	}
 	if !o.json {
-		slices.SortFunc(sums, func(a, b analyze.Summary) int { return a.ID - b.ID })
-		if err := render.ConnTable(w, sums); err != nil {
+		if err := rows.Write(w); err != nil {
 			return err
 		}
 	}

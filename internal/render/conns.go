@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/tcplens/tcplens/internal/analyze"
@@ -251,45 +250,11 @@ func ConnLineJSON(w io.Writer, s *analyze.Summary) error {
 
 // ConnTable writes the human table of `conns`.
 func ConnTable(w io.Writer, sums []analyze.Summary) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCLIENT\tSERVER\tDURATION\tPKTS C>S/S>C\tBYTES C>S/S>C\tHANDSHAKE\tRETRANS C/S\tCLOSE\tCLIENT STATE\tSERVER STATE\tZEEK\tHISTORY")
+	var t ConnRows
 	for i := range sums {
-		s := &sums[i]
-		client := s.Client.Addr.String()
-		if s.RoleGuessed {
-			client += "?"
-		}
-		hs := "-"
-		if s.HandshakeRTT > 0 {
-			hs = string(AppendDuration(nil, s.HandshakeRTT))
-		}
-		closeBy := s.Close
-		if s.Close != "none" {
-			closeBy = s.Close + " by " + s.FirstClosed
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d/%d\t%s/%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\n",
-			s.ID, client, s.Server.Addr, string(AppendDuration(nil, s.Duration())),
-			s.Client.Packets, s.Server.Packets, bytesHuman(s.Client.PayloadBytes), bytesHuman(s.Server.PayloadBytes),
-			hs, s.Client.Retrans.Total, s.Server.Retrans.Total, closeBy,
-			s.Client.State, s.Server.State, s.ZeekState, s.ZeekHistory)
+		t.Add(&sums[i])
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if len(sums) > 0 && anyGuessed(sums) {
-		_, err := io.WriteString(w, "? the handshake was not captured: client and server are guessed from the ports or from who spoke first\n")
-		return err
-	}
-	return nil
-}
-
-func anyGuessed(sums []analyze.Summary) bool {
-	for i := range sums {
-		if sums[i].RoleGuessed {
-			return true
-		}
-	}
-	return false
+	return t.write(w)
 }
 
 // bytesHuman prints a byte count with a binary unit.

@@ -427,6 +427,9 @@ finishedRetrans:
 	// Remove what this ACKs from the other direction's list; the ack RTT
 	// is from the segment it acknowledges exactly.
 	rev.ack(ack, in.Time, r)
+	if to.SentFIN || to.SentRST {
+		rev.release()
+	}
 
 	// BYTES IN FLIGHT, tshark's default payload-based way.
 	if slen != 0 && fwd.count() > 0 && fwd.validBIF {

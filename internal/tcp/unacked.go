@@ -74,6 +74,15 @@ func (f *flow) push(u unacked) {
 	}
 }
 
+// release lets the list's buffer go once the list is empty: a sender that
+// has closed sends nothing more, and its connection may stay in the table
+// another minute (TIME_WAIT) with a buffer sized for its busiest moment.
+func (f *flow) release() {
+	if f.count() == 0 {
+		f.segments, f.head = nil, 0
+	}
+}
+
 // count is the number of unacknowledged segments.
 func (f *flow) count() int { return len(f.segments) - f.head }
 
