@@ -10,7 +10,8 @@ import (
 const extraRecorded = recorded + "/extra"
 
 // TestExtraScenarios runs ExtraScenarios as TestScenarios runs the
-// catalogue (as root); with -record DIR it saves each run in DIR.
+// catalogue (as root), kernel-truth check included; with -record DIR it
+// saves each run in DIR.
 func TestExtraScenarios(t *testing.T) {
 	Require(t)
 	for _, sc := range ExtraScenarios() {
@@ -23,11 +24,15 @@ func TestExtraScenarios(t *testing.T) {
 			t.Logf("%.2fs  client %s", time.Since(start).Seconds(), timeline(r.Client, r.End))
 			t.Logf("        server %s", timeline(r.Server, r.End))
 			checkResult(t, r)
-			if *record != "" && !t.Failed() {
+			if t.Failed() {
+				return
+			}
+			if *record != "" {
 				if err := r.Save(*record); err != nil {
 					t.Fatal(err)
 				}
 			}
+			t.Run("kernel-truth", func(t *testing.T) { checkKernelTruth(t, r.Record(), r.Capture) })
 		})
 	}
 }

@@ -442,12 +442,12 @@ func dialRetry(s *Side, remote netip.AddrPort, patience time.Duration) (*net.TCP
 	}
 }
 
-// ExtraScenarios are recorded apart, in testdata/kernel/extra, because
-// the kernel-truth check cannot judge them yet: time-wait-reuse puts
-// several connections on the focus 4-tuple, which the check follows one
-// at a time, and in rst-no-socket the capture at the server sees an RST
-// the path then drops, so the client's state goes on after it in a way
-// the inference does not correct yet (it takes the RST as arrived).
+// ExtraScenarios are recorded apart, in testdata/kernel/extra: they are
+// made for the diagnosis rules rather than the states (time-wait-reuse
+// puts several connections on the focus 4-tuple, whose states the
+// kernel-truth check follows across them; in rst-no-socket the capture at
+// the server sees an RST the path then drops, which the inference
+// corrects when the client sends again).
 func ExtraScenarios() []Scenario {
 	return []Scenario{RSTNoSocket(), TimeWaitReuse()}
 }

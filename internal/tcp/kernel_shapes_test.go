@@ -121,6 +121,24 @@ t=1.011  c>s R  seq=1 win=0
 		},
 		corrections: map[int]int{3: 1, 4: 1},
 	}, {
+		// rst-no-socket: the server's RST was captured, then lost; the
+		// client sends again, which a reset socket never does, and the
+		// server's host, with no socket left, answers with a bare RST.
+		name: "ClosedByRSTSends",
+		script: handshake + `
+t=0.031  c>s P. seq=1 ack=1 len=100 ts=102,500
+t=0.032  s>c .  seq=1 ack=101 ts=502,102
+t=0.050  s>c R. seq=1 ack=101 win=0
+t=0.150  c>s P. seq=101 ack=1 len=100 ts=200,502
+t=0.150  s>c R  seq=1 win=0
+`,
+		want: []step{{}, {}, {}, {}, {},
+			{"CLOSED", "CLOSED", ""},
+			{"ESTABLISHED", "CLOSED", ""},
+			{"CLOSED", "CLOSED", ""},
+		},
+		corrections: map[int]int{7: 1},
+	}, {
 		// A server's bare RST after the handshake (Linux's answer when
 		// its accept queue overflows with tcp_abort_on_overflow) is not
 		// a client that had gone: no correction.

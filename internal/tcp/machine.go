@@ -275,6 +275,9 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 			change(from, true, SynReceived, in, "sent SYN-ACK while in SYN_SENT: a simultaneous open", false, r)
 		}
 	default:
+		if from.State == Closed {
+			c.rstLost(from, to, in, r)
+		}
 		if from.State == Unknown {
 			from.MidStream = true
 			st := Established
@@ -361,6 +364,22 @@ func (c *Conn) finsCrossed(from, to *Endpoint, in *Input, r *Result) {
 	change(from, true, Closing, in, fmt.Sprintf("received the peer's FIN of frame %d before the ACK of its own: a simultaneous close; CLOSING until its FIN is acknowledged", to.FINFrame), false, r)
 }
 
+// rstLost handles a segment sent by an endpoint taken to be closed by the
+// peer's RST. A reset socket is gone and sends nothing more (its host
+// answers what still comes with RST alone), so the RST did not reach it,
+// or did not reset it: it is where it was before.
+func (c *Conn) rstLost(from, to *Endpoint, in *Input, r *Result) {
+	n := len(from.History)
+	if n == 0 || !to.SentRST {
+		return
+	}
+	t := from.History[n-1]
+	if t.State != Closed || t.Correction || t.Frame != to.RSTFrame || t.From == Unknown {
+		return
+	}
+	change(from, true, t.From, in, fmt.Sprintf("sends after the RST of frame %d, which a reset socket never does: that RST had not reached it when it sent this, or did not reset it, so it was still in %s", t.Frame, t.From), true, r)
+}
+
 // frameRef names a frame in a reason, " of frame N", or nothing when
 // there is none.
 func frameRef(frame int) string {
@@ -408,6 +427,10 @@ func (c *Conn) receiveRST(from, to *Endpoint, in *Input, r *Result) {
 		exact = s.Seq == prev
 	}
 	if exact {
+		if n := len(from.History); !s.Flags.Has(wire.ACK) && from.State == Closed && n > 0 && from.History[n-1].Frame != in.Frame {
+			change(to, false, Closed, in, fmt.Sprintf("received RST seq=%d, exactly the next expected, from a peer that had closed the connection at frame %d: an RST without ACK is a host's answer to a segment no socket owns; the connection is reset (ECONNRESET) and its buffers discarded", s.Seq, from.History[n-1].Frame), false, r)
+			return
+		}
 		change(to, false, Closed, in, fmt.Sprintf("received RST seq=%d, exactly the next expected: the connection is reset (ECONNRESET) and its buffers discarded", s.Seq), false, r)
 		return
 	}

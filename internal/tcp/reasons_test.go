@@ -76,6 +76,11 @@ t=0.031  c>s P. seq=1 ack=1 len=100 ts=102,500
 t=0.061  s>c .  seq=1 ack=101 ts=530,102
 t=0.090  s>c R. seq=1 ack=101 win=0
 `, 6, "server CLOSED", []string{"abortive close", "unread data", "SO_LINGER 0"}},
+		{"RSTFromNoSocket", handshake + `
+t=0.050  s>c R. seq=1 ack=1 win=0
+t=0.150  c>s P. seq=1 ack=1 len=100 ts=200,500
+t=0.150  s>c R  seq=1 win=0
+`, 6, "client CLOSED", []string{"from a peer that had closed the connection at frame 4", "no socket owns"}},
 		{"RSTAfterClose", handshake + `
 t=1.000  c>s F. seq=1 ack=1 ts=200,500
 t=1.030  s>c .  seq=1 ack=2 ts=530,200
