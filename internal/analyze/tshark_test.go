@@ -172,7 +172,7 @@ var deliberateDifferences = []deliberate{
 	},
 	{
 		test: "TestDeliberateFastRetransmission",
-		name: "fast retransmission from the evidence: SACK recovery (RFC 6675) resends every hole the SACK blocks reveal, and does so within about a round trip of the evidence; tshark calls it fast only when two dup ACKs asked for exactly this segment within a fixed 20 ms",
+		name: "fast retransmission from the evidence: SACK recovery (RFC 6675, or Linux's RACK on a single SACK) resends every hole the SACK blocks reveal, and does so within about a round trip of the evidence; tshark calls it fast only when two dup ACKs asked for exactly this segment within a fixed 20 ms",
 		matches: func(w tsharkRow, g ours) bool {
 			return g.flags^w.flags == 1<<event.FastRetransmission && g.flags.Has(event.Retransmission)
 		},
