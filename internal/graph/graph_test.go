@@ -18,6 +18,7 @@ import (
 	"github.com/tcplens/tcplens/internal/diagnose"
 	"github.com/tcplens/tcplens/internal/graph"
 	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/wire"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -131,4 +132,72 @@ func golden(t *testing.T, path string, got []byte) {
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("%s differs (-want +got; go test ./internal/graph -update rewrites it):\n%s", path, diff)
 	}
+}
+
+// TestLimits records a connection under limits far below its size: the
+// ladder keeps its first steps, its last, and those worth seeing, and says
+// how many it left out; every series merges into time columns that keep
+// its extremes, and the graph says it was downsampled.
+func TestLimits(t *testing.T) {
+	full, _ := recordCapture(t, "kernel/fast-retransmit.pcap", graph.DefaultLimits)
+	conns, rep := recordCapture(t, "kernel/fast-retransmit.pcap", graph.Limits{Steps: 10, Points: 6})
+	c, all := conns[0], full[0]
+	if len(all.Steps) != all.Segments || all.Cut() {
+		t.Fatalf("under the default limits the ladder has %d of %d steps", len(all.Steps), all.Segments)
+	}
+	if len(c.Steps) != 10 || !c.Cut() {
+		t.Fatalf("the ladder kept %d of %d steps, want 10", len(c.Steps), c.Segments)
+	}
+	for i, s := range c.Steps[:3] {
+		if s.N != i+1 {
+			t.Errorf("step %d is segment %d, want the first three segments first", i, s.N)
+		}
+	}
+	if last := c.Steps[len(c.Steps)-1]; last.N != c.Segments {
+		t.Errorf("the last step is segment %d of %d", last.N, c.Segments)
+	}
+	plain := 0 // steps kept neither as the first nor for what they show: the ring of the latest
+	for _, s := range c.Steps[3:] {
+		if len(s.Changes) == 0 && s.Result.Analysis.Empty() && !s.Flags.Any(wire.SYN|wire.FIN|wire.RST) {
+			plain++
+		}
+	}
+	if plain > 2 {
+		t.Errorf("%d steps kept for nothing they show, want at most the 2 of the ring", plain)
+	}
+	for d := range c.Flows {
+		f, g := &c.Flows[d], &all.Flows[d]
+		for i, s := range []*graph.Series{&f.Data, &f.Ack, &f.Window, &f.InFlight} {
+			whole := []*graph.Series{&g.Data, &g.Ack, &g.Window, &g.InFlight}[i]
+			if s.Total != whole.Total || len(s.Points) > 6 {
+				t.Errorf("flow %d series %d: %d points for %d segments (want at most 6 for %d)", d, i, len(s.Points), s.Total, whole.Total)
+			}
+			lo, hi := extent(whole)
+			if l, h := extent(s); len(whole.Points) > 0 && (l != lo || h != hi) {
+				t.Errorf("flow %d series %d spans %d to %d downsampled, %d to %d whole", d, i, l, h, lo, hi)
+			}
+		}
+	}
+	for kind, svg := range draw(t, c, rep) {
+		checkXML(t, kind, svg)
+		golden(t, filepath.Join("testdata", "fast-retransmit-limited-"+kind+".svg"), svg)
+		if kind == "ladder" && !bytes.Contains(svg, []byte("segments not shown")) {
+			t.Error("the cut ladder does not say where it left segments out")
+		}
+		if (kind == "tsg" || kind == "window") && !bytes.Contains(svg, []byte("Downsampled to draw")) {
+			t.Errorf("the %s graph does not say it was downsampled", kind)
+		}
+	}
+}
+
+func extent(s *graph.Series) (lo, hi int64) {
+	for i, p := range s.Points {
+		if i == 0 || p.Lo < lo {
+			lo = p.Lo
+		}
+		if i == 0 || p.Hi > hi {
+			hi = p.Hi
+		}
+	}
+	return lo, hi
 }

@@ -84,7 +84,11 @@ func Ladder(out io.Writer, c *Conn, fs []diagnose.Finding, o Options) error {
 		rows = append(rows, row{gap: c.Segments - prevN, y: y, h: gapRowHeight})
 		y += gapRowHeight
 	}
-	height := int(y) + 40
+	end := y + 8 // of the lifelines
+	height := int(end) + 28
+	if c.Cut() {
+		height += 16
+	}
 
 	w := &svgWriter{}
 	label := fmt.Sprintf("ladder diagram of connection %d: client %s, server %s", c.ID, c.Client, c.Server)
@@ -131,7 +135,6 @@ func Ladder(out io.Writer, c *Conn, fs []diagnose.Finding, o Options) error {
 			lines[side] = append(lines[side], stretch{from: changeY(r.step, side, r.y), state: ch.State})
 		}
 	}
-	end := float64(height) - 28
 	for side, x := range []float64{xClient, xServer} {
 		w.raw(`<g class="lifeline">`)
 		for i, s := range lines[side] {
@@ -155,7 +158,7 @@ func Ladder(out io.Writer, c *Conn, fs []diagnose.Finding, o Options) error {
 		ladderRow(w, c, r.step, r.y, r.h, r.tags, byFrame[r.step.Frame])
 	}
 	if c.Cut() {
-		w.textAt(xTime, float64(height)-8, "note", "", fmt.Sprintf("Shows %d of the %d segments: the first, the last, and those that change a state or carry analysis; tcplens explain -c %d lists all.",
+		w.textAt(xTime, end+36, "note", "", fmt.Sprintf("Shows %d of the %d segments: the first, the last, and those that change a state or carry analysis; tcplens explain -c %d lists all.",
 			len(c.Steps), c.Segments, c.ID))
 	}
 	return w.close(out)

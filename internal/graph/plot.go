@@ -23,6 +23,7 @@ const (
 	plotH      = 300
 	plotSpan   = 10000
 	noteHeight = 14
+	noteRunes  = 170 // a note's line, in the 11-pixel font: the picture's width
 )
 
 // plot draws one graph over time.
@@ -100,7 +101,7 @@ func (p *plot) axes() {
 // marks draws each point of s as a vertical mark from its lowest to its
 // highest value (a dot when they are equal), with its tooltip; a point
 // with data-f takes the reader to its ladder step.
-func (p *plot) marks(s *series, class string, describe func(pt *Point) string) {
+func (p *plot) marks(s *Series, class string, describe func(pt *Point) string) {
 	p.account(s, class)
 	for i := range s.Points {
 		pt := &s.Points[i]
@@ -112,7 +113,7 @@ func (p *plot) marks(s *series, class string, describe func(pt *Point) string) {
 }
 
 // marksAt draws each point of s as a dot at value v.
-func (p *plot) marksAt(s *series, class string, v int64, describe func(pt *Point) string) {
+func (p *plot) marksAt(s *Series, class string, v int64, describe func(pt *Point) string) {
 	p.account(s, class)
 	y := p.py(v)
 	for i := range s.Points {
@@ -124,7 +125,7 @@ func (p *plot) marksAt(s *series, class string, v int64, describe func(pt *Point
 }
 
 // steps draws s as a step line: each value holds until the next.
-func (p *plot) steps(s *series, class string) {
+func (p *plot) steps(s *Series, class string) {
 	if len(s.Points) == 0 {
 		return
 	}
@@ -145,7 +146,7 @@ func (p *plot) steps(s *series, class string) {
 }
 
 // account remembers what was downsampled, for the note under the plot.
-func (p *plot) account(s *series, class string) {
+func (p *plot) account(s *Series, class string) {
 	if s.Downsampled() {
 		p.downsampled = append(p.downsampled, fmt.Sprintf("%s %s → %s", legendNames[class], render.Thousands(s.Total), render.Thousands(len(s.Points))))
 		p.width = max(p.width, s.Width)
@@ -186,13 +187,32 @@ func (p *plot) end(out io.Writer, o Options, empty string) error {
 	}
 	y := plotTop + plotH + 50
 	for _, n := range p.notes {
-		p.w.textAt(8, float64(y), "note", "", n)
-		y += noteHeight
+		for _, line := range wrap(n, noteRunes) {
+			p.w.textAt(8, float64(y), "note", "", line)
+			y += noteHeight
+		}
 	}
 	doc := &svgWriter{}
 	doc.open(o, "graph "+p.class, plotWidth, y, p.title)
 	doc.raw(p.w.b.String())
 	return doc.close(out)
+}
+
+// wrap breaks s at spaces into lines of at most n runes.
+func wrap(s string, n int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		if line != "" && len([]rune(line))+1+len([]rune(word)) > n {
+			lines = append(lines, line)
+			line = ""
+		}
+		if line != "" {
+			line += " "
+		}
+		line += word
+	}
+	return append(lines, line)
 }
 
 func formatDuration(ns int64) string {
@@ -241,7 +261,7 @@ func TimeSequence(out io.Writer, c *Conn, d conn.Dir, o Options) error {
 	// The range: the data and the ACKs; the window too, unless it
 	// reaches so far above them that the data would be a flat line.
 	lo, hi, any := int64(math.MaxInt64), int64(math.MinInt64), false
-	for _, s := range []*series{&f.Data, &f.Retrans, &f.Probes, &f.Ack, &f.SACK} {
+	for _, s := range []*Series{&f.Data, &f.Retrans, &f.Probes, &f.Ack, &f.SACK} {
 		for _, pt := range s.Points {
 			lo, hi, any = min(lo, pt.Lo), max(hi, pt.Hi), true
 		}
@@ -265,8 +285,9 @@ func TimeSequence(out io.Writer, c *Conn, d conn.Dir, o Options) error {
 	title := fmt.Sprintf("Time-sequence graph of connection %d, %s data", c.ID, dirWords(d))
 	p.start("tsg", title, "relative sequence number", c.Duration)
 
+	// Drawn in this order, the ACK line shows over dense data, and the
+	// marks of what went wrong over everything.
 	p.steps(&f.Window, "win")
-	p.steps(&f.Ack, "ack")
 	seqText := func(pt *Point) string {
 		if pt.N == 1 {
 			return withNote(fmt.Sprintf("%s: seq %d:%d (%d bytes)", at(pt), pt.Lo, pt.Hi, pt.Hi-pt.Lo), pt)
@@ -276,17 +297,18 @@ func TimeSequence(out io.Writer, c *Conn, d conn.Dir, o Options) error {
 	ackText := func(pt *Point) string {
 		return withNote(fmt.Sprintf("%s: ack %d", at(pt), pt.Lo), pt)
 	}
+	p.marks(&f.Data, "data", seqText)
 	p.marks(&f.SACK, "sack", func(pt *Point) string {
 		return withNote(fmt.Sprintf("%s: SACK %d:%d", at(pt), pt.Lo, pt.Hi), pt)
 	})
-	p.marks(&f.Data, "data", seqText)
+	p.steps(&f.Ack, "ack")
 	p.marks(&f.Probes, "probe", seqText)
 	p.marks(&f.Retrans, "retrans", seqText)
 	p.marks(&f.DupAck, "dup", ackText)
 	p.marks(&f.ZeroWin, "zero", ackText)
 	for _, l := range []struct {
 		class string
-		s     *series
+		s     *Series
 	}{{"data", &f.Data}, {"retrans", &f.Retrans}, {"probe", &f.Probes}, {"ack", &f.Ack}, {"win", &f.Window},
 		{"sack", &f.SACK}, {"dup", &f.DupAck}, {"zero", &f.ZeroWin}} {
 		p.legend(l.class, l.s.Total)
@@ -303,7 +325,7 @@ func TimeSequence(out io.Writer, c *Conn, d conn.Dir, o Options) error {
 func Window(out io.Writer, c *Conn, d conn.Dir, o Options) error {
 	f := &c.Flows[d]
 	p := &plot{w: &svgWriter{}, yUnit: unitBytes, yPerValue: 1}
-	for _, s := range []*series{&f.InFlight, &f.Rwnd} {
+	for _, s := range []*Series{&f.InFlight, &f.Rwnd} {
 		for _, pt := range s.Points {
 			p.y1 = max(p.y1, float64(pt.Hi))
 		}

@@ -39,17 +39,17 @@ type Step struct {
 // relative sequence numbers (bytes) in the sender's space, unwrapped past
 // 2^32; times are nanoseconds since the connection's first segment.
 type Flow struct {
-	Data     series // segments with payload, SYN or FIN, other than those below
-	Retrans  series // retransmissions, of every kind, with the kind in the note
-	Probes   series // zero-window probes and keep-alives
-	Ack      series // the receiver's acknowledgment number
-	Window   series // the right edge of the receiver's window: ACK plus scaled window
-	SACK     series // the receiver's SACK blocks
-	DupAck   series // the receiver's duplicate ACKs, at their ACK number
-	ZeroWin  series // the receiver's zero windows, at their ACK number
-	InFlight series // bytes in flight after each data segment (tshark's)
-	Rwnd     series // the receiver's advertised window, scaled
-	RTT      series // RTT samples of this data, from the receiver's ACKs (nanoseconds)
+	Data     Series // segments with payload, SYN or FIN, other than those below
+	Retrans  Series // retransmissions, of every kind, with the kind in the note
+	Probes   Series // zero-window probes and keep-alives
+	Ack      Series // the receiver's acknowledgment number
+	Window   Series // the right edge of the receiver's window: ACK plus scaled window
+	SACK     Series // the receiver's SACK blocks
+	DupAck   Series // the receiver's duplicate ACKs, at their ACK number
+	ZeroWin  Series // the receiver's zero windows, at their ACK number
+	InFlight Series // bytes in flight after each data segment (tshark's)
+	Rwnd     Series // the receiver's advertised window, scaled
+	RTT      Series // RTT samples of this data, from the receiver's ACKs (nanoseconds)
 	Bytes    uint64 // payload bytes sent
 
 	space unwrapper // the sender's sequence space
@@ -66,13 +66,14 @@ type Conn struct {
 	Steps          []Step  // in capture order; fewer than Segments when the ladder is cut
 	Flows          [2]Flow // by conn.Dir: the client's data, the server's data
 
-	limits  Limits
-	keep    func(frame int) bool
-	head    int    // steps kept from the start
-	notable int    // steps kept for what they show
-	tail    []Step // a ring of the latest other steps
-	tailAt  int
-	sack    []seq.Range
+	limits    Limits
+	keep      func(frame int) bool
+	head      int    // steps kept from the start
+	essential int    // steps kept for a state change, a SYN, FIN or RST
+	notable   int    // steps kept for their analysis
+	tail      []Step // a ring of the latest other steps
+	tailAt    int
+	sack      []seq.Range
 }
 
 // Recorder keeps the pictures' record of the connections it is asked for,
@@ -138,8 +139,8 @@ func (r *Recorder) newConn(c *conn.Conn, start pcap.Time) *Conn {
 }
 
 // all lists the flow's series, for what is done to each alike.
-func (f *Flow) all() []*series {
-	return []*series{&f.Data, &f.Retrans, &f.Probes, &f.Ack, &f.Window, &f.SACK, &f.DupAck, &f.ZeroWin, &f.InFlight, &f.Rwnd, &f.RTT}
+func (f *Flow) all() []*Series {
+	return []*Series{&f.Data, &f.Retrans, &f.Probes, &f.Ack, &f.Window, &f.SACK, &f.DupAck, &f.ZeroWin, &f.InFlight, &f.Rwnd, &f.RTT}
 }
 
 // retransmissionKinds are the kinds that make a segment a resending.
@@ -210,17 +211,22 @@ func (g *Conn) add(s *analyze.Segment) {
 }
 
 // addStep keeps the segment's ladder step if the budget allows: the
-// first steps, then those worth seeing (up to as many again), and always
-// the latest few, which a ring holds until the connection ends.
+// first steps; those that change a state or carry a SYN, FIN or RST,
+// which are few and tell the story; those with analysis or that Keep
+// names; and always the latest few, which a ring holds until the
+// connection ends. Each kind has its share of the budget, so that a
+// thousand duplicate ACKs do not push out the FIN.
 func (g *Conn) addStep(s *analyze.Segment) {
 	l := g.limits.Steps
-	headMax, notableMax := l*2/5, l*2/5
-	tailMax := l - headMax - notableMax
+	headMax, essentialMax, notableMax := l*3/10, l/5, l*3/10
+	tailMax := l - headMax - essentialMax - notableMax
 	st := Step{N: g.Segments}
 	switch {
 	case g.head < headMax:
 		g.head++
-	case g.notable < notableMax && g.worthSeeing(s):
+	case g.essential < essentialMax && (len(s.Result.Changes) > 0 || s.Seg.Flags.Any(wire.SYN|wire.FIN|wire.RST)):
+		g.essential++
+	case g.notable < notableMax && (!s.Result.Analysis.Empty() || s.Err != nil || (g.keep != nil && g.keep(s.Frame.Number))):
 		g.notable++
 	default:
 		st.Step = analyze.StepOf(s)
@@ -235,11 +241,6 @@ func (g *Conn) addStep(s *analyze.Segment) {
 	}
 	st.Step = analyze.StepOf(s)
 	g.Steps = append(g.Steps, st)
-}
-
-func (g *Conn) worthSeeing(s *analyze.Segment) bool {
-	return len(s.Result.Changes) > 0 || !s.Result.Analysis.Empty() || s.Seg.Flags.Any(wire.SYN|wire.FIN|wire.RST) ||
-		s.Err != nil || (g.keep != nil && g.keep(s.Frame.Number))
 }
 
 func (g *Conn) finish() {

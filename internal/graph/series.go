@@ -1,37 +1,37 @@
 package graph
 
-// Point is one mark of a series: one segment, or, once the series is
+// Point is one mark of a Series: one segment, or, once the series is
 // downsampled, every segment of one time column.
 type Point struct {
-	T0, T1      int64 // nanoseconds since the connection's first segment: its first and last segment
-	Lo, Hi      int64 // the extent of its values
-	First, Last int64 // the value of its first and of its last segment, for step lines
-	Frame       int   // the frame of its first segment
-	LastFrame   int   // the frame of its last segment
-	N           int   // how many segments it stands for
-	Note        string
+	T0, T1      int64  // nanoseconds since the connection's first segment: its first and last segment
+	Lo, Hi      int64  // the extent of its values
+	First, Last int64  // the value of its first and of its last segment, for step lines
+	Frame       int    // the frame of its first segment
+	LastFrame   int    // the frame of its last segment
+	N           int    // how many segments it stands for
+	Note        string // the analysis of its one segment, in words; "" once merged
 }
 
-// series is the points of one quantity over time. It keeps every segment
+// Series is the points of one quantity over time. It keeps every segment
 // as a point until it holds maxPoints, then merges them into time columns
 // and doubles the columns' width whenever it fills again: memory and the
 // picture stay bounded however long the connection, and a column always
 // shows the extremes of what it stands for.
-type series struct {
+type Series struct {
 	Points []Point
 	Width  int64 // nanoseconds per column; 0 while every point is one segment
 	Total  int   // segments added
 	max    int
 }
 
-func newSeries(maxPoints int) series { return series{max: maxPoints} }
+func newSeries(maxPoints int) Series { return Series{max: maxPoints} }
 
 // Downsampled reports whether points stand for several segments.
-func (s *series) Downsampled() bool { return s.Width > 0 }
+func (s *Series) Downsampled() bool { return s.Width > 0 }
 
 // add records one segment at time t (nanoseconds since the connection's
 // start) spanning values lo to hi, whose own value, for a line, is v.
-func (s *series) add(t, lo, hi, v int64, frame int, note string) {
+func (s *Series) add(t, lo, hi, v int64, frame int, note string) {
 	s.Total++
 	n := len(s.Points)
 	if s.Width > 0 && n > 0 {
@@ -52,7 +52,7 @@ func (s *series) add(t, lo, hi, v int64, frame int, note string) {
 }
 
 // coarsen widens the columns until at most half of max points remain.
-func (s *series) coarsen() {
+func (s *Series) coarsen() {
 	if s.Width == 0 {
 		first, last := s.Points[0].T0, s.Points[0].T1
 		for _, p := range s.Points {

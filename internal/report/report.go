@@ -79,12 +79,12 @@ func Write(w io.Writer, r *Report) error {
 	}
 	rep := r.Diagnosis
 	v.Facts = captureFacts(r)
-	v.Counts, v.Groups = findingGroups(rep.Findings)
-	v.Columns = columns
 	pictured := map[int]bool{}
 	for _, c := range r.Pictures {
 		pictured[c.ID] = true
 	}
+	v.Counts, v.Groups = findingGroups(rep.Findings, pictured)
+	v.Columns = columns
 	v.Table = tableData(rep, pictured)
 	v.DetailNote = r.Chosen
 	byID := map[int]*diagnose.Conn{}
@@ -156,9 +156,10 @@ type group struct {
 }
 
 type item struct {
-	Conn   int
-	Title  string
-	Frames []int
+	Conn     int
+	Pictured bool // the page draws the connection: its id links there
+	Title    string
+	Frames   []int
 }
 
 func captureFacts(r *Report) []fact {
@@ -193,7 +194,7 @@ func captureFacts(r *Report) []fact {
 
 // findingGroups counts findings by severity, worst first, and gathers
 // them by id: the findings are sorted worst first already.
-func findingGroups(fs []diagnose.Finding) ([]count, []group) {
+func findingGroups(fs []diagnose.Finding, pictured map[int]bool) ([]count, []group) {
 	c := diagnose.CountOf(fs)
 	var counts []count
 	for sev := diagnose.Error; ; sev-- {
@@ -219,7 +220,7 @@ func findingGroups(fs []diagnose.Finding) ([]count, []group) {
 			g.More++
 			continue
 		}
-		g.Items = append(g.Items, item{Conn: f.Conn, Title: f.Title, Frames: firstFrames(f.Frames)})
+		g.Items = append(g.Items, item{Conn: f.Conn, Pictured: pictured[f.Conn], Title: f.Title, Frames: firstFrames(f.Frames)})
 	}
 	return counts, groups
 }
