@@ -33,6 +33,7 @@ func TestReportInBrowser(t *testing.T) {
 		{"fast-retransmit", filepath.Join(testdata, "kernel", "fast-retransmit.pcap")},
 		{"zero-window", filepath.Join(testdata, "kernel", "zero-window.pcap")},
 		{"hostile", hostileCapture(t)},
+		{"100k-segments", longCapture(t)},
 	}
 	if big := os.Getenv("TCPLENS_BROWSER_CAPTURE"); big != "" {
 		cases = append(cases, struct{ name, capture string }{"large", big})
@@ -180,8 +181,54 @@ func checkJump(t *testing.T, p *browser.Page) {
 		t.Errorf("the step is %.0f px down a %.0f px box, and the box did not scroll", got.RowY, got.BoxHeight)
 	}
 	shot(t, p, "ladder-after-click.png")
+	checkJumpNearest(t, p)
 	must(t, p.Eval(`document.querySelector('details.conn[data-checked] svg.tsg').scrollIntoView({block: 'start'})`, nil))
 	shot(t, p, "pictures.png")
+}
+
+// checkJumpNearest clicks, when the ladder leaves segments out, a mark
+// whose segment it left out: the ladder must go to the nearest step it
+// shows and say so.
+func checkJumpNearest(t *testing.T, p *browser.Page) {
+	var mark struct {
+		Frame, Nearest int
+		X, Y           float64
+	}
+	must(t, p.Eval(`(() => {
+		const sec = document.querySelector('details.conn[data-checked]');
+		const shown = Array.from(sec.querySelectorAll('.ladder .row[data-f]'), r => +r.dataset.f);
+		const marks = Array.from(sec.querySelectorAll('svg.tsg .plot .data[data-f]')).filter(m => !shown.includes(+m.dataset.f));
+		for (const m of marks.slice(Math.floor(marks.length / 2))) {
+			m.scrollIntoView({block: 'center'});
+			const r = m.getBoundingClientRect();
+			const x = r.left + r.width / 2, y = r.top + r.height / 2;
+			// Marks of a dense graph overlap: the one on top is clicked.
+			const top = document.elementFromPoint(x, y);
+			if (!top || !top.matches('.plot .data[data-f]') || shown.includes(+top.dataset.f)) continue;
+			const f = +top.dataset.f;
+			const nearest = shown.reduce((a, b) => Math.abs(b - f) < Math.abs(a - f) ? b : a);
+			return {Frame: f, Nearest: nearest, X: x, Y: y};
+		}
+		return {Frame: 0};
+	})()`, &mark))
+	if mark.Frame == 0 {
+		return // the ladder shows every segment
+	}
+	must(t, p.Click(mark.X, mark.Y))
+	var got struct {
+		Frame int
+		Note  string
+	}
+	must(t, p.Eval(`(() => {
+		const sec = document.querySelector('details.conn[data-checked]');
+		const row = sec.querySelector('.ladder .row.sel'), note = sec.querySelector('#jump-note');
+		return {Frame: row ? +row.dataset.f : 0, Note: note ? note.textContent : ''};
+	})()`, &got))
+	t.Logf("clicked frame %d's mark, which the ladder leaves out: ladder at frame %d: %q", mark.Frame, got.Frame, got.Note)
+	if got.Frame != mark.Nearest || !strings.Contains(got.Note, fmt.Sprintf("Frame %d is not in the ladder", mark.Frame)) {
+		t.Errorf("clicking frame %d's mark, left out of the ladder, selected step %d (want the nearest, %d) and said %q",
+			mark.Frame, got.Frame, mark.Nearest, got.Note)
+	}
 }
 
 // checkZoom turns the wheel over the open connection's time-sequence

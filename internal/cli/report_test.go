@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/testcap"
 )
 
 // hostileName is markup, a pcapng comment of a kind, in the name of an
@@ -21,37 +22,38 @@ const hostileName = `<script>alert(1)</script><img src=x onerror=alert(2)>"'&`
 // file whose name and interface name are hostileName.
 func hostileCapture(t *testing.T) string {
 	t.Helper()
-	in, err := os.Open(filepath.Join(testdata, "kernel", "fast-retransmit.pcap"))
+	frames, err := testcap.ReadFile(filepath.Join(testdata, "kernel", "fast-retransmit.pcap"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer in.Close()
-	r, err := pcap.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), strings.ReplaceAll(hostileName, "/", "_")+".pcapng")
+	return writeCapture(t, strings.ReplaceAll(hostileName, "/", "_")+".pcapng", hostileName, frames)
+}
+
+// longCapture is one connection of 100,000 data segments, with losses.
+func longCapture(t *testing.T) string {
+	t.Helper()
+	return writeCapture(t, "long.pcapng", "", testcap.Build(testcap.Bulk(100_000, 20_000)))
+}
+
+// writeCapture writes frames (Ethernet) to a pcapng file called name in a
+// directory of the test's, on an interface called iface.
+func writeCapture(t *testing.T, name, iface string, frames []pcap.Frame) string {
+	t.Helper()
 	var b bytes.Buffer
 	w, err := pcap.NewNGWriter(&b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	iface := w.AddInterface(hostileName, pcap.LinkType(1), 0)
-	for {
-		f, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.WritePacket(iface, &f); err != nil {
+	id := w.AddInterface(iface, pcap.LinkType(1), 0)
+	for i := range frames {
+		if err := w.WritePacket(id, &frames[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}

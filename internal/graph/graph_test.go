@@ -17,7 +17,7 @@ import (
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/diagnose"
 	"github.com/tcplens/tcplens/internal/graph"
-	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/testcap"
 	"github.com/tcplens/tcplens/internal/wire"
 )
 
@@ -27,12 +27,7 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 // connection for the pictures, and diagnoses it.
 func recordCapture(t *testing.T, path string, limits graph.Limits) ([]*graph.Conn, *diagnose.Report) {
 	t.Helper()
-	f, err := os.Open(filepath.Join("../../testdata", path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcap.NewReader(f)
+	frames, err := testcap.ReadFile(filepath.Join("../../testdata", path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,15 +43,8 @@ func recordCapture(t *testing.T, path string, limits graph.Limits) ([]*graph.Con
 		}
 		col.OnConn(c, why)
 	})
-	for {
-		fr, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		an.Add(&fr)
+	for i := range frames {
+		an.Add(&frames[i])
 	}
 	an.Close()
 	return conns, col.Finish(an.Stats)
@@ -200,4 +188,42 @@ func extent(s *graph.Series) (lo, hi int64) {
 		}
 	}
 	return lo, hi
+}
+
+// TestLongConnection records a transfer of 100,000 data segments: the
+// record and the pictures stay within the limits whatever the length.
+func TestLongConnection(t *testing.T) {
+	frames := testcap.Build(testcap.Bulk(100_000, 20_000))
+	col := diagnose.NewCollector()
+	rec := graph.NewRecorder(nil, nil, graph.DefaultLimits)
+	var c *graph.Conn
+	an := analyze.New(analyze.Options{}, func(s *analyze.Segment) {
+		col.Segment(s)
+		rec.Segment(s)
+	}, func(cn *conn.Conn, why conn.EndReason) {
+		c = rec.End(cn)
+		col.OnConn(cn, why)
+	})
+	for i := range frames {
+		an.Add(&frames[i])
+	}
+	an.Close()
+	rep := col.Finish(an.Stats)
+	if c == nil || c.Segments < 150_000 {
+		t.Fatalf("recorded %v", c)
+	}
+	if len(c.Steps) != graph.DefaultLimits.Steps {
+		t.Errorf("the ladder kept %d steps, want %d", len(c.Steps), graph.DefaultLimits.Steps)
+	}
+	f := &c.Flows[conn.ClientToServer]
+	if f.Data.Total < 100_000 || len(f.Data.Points) > graph.DefaultLimits.Points || f.Retrans.Total != 5 || f.DupAck.Total != 15 {
+		t.Errorf("data %d segments in %d points, %d retransmissions, %d duplicate ACKs; want 100,000 in at most %d, 5, 15",
+			f.Data.Total, len(f.Data.Points), f.Retrans.Total, f.DupAck.Total, graph.DefaultLimits.Points)
+	}
+	for kind, svg := range draw(t, c, rep) {
+		// About a megabyte at most for each: what a browser draws at once.
+		if len(svg) > 1<<20 {
+			t.Errorf("the %s of a 100,000-segment connection is %d bytes", kind, len(svg))
+		}
+	}
 }

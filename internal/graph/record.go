@@ -71,7 +71,7 @@ type Conn struct {
 	head      int    // steps kept from the start
 	essential int    // steps kept for a state change, a SYN, FIN or RST
 	notable   int    // steps kept for their analysis
-	tail      []Step // a ring of the latest other steps
+	tail      []Step // the latest other steps, from tailAt on
 	tailAt    int
 	sack      []seq.Range
 }
@@ -213,14 +213,13 @@ func (g *Conn) add(s *analyze.Segment) {
 // addStep keeps the segment's ladder step if the budget allows: the
 // first steps; those that change a state or carry a SYN, FIN or RST,
 // which are few and tell the story; those with analysis or that Keep
-// names; and always the latest few, which a ring holds until the
-// connection ends. Each kind has its share of the budget, so that a
-// thousand duplicate ACKs do not push out the FIN.
+// names; and the latest of the rest, as many as the budget has left. Each
+// kind has its share, so that a thousand duplicate ACKs do not push out
+// the FIN, and at least a fifth of the budget holds the latest steps.
 func (g *Conn) addStep(s *analyze.Segment) {
 	l := g.limits.Steps
 	headMax, essentialMax, notableMax := l*3/10, l/5, l*3/10
-	tailMax := l - headMax - essentialMax - notableMax
-	st := Step{N: g.Segments}
+	keep := true
 	switch {
 	case g.head < headMax:
 		g.head++
@@ -229,22 +228,28 @@ func (g *Conn) addStep(s *analyze.Segment) {
 	case g.notable < notableMax && (!s.Result.Analysis.Empty() || s.Err != nil || (g.keep != nil && g.keep(s.Frame.Number))):
 		g.notable++
 	default:
-		st.Step = analyze.StepOf(s)
-		if len(g.tail) < tailMax {
-			g.tail = append(g.tail, st)
-			return
-		}
-		// The oldest of the ring leaves the ladder.
-		g.tail[g.tailAt] = st
-		g.tailAt = (g.tailAt + 1) % tailMax
-		return
+		keep = false
 	}
-	st.Step = analyze.StepOf(s)
-	g.Steps = append(g.Steps, st)
+	st := Step{Step: analyze.StepOf(s), N: g.Segments}
+	if keep {
+		g.Steps = append(g.Steps, st)
+	} else {
+		g.tail = append(g.tail, st)
+	}
+	// The latest steps take what the budget has left: the oldest of them
+	// leaves the ladder.
+	for len(g.tail)-g.tailAt > l-len(g.Steps) {
+		g.tail[g.tailAt] = Step{}
+		g.tailAt++
+	}
+	if g.tailAt > l {
+		g.tail = append(g.tail[:0], g.tail[g.tailAt:]...)
+		g.tailAt = 0
+	}
 }
 
 func (g *Conn) finish() {
-	g.Steps = append(g.Steps, g.tail...)
+	g.Steps = append(g.Steps, g.tail[g.tailAt:]...)
 	g.tail = nil
 	slices.SortFunc(g.Steps, func(a, b Step) int { return a.N - b.N })
 	g.sack = nil
