@@ -365,6 +365,29 @@ func (p *Page) Screenshot() ([]byte, error) {
 	return base64.StdEncoding.DecodeString(r.Data)
 }
 
+// ScreenshotOf takes a PNG of what the element selector names shows in
+// the viewport now (its visible part, clipped to the viewport).
+func (p *Page) ScreenshotOf(selector string) ([]byte, error) {
+	var r struct{ X, Y, Width, Height float64 }
+	sel, _ := json.Marshal(selector)
+	err := p.Eval(`(() => {
+		const b = document.querySelector(`+string(sel)+`).getBoundingClientRect();
+		const x = Math.max(b.left, 0), y = Math.max(b.top, 0);
+		return {X: x + scrollX, Y: y + scrollY, Width: Math.min(b.right, innerWidth) - x, Height: Math.min(b.bottom, innerHeight) - y};
+	})()`, &r)
+	if err != nil {
+		return nil, err
+	}
+	var shot struct {
+		Data string `json:"data"`
+	}
+	clip := map[string]any{"x": r.X, "y": r.Y, "width": r.Width, "height": r.Height, "scale": 1}
+	if err := p.call("Page.captureScreenshot", map[string]any{"format": "png", "clip": clip}, &shot); err != nil {
+		return nil, err
+	}
+	return base64.StdEncoding.DecodeString(shot.Data)
+}
+
 // Problems lists what the page complained of so far: console errors and
 // warnings, uncaught exceptions, and the log's errors and warnings (where
 // Chromium reports Content-Security-Policy violations and failed loads).

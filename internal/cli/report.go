@@ -46,7 +46,11 @@ columns that keep their extremes; each picture says when it does.
 The capture is read twice when it comes from files: first to diagnose it and
 choose the connections to draw, then to record them (only them: memory stays
 bounded). Standard input is read once, so the pictures are then of the
-connections -c names or of the first ones.`,
+connections -c names or of the first ones.
+
+Whatever the capture holds, the page runs no code of its and makes no
+request: everything from the capture is escaped, and the page's
+Content-Security-Policy admits its own script and style sheet alone.`,
 		Example: `  tcplens report trace.pcap -o report.html
   tcplens report trace.pcap -c 3,7 -o report.html
   tcplens report --pictures 50 monday-*.pcap -o monday.html`,
@@ -55,7 +59,7 @@ connections -c names or of the first ones.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.output, "output", "o", "", "write the page to `FILE` (- for standard output)")
+	f.StringVarP(&o.output, "output", "o", "", "write the page to `FILE` (default: standard output)")
 	f.VarP(&o.conns, "conn", "c", "draw connection `ID` (repeat it or give a list such as 3,7); default: the most interesting")
 	f.IntVar(&o.pictures, "pictures", 20, "without -c, how many connections to draw, the most interesting first")
 	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576); the oldest idle are evicted and counted")
@@ -63,7 +67,7 @@ connections -c names or of the first ones.`,
 }
 
 func runReport(e *env, o reportCmdOptions, paths []string) error {
-	out, err := openOutput(e, o.output, "report.html")
+	out, err := openOutput(e, o.output)
 	if err != nil {
 		return err
 	}
@@ -92,6 +96,9 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 		}})
 		slices.SortFunc(pictures, func(a, b *graph.Conn) int { return a.ID - b.ID })
 		chosen = words
+		if len(o.conns) == 0 && len(pictures) == len(rep.Conns) {
+			chosen = "Every connection is in pictures."
+		}
 	} else {
 		rep = diagnoseTapped(e, c, o.maxConns, nil)
 		var ids []int
@@ -226,18 +233,10 @@ func reportFiles(c *capture) []report.File {
 	return files
 }
 
-// openOutput opens the file -o names; without -o, standard output, unless
-// it is a terminal, which a page or a picture would only fill with markup.
-func openOutput(e *env, path, example string) (io.WriteCloser, error) {
-	switch path {
-	case "-":
-		return nopCloser{e.stdout}, nil
-	case "":
-		if f, ok := e.stdout.(*os.File); ok {
-			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-				return nil, fmt.Errorf("give the file to write with -o (e.g. -o %s), or - for standard output", example)
-			}
-		}
+// openOutput opens the file -o names; without -o, or with -, standard
+// output.
+func openOutput(e *env, path string) (io.WriteCloser, error) {
+	if path == "" || path == "-" {
 		return nopCloser{e.stdout}, nil
 	}
 	f, err := os.Create(path)
@@ -292,7 +291,7 @@ its segment.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.output, "output", "o", "", "write the SVG to `FILE` (- for standard output)")
+	f.StringVarP(&o.output, "output", "o", "", "write the SVG to `FILE` (default: standard output)")
 	f.VarP(&o.conns, "conn", "c", "the connection `ID` to draw")
 	f.StringVar(&o.kind, "kind", "ladder", "the picture: ladder, tsg, window or rtt")
 	f.StringVar(&o.dir, "dir", "auto", "whose data tsg and window show: client, server, or auto (the direction that carried more)")
@@ -311,7 +310,7 @@ func runGraph(e *env, o graphOptions, paths []string) error {
 	if o.dir != "auto" && o.dir != "client" && o.dir != "server" {
 		return fmt.Errorf("--dir %q: want client, server or auto", o.dir)
 	}
-	out, err := openOutput(e, o.output, "conn.svg")
+	out, err := openOutput(e, o.output)
 	if err != nil {
 		return err
 	}

@@ -181,9 +181,11 @@ func checkJump(t *testing.T, p *browser.Page) {
 		t.Errorf("the step is %.0f px down a %.0f px box, and the box did not scroll", got.RowY, got.BoxHeight)
 	}
 	shot(t, p, "ladder-after-click.png")
+	shotOf(t, p, "details.conn[data-checked] .ladder-box", "ladder-box.png")
 	checkJumpNearest(t, p)
 	must(t, p.Eval(`document.querySelector('details.conn[data-checked] svg.tsg').scrollIntoView({block: 'start'})`, nil))
 	shot(t, p, "pictures.png")
+	shotOf(t, p, "details.conn[data-checked] svg.tsg", "tsg.png")
 }
 
 // checkJumpNearest clicks, when the ladder leaves segments out, a mark
@@ -305,6 +307,17 @@ func shot(t *testing.T, p *browser.Page, name string) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot: %s", path)
+}
+
+func shotOf(t *testing.T, p *browser.Page, selector, name string) {
+	t.Helper()
+	png, err := p.ScreenshotOf(selector)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func must(t *testing.T, err error) {

@@ -285,8 +285,8 @@ func TimeSequence(out io.Writer, c *Conn, d conn.Dir, o Options) error {
 	title := fmt.Sprintf("Time-sequence graph of connection %d, %s data", c.ID, dirWords(d))
 	p.start("tsg", title, "relative sequence number", c.Duration)
 
-	// Drawn in this order, the ACK line shows over dense data, and the
-	// marks of what went wrong over everything.
+	// Drawn in this order, the ACK line shows over dense data, the marks
+	// of what went wrong over everything, and retransmissions on top.
 	p.steps(&f.Window, "win")
 	seqText := func(pt *Point) string {
 		if pt.N == 1 {
@@ -303,9 +303,9 @@ func TimeSequence(out io.Writer, c *Conn, d conn.Dir, o Options) error {
 	})
 	p.steps(&f.Ack, "ack")
 	p.marks(&f.Probes, "probe", seqText)
-	p.marks(&f.Retrans, "retrans", seqText)
 	p.marks(&f.DupAck, "dup", ackText)
 	p.marks(&f.ZeroWin, "zero", ackText)
+	p.marks(&f.Retrans, "retrans", seqText)
 	for _, l := range []struct {
 		class string
 		s     *Series

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
@@ -99,12 +98,12 @@ func Write(w io.Writer, r *Report) error {
 		d.Open = i == 0
 		v.Details = append(v.Details, d)
 	}
-	var b bytes.Buffer
-	if err := page.Execute(&b, &v); err != nil {
+	// Straight to w: a page for tens of thousands of connections is tens
+	// of megabytes, not worth holding twice.
+	if err := page.Execute(w, &v); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	_, err := w.Write(b.Bytes())
-	return err
+	return nil
 }
 
 // csp allows the page's own script and style sheet, by hash, and nothing
