@@ -20,7 +20,7 @@ type Options struct {
 	MaxConns int // cap on connections held at once; 0 for conn.DefaultMaxConns
 	// Pipeline steps the connections on a goroutine of its own, for
 	// twice the speed on two cores; it applies when onSegment is nil,
-	// and with more than one core. The result is the same.
+	// and with more than one core. The connections are the same.
 	Pipeline bool
 }
 

@@ -3,6 +3,7 @@ package analyze
 import (
 	"runtime"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/pcap"
@@ -13,19 +14,18 @@ import (
 // The pipeline splits the analysis over two goroutines when nothing needs
 // each segment's result as it is made (Options.Pipeline, no onSegment):
 // the caller's goroutine counts, decodes and finds each segment's
-// connection, and a second one verifies checksums and steps the
-// connections, in capture order. The halves cost about the same, so on
+// connection, and a second one steps the connections, in capture order. The halves cost about the same, so on
 // two cores the analysis takes little more than half the time, and its
 // result is the same: one goroutine steps every segment in order, and the
 // connection table waits for a connection's steps to be done before it
 // reads its state or hands it to onConn (conn.Table.Settle).
 //
-// Frames go over in batches, each frame's bytes copied into the batch and
-// decoded there, so the segments stay valid after the reader moves on.
+// Segments go over in batches, with a copy of their headers, so that
+// they stay valid after the reader moves on.
 
 const (
 	pipeFrames = 512       // segments per batch
-	pipeArena  = 256 << 10 // bytes of frame data per batch, unless a frame needs more
+	pipeArena  = 128 << 10 // bytes of headers per batch
 	pipeDepth  = 4         // batches in flight
 )
 
@@ -71,30 +71,86 @@ func newPipeline() *pipeline {
 func (a *Analyzer) addPiped(frame *pcap.Frame) {
 	p := a.pipe
 	b := p.cur
-	if len(b.arena)+len(frame.Data) > cap(b.arena) && len(b.items) > 0 {
-		// A frame larger than the arena makes it grow; the frames before
-		// it keep the old one.
+	if len(b.arena)+min(len(frame.Data), pipeHeaders) > cap(b.arena) && len(b.items) > 0 {
 		p.send()
 		b = p.cur
 	}
 	n := len(b.items)
-	start := len(b.arena)
-	b.arena = append(b.arena, frame.Data...)
+	s := &b.segs[n]
+	c, end, _ := a.find(frame, s)
+	if c == nil {
+		return // nothing to step
+	}
 	f := &b.frames[n]
 	*f = *frame
-	f.Data = b.arena[start:len(b.arena):len(b.arena)]
-	s := &b.segs[n]
-	c, end, _ := a.find(f, s)
-	if c == nil {
-		b.arena = b.arena[:start] // nothing to step: the frame need not be kept
-		return
-	}
+	f.Data = b.keepHeaders(frame.Data, s)
 	p.made++
 	c.Mark = p.made
 	b.items = append(b.items, pipeItem{c, end})
 	if len(b.items) == pipeFrames {
 		p.send()
 	}
+}
+
+// The stepper reads a segment's headers, never its payload: the state
+// machines and the analysis go by the numbers in the headers, and of the
+// payload by its length alone (Zeek's history asks how much of it the
+// capture holds). So of a frame the batch keeps only the headers, which
+// spares copying whole frames of a full capture (most of its bytes) a
+// second time, and the segment's Payload points at zeros of its captured
+// length. pipeHeaders is the room a frame's headers are given in the
+// arena; headers longer than that (IPv6 extension headers) get a buffer
+// of their own.
+const pipeHeaders = 256
+
+var zeros [1 << 18]byte // longer than a payload of the largest frame pcap accepts
+
+// keepHeaders copies the headers of data, which Decode read into s, into
+// the arena and points s at the copy. A segment decoded from another
+// buffer (an IP datagram put back together from fragments, in a buffer of
+// its own) is left as it is.
+func (b *pipeBatch) keepHeaders(data []byte, s *wire.Segment) []byte {
+	tcpAt, ok := offsetIn(data, s.TCP)
+	if !ok {
+		return nil
+	}
+	hdr := data[:tcpAt+len(s.TCP)]
+	var kept []byte
+	if len(b.arena)+len(hdr) <= cap(b.arena) {
+		start := len(b.arena)
+		b.arena = append(b.arena, hdr...)
+		kept = b.arena[start:len(b.arena):len(b.arena)]
+	} else {
+		kept = append([]byte(nil), hdr...)
+	}
+	s.TCP = kept[tcpAt:]
+	if off, ok := offsetIn(data, s.IPv4); ok {
+		s.IPv4 = kept[off:]
+	}
+	if off, ok := offsetIn(data, s.IPv6); ok {
+		s.IPv6 = kept[off:]
+	}
+	if _, ok := offsetIn(data, s.Payload); ok || (s.Payload != nil && len(s.Payload) == 0) {
+		if len(s.Payload) <= len(zeros) {
+			s.Payload = zeros[:len(s.Payload):len(s.Payload)]
+		} else {
+			s.Payload = make([]byte, len(s.Payload))
+		}
+	}
+	return kept
+}
+
+// offsetIn reports where x starts in data, if it does.
+func offsetIn(data, x []byte) (int, bool) {
+	if len(x) == 0 || len(data) == 0 {
+		return 0, false
+	}
+	d := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(x)))
+	if p < d || p >= d+uintptr(len(data)) {
+		return 0, false
+	}
+	return int(p - d), true
 }
 
 // send hands the current batch to the stepper and takes a free one.
@@ -134,9 +190,7 @@ func (a *Analyzer) settle(c *conn.Conn) {
 	}
 	b := p.cur
 	for i := b.skip; i < len(b.items); i++ {
-		it := &b.items[i]
-		in := input(&b.frames[i], &b.segs[i])
-		it.c.Step(it.end, &in, &a.res)
+		b.step(i, &a.res)
 	}
 	b.skip = len(b.items)
 	p.stepped.Store(p.sent + uint64(b.skip))
@@ -156,12 +210,20 @@ func (p *pipeline) step() {
 	r.Changes = make([]tcp.Change, 0, 8)
 	for b := range p.work {
 		for i := b.skip; i < len(b.items); i++ {
-			it := &b.items[i]
-			in := input(&b.frames[i], &b.segs[i])
-			it.c.Step(it.end, &in, &r)
+			b.step(i, &r)
 			p.stepped.Store(b.first + uint64(i) + 1)
 		}
 		b.reset()
 		p.free <- b
 	}
+}
+
+// step steps item i. Its checksum is not verified: no one sees the
+// segment's own result, and nothing in a connection's state depends on
+// it (it decides only the segment's bad_checksum flag). On whole frames
+// that is a pass over every byte saved.
+func (b *pipeBatch) step(i int, r *tcp.Result) {
+	f := &b.frames[i]
+	in := tcp.Input{Seg: &b.segs[i], Frame: f.Number, Time: f.Time}
+	b.items[i].c.Step(b.items[i].end, &in, r)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/wire"
 )
 
 // connsOf runs the analysis of a capture without per-segment output and
@@ -51,5 +53,23 @@ func TestPipelineSame(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestPipelineKeepsEverySlice checks that the pipeline's copy of a
+// segment's headers repoints every view wire.Segment has into the frame:
+// one it did not know of would point into the reader's buffer after the
+// reader moved on.
+func TestPipelineKeepsEverySlice(t *testing.T) {
+	var got []string
+	st := reflect.TypeFor[wire.Segment]()
+	for i := range st.NumField() {
+		if f := st.Field(i); f.Type.Kind() == reflect.Slice {
+			got = append(got, f.Name)
+		}
+	}
+	want := []string{"IPv4", "IPv6", "TCP", "Payload"} // the ones keepHeaders repoints
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("wire.Segment's slices changed (-keepHeaders knows +Segment has):\n%s", diff)
 	}
 }

@@ -101,6 +101,19 @@ const (
 
 // Conn is one connection: its identity, roles and analysis state.
 type Conn struct {
+	// What the table writes for every segment comes first, in a cache line
+	// of its own: the analysis may step the connection on another core
+	// (analyze's pipeline), and a line both cores write to would travel
+	// between them twice per segment.
+	End      pcap.Time // the latest segment's time
+	Segments int
+	// Mark is for the caller that steps connections on a goroutine of its
+	// own (see Table.Settle): the number it gave the connection's latest
+	// segment.
+	Mark       uint64
+	prev, next *Conn // the table's recency list, most recent first
+	_          [24]byte
+
 	ID  int // 1-based, in the order connections first appear
 	Key Key
 	tcp.Conn
@@ -110,8 +123,7 @@ type Conn struct {
 	Role   Role
 
 	FirstFrame, LastFrame int
-	Start, End            pcap.Time
-	Segments              int
+	Start                 pcap.Time
 
 	// ReusedPorts is set when a SYN with a new ISN opened this connection
 	// on a 4-tuple that was in use; Previous is that connection's ID.
@@ -126,13 +138,6 @@ type Conn struct {
 
 	// Zeek's connection history, built as segments go by.
 	History history
-
-	// Mark is for the caller that steps connections on a goroutine of its
-	// own (see Table.Settle): the number it gave the connection's latest
-	// segment.
-	Mark uint64
-
-	prev, next *Conn // the table's recency list, most recent first
 }
 
 // ClientEnd returns the client endpoint.

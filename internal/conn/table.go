@@ -49,8 +49,9 @@ type Table struct {
 	conns4   map[key4]*Conn
 	conns6   map[key6]*Conn
 	recent   *[recentSize]recent4 // a direct-mapped cache in front of conns4
-	head     *Conn                // most recently seen
-	tail     *Conn                // least recently seen
+	recent6  *[recentSize / 4]recent6
+	head     *Conn // most recently seen
+	tail     *Conn // least recently seen
 	nextID   int
 	max      int
 	done     func(*Conn, EndReason)
@@ -73,7 +74,7 @@ func NewTable(max int, done func(*Conn, EndReason)) *Table {
 	if max <= 0 {
 		max = DefaultMaxConns
 	}
-	return &Table{conns4: make(map[key4]*Conn), conns6: make(map[key6]*Conn), recent: new([recentSize]recent4), max: max, done: done}
+	return &Table{conns4: make(map[key4]*Conn), conns6: make(map[key6]*Conn), recent: new([recentSize]recent4), recent6: new([recentSize / 4]recent6), max: max, done: done}
 }
 
 // The cache of recent IPv4 connections answers most lookups with one
@@ -91,6 +92,18 @@ func (k key4) slot() int {
 	return int((k[0]*0x9e3779b97f4a7c15 ^ k[1]*0xc2b2ae3d27d4eb4f) >> 54)
 }
 
+// recent6 is the same for IPv6, a quarter the size: IPv6 keys are larger
+// and fewer.
+type recent6 struct {
+	k key6
+	c *Conn
+}
+
+func (k *key6) slot() int {
+	h := k.a[1]*0x9e3779b97f4a7c15 ^ k.b[1]*0xc2b2ae3d27d4eb4f ^ (uint64(k.pa)<<16|uint64(k.pb))*0x165667b19e3779f9
+	return int(h >> 56)
+}
+
 // Len is the number of connections held.
 func (t *Table) Len() int { return len(t.conns4) + len(t.conns6) }
 
@@ -106,7 +119,11 @@ func (t *Table) Lookup(s *wire.Segment, now pcap.Time) (*Conn, int) {
 	v6 := s.Src.Addr().Is6()
 	if v6 {
 		k6, srcIsB = key6Of(s)
-		c = t.conns6[k6]
+		if r := &t.recent6[k6.slot()]; r.c != nil && r.k == k6 {
+			c = r.c
+		} else if c = t.conns6[k6]; c != nil {
+			*r = recent6{k6, c}
+		}
 	} else {
 		k4, srcIsB = key4Of(s)
 		if r := &t.recent[k4.slot()]; r.c != nil && r.k == k4 {
@@ -240,6 +257,9 @@ func (t *Table) remove(c *Conn, why EndReason) {
 		k, _ := key6Of(&wire.Segment{Src: c.Key.A, Dst: c.Key.B})
 		if t.conns6[k] == c {
 			delete(t.conns6, k)
+		}
+		if r := &t.recent6[k.slot()]; r.c == c {
+			*r = recent6{}
 		}
 	} else {
 		k, _ := key4Of(&wire.Segment{Src: c.Key.A, Dst: c.Key.B})

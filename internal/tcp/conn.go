@@ -142,7 +142,10 @@ func (c *Conn) Step(dir int, in *Input, r *Result) {
 	c.overlay(from, to, in, r)
 
 	r.fill(c, from, to, s)
-	from.flow.lastFlags = r.Analysis
+	// The next segment the other way asks only these of it; the rest
+	// (bad_checksum above all, which the pipeline leaves unverified) is
+	// the segment's own.
+	from.flow.lastFlags = r.Analysis & (1<<event.KeepAlive | 1<<event.ZeroWindowProbe)
 }
 
 // fill sets the numbers every result carries.
