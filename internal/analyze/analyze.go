@@ -130,7 +130,7 @@ func (a *Analyzer) find(f *pcap.Frame, s *wire.Segment) (*conn.Conn, int, error)
 	st.Last = max(st.Last, f.Time)
 
 	err := wire.Decode(f, s)
-	if s.Fragment || errors.Is(err, wire.ErrFragment) {
+	if s.Fragment || err != nil && errors.Is(err, wire.ErrFragment) {
 		// Analysed once, when its datagram is whole (frag.go).
 		err = a.frags.add(f, s)
 	}

@@ -31,11 +31,16 @@ const (
 
 type pipeBatch struct {
 	arena  []byte
-	frames [pipeFrames]pcap.Frame
+	frames [pipeFrames]stamp // what Step needs of each segment's frame
 	segs   [pipeFrames]wire.Segment
 	items  []pipeItem
 	first  uint64 // the items before this batch
 	skip   int    // items stepped already, by settle
+}
+
+type stamp struct {
+	number int
+	time   pcap.Time
 }
 
 type pipeItem struct {
@@ -81,9 +86,8 @@ func (a *Analyzer) addPiped(frame *pcap.Frame) {
 	if c == nil {
 		return // nothing to step
 	}
-	f := &b.frames[n]
-	*f = *frame
-	f.Data = b.keepHeaders(frame.Data, s)
+	b.frames[n] = stamp{frame.Number, frame.Time}
+	b.keepHeaders(frame.Data, s)
 	p.made++
 	c.Mark = p.made
 	b.items = append(b.items, pipeItem{c, end})
@@ -109,10 +113,10 @@ var zeros [1 << 18]byte // longer than a payload of the largest frame pcap accep
 // the arena and points s at the copy. A segment decoded from another
 // buffer (an IP datagram put back together from fragments, in a buffer of
 // its own) is left as it is.
-func (b *pipeBatch) keepHeaders(data []byte, s *wire.Segment) []byte {
+func (b *pipeBatch) keepHeaders(data []byte, s *wire.Segment) {
 	tcpAt, ok := offsetIn(data, s.TCP)
 	if !ok {
-		return nil
+		return
 	}
 	hdr := data[:tcpAt+len(s.TCP)]
 	var kept []byte
@@ -137,7 +141,6 @@ func (b *pipeBatch) keepHeaders(data []byte, s *wire.Segment) []byte {
 			s.Payload = make([]byte, len(s.Payload))
 		}
 	}
-	return kept
 }
 
 // offsetIn reports where x starts in data, if it does.
@@ -224,6 +227,6 @@ func (p *pipeline) step() {
 // that is a pass over every byte saved.
 func (b *pipeBatch) step(i int, r *tcp.Result) {
 	f := &b.frames[i]
-	in := tcp.Input{Seg: &b.segs[i], Frame: f.Number, Time: f.Time}
+	in := tcp.Input{Seg: &b.segs[i], Frame: f.number, Time: f.time}
 	b.items[i].c.Step(b.items[i].end, &in, r)
 }

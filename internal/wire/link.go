@@ -65,11 +65,11 @@ func ParseLink(t pcap.LinkType, data []byte) (Link, error) {
 	return l, err
 }
 
-// parseLink is ParseLink into a Link of the caller's: Decode fills the
-// Segment's in place rather than copy 64 bytes twice per frame.
-func parseLink(t pcap.LinkType, data []byte, lp *Link) error {
-	*lp = Link{Type: t}
-	l := lp
+// parseLink is ParseLink into a zero Link of the caller's: Decode fills
+// the Segment's, which it has just zeroed, rather than copy 64 bytes twice
+// per frame.
+func parseLink(t pcap.LinkType, data []byte, l *Link) error {
+	l.Type = t
 	switch t {
 	case pcap.LinkEthernet:
 		if len(data) < ethernetHeaderLen {
