@@ -22,10 +22,14 @@ func TestSteadyStateAllocs(t *testing.T) {
 		name      string
 		opts      analyze.Options
 		onSegment func(*analyze.Segment)
+		runtime   uint64 // what the Go runtime may allocate on its own
 	}{
-		{"results seen", analyze.Options{}, func(*analyze.Segment) {}},
-		{"results unseen", analyze.Options{}, nil},
-		{"pipeline", analyze.Options{Pipeline: true}, nil},
+		{"results seen", analyze.Options{}, func(*analyze.Segment) {}, 0},
+		{"results unseen", analyze.Options{}, nil, 0},
+		// Where two goroutines wait on channels for each other, the runtime
+		// now and then allocates a record of a waiting goroutine (a sudog)
+		// when its cache of them runs dry: a few per run, not per segment.
+		{"pipeline", analyze.Options{Pipeline: true}, nil, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := analyze.New(tc.opts, tc.onSegment, func(*conn.Conn, conn.EndReason) {})
@@ -33,17 +37,18 @@ func TestSteadyStateAllocs(t *testing.T) {
 			for i := range warm {
 				a.Add(&frames[i])
 			}
+			a.Drain()
 			// testing.AllocsPerRun rounds the mean down, which would hide an
-			// allocation every few segments: count them all. (The pipeline's
-			// stepper lags a few batches behind: most of its steps count.)
+			// allocation every few segments: count them all.
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			for i := warm; i < len(frames)-100; i++ {
 				a.Add(&frames[i])
 			}
+			a.Drain()
 			runtime.ReadMemStats(&after)
-			if n := after.Mallocs - before.Mallocs; n != 0 {
-				t.Errorf("%d allocations over %d segments, want 0", n, len(frames)-100-warm)
+			if n := after.Mallocs - before.Mallocs; n > tc.runtime {
+				t.Errorf("%d allocations over %d segments, want none (the runtime's %d aside)", n, len(frames)-100-warm, tc.runtime)
 			}
 		})
 	}
