@@ -112,10 +112,10 @@ type Conn struct {
 	// segment.
 	Mark       uint64
 	prev, next *Conn // the table's recency list, most recent first
-	_          [24]byte
+	ID         int   // 1-based, in the order connections first appear
+	Start      pcap.Time
+	_          [8]byte
 
-	ID  int // 1-based, in the order connections first appear
-	Key Key
 	tcp.Conn
 
 	// Client is the index in Ends of the client.
@@ -123,7 +123,6 @@ type Conn struct {
 	Role   Role
 
 	FirstFrame, LastFrame int
-	Start                 pcap.Time
 
 	// ReusedPorts is set when a SYN with a new ISN opened this connection
 	// on a 4-tuple that was in use; Previous is that connection's ID.
@@ -139,6 +138,10 @@ type Conn struct {
 	// Zeek's connection history, built as segments go by.
 	History history
 }
+
+// Key is the connection's 4-tuple: its endpoints' addresses, in Key's
+// order.
+func (c *Conn) Key() Key { return Key{A: c.Ends[0].Addr, B: c.Ends[1].Addr} }
 
 // ClientEnd returns the client endpoint.
 func (c *Conn) ClientEnd() *tcp.Endpoint { return &c.Ends[c.Client] }

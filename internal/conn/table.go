@@ -192,7 +192,7 @@ func (t *Table) replaces(c *Conn, s *wire.Segment, end int, now pcap.Time) repla
 func (t *Table) create(s *wire.Segment, end int, now pcap.Time) *Conn {
 	t.nextID++
 	key, _ := KeyOf(s)
-	c := &Conn{ID: t.nextID, Key: key, Start: now, End: now}
+	c := &Conn{ID: t.nextID, Start: now, End: now}
 	c.Conn = *tcp.NewConn(tcp.NewEndpoint(key.A), tcp.NewEndpoint(key.B))
 	c.decideRoles(s, end)
 	if c.Client != end {
@@ -253,8 +253,9 @@ func (t *Table) settle(c *Conn) {
 func (t *Table) remove(c *Conn, why EndReason) {
 	t.settle(c)
 	t.unlink(c)
-	if a := c.Key.A.Addr(); a.Is6() {
-		k, _ := key6Of(&wire.Segment{Src: c.Key.A, Dst: c.Key.B})
+	key := c.Key()
+	if a := key.A.Addr(); a.Is6() {
+		k, _ := key6Of(&wire.Segment{Src: key.A, Dst: key.B})
 		if t.conns6[k] == c {
 			delete(t.conns6, k)
 		}
@@ -262,7 +263,7 @@ func (t *Table) remove(c *Conn, why EndReason) {
 			*r = recent6{}
 		}
 	} else {
-		k, _ := key4Of(&wire.Segment{Src: c.Key.A, Dst: c.Key.B})
+		k, _ := key4Of(&wire.Segment{Src: key.A, Dst: key.B})
 		if t.conns4[k] == c {
 			delete(t.conns4, k)
 		}

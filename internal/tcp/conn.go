@@ -164,13 +164,12 @@ func (r *Result) fill(c *Conn, from, to *Endpoint, s *wire.Segment) {
 // changes between two transmissions, the IPv4 identification and the
 // timestamp above all, and the checksum over the rest.
 type signature struct {
-	ipid     uint16
-	seq, ack uint32
-	flags    wire.Flags
-	len      int
-	window   uint16
-	tsval    uint32
-	checksum uint16
+	seq, ack, tsval uint32
+	len             uint32
+	ipid            uint16
+	flags           wire.Flags
+	window          uint16
+	checksum        uint16
 }
 
 // maxDuplicateGap bounds the time between two captures of one packet: a
@@ -182,7 +181,7 @@ const (
 
 func signatureOf(s *wire.Segment) signature {
 	sig := signature{ipid: s.IPID, seq: uint32(s.Seq), ack: uint32(s.Ack), flags: s.Flags,
-		len: s.PayloadLen, window: s.Window, tsval: s.Options.TSVal}
+		len: uint32(s.PayloadLen), window: s.Window, tsval: s.Options.TSVal}
 	if s.TCP != nil {
 		sig.checksum = s.TCP.Checksum()
 	}
