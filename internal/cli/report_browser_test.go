@@ -223,7 +223,7 @@ func checkJumpNearest(t *testing.T, p *browser.Page) {
 	}
 	must(t, p.Eval(`(() => {
 		const sec = document.querySelector('details.conn[data-checked]');
-		const row = sec.querySelector('.ladder .row.sel'), note = sec.querySelector('#jump-note');
+		const row = sec.querySelector('.ladder .row.sel'), note = sec.querySelector('.jump-note');
 		return {Frame: row ? +row.dataset.f : 0, Note: note ? note.textContent : ''};
 	})()`, &got))
 	t.Logf("clicked frame %d's mark, which the ladder leaves out: ladder at frame %d: %q", mark.Frame, got.Frame, got.Note)

@@ -3,6 +3,7 @@ package graph
 import (
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
@@ -23,6 +24,10 @@ type Limits struct {
 	// time columns.
 	Points int
 }
+
+// maxTime bounds the time a point is drawn at, in nanoseconds since the
+// connection's first segment: a year.
+const maxTime = int64(366 * 24 * time.Hour)
 
 // DefaultLimits keep a ladder a person can scroll and graphs a browser
 // draws at once: about a megabyte of SVG per connection at most.
@@ -150,7 +155,9 @@ const retransmissionKinds = 1<<event.Retransmission | 1<<event.FastRetransmissio
 
 func (g *Conn) add(s *analyze.Segment) {
 	g.Segments++
-	t := int64(s.Frame.Time.Sub(g.Start))
+	// A timestamp before the connection's first (capture clocks step back)
+	// or beyond a year after it (a corrupt record) is drawn at the edge.
+	t := min(max(int64(s.Frame.Time)-int64(g.Start), 0), maxTime)
 	g.Duration = max(g.Duration, t)
 	g.addStep(s)
 

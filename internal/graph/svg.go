@@ -150,9 +150,12 @@ func ticks(lo, hi float64, n int) ([]float64, float64) {
 		}
 		step = mag * m
 	}
+	// Counted in steps, not summed: adding a small step to a large value
+	// can leave it unchanged.
 	var out []float64
-	for v := math.Ceil(lo/step) * step; v <= hi+step*1e-9; v += step {
-		out = append(out, math.Round(v/step)*step)
+	first, last := math.Ceil(lo/step), math.Floor(hi/step+1e-9)
+	for k := first; k <= last && len(out) < 4*n; k++ {
+		out = append(out, k*step)
 	}
 	return out, step
 }

@@ -42,8 +42,11 @@
       if (step >= raw) break;
       step = mag * m;
     }
+    // Counted in steps, not summed: adding a small step to a large value
+    // can leave it unchanged.
     const out = [];
-    for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Math.round(v / step) * step);
+    const last = Math.floor(hi / step + 1e-9);
+    for (let k = Math.ceil(lo / step); k <= last && out.length < 4 * n; k++) out.push(k * step);
     return [out, step];
   }
 
@@ -179,10 +182,10 @@
     best.classList.add('sel');
     box.scrollIntoView({block: 'nearest'});
     box.scrollTop = Number(best.dataset.y) - box.clientHeight / 2 + 17;
-    let note = sec.querySelector('#jump-note');
+    let note = sec.querySelector('.jump-note');
     if (!note) {
       note = document.createElement('p');
-      note.id = 'jump-note';
+      note.className = 'jump-note';
       box.before(note);
     }
     note.textContent = Number(best.dataset.f) === frame ? ''
