@@ -104,11 +104,13 @@ type stream struct {
 }
 
 // newStream analyses with the diagnosis's collector beside it. The
-// collector keeps every connection that has ended until the capture stops,
-// because the rules about the whole capture (SYN floods, TIME_WAIT
-// pressure, a host's usual TTL) need them all.
+// collector diagnoses each connection as it ends and keeps of it only its
+// share in the capture-wide counts, unless it is among the maxConnRows
+// most interesting: a capture left running for days stays within the
+// memory of the connections open at once.
 func newStream(p *tcpdump.Printer, annotate bool, maxConns int, style render.Style) *stream {
 	s := &stream{printer: p, annotate: annotate, style: style, col: diagnose.NewCollector()}
+	s.col.Rows = maxConnRows
 	s.an = analyze.New(analyze.Options{MaxConns: maxConns}, func(seg *analyze.Segment) {
 		s.seg = seg
 		s.col.Segment(seg)
@@ -166,13 +168,13 @@ func (s *stream) flush() error {
 func (s *stream) finish(w io.Writer) error {
 	s.an.Close()
 	rep := s.col.Finish(s.an.Stats)
-	if len(rep.Conns) == 0 {
+	if rep.ConnCount == 0 {
 		return nil
 	}
 	if w == s.out {
 		fmt.Fprintln(w) // a blank line after the segment lines
 	}
-	if err := connTableTail(w, rep.Conns); err != nil {
+	if err := connTableTail(w, rep); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
@@ -181,21 +183,21 @@ func (s *stream) finish(w io.Writer) error {
 
 // maxConnRows bounds the table printed when a capture stops: a capture
 // that ran for days has more connections than anyone reads at once.
-const maxConnRows = 10000
+const maxConnRows = diagnose.DefaultRows
 
-// connTableTail writes the table of the last maxConnRows connections, in
-// the order conns prints them.
-func connTableTail(w io.Writer, conns []diagnose.Conn) error {
-	skipped := max(0, len(conns)-maxConnRows)
-	sums := make([]analyze.Summary, 0, len(conns)-skipped)
-	for i := skipped; i < len(conns); i++ {
-		sums = append(sums, conns[i].Summary)
+// connTableTail writes the table of the connections the diagnosis kept
+// (the most interesting maxConnRows), in the order conns prints them, and
+// says how many it leaves out.
+func connTableTail(w io.Writer, rep *diagnose.Report) error {
+	sums := make([]analyze.Summary, len(rep.Conns))
+	for i := range rep.Conns {
+		sums[i] = rep.Conns[i].Summary
 	}
 	if err := render.ConnTable(w, sums); err != nil {
 		return err
 	}
-	if skipped > 0 {
-		_, err := fmt.Fprintf(w, "(the first %d connections are not listed: tcplens conns on a -w file lists every one)\n", skipped)
+	if left := rep.ConnCount - len(rep.Conns); left > 0 {
+		_, err := fmt.Fprintf(w, "(%d connections are not listed, only the %d most interesting: tcplens conns on a -w file lists every one)\n", left, len(rep.Conns))
 		return err
 	}
 	return nil

@@ -26,8 +26,10 @@ type diagnosis struct {
 }
 
 // diagnoseCapture analyses the frames of c. want selects the connections
-// whose every segment is kept for a ladder (nil: none).
-func diagnoseCapture(e *env, c *capture, maxConns int, want func(id int) bool) *diagnosis {
+// whose every segment is kept for a ladder, and which the report keeps
+// whole (nil: none); rows is how many of the most interesting others it
+// keeps.
+func diagnoseCapture(e *env, c *capture, maxConns, rows int, want func(id int) bool) *diagnosis {
 	d := &diagnosis{ladders: map[int]*analyze.Ladder{}}
 	var t *tap
 	if want != nil {
@@ -38,8 +40,17 @@ func diagnoseCapture(e *env, c *capture, maxConns int, want func(id int) bool) *
 			}
 		}}
 	}
-	d.rep = diagnoseTapped(e, c, maxConns, t)
+	d.rep = diagnoseTapped(e, c, maxConns, keep{rows, want}, t)
 	return d
+}
+
+// keep is what the diagnosis keeps whole of the connections that end
+// (summary and findings, for a table or a story): the rows most
+// interesting, and those want names (nil: none). The others are
+// diagnosed, counted and forgotten.
+type keep struct {
+	rows int
+	want func(id int) bool
 }
 
 // tap is what a command does with each segment, and with each connection
@@ -49,10 +60,12 @@ type tap struct {
 	end     func(*conn.Conn)
 }
 
-// diagnoseTapped analyses and diagnoses the frames of c, handing each
-// segment and each ended connection to t too (t may be nil).
-func diagnoseTapped(e *env, c *capture, maxConns int, t *tap) *diagnose.Report {
+// diagnoseTapped analyses and diagnoses the frames of c, keeping k of the
+// connections, and handing each segment and each ended connection to t
+// too (t may be nil).
+func diagnoseTapped(e *env, c *capture, maxConns int, k keep, t *tap) *diagnose.Report {
 	col := diagnose.NewCollector()
+	col.Rows, col.Want = k.rows, k.want
 	onSeg := col.Segment
 	if t != nil {
 		onSeg = func(s *analyze.Segment) {
@@ -116,9 +129,9 @@ func (o *reportOptions) register(f *pflag.FlagSet) {
 	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576); the oldest idle are evicted and counted")
 }
 
-// run opens the capture and diagnoses it, keeping the ladders of the
-// connections want selects.
-func (o *reportOptions) run(e *env, paths []string, want func(id int) bool) (render.Style, *diagnosis, *capture, error) {
+// run opens the capture and diagnoses it, keeping the rows most
+// interesting connections, and the ladders of those want selects.
+func (o *reportOptions) run(e *env, paths []string, rows int, want func(id int) bool) (render.Style, *diagnosis, *capture, error) {
 	st, err := styleFor(e, o.color)
 	if err != nil {
 		return st, nil, nil, err
@@ -127,7 +140,7 @@ func (o *reportOptions) run(e *env, paths []string, want func(id int) bool) (ren
 	if err != nil {
 		return st, nil, nil, err
 	}
-	return st, diagnoseCapture(e, c, o.maxConns, want), c, nil
+	return st, diagnoseCapture(e, c, o.maxConns, rows, want), c, nil
 }
 
 type diagnoseOptions struct {
@@ -157,12 +170,22 @@ the connection it concerns (its id in conns and explain; none for the whole
 capture), the frames that prove it, a title, an explanation with the numbers
 behind it, and advice.
 
+When more than 10 connections share a finding id, one finding stands for
+them all: it counts them, says what they share (a server, a client) and
+what that tells of the cause, and names the worst three with their evidence
+frames and a few more as examples; its severity is the worst of theirs.
+Each connection keeps its own finding: tcplens explain -c ID prints it.
+
 --json prints one object per finding and line, with exactly the fields id,
-severity, conn (null for the whole capture), frames, title, explanation and
-advice.`,
+severity, conn (null for the whole capture, and for a finding that stands
+for many connections), frames, title, explanation and advice.
+
+Memory stays bounded however long the capture: each connection is
+diagnosed when it ends and then forgotten; the capture-wide rules read
+capped counts.`,
 		Example: `  tcplens diagnose trace.pcap
   tcplens diagnose --min-severity warning monday-*.pcap
-  tcplens diagnose --json trace.pcap | jq -r 'select(.id == "refused") | .conn'`,
+  tcplens diagnose --json trace.pcap | jq -r 'select(.severity == "error") | .title'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDiagnose(e, o, args)
 		},
@@ -179,7 +202,7 @@ func runDiagnose(e *env, o diagnoseOptions, paths []string) error {
 	if !ok {
 		return fmt.Errorf("--min-severity %q: want info, notice, warning or error", o.min)
 	}
-	st, d, c, err := o.run(e, paths, nil)
+	st, d, c, err := o.run(e, paths, 0, nil)
 	if err != nil {
 		return err
 	}
@@ -244,7 +267,7 @@ func runExplain(e *env, o explainOptions, paths []string) error {
 	if len(o.conns) > 0 {
 		want = func(id int) bool { return slices.Contains(o.conns, id) }
 	}
-	st, d, c, err := o.run(e, paths, want)
+	st, d, c, err := o.run(e, paths, 0, want)
 	if err != nil {
 		return err
 	}
@@ -277,7 +300,7 @@ func runExplain(e *env, o explainOptions, paths []string) error {
 	}
 	if missing := o.conns.missing(d.rep); len(missing) > 0 {
 		return &exitError{code: exitNoFrame, msg: fmt.Sprintf("no connection %s in the capture, which has %d (tcplens conns lists them)",
-			joinInts(missing), len(d.rep.Conns))}
+			joinInts(missing), d.rep.ConnCount)}
 	}
 	return nil
 }
@@ -303,11 +326,12 @@ func (l *connList) Set(s string) error {
 	return nil
 }
 
-// missing lists the ids the report does not hold.
+// missing lists the ids the report does not hold, of a report that was
+// asked to keep them (keep.want).
 func (l connList) missing(rep *diagnose.Report) []int {
 	var out []int
 	for _, id := range l {
-		if !slices.ContainsFunc(rep.Conns, func(c diagnose.Conn) bool { return c.ID == id }) {
+		if rep.Conn(id) == nil {
 			out = append(out, id)
 		}
 	}

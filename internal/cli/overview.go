@@ -49,6 +49,10 @@ tcplens explain -c 2 and tcplens diagnose work on it too.`,
 	return cmd
 }
 
+// overviewRows is how many connections the overview lists: as many as a
+// person reads before turning to conns or explain.
+const overviewRows = 20
+
 func runOverview(e *env, o overviewOptions, paths []string) error {
 	for _, p := range paths {
 		// A mistyped command reaches here as a file name.
@@ -56,7 +60,7 @@ func runOverview(e *env, o overviewOptions, paths []string) error {
 			return fmt.Errorf("unknown command %q (and no file of that name)", p)
 		}
 	}
-	st, d, c, err := o.run(e, paths, nil)
+	st, d, c, err := o.run(e, paths, overviewRows, nil)
 	if err != nil {
 		return err
 	}
@@ -65,7 +69,7 @@ func runOverview(e *env, o overviewOptions, paths []string) error {
 		files[i] = in.name
 	}
 	w := bufio.NewWriterSize(e.stdout, 64<<10)
-	ov := &render.Overview{Files: files, Report: d.rep, Args: strings.Join(paths, " ")}
+	ov := &render.Overview{Files: files, Report: d.rep, Args: strings.Join(paths, " "), MaxConns: overviewRows}
 	if err := render.OverviewText(w, ov, st); err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ type reportCmdOptions struct {
 	output   string
 	conns    connList
 	pictures int
+	rows     int
 	maxConns int
 }
 
@@ -32,8 +33,9 @@ func newReportCmd(e *env) *cobra.Command {
 		Short: "One self-contained HTML page: the overview, every connection in a table, and connections in pictures",
 		Long: `report writes one HTML file that holds everything it shows and loads nothing:
 the capture's facts, its findings by severity, a sortable and filterable table
-of every connection, and, for the most interesting connections (or those -c
-names), pictures: the ladder diagram (both endpoints' lifelines, one arrow per
+of the connections (the --rows most interesting: the page says how many it
+leaves out, and tcplens conns lists every one), and, for the most interesting
+connections (or those -c names), pictures: the ladder diagram (both endpoints' lifelines, one arrow per
 segment with its flags, numbers and analysis, the states as they change, the
 findings at their frames), the time-sequence graph in tcptrace's style, bytes
 in flight against the receive window, and RTT samples. The graphs zoom and
@@ -62,6 +64,7 @@ Content-Security-Policy admits its own script and style sheet alone.`,
 	f.StringVarP(&o.output, "output", "o", "", "write the page to `FILE` (default: standard output)")
 	f.VarP(&o.conns, "conn", "c", "draw connection `ID` (repeat it or give a list such as 3,7); default: the most interesting")
 	f.IntVar(&o.pictures, "pictures", 20, "without -c, how many connections to draw, the most interesting first")
+	f.IntVar(&o.rows, "rows", diagnose.DefaultRows, "how many connections the table lists, the most interesting first")
 	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576); the oldest idle are evicted and counted")
 	return cmd
 }
@@ -89,18 +92,22 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 			words = fmt.Sprintf("Pictures of the first %d connections: standard input is read once, so tcplens cannot choose the most interesting; -c ID draws others.", n)
 		}
 		rec := graph.NewRecorder(want, nil, graph.DefaultLimits)
-		rep = diagnoseTapped(e, c, o.maxConns, &tap{segment: rec.Segment, end: func(cn *conn.Conn) {
+		rep = diagnoseTapped(e, c, o.maxConns, keep{o.rows, want}, &tap{segment: rec.Segment, end: func(cn *conn.Conn) {
 			if g := rec.End(cn); g != nil {
 				pictures = append(pictures, g)
 			}
 		}})
 		slices.SortFunc(pictures, func(a, b *graph.Conn) int { return a.ID - b.ID })
 		chosen = words
-		if len(o.conns) == 0 && len(pictures) == len(rep.Conns) {
+		if len(o.conns) == 0 && len(pictures) == rep.ConnCount {
 			chosen = "Every connection is in pictures."
 		}
 	} else {
-		rep = diagnoseTapped(e, c, o.maxConns, nil)
+		var want func(int) bool
+		if len(o.conns) > 0 {
+			want = o.conns.want()
+		}
+		rep = diagnoseTapped(e, c, o.maxConns, keep{max(o.rows, o.pictures), want}, nil)
 		var ids []int
 		ids, chosen = choosePictures(rep, o.conns, o.pictures)
 		if len(ids) > 0 {
@@ -115,7 +122,7 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 		return err
 	}
 	if missing := o.conns.missing(rep); len(missing) > 0 {
-		fmt.Fprintf(e.stderr, "tcplens: warning: no connection %s in the capture, which has %d\n", joinInts(missing), len(rep.Conns))
+		fmt.Fprintf(e.stderr, "tcplens: warning: no connection %s in the capture, which has %d\n", joinInts(missing), rep.ConnCount)
 	}
 	w := bufio.NewWriterSize(out, 256<<10)
 	err = report.Write(w, &report.Report{Files: files, Diagnosis: rep, Pictures: pictures, Chosen: chosen, Version: version()})
@@ -132,7 +139,8 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 // order, or n of the most interesting: first the worst connection of each
 // kind of finding, worst kinds first, so that twenty refused connections
 // do not crowd out the one transfer that stalled; then the most
-// interesting of the rest. It says in words how it chose.
+// interesting of the rest. The diagnosis kept all of those whole. It says
+// in words how it chose.
 func choosePictures(rep *diagnose.Report, named connList, n int) ([]int, string) {
 	if len(named) > 0 {
 		var ids []int
@@ -144,14 +152,12 @@ func choosePictures(rep *diagnose.Report, named connList, n int) ([]int, string)
 		return ids, fmt.Sprintf("Pictures of connections %s, named by -c.", joinInts(named))
 	}
 	var ids []int
-	kinds := map[string]bool{}
-	for _, f := range rep.Findings { // worst first
+	for _, g := range rep.Groups { // worst first
 		if len(ids) == n {
 			break
 		}
-		if f.Conn != 0 && !kinds[f.ID] && !slices.Contains(ids, f.Conn) {
-			kinds[f.ID] = true
-			ids = append(ids, f.Conn)
+		if id := g.Worst[0].Conn; !slices.Contains(ids, id) {
+			ids = append(ids, id)
 		}
 	}
 	for _, i := range render.ConnRank(rep) {
@@ -162,10 +168,10 @@ func choosePictures(rep *diagnose.Report, named connList, n int) ([]int, string)
 			ids = append(ids, id)
 		}
 	}
-	if len(ids) == len(rep.Conns) {
+	if len(ids) == rep.ConnCount {
 		return ids, "Every connection is in pictures, the most interesting first."
 	}
-	return ids, fmt.Sprintf("Pictures of %d of the %d connections: the worst of each kind of finding, then the most interesting of the rest; tcplens report -c ID draws others.", len(ids), len(rep.Conns))
+	return ids, fmt.Sprintf("Pictures of %d of the %d connections: the worst of each kind of finding, then the most interesting of the rest; tcplens report -c ID draws others.", len(ids), rep.ConnCount)
 }
 
 // recordPictures reads the capture again and records connections ids for
@@ -185,13 +191,11 @@ func recordPictures(e *env, paths []string, maxConns int, rep *diagnose.Report, 
 	}
 	evidence := map[int]bool{}
 	last := 0
-	for i := range rep.Conns {
-		if cn := &rep.Conns[i]; wanted[cn.ID] {
+	for _, id := range ids {
+		if cn := rep.Conn(id); cn != nil {
 			last = max(last, cn.LastFrame)
 		}
-	}
-	for _, f := range rep.Findings {
-		if wanted[f.Conn] {
+		for _, f := range rep.ConnFindings(id) {
 			for _, fr := range f.Frames {
 				evidence[fr] = true
 			}
@@ -320,7 +324,7 @@ func runGraph(e *env, o graphOptions, paths []string) error {
 	}
 	var g *graph.Conn
 	rec := graph.NewRecorder(o.conns.want(), nil, graph.DefaultLimits)
-	rep := diagnoseTapped(e, c, o.maxConns, &tap{segment: rec.Segment, end: func(cn *conn.Conn) {
+	rep := diagnoseTapped(e, c, o.maxConns, keep{0, o.conns.want()}, &tap{segment: rec.Segment, end: func(cn *conn.Conn) {
 		if r := rec.End(cn); r != nil {
 			g = r
 		}
@@ -329,7 +333,7 @@ func runGraph(e *env, o graphOptions, paths []string) error {
 		return err
 	}
 	if g == nil {
-		return &exitError{code: exitNoFrame, msg: fmt.Sprintf("no connection %d in the capture, which has %d (tcplens conns lists them)", o.conns[0], len(rep.Conns))}
+		return &exitError{code: exitNoFrame, msg: fmt.Sprintf("no connection %d in the capture, which has %d (tcplens conns lists them)", o.conns[0], rep.ConnCount)}
 	}
 	dir := g.MainDir()
 	switch o.dir {

@@ -1,54 +1,247 @@
 package diagnose
 
 import (
+	"cmp"
 	"slices"
+	"strings"
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/pcap"
 )
 
-// Conn is one connection to diagnose: its summary and, when a Collector
-// followed it, its facts (never nil: a Conn made from a summary alone has
-// empty facts, and the rules that need them find nothing).
+// Conn is one connection: its summary and, while the rules run on it, its
+// facts (never nil then: a Conn made from a summary alone has empty facts,
+// and the rules that need them find nothing). A Report's connections have
+// no facts any more, and their findings instead.
 type Conn struct {
 	analyze.Summary
-	Facts *Facts
+	Facts    *Facts
+	Findings []Finding // its own findings, worst first (in a Report)
 }
 
-// Report is a capture diagnosed: its connections in the order they first
-// appeared and every finding, worst first.
+// Report is a capture diagnosed. It holds the findings in full, but not
+// every connection: a capture of millions of connections is diagnosed in
+// the memory of the few it keeps whole (see [Collector]).
 type Report struct {
-	Conns    []Conn
+	// Conns are the connections kept whole, by id: the most interesting
+	// (Collector.Rows of them, ranked by [MoreInteresting]), those
+	// Collector.Want names, and the worst example of each finding id.
+	Conns []Conn
+	// ConnCount is how many connections the capture held; Vantages
+	// counts them by where their timing says the capture was taken.
+	ConnCount int
+	Vantages  [4]int
+	// Findings are what diagnose prints, worst first: the capture's, each
+	// connection's own, and for an id that more than AggregateAbove
+	// connections share, one finding that stands for all of them.
 	Findings []Finding
-	Stats    analyze.Stats
-	Capture  CaptureFacts
+	// Groups gathers the connections' own findings by id, worst id
+	// first, each with its worst instances.
+	Groups []Group
+	// Counts tallies findings by severity as a person counts them: every
+	// connection's own, aggregated or not, and the capture's.
+	Counts  Count
+	Stats   analyze.Stats
+	Capture CaptureFacts
 }
 
-// ConnFindings returns the findings of connection id, in report order.
+// Conn returns connection id if the report kept it whole.
+func (r *Report) Conn(id int) *Conn {
+	i, ok := slices.BinarySearchFunc(r.Conns, id, func(c Conn, id int) int { return c.ID - id })
+	if !ok {
+		return nil
+	}
+	return &r.Conns[i]
+}
+
+// ConnFindings returns the findings of connection id, worst first: all of
+// them when the report kept it whole, else those its groups kept as
+// examples.
 func (r *Report) ConnFindings(id int) []Finding {
+	if c := r.Conn(id); c != nil {
+		return c.Findings
+	}
 	var out []Finding
-	for _, f := range r.Findings {
-		if f.Conn == id {
-			out = append(out, f)
+	for i := range r.Groups {
+		for _, f := range r.Groups[i].Worst {
+			if f.Conn == id {
+				out = append(out, f)
+			}
 		}
 	}
+	Sort(out)
 	return out
 }
 
-// Finish diagnoses everything the Collector saw, once the analyzer is
-// closed (every connection has ended). stats are the analyzer's counts.
-func (col *Collector) Finish(stats analyze.Stats) *Report {
-	conns := col.ended
-	col.ended = nil
-	slices.SortFunc(conns, func(a, b Conn) int { return a.ID - b.ID })
-	rep := &Report{Conns: conns, Stats: stats, Capture: col.Stats}
-	rep.Findings = diagnose(conns, &env{hosts: &col.hosts, capture: col.Stats, stats: stats})
-	return rep
+// Group returns the group of finding id, nil when no connection has one.
+func (r *Report) Group(id string) *Group {
+	for i := range r.Groups {
+		if r.Groups[i].ID == id {
+			return &r.Groups[i]
+		}
+	}
+	return nil
 }
 
-// OnConn is the analyzer's onConn hook: it ends c and keeps it for Finish.
+// DefaultRows is how many connections a report page's table shows: the
+// most interesting thousand read in a browser at once, and cost a few
+// megabytes however large the capture.
+const DefaultRows = 1000
+
+// Collector diagnoses a capture as it streams: call Segment for every
+// analysed segment and OnConn for every connection as it ends (the
+// analyzer's two hooks), then Finish.
+//
+// What it holds is bounded by the connections open at once, not by the
+// capture: facts for each open connection (a few hundred bytes, more once
+// it carries data); of an ended connection, once the rules have run on
+// it, nothing but its share in capped capture-wide aggregates, unless it
+// is among the Rows most interesting, named by Want, or one of the worst
+// instances of its findings.
+type Collector struct {
+	// Rows is how many of the most interesting connections the report
+	// keeps whole (summary and findings) for a connection table; 0 keeps
+	// none beyond those Want names and the findings' worst examples.
+	Rows int
+	// Want, when set, names connections kept whole whatever their rank:
+	// those a command was asked to show.
+	Want func(id int) bool
+
+	Stats CaptureFacts
+
+	open  map[*conn.Conn]*Facts
+	hosts hostTable
+	last  pcap.Time // the latest segment seen: the capture's end so far
+
+	conns    int
+	vantages [4]int
+	groups   map[string]*Group
+	rows     rowStore
+	services serviceTable
+	pairs    pairTable
+	replaced replacedTable
+}
+
+// NewCollector returns an empty Collector.
+func NewCollector() *Collector {
+	return &Collector{
+		open:     make(map[*conn.Conn]*Facts),
+		hosts:    newHostTable(),
+		groups:   make(map[string]*Group),
+		services: newServiceTable(),
+		pairs:    newPairTable(),
+		replaced: make(replacedTable),
+	}
+}
+
+// OnConn is the analyzer's onConn hook: it ends c, runs the rules about
+// one connection on it, feeds the capture-wide aggregates and forgets it,
+// unless the report is to keep it whole.
 func (col *Collector) OnConn(c *conn.Conn, why conn.EndReason) {
-	col.ended = append(col.ended, col.End(c, why))
+	col.ended(col.End(c, why))
+}
+
+func (col *Collector) ended(c Conn) {
+	c.Facts.Client.exchange()
+	c.Facts.Server.exchange()
+	x := &env{hosts: &col.hosts, capture: col.Stats, end: col.last}
+	c.Findings = diagnoseConn(x, &c)
+	col.conns++
+	col.vantages[c.Vantage]++
+	col.services.add(&c)
+	col.pairs.add(&c, col.replaced.take(&c))
+	col.replaced.put(&c)
+	for _, f := range c.Findings {
+		g := col.groups[f.ID]
+		if g == nil {
+			g = &Group{ID: f.ID}
+			col.groups[f.ID] = g
+		}
+		g.add(f, &c)
+	}
+	want := col.Want != nil && col.Want(c.ID)
+	if !want && !col.worstOfAny(c.ID) && col.Rows == 0 {
+		return
+	}
+	c.Facts = nil
+	if !want {
+		// Only explain's JSON prints the transitions, and only of
+		// the connections it was asked for; each costs its reasons.
+		c.Client.History, c.Server.History = nil, nil
+	}
+	col.rows.add(&c, col.Rows, col.pinned)
+}
+
+// pinned says whether a row must stay whatever its rank.
+func (col *Collector) pinned(id int) bool {
+	return (col.Want != nil && col.Want(id)) || col.worstOfAny(id)
+}
+
+// worstOfAny says whether connection id is the worst instance of some
+// finding id: the report draws those first.
+func (col *Collector) worstOfAny(id int) bool {
+	for _, g := range col.groups {
+		if len(g.Worst) > 0 && g.Worst[0].Conn == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Finish diagnoses what concerns the capture as a whole, once the
+// analyzer is closed (every connection has ended). stats are the
+// analyzer's counts.
+func (col *Collector) Finish(stats analyze.Stats) *Report {
+	rep := &Report{ConnCount: col.conns, Vantages: col.vantages, Stats: stats, Capture: col.Stats}
+	end := stats.Last
+	for _, g := range col.groups {
+		finishAll(g.Worst, end)
+		g.sortWorst()
+	}
+	for _, c := range col.rows.rows {
+		finishAll(c.Findings, end)
+		Sort(c.Findings)
+	}
+	rows := col.rows.final(col.Rows, col.pinned)
+	slices.SortFunc(rows, func(a, b Conn) int { return a.ID - b.ID })
+	rep.Conns = rows
+
+	x := &env{hosts: &col.hosts, capture: col.Stats, stats: stats, end: end,
+		services: &col.services, pairs: &col.pairs, conns: col.conns}
+	var out []Finding
+	for _, r := range captureRules {
+		out = append(out, r(x)...)
+	}
+	rep.Counts = CountOf(out)
+	for _, g := range col.groups {
+		for s, n := range g.Severities {
+			rep.Counts[s] += n
+		}
+		if g.Conns > AggregateAbove {
+			out = append(out, g.aggregate(x))
+		} else {
+			out = append(out, g.Worst...)
+		}
+		rep.Groups = append(rep.Groups, *g)
+	}
+	Sort(out)
+	rep.Findings = out
+	// Worst first as the findings are (Sort), each group by its worst.
+	slices.SortFunc(rep.Groups, func(a, b Group) int {
+		wa, wb := &a.Worst[0], &b.Worst[0]
+		if c := cmp.Compare(wb.Severity, wa.Severity); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(wa.Conn, wb.Conn); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(firstFrame(*wa), firstFrame(*wb)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return rep
 }
 
 // Run diagnoses connections known only by their summaries, as `conns`
@@ -57,47 +250,55 @@ func (col *Collector) OnConn(c *conn.Conn, why conn.EndReason) {
 // the analyzer gets more from a Collector (analyze.New(opts,
 // col.Segment, col.OnConn), then col.Finish).
 func Run(sums []analyze.Summary, stats analyze.Stats) []Finding {
-	conns := make([]Conn, len(sums))
+	col := NewCollector()
 	for i := range sums {
-		conns[i] = Conn{Summary: sums[i], Facts: &Facts{}}
+		col.ended(Conn{Summary: sums[i], Facts: &Facts{}})
 	}
-	h := newHostTable()
-	return diagnose(conns, &env{hosts: &h, stats: stats})
+	return col.Finish(stats).Findings
 }
 
 // env is what rules know beyond one connection.
 type env struct {
 	hosts   *hostTable
 	capture CaptureFacts
-	stats   analyze.Stats
-	byID    map[int]*Conn
+	stats   analyze.Stats // at Finish only
+	// end is the capture's end: its last frame at Finish, the latest
+	// segment so far while connections end. Findings whose words depend
+	// on it are completed at Finish (Finding.late).
+	end pcap.Time
+
+	// The capture-wide aggregates, at Finish.
+	services *serviceTable
+	pairs    *pairTable
+	conns    int
 }
 
 // connRule is a rule about one connection; it returns nil when the
 // connection does not show its pattern.
 type connRule func(x *env, c *Conn) *Finding
 
-// captureRule is a rule about the capture as a whole.
-type captureRule func(x *env, conns []Conn) []Finding
+// captureRule is a rule about the capture as a whole, run at Finish on
+// the aggregates the connections fed as they ended.
+type captureRule func(x *env) []Finding
 
-func diagnose(conns []Conn, x *env) []Finding {
-	x.byID = make(map[int]*Conn, len(conns))
-	for i := range conns {
-		x.byID[conns[i].ID] = &conns[i]
-	}
+func diagnoseConn(x *env, c *Conn) []Finding {
 	var out []Finding
-	for i := range conns {
-		c := &conns[i]
-		for _, r := range connRules {
-			if f := r(x, c); f != nil {
-				f.Conn = c.ID
-				out = append(out, *f)
-			}
+	for _, r := range connRules {
+		if f := r(x, c); f != nil {
+			f.Conn = c.ID
+			out = append(out, *f)
 		}
-	}
-	for _, r := range captureRules {
-		out = append(out, r(x, conns)...)
 	}
 	Sort(out)
 	return out
+}
+
+// finishAll completes the findings that waited for the capture's end.
+func finishAll(fs []Finding, end pcap.Time) {
+	for i := range fs {
+		if fs[i].late != nil {
+			fs[i].late(&fs[i], end)
+			fs[i].late = nil
+		}
+	}
 }

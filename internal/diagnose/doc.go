@@ -7,9 +7,18 @@
 // connection's summary (package analyze) and the small, bounded facts a
 // [Collector] gathers while the capture streams past: the TTL and IP ID
 // of each end's own packets, idle gaps, in-flight bytes against the
-// receiver's window, stalls, and a few evidence frames per kind. Rules
-// that need the whole capture (SYN floods, TIME_WAIT pressure, a host's
-// usual TTL) run when the capture ends.
+// receiver's window, stalls, and a few evidence frames per kind.
+//
+// The diagnosis streams: the rules about one connection run when it
+// ends, and its facts and summary are then forgotten, unless the report
+// keeps it whole (the most interesting, those asked for, the worst of
+// each finding). Rules that need the whole capture (SYN floods, TIME_WAIT
+// pressure, a host's usual TTL) read capped aggregates that the
+// connections fed as they ended, and run when the capture ends; a cap
+// that cut a count makes the finding say "at least". When more than
+// [AggregateAbove] connections share a finding id, one finding stands for
+// them all: how many, what they share, the worst examples with their
+// evidence.
 //
 // Rules measure against the connection's own round-trip time where one
 // was measured, not fixed thresholds, and where the capture cannot tell

@@ -69,6 +69,11 @@ func (f *Facts) Side(d conn.Dir) *SideFacts {
 }
 
 // SideFacts is what one end sent, and how the path and the peer treated it.
+//
+// A side that has sent nothing but SYNs or SYN-ACKs, as every source of a
+// SYN flood, needs only the first few fields, a tenth of the whole: the
+// rest (its Exchange) is allocated when it sends anything else, and when
+// the connection ends, so that rules read every field.
 type SideFacts struct {
 	Packets int
 
@@ -80,6 +85,22 @@ type SideFacts struct {
 	IPv4           int    // IPv4 packets (RSTs apart)
 	IPIDZero       int    // of which with identification 0
 
+	// Its SYNs (without ACK): the first, and the latest before the
+	// peer's first SYN-ACK, which that SYN-ACK answers.
+	FirstSYN, AnsweredSYN Mark
+	LastSYNACK            Mark // its latest SYN-ACK
+	SYNs                  int
+	SYNTimes              []pcap.Time // the first maxEvidence
+
+	// Evidence of analysis kinds on the segments it sent.
+	Kinds []KindEvidence
+
+	*Exchange
+}
+
+// Exchange is what a side did beyond its SYN: resets, closes, data, and
+// how the path and the peer treated them.
+type Exchange struct {
 	// Its first RST: when, how long after the connection's previous
 	// segment, and the IP facts that tell a forged one.
 	RST       Mark
@@ -100,13 +121,6 @@ type SideFacts struct {
 	HadIPID       bool
 	PeerIPID      uint16
 	PeerHadIPID   bool
-
-	// Its SYNs (without ACK): the first, and the latest before the
-	// peer's first SYN-ACK, which that SYN-ACK answers.
-	FirstSYN, AnsweredSYN Mark
-	LastSYNACK            Mark // its latest SYN-ACK
-	SYNs                  int
-	SYNTimes              []pcap.Time // the first maxEvidence
 
 	// An RST it sent while tcplens knew it had no socket (closed, in
 	// TIME_WAIT, or never seen), answering the peer's segment Answers.
@@ -132,9 +146,6 @@ type SideFacts struct {
 	// or FIN: what its application may not have read.
 	UnansweredAtRST uint64
 	unanswered      uint64
-
-	// Evidence of analysis kinds on the segments it sent.
-	Kinds []KindEvidence
 
 	// RTO retransmissions: the longest wait and the time all of them cost.
 	RTOWorst     Mark
@@ -191,6 +202,13 @@ type SideFacts struct {
 	Urgent Evidence
 }
 
+// exchange allocates the side's Exchange if it has none.
+func (s *SideFacts) exchange() {
+	if s.Exchange == nil {
+		s.Exchange = &Exchange{}
+	}
+}
+
 // KindEvidence is the evidence of one analysis kind.
 type KindEvidence struct {
 	Kind event.Kind
@@ -239,16 +257,6 @@ type sentSeg struct {
 	live       bool
 }
 
-// Collector gathers Facts while a capture is analysed: call Segment for
-// every analysed segment and End when a connection leaves the table. It
-// holds facts only for connections still open.
-type Collector struct {
-	open  map[*conn.Conn]*Facts
-	ended []Conn
-	hosts hostTable
-	Stats CaptureFacts
-}
-
 // CaptureFacts counts what concerns the capture as a whole.
 type CaptureFacts struct {
 	Truncated      int // segments whose payload the snapshot length cut
@@ -256,11 +264,6 @@ type CaptureFacts struct {
 	Offloaded      int // segments with a bad checksum that checksum offload explains
 	OffloadFirst   int
 	OffloadHost    netip.Addr // the sender of the first: the capturing host
-}
-
-// NewCollector returns an empty Collector.
-func NewCollector() *Collector {
-	return &Collector{open: make(map[*conn.Conn]*Facts), hosts: newHostTable()}
 }
 
 // Segment records what one analysed segment shows.
@@ -275,6 +278,7 @@ func (col *Collector) Segment(s *analyze.Segment) {
 	}
 	seg, r := s.Seg, s.Result
 	now := Mark{Frame: s.Frame.Number, Time: s.Frame.Time}
+	col.last = max(col.last, now.Time)
 	if r.Analysis.Has(event.DuplicateFrame) {
 		return // a second copy of a packet says nothing new
 	}
@@ -294,6 +298,15 @@ func (col *Collector) Segment(s *analyze.Segment) {
 	me, peer := f.Side(s.Dir), f.Side(1-s.Dir)
 	from := &s.Conn.Ends[s.End]
 	to := &s.Conn.Ends[1-s.End]
+	// Only a bare SYN or SYN-ACK leaves the sides lean: everything the
+	// code below writes of an Exchange needs a segment of another kind,
+	// and acked looks at a lean side's Exchange not at all.
+	lean := seg.Flags.Has(wire.SYN) && !seg.Flags.Any(wire.RST|wire.FIN|wire.URG) && seg.PayloadLen == 0 && seg.ECN == 0 &&
+		!r.Analysis.Has(event.Retransmission) && !r.Analysis.Has(event.SpuriousRetransmission)
+	if !lean {
+		me.exchange()
+		peer.exchange()
+	}
 	me.Packets++
 	if seg.Flags.Has(wire.RST) && !me.NoSocketRST.Seen() && peer.Packets > 0 {
 		before := from.State
@@ -313,7 +326,7 @@ func (col *Collector) Segment(s *analyze.Segment) {
 		}
 	}
 	col.ipFacts(f, me, from, to, seg, now)
-	if me.RST == now {
+	if seg.Flags.Has(wire.RST) && me.RST == now {
 		me.PeerIPID, me.PeerHadIPID = peer.LastIPID, peer.IPv4 > 0
 	}
 	if seg.Flags.Has(wire.FIN) && !me.FIN.Seen() {
@@ -583,6 +596,9 @@ func (col *Collector) data(me, peer *SideFacts, from, to *tcp.Endpoint, seg *wir
 // acked handles an ACK from the peer of side me (sent by `by`): delivered
 // segment sizes, the ACK clock, and delayed ACKs of small segments.
 func (col *Collector) acked(me, by *SideFacts, meEnd, byEnd *tcp.Endpoint, seg *wire.Segment, now Mark) {
+	if me.Exchange == nil {
+		return // it sent neither data nor FIN: nothing of its to acknowledge
+	}
 	if me.sent != nil {
 		if n := me.sent.ackUpTo(seg.Ack); n > me.MaxDelivered {
 			me.MaxDelivered = n
@@ -614,6 +630,10 @@ func (col *Collector) End(c *conn.Conn, why conn.EndReason) Conn {
 		f = &Facts{}
 	}
 	for _, s := range []*SideFacts{&f.Client, &f.Server} {
+		if s.Exchange == nil {
+			s.exchange()
+			continue
+		}
 		if s.zeroOpen.Start.Seen() {
 			s.zeroOpen.End = f.Last
 			s.closeStall()

@@ -3,6 +3,8 @@ package diagnose
 import (
 	"cmp"
 	"slices"
+
+	"github.com/tcplens/tcplens/internal/pcap"
 )
 
 // Severity ranks findings. The zero value is Info.
@@ -46,6 +48,17 @@ type Finding struct {
 	Title       string   // one line: what happened
 	Explanation string   // why, with the numbers; what evidence would settle what the capture cannot
 	Advice      string   // what to do about it
+	// Conns is, for a finding that stands for every connection sharing
+	// its id (Conn is then 0), how many they are; 0 otherwise.
+	Conns int
+
+	// weight is how bad, by the rule's own measure (a time lost, a loss
+	// rate), among findings of one id and severity: the worst become the
+	// examples.
+	weight float64
+	// late completes a finding whose words depend on the capture's end,
+	// unknown while connections end (see env.end).
+	late func(f *Finding, end pcap.Time)
 }
 
 // Sort orders findings worst first, then by connection (capture-wide

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/event"
+	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/tcp"
 )
 
@@ -78,20 +79,30 @@ func ruleSYNTimeout(x *env, c *Conn) *Finding {
 		"and connect() then fails with ETIMEDOUT. Silence, unlike a refusal, means the SYNs were dropped: the host is down or unreachable, "+
 		"or a firewall drops them.",
 		len(syns), frameList(syns, len(syns)), strings.Join(backoff, ", then "), sv.Addr)
-	if end := x.stats.Last; end > f.AnsweredSYN.Time {
-		expl += fmt.Sprintf(" The capture goes on %s after the last SYN.", dur(end.Sub(f.AnsweredSYN.Time)))
-	}
+	tail := ""
 	if c.Vantage == analyze.VantageUnknown {
-		expl += " A capture next to the server would tell whether the SYNs arrive there (then the server or its host firewall drops them) or not (the path does)."
+		tail = " A capture next to the server would tell whether the SYNs arrive there (then the server or its host firewall drops them) or not (the path does)."
 	}
 	_ = cl
-	return &Finding{
+	fd := &Finding{
 		ID: "syn-timeout", Severity: Error, Frames: syns,
-		Title:       fmt.Sprintf("SYN to %s never answered (%d tries)", sv.Addr, len(syns)),
-		Explanation: expl,
+		Title: fmt.Sprintf("SYN to %s never answered (%d tries)", sv.Addr, len(syns)),
 		Advice: "Check that the server is up and routable from the client, and look for a firewall rule that drops (rather than rejects) " +
 			"traffic to that port; capture at the server to see whether the SYNs arrive.",
+		weight: float64(len(syns)),
 	}
+	// How long the capture goes on after the last SYN is known at its
+	// end: the words are written then.
+	last := f.AnsweredSYN.Time
+	fd.late = func(fd *Finding, end pcap.Time) {
+		fd.Explanation = expl
+		if end > last {
+			fd.Explanation += fmt.Sprintf(" The capture goes on %s after the last SYN.", dur(end.Sub(last)))
+		}
+		fd.Explanation += tail
+	}
+	fd.late(fd, x.end)
+	return fd
 }
 
 // synGaps are the times between the client's successive SYNs.
@@ -206,7 +217,7 @@ func ruleHandshakeLatency(x *env, c *Conn) *Finding {
 	case fc.SYNs > 1 && fc.AnsweredSYN.Frame > fc.FirstSYN.Frame:
 		syns := c.synFrames()
 		return &Finding{
-			ID: "handshake-latency", Severity: severityIf(lost >= time.Second, Warning, Notice),
+			ID: "handshake-latency", Severity: severityIf(lost >= time.Second, Warning, Notice), weight: (lost + answer).Seconds(),
 			Frames: frames(append(syns, sv.Offered.Frame)...),
 			Title:  fmt.Sprintf("connect took %s: %s went unanswered first", dur(lost+answer), count(fc.SYNs-1, "SYN")),
 			Explanation: fmt.Sprintf("The client sent its SYN %d times (%s) before the server answered (frame %d, %s after the last SYN): "+
@@ -226,7 +237,7 @@ func ruleHandshakeLatency(x *env, c *Conn) *Finding {
 				"the SYN only once its own connection to the server was up.", dur(ref), dur(answer))
 		}
 		return &Finding{
-			ID: "handshake-latency", Severity: Notice, Frames: frames(fc.AnsweredSYN.Frame, sv.Offered.Frame),
+			ID: "handshake-latency", Severity: Notice, Frames: frames(fc.AnsweredSYN.Frame, sv.Offered.Frame), weight: answer.Seconds(),
 			Title: fmt.Sprintf("slow SYN-ACK: %s after the SYN, %s the data round trip", dur(answer), times(answer, ref)),
 			Explanation: fmt.Sprintf("The server answered the SYN (frame %d) after %s, while its ACKs of data came back within %s of the data: "+
 				"something between the capture point and the server's kernel spent %s on the SYN. %s",

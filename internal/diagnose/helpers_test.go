@@ -1,6 +1,7 @@
 package diagnose_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/tcplens/tcplens/internal/analyze"
@@ -22,4 +23,15 @@ func diagnoseFile(t *testing.T, path string) *diagnose.Report {
 	}
 	an.Close()
 	return col.Finish(an.Stats)
+}
+
+// everyFinding is what diagnose prints and, for the ids it aggregates,
+// the connections' own findings it keeps: the rules' results, whether or
+// not many connections share them.
+func everyFinding(rep *diagnose.Report) []diagnose.Finding {
+	out := slices.Clone(rep.Findings)
+	for _, g := range rep.Groups {
+		out = append(out, g.Worst...)
+	}
+	return out
 }

@@ -52,7 +52,7 @@ func ruleRTO(x *env, c *Conn) *Finding {
 		sev = Warning
 	}
 	return &Finding{
-		ID: "rto-retransmission", Severity: sev, Frames: fs,
+		ID: "rto-retransmission", Severity: sev, Frames: fs, weight: total.Seconds(),
 		Title: fmt.Sprintf("%s: the sender waited out the timer, %s lost", count(c.Client.Retrans.RTO+c.Server.Retrans.RTO, "RTO retransmission"), dur(total)),
 		Explanation: text + fmt.Sprintf(" No duplicate ACKs or SACKs told the sender of the loss sooner, so it sat idle until its timer "+
 			"fired (at least 200 ms on Linux, doubling at each repeat): RTO retransmissions cost %s in all. This is what a loss at the "+
@@ -79,7 +79,7 @@ func ruleTailLossProbe(x *env, c *Conn) *Finding {
 		return w + ".", ev.Frames
 	})
 	return &Finding{
-		ID: "tail-loss-probe", Severity: Notice, Frames: fs,
+		ID: "tail-loss-probe", Severity: Notice, Frames: fs, weight: float64(c.Client.Retrans.TailLossProbe + c.Server.Retrans.TailLossProbe),
 		Title: "tail loss probe: the last segment resent after about two RTTs",
 		Explanation: text + " Linux's tail loss probe (RFC 8985) fires about two smoothed RTTs after the last transmission when no ACK " +
 			"came: if the tail of a flight was lost, the probe draws a SACK that triggers fast recovery, so a loss costs a few RTTs " +
@@ -106,7 +106,7 @@ func ruleFastRetransmission(x *env, c *Conn) *Finding {
 		return w + ".", ev.Frames
 	})
 	return &Finding{
-		ID: "fast-retransmission", Severity: Notice, Frames: fs,
+		ID: "fast-retransmission", Severity: Notice, Frames: fs, weight: float64(c.Client.Retrans.Fast + c.Server.Retrans.Fast),
 		Title: "fast retransmission: losses repaired on duplicate ACKs, within a round trip or so",
 		Explanation: text + " Fast retransmit (RFC 5681, with SACK RFC 6675) resends a segment as soon as three duplicate ACKs or a " +
 			"SACK show later data arrived: the loss costs about one round trip, not a timeout, and the sender halves its congestion " +
@@ -142,7 +142,7 @@ func ruleSpurious(x *env, c *Conn) *Finding {
 		return strings.Join(w, "; ") + ".", append(append([]int(nil), ev.Frames...), dsack.Frames...)
 	})
 	return &Finding{
-		ID: "spurious-retransmission", Severity: Notice, Frames: fs,
+		ID: "spurious-retransmission", Severity: Notice, Frames: fs, weight: float64(n + data),
 		Title: "spurious retransmissions: data resent that had arrived",
 		Explanation: text + " The data was not lost: the sender's timer fired too early (the RTT jumped, or ACKs were lost or " +
 			"delayed), or reordering looked like loss. Each costs bandwidth, and a congestion-window reduction unless the sender " +
@@ -213,7 +213,7 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 		sev = Warning
 	}
 	return &Finding{
-		ID: "packet-loss", Severity: sev, Frames: fs,
+		ID: "packet-loss", Severity: sev, Frames: fs, weight: worst,
 		Title:       "packet loss: " + worstWords,
 		Explanation: text + " " + where,
 		Advice: "Narrow the loss down with captures at more points, and look at interface error and drop counters (ip -s link, " +

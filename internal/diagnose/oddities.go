@@ -24,7 +24,7 @@ func rulePAWS(x *env, c *Conn) *Finding {
 		return nil
 	}
 	return &Finding{
-		ID: "paws-drop", Severity: Warning, Frames: ev.Frames,
+		ID: "paws-drop", Severity: Warning, Frames: ev.Frames, weight: float64(ev.N),
 		Title: fmt.Sprintf("%s from %s carried an old timestamp: PAWS drops them", count(ev.N, "segment"), c.who(r)),
 		Explanation: fmt.Sprintf("%s sent %s (%s) whose TSval is older than the last one its peer accepted (TS.Recent): PAWS "+
 			"(RFC 7323) makes the receiver drop them silently, so to the sender they look lost and are retransmitted in vain. "+
@@ -42,7 +42,7 @@ func ruleBadChecksum(x *env, c *Conn) *Finding {
 		return nil
 	}
 	return &Finding{
-		ID: "bad-checksum", Severity: Warning, Frames: ev.Frames,
+		ID: "bad-checksum", Severity: Warning, Frames: ev.Frames, weight: float64(ev.N),
 		Title: fmt.Sprintf("%s from %s with a wrong TCP checksum", count(ev.N, "segment"), c.who(r)),
 		Explanation: fmt.Sprintf("%s (%s) from %s failed the TCP checksum over the pseudo-header, and not in the way checksum "+
 			"offload at the capturing host explains: the receiver drops them, so they count as lost. The packet was corrupted after "+
@@ -59,7 +59,7 @@ func ruleUrgent(x *env, c *Conn) *Finding {
 			continue
 		}
 		return &Finding{
-			ID: "urgent-data", Severity: Notice, Frames: f.Urgent.Frames,
+			ID: "urgent-data", Severity: Notice, Frames: f.Urgent.Frames, weight: float64(f.Urgent.N),
 			Title: fmt.Sprintf("%s from %s set URG", count(f.Urgent.N, "segment"), c.who(r)),
 			Explanation: fmt.Sprintf("%s (%s) carried the URG flag and an urgent pointer: TCP's out-of-band data, used by telnet "+
 				"and rlogin for interrupts and by FTP's ABOR, and almost nothing else. Stacks disagree on where urgent data ends "+
@@ -89,7 +89,7 @@ func ruleKeepalive(x *env, c *Conn) *Finding {
 		answered = "and none was answered: the peer or the path is gone, and the sender will give up after its probe count"
 	}
 	return &Finding{
-		ID: "keepalive", Severity: sev, Frames: frames(append(ev.Frames, answers.Frames...)...),
+		ID: "keepalive", Severity: sev, Frames: frames(append(ev.Frames, answers.Frames...)...), weight: float64(ev.N),
 		Title: fmt.Sprintf("%s sent %s", c.who(r), count(ev.N, "keep-alive probe")),
 		Explanation: fmt.Sprintf("%s sent %s (%s), zero- or one-byte segments one below the next sequence number that force the peer "+
 			"to answer, %s.%s Linux probes after net.ipv4.tcp_keepalive_time of silence (7200 s by default, TCP_KEEPIDLE per socket), "+
@@ -126,7 +126,7 @@ func roleWords(c *Conn) string {
 	return "the handshake"
 }
 
-func ruleChecksumOffload(x *env, conns []Conn) []Finding {
+func ruleChecksumOffload(x *env) []Finding {
 	if x.capture.Offloaded == 0 {
 		return nil
 	}
@@ -141,7 +141,7 @@ func ruleChecksumOffload(x *env, conns []Conn) []Finding {
 	}}
 }
 
-func ruleSnaplen(x *env, conns []Conn) []Finding {
+func ruleSnaplen(x *env) []Finding {
 	if x.capture.Truncated == 0 {
 		return nil
 	}

@@ -32,7 +32,7 @@ func ruleZeroWindow(x *env, c *Conn) *Finding {
 			stalls = fmt.Sprintf(" In all %s, %s.", count(f.ZeroStalls, "stall"), dur(f.ZeroTotal))
 		}
 		return &Finding{
-			ID: "zero-window", Severity: sev, Frames: fs,
+			ID: "zero-window", Severity: sev, Frames: fs, weight: f.ZeroTotal.Seconds(),
 			Title: fmt.Sprintf("%s advertised a zero window: the sender stalled %s", s.Addr, dur(f.ZeroTotal)),
 			Explanation: fmt.Sprintf("%s advertised a zero window at frame %d %s, %s later: its receive buffer was full because its "+
 				"application was not reading, and the sender may send nothing but probes while the window is closed.%s%s",
@@ -62,7 +62,7 @@ func ruleRwndLimited(x *env, c *Conn) *Finding {
 			sev = Warning
 		}
 		return &Finding{
-			ID: "rwnd-limited", Severity: sev, Frames: f.WindowBound.Frames,
+			ID: "rwnd-limited", Severity: sev, Frames: f.WindowBound.Frames, weight: float64(f.WindowBound.N),
 			Title: fmt.Sprintf("the %s's sending was limited by %s's receive window (%s)", r, peer.Addr, timesWord(f.WindowBound.N)),
 			Explanation: fmt.Sprintf("%s filled the window %s advertised %s (%s): its in-flight data reached the receiver's window "+
 				"(%s at most; %s in flight at the peak), so the receiver, not the network, set the pace.%s",
@@ -123,7 +123,7 @@ func ruleCwndLimited(x *env, c *Conn) *Finding {
 			continue
 		}
 		return &Finding{
-			ID: "cwnd-limited", Severity: Info, Frames: f.CwndBound.Frames,
+			ID: "cwnd-limited", Severity: Info, Frames: f.CwndBound.Frames, weight: float64(f.CwndBound.N),
 			Title: fmt.Sprintf("the %s's congestion window set the pace, not the receiver", r),
 			Explanation: fmt.Sprintf("%s %s resumed sending at an ACK with its data in flight well under half the peer's window "+
 				"(%s in flight at most, against a window of up to %s; %s): the sender's congestion window, which grows through slow "+
@@ -144,7 +144,7 @@ func ruleAppLimited(x *env, c *Conn) *Finding {
 			continue
 		}
 		return &Finding{
-			ID: "app-limited", Severity: Info, Frames: f.AppPauses.Frames,
+			ID: "app-limited", Severity: Info, Frames: f.AppPauses.Frames, weight: f.AppPauseTime.Seconds(),
 			Title: fmt.Sprintf("the %s's application paused %s with nothing in flight", r, timesWord(f.AppPauses.N)),
 			Explanation: fmt.Sprintf("%s had everything acknowledged and stayed silent before sending more, %s (%s), %s in all: "+
 				"its application had nothing to send then, so neither the network nor the receiver was the limit. In a "+
@@ -168,7 +168,7 @@ func ruleNagle(x *env, c *Conn) *Finding {
 			sev = Warning
 		}
 		return &Finding{
-			ID: "nagle-delayed-ack", Severity: sev, Frames: f.Nagle.Frames,
+			ID: "nagle-delayed-ack", Severity: sev, Frames: f.Nagle.Frames, weight: f.NagleHeld.Seconds(),
 			Title: fmt.Sprintf("Nagle meets delayed ACK: the %s's small segments waited %s each for the peer's ACK", r, dur(avg)),
 			Explanation: fmt.Sprintf("%s (%s) a small segment from %s left only when the peer's ACK of the previous small one "+
 				"arrived, and that ACK came %s after the data on average (%s): the peer delayed its ACK "+
@@ -194,7 +194,7 @@ func rulePMTUBlackhole(x *env, c *Conn) *Finding {
 			small = fmt.Sprintf("segments of up to %s got through", bytesWord(uint64(f.MaxDelivered)))
 		}
 		return &Finding{
-			ID: "pmtu-blackhole", Severity: Error, Frames: f.BigRetrans.Frames,
+			ID: "pmtu-blackhole", Severity: Error, Frames: f.BigRetrans.Frames, weight: float64(f.BigRetrans.N),
 			Title: fmt.Sprintf("path MTU black hole: %s's %d-byte segments never get through", s.Addr, f.BigRetransN),
 			Explanation: fmt.Sprintf("%s sent segments of %s again and again on its retransmission timer (%s) and none was "+
 				"acknowledged, while %s: a link on the path has a smaller MTU than these packets, and the ICMP 'fragmentation "+

@@ -42,6 +42,10 @@ func (x *env) rstOrigin(c *Conn, r role) string {
 		return ""
 	}
 	h, ok := x.hosts.get(s.Addr.Addr())
+	if !ok && x.hosts.dropped > 0 {
+		return fmt.Sprintf("tcplens stopped recording hosts' TTLs at %d addresses, before %s, so the RST's TTL (%d) has nothing to be compared with.",
+			maxHosts, s.Addr.Addr(), f.RSTTTL)
+	}
 	if !ok {
 		return fmt.Sprintf("The capture holds no other packet from %s to compare the RST's TTL (%d) with; a TTL unlike the host's own packets would point to a firewall answering for it.",
 			s.Addr.Addr(), f.RSTTTL)
@@ -180,7 +184,7 @@ func ruleRST(x *env, c *Conn) *Finding {
 				"(AWS ALB 60 s, NLB 350 s, many firewalls 30 to 60 min) reset idle connections the same way.", s.Addr)
 		}
 		return &Finding{
-			ID: "rst-idle-timeout", Severity: Warning, Frames: frames(append(fs, c.Facts.GapBefore.Frame)...),
+			ID: "rst-idle-timeout", Severity: Warning, Frames: frames(append(fs, c.Facts.GapBefore.Frame)...), weight: f.RSTIdle.Seconds(),
 			Title: fmt.Sprintf("RST from %s after %s of silence: an idle timeout", s.Addr, dur(f.RSTIdle)),
 			Explanation: fmt.Sprintf("The connection was silent for %s%s, then %s reset it (frame %d).%s That is the mark of an idle timeout. %s %s",
 				dur(f.RSTIdle), ratio, c.who(r), f.RST.Frame, both, origin, capitalise(who)),
@@ -339,20 +343,10 @@ func capitalise(s string) string {
 
 func ruleCloseWaitLeak(x *env, c *Conn) *Finding {
 	for _, r := range []role{client, server} {
-		s, f := c.side(r)
+		_, f := c.side(r)
 		peer, pf := c.side(r.other())
 		if !f.FIN.Seen() || peer.State != tcp.CloseWait || peer.SentFIN || peer.SentRST {
 			continue
-		}
-		end := x.stats.Last
-		if end == 0 {
-			end = c.End
-		}
-		held := end.Sub(f.FIN.Time)
-		rtt := c.rtt()
-		sev := Notice
-		if held >= 10*time.Second || (rtt > 0 && held >= time.Second && held >= 100*rtt) {
-			sev = Warning
 		}
 		ack := "acknowledged it"
 		fs := frames(f.FIN.Frame, f.FINAcked.Frame)
@@ -363,19 +357,36 @@ func ruleCloseWaitLeak(x *env, c *Conn) *Finding {
 		if pf.AfterPeerFIN > 0 {
 			sent = fmt.Sprintf(" (after sending %s more)", bytesWord(pf.AfterPeerFIN))
 		}
-		_ = s
-		return &Finding{
-			ID: "close-wait-leak", Severity: sev, Frames: fs,
-			Title: fmt.Sprintf("%s stays in CLOSE_WAIT: %s after the peer's FIN it has not closed", peer.Addr, dur(held)),
-			Explanation: fmt.Sprintf("%s closed its side (FIN, frame %d) and %s %s, but never sent a FIN of its own%s: when the "+
+		// How long it has been held is known only at the capture's end:
+		// the words are written then (late), from these.
+		rtt, fin, connEnd := c.rtt(), f.FIN, c.End
+		addr, closer, holder := peer.Addr, c.who(r), c.who(r.other())
+		fd := &Finding{
+			ID: "close-wait-leak", Frames: fs,
+			Advice: "On " + addr.Addr().String() + ", find the process holding CLOSE_WAIT sockets (ss -tanp state close-wait) and " +
+				"make it close the socket when a read returns EOF.",
+		}
+		fd.late = func(fd *Finding, end pcap.Time) {
+			if end == 0 {
+				end = connEnd
+			}
+			held := end.Sub(fin.Time)
+			fd.weight = held.Seconds()
+			fd.Severity = Notice
+			if held >= 10*time.Second || (rtt > 0 && held >= time.Second && held >= 100*rtt) {
+				fd.Severity = Warning
+			}
+			fd.Title = fmt.Sprintf("%s stays in CLOSE_WAIT: %s after the peer's FIN it has not closed", addr, dur(held))
+			fd.Explanation = fmt.Sprintf("%s closed its side (FIN, frame %d) and %s %s, but never sent a FIN of its own%s: when the "+
 				"capture ends, %s later, it is still in CLOSE_WAIT. CLOSE_WAIT lasts until the application calls close(); the kernel "+
 				"never times it out. One such socket may be a slow close; many (ss -tan state close-wait) are a leak: a code path that "+
 				"sees EOF and never closes (a missing close in an error path, a pool that keeps dead connections). %s meanwhile sits in "+
 				"FIN_WAIT2, which Linux ends after net.ipv4.tcp_fin_timeout (60 s) once its socket is closed.",
-				capitalise(c.who(r)), f.FIN.Frame, c.who(r.other()), ack, sent, dur(held), capitalise(c.who(r))),
-			Advice: "On " + peer.Addr.Addr().String() + ", find the process holding CLOSE_WAIT sockets (ss -tanp state close-wait) and " +
-				"make it close the socket when a read returns EOF.",
+				capitalise(closer), fin.Frame, holder, ack, sent, dur(held), capitalise(closer))
 		}
+		// Until then, the end so far: held can only grow.
+		fd.late(fd, x.end)
+		return fd
 	}
 	return nil
 }

@@ -20,9 +20,10 @@ import (
 )
 
 // diagnosed runs frames through the analysis and the diagnosis, keeping
-// every connection's ladder.
+// every connection whole, and its ladder, as explain does.
 func diagnosed(frames []pcap.Frame) (*diagnose.Report, map[int]*analyze.Ladder) {
 	col := diagnose.NewCollector()
+	col.Want = func(int) bool { return true }
 	lr := analyze.NewLadderRecorder(nil)
 	ladders := map[int]*analyze.Ladder{}
 	an := analyze.New(analyze.Options{}, func(s *analyze.Segment) {
@@ -73,16 +74,10 @@ func kernelFrames(t *testing.T, name string) []pcap.Frame {
 func TestDiagnoseGolden(t *testing.T) {
 	rep, ladders := diagnosed(demoFrames(t))
 
-	var txt, js, ov bytes.Buffer
-	if err := render.FindingsText(&txt, rep.Findings, render.Style{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := render.FindingsJSON(&js, rep.Findings); err != nil {
-		t.Fatal(err)
-	}
-	checkFindingLines(t, js.Bytes())
-	golden(t, "diagnose-demo.txt.golden", txt.Bytes())
-	golden(t, "diagnose-demo.jsonl.golden", js.Bytes())
+	var ov bytes.Buffer
+	txt, js := findingsOut(t, rep)
+	golden(t, "diagnose-demo.txt.golden", txt)
+	golden(t, "diagnose-demo.jsonl.golden", js)
 
 	if err := render.OverviewText(&ov, &render.Overview{Files: []string{sample.Name}, Report: rep}, render.Style{}); err != nil {
 		t.Fatal(err)
@@ -113,6 +108,55 @@ func TestDiagnoseGolden(t *testing.T) {
 		}
 		golden(t, "diagnose-"+name+".txt.golden", b.Bytes())
 	}
+}
+
+// TestAggregateGolden keeps diagnose's text and JSON and the overview of
+// zeek's echo capture, whose 158 slow handshakes (a listener's full
+// accept queue), 23 keep-alives and 500 paused applications each become
+// one finding, kept as the overview keeps its connections: the 20 most
+// interesting.
+func TestAggregateGolden(t *testing.T) {
+	frames, err := testcap.ReadFile("../../testdata/captures/zeek-echo-connections.pcap.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := diagnose.NewCollector()
+	col.Rows = 20
+	an := analyze.New(analyze.Options{}, col.Segment, col.OnConn)
+	for i := range frames {
+		an.Add(&frames[i])
+	}
+	an.Close()
+	rep := col.Finish(an.Stats)
+	var ov bytes.Buffer
+	txt, js := findingsOut(t, rep)
+	for _, line := range strings.Split(strings.TrimSpace(string(js)), "\n") {
+		if !strings.Contains(line, `"conn":null`) {
+			t.Errorf("an aggregate finding names a connection: %.200s", line)
+		}
+	}
+	name := "zeek-echo-connections.pcap.gz"
+	if err := render.OverviewText(&ov, &render.Overview{Files: []string{name}, Report: rep, Args: name}, render.Style{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "diagnose-echo.txt.golden", txt)
+	golden(t, "diagnose-echo.jsonl.golden", js)
+	golden(t, "overview-echo.txt.golden", ov.Bytes())
+}
+
+// findingsOut is what diagnose prints of rep, as text and as JSON (whose
+// lines it checks).
+func findingsOut(t *testing.T, rep *diagnose.Report) (txt, js []byte) {
+	t.Helper()
+	var tb, jb bytes.Buffer
+	if err := render.FindingsText(&tb, rep.Findings, render.Style{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := render.FindingsJSON(&jb, rep.Findings); err != nil {
+		t.Fatal(err)
+	}
+	checkFindingLines(t, jb.Bytes())
+	return tb.Bytes(), jb.Bytes()
 }
 
 // checkFindingLines checks that each line of diagnose --json has exactly

@@ -71,8 +71,11 @@ func FindingsText(w io.Writer, fs []diagnose.Finding, st Style) error {
 
 func writeFinding(b *strings.Builder, f *diagnose.Finding, st Style, indent string) {
 	where := "capture"
-	if f.Conn != 0 {
+	switch {
+	case f.Conn != 0:
 		where = fmt.Sprintf("conn %d", f.Conn)
+	case f.Conns > 0:
+		where = fmt.Sprintf("%d conns", f.Conns)
 	}
 	fmt.Fprintf(b, "%s%s %s  %s  %s\n", indent, st.severity(f.Severity, fmt.Sprintf("%-7s", strings.ToUpper(f.Severity.String()))),
 		st.bold(f.ID), where, st.dim(framesText(f.Frames)))

@@ -66,11 +66,11 @@ func writeCaptureFacts(b *strings.Builder, o *Overview, st Style) {
 			s.First.Std().Format("2006-01-02 15:04:05.000"), s.Last.Std().Format("15:04:05.000"))
 	}
 	fmt.Fprintf(b, "         %s; %s, %s in %s%s\n", orNone(strings.Join(names, ", ")), plural(s.Frames, "packet"),
-		plural(s.Segments, "TCP segment"), plural(len(rep.Conns), "connection"), span)
+		plural(s.Segments, "TCP segment"), plural(rep.ConnCount, "connection"), span)
 	if s.NotTCP+s.Malformed+s.Fragments > 0 {
 		fmt.Fprintf(b, "         %d without TCP, %d malformed, %d later IP fragments\n", s.NotTCP, s.Malformed, s.Fragments)
 	}
-	fmt.Fprintf(b, "         %s\n", VantageWords(rep.Conns))
+	fmt.Fprintf(b, "         %s\n", VantageWords(rep.Vantages))
 }
 
 func orNone(s string) string {
@@ -88,12 +88,8 @@ func plural(n int, unit string) string {
 }
 
 // VantageWords says where the capture was taken, by the connections whose
-// timing tells.
-func VantageWords(conns []diagnose.Conn) string {
-	var n [4]int
-	for i := range conns {
-		n[conns[i].Vantage]++
-	}
+// timing tells: n counts the connections by vantage (Report.Vantages).
+func VantageWords(n [4]int) string {
 	told := n[analyze.VantageClient] + n[analyze.VantageServer] + n[analyze.VantageMiddle]
 	if told == 0 {
 		return "where it was taken: unknown (no connection's timing tells)"
@@ -114,49 +110,17 @@ func VantageWords(conns []diagnose.Conn) string {
 	return fmt.Sprintf("taken %s, by the timing of %d of the %d connections whose timing tells", where, n[best], told)
 }
 
-// ConnRank orders connections most interesting first: worst finding,
-// then how many findings above info, then first appearance.
+// ConnRank orders the connections the report kept, most interesting
+// first (diagnose.MoreInteresting: worst finding, then how many findings
+// above info, then first appearance), as indexes into rep.Conns. The
+// report kept the most interesting of all, so its first are the
+// capture's.
 func ConnRank(rep *diagnose.Report) []int {
-	type rank struct {
-		i     int
-		worst diagnose.Severity
-		any   bool
-		n     int
+	out := make([]int, len(rep.Conns))
+	for i := range out {
+		out[i] = i
 	}
-	ranks := make([]rank, len(rep.Conns))
-	byConn := map[int]*rank{}
-	for i := range rep.Conns {
-		ranks[i] = rank{i: i}
-		byConn[rep.Conns[i].ID] = &ranks[i]
-	}
-	for _, f := range rep.Findings {
-		r := byConn[f.Conn]
-		if r == nil {
-			continue
-		}
-		if !r.any || f.Severity > r.worst {
-			r.worst, r.any = f.Severity, true
-		}
-		if f.Severity > diagnose.Info {
-			r.n++
-		}
-	}
-	slices.SortStableFunc(ranks, func(a, b rank) int {
-		if a.any != b.any {
-			if a.any {
-				return -1
-			}
-			return 1
-		}
-		if c := cmp.Compare(b.worst, a.worst); c != 0 {
-			return c
-		}
-		return cmp.Compare(b.n, a.n)
-	})
-	out := make([]int, len(ranks))
-	for i, r := range ranks {
-		out[i] = r.i
-	}
+	slices.SortStableFunc(out, func(a, b int) int { return diagnose.MoreInteresting(&rep.Conns[a], &rep.Conns[b]) })
 	return out
 }
 
@@ -164,7 +128,7 @@ func writeConnRows(b *strings.Builder, o *Overview, st Style) error {
 	rep := o.Report
 	limit := cmp.Or(o.MaxConns, 20)
 	fmt.Fprintf(b, "%s\n", st.bold("connections, most interesting first"))
-	if len(rep.Conns) == 0 {
+	if rep.ConnCount == 0 {
 		b.WriteString("  none: the capture holds no TCP connection\n")
 		return nil
 	}
@@ -186,22 +150,22 @@ func writeConnRows(b *strings.Builder, o *Overview, st Style) error {
 		}
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%d/%d\t%s\t%s/%s\t%s\n", c.ID, client, c.Server.Addr,
 			string(AppendDuration(nil, c.Duration())), c.Client.Packets, c.Server.Packets, closeBy,
-			c.Client.State, c.Server.State, connFindingIDs(rep, c.ID, st))
+			c.Client.State, c.Server.State, connFindingIDs(c, st))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if len(order) > limit {
-		fmt.Fprintf(b, "  … and %d more (tcplens conns FILE lists them all)\n", len(order)-limit)
+	if shown := min(len(order), limit); rep.ConnCount > shown {
+		fmt.Fprintf(b, "  … and %d more (tcplens conns FILE lists them all)\n", rep.ConnCount-shown)
 	}
 	return nil
 }
 
 // connFindingIDs lists a connection's findings above info, worst first.
-func connFindingIDs(rep *diagnose.Report, id int, st Style) string {
+func connFindingIDs(c *diagnose.Conn, st Style) string {
 	var ids []string
-	for _, f := range rep.Findings {
-		if f.Conn == id && f.Severity > diagnose.Info {
+	for _, f := range c.Findings {
+		if f.Severity > diagnose.Info {
 			ids = append(ids, st.severity(f.Severity, f.ID))
 		}
 	}
@@ -213,7 +177,7 @@ func connFindingIDs(rep *diagnose.Report, id int, st Style) string {
 
 func writeFindingSummary(b *strings.Builder, o *Overview, st Style) {
 	rep := o.Report
-	c := diagnose.CountOf(rep.Findings)
+	c := rep.Counts
 	fmt.Fprintf(b, "%s %s, %s, %s, %s\n", st.bold("findings:"), st.severity(diagnose.Error, plural(c[diagnose.Error], "error")),
 		st.severity(diagnose.Warning, plural(c[diagnose.Warning], "warning")), st.severity(diagnose.Notice, plural(c[diagnose.Notice], "notice")),
 		fmt.Sprintf("%d info", c[diagnose.Info]))
@@ -239,6 +203,17 @@ func writeFindingSummary(b *strings.Builder, o *Overview, st Style) {
 		if f.Conn != 0 {
 			g.conns = append(g.conns, f.Conn)
 		}
+		if f.Conns > 0 {
+			// One finding for many connections: count them, name the
+			// ones it keeps as examples, and give the worst's title.
+			dg := rep.Group(f.ID)
+			g.n = f.Conns
+			for _, w := range dg.Worst {
+				g.conns = append(g.conns, w.Conn)
+			}
+			slices.Sort(g.conns)
+			g.first = &dg.Worst[0]
+		}
 	}
 	limit := cmp.Or(o.MaxFindings, 20)
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
@@ -249,7 +224,7 @@ func writeFindingSummary(b *strings.Builder, o *Overview, st Style) {
 		f := g.first
 		where := "capture"
 		if len(g.conns) > 0 {
-			where = "conn " + idList(g.conns)
+			where = "conn " + idList(g.conns, max(g.n, len(g.conns)))
 		}
 		title := f.Title
 		if g.n > 1 {
@@ -263,8 +238,8 @@ func writeFindingSummary(b *strings.Builder, o *Overview, st Style) {
 	}
 }
 
-// idList prints up to five ids: "1, 4, 7 and 12 more".
-func idList(ids []int) string {
+// idList prints up to five of n ids: "1,4,7,9,12 +3".
+func idList(ids []int, n int) string {
 	const show = 5
 	parts := make([]string, 0, show)
 	for i, id := range ids {
@@ -274,8 +249,8 @@ func idList(ids []int) string {
 		parts = append(parts, fmt.Sprint(id))
 	}
 	s := strings.Join(parts, ",")
-	if len(ids) > show {
-		s += fmt.Sprintf(" +%d", len(ids)-show)
+	if n > show {
+		s += fmt.Sprintf(" +%d", n-min(len(ids), show))
 	}
 	return s
 }

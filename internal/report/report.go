@@ -82,16 +82,13 @@ func Write(w io.Writer, r *Report) error {
 	for _, c := range r.Pictures {
 		pictured[c.ID] = true
 	}
-	v.Counts, v.Groups = findingGroups(rep.Findings, pictured)
+	v.Counts, v.Groups = findingGroups(rep, pictured)
 	v.Columns = columns
 	v.Table = tableData(rep, pictured)
+	v.TableNote = tableNote(rep, r.Files)
 	v.DetailNote = r.Chosen
-	byID := map[int]*diagnose.Conn{}
-	for i := range rep.Conns {
-		byID[rep.Conns[i].ID] = &rep.Conns[i]
-	}
 	for i, g := range r.Pictures {
-		d, err := newDetail(g, byID[g.ID], rep.ConnFindings(g.ID))
+		d, err := newDetail(g, rep.Conn(g.ID), rep.ConnFindings(g.ID))
 		if err != nil {
 			return err
 		}
@@ -135,6 +132,7 @@ type view struct {
 	Groups              []group
 	Columns             []column
 	Table               table
+	TableNote           string
 	DetailNote          string
 	Details             []detail
 }
@@ -174,7 +172,7 @@ func captureFacts(r *Report) []fact {
 		names[i] = fmt.Sprintf("%s (%s frames)", l, render.Thousands(s.Links[l]))
 	}
 	fs := []fact{
-		{"packets", fmt.Sprintf("%s, of which %s TCP segments in %s connections", render.Thousands(s.Frames), render.Thousands(s.Segments), render.Thousands(len(rep.Conns)))},
+		{"packets", fmt.Sprintf("%s, of which %s TCP segments in %s connections", render.Thousands(s.Frames), render.Thousands(s.Segments), render.Thousands(rep.ConnCount))},
 		{"link types", strings.Join(names, ", ")},
 	}
 	if s.Frames > 0 {
@@ -184,17 +182,19 @@ func captureFacts(r *Report) []fact {
 	if s.NotTCP+s.Malformed+s.Fragments > 0 {
 		fs = append(fs, fact{"not analysed", fmt.Sprintf("%d frames without TCP, %d malformed TCP headers, %d later IP fragments", s.NotTCP, s.Malformed, s.Fragments)})
 	}
-	fs = append(fs, fact{"where", render.VantageWords(rep.Conns)})
-	c := diagnose.CountOf(rep.Findings)
+	fs = append(fs, fact{"where", render.VantageWords(rep.Vantages)})
+	c := rep.Counts
 	fs = append(fs, fact{"findings", fmt.Sprintf("%s, %s, %s, %d info", plural(c[diagnose.Error], "error"), plural(c[diagnose.Warning], "warning"),
 		plural(c[diagnose.Notice], "notice"), c[diagnose.Info])})
 	return fs
 }
 
 // findingGroups counts findings by severity, worst first, and gathers
-// them by id: the findings are sorted worst first already.
-func findingGroups(fs []diagnose.Finding, pictured map[int]bool) ([]count, []group) {
-	c := diagnose.CountOf(fs)
+// them by id: the findings are sorted worst first already. A finding that
+// stands for many connections lists the examples the diagnosis kept.
+func findingGroups(rep *diagnose.Report, pictured map[int]bool) ([]count, []group) {
+	fs := rep.Findings
+	c := rep.Counts
 	var counts []count
 	for sev := diagnose.Error; ; sev-- {
 		counts = append(counts, count{sev.String(), c[sev]})
@@ -214,6 +214,16 @@ func findingGroups(fs []diagnose.Finding, pictured map[int]bool) ([]count, []gro
 			groups = append(groups, group{Severity: f.Severity.String(), ID: f.ID, Title: f.Title, Explanation: f.Explanation, Advice: f.Advice})
 		}
 		g := &groups[j]
+		if f.Conns > 0 {
+			dg := rep.Group(f.ID)
+			g.Title = dg.Worst[0].Title // the group's heading counts them already
+			g.N += f.Conns
+			for _, w := range dg.Worst {
+				g.Items = append(g.Items, item{Conn: w.Conn, Pictured: pictured[w.Conn], Title: w.Title, Frames: firstFrames(w.Frames)})
+			}
+			g.More += f.Conns - len(dg.Worst)
+			continue
+		}
 		g.N++
 		if len(g.Items) == maxGroupItems {
 			g.More++

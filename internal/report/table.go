@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/tcplens/tcplens/internal/diagnose"
@@ -43,22 +44,6 @@ func tableData(rep *diagnose.Report, pictured map[int]bool) table {
 	for r, i := range render.ConnRank(rep) {
 		rank[i] = r
 	}
-	type marks struct {
-		worst diagnose.Severity
-		ids   []string
-	}
-	byConn := map[int]*marks{}
-	for _, f := range rep.Findings {
-		if f.Conn == 0 || f.Severity == diagnose.Info {
-			continue
-		}
-		m := byConn[f.Conn]
-		if m == nil {
-			m = &marks{worst: f.Severity}
-			byConn[f.Conn] = m
-		}
-		m.ids = append(m.ids, f.ID)
-	}
 	t := table{Rows: make([][]any, len(rep.Conns))}
 	first := rep.Stats.First
 	for i := range rep.Conns {
@@ -71,17 +56,38 @@ func tableData(rep *diagnose.Report, pictured map[int]bool) table {
 		if c.HandshakeRTT > 0 {
 			hs = c.HandshakeRTT.Seconds()
 		}
-		worst, ids := -1, ""
-		if m := byConn[c.ID]; m != nil {
-			worst, ids = int(m.worst), strings.Join(m.ids, " ")
+		worst, ids := -1, []string(nil)
+		for _, f := range c.Findings {
+			if f.Severity == diagnose.Info {
+				continue
+			}
+			if worst < 0 {
+				worst = int(f.Severity) // the findings are sorted worst first
+			}
+			ids = append(ids, f.ID)
 		}
 		t.Rows[i] = []any{
 			c.ID, client, c.Server.Addr.String(), c.Start.Sub(first).Seconds(), c.Duration().Seconds(),
 			[2]int{c.Client.Packets, c.Server.Packets}, [2]uint64{c.Client.PayloadBytes, c.Server.PayloadBytes}, hs,
 			[2]int{c.Client.Retrans.Total, c.Server.Retrans.Total}, closeWords(&c.Summary),
-			c.Client.State.String() + "/" + c.Server.State.String(), c.ZeekState + " " + c.ZeekHistory, ids,
+			c.Client.State.String() + "/" + c.Server.State.String(), c.ZeekState + " " + c.ZeekHistory, strings.Join(ids, " "),
 			worst, rank[i], pictured[c.ID],
 		}
 	}
 	return t
+}
+
+// tableNote says which connections the table leaves out, and where to
+// find them: "" when it holds them all.
+func tableNote(rep *diagnose.Report, files []File) string {
+	if len(rep.Conns) >= rep.ConnCount {
+		return ""
+	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name
+	}
+	return fmt.Sprintf("The table holds the %s most interesting of the capture's %s connections (those with the worst findings first); "+
+		"the other %s are counted above but not listed: tcplens conns %s lists every connection.",
+		render.Thousands(len(rep.Conns)), render.Thousands(rep.ConnCount), render.Thousands(rep.ConnCount-len(rep.Conns)), strings.Join(names, " "))
 }
