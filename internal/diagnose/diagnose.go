@@ -143,8 +143,8 @@ func (col *Collector) OnConn(c *conn.Conn, why conn.EndReason) {
 }
 
 func (col *Collector) ended(c Conn) {
-	c.Facts.Client.exchange()
-	c.Facts.Server.exchange()
+	c.Facts.Client.unusual() // the rules read every field
+	c.Facts.Server.unusual()
 	x := &env{hosts: &col.hosts, capture: col.Stats, end: col.last}
 	c.Findings = diagnoseConn(x, &c)
 	col.conns++

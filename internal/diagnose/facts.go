@@ -98,37 +98,11 @@ type SideFacts struct {
 	*Exchange
 }
 
-// Exchange is what a side did beyond its SYN: resets, closes, data, and
-// how the path and the peer treated them.
+// Exchange is what a side did beyond its SYN: its close, its data, and
+// how the path and the peer treated them. What most connections never
+// do (reset, retransmit, stall on a zero window, mark ECN, send urgent
+// data) is in its Unusual part, allocated when it first happens.
 type Exchange struct {
-	// Its first RST: when, how long after the connection's previous
-	// segment, and the IP facts that tell a forged one.
-	RST       Mark
-	RSTIdle   time.Duration
-	RSTTTL    uint8
-	RSTIPID   uint16
-	RSTIPv4   bool
-	RSTAck    bool    // the ACK bit was set
-	RSTSeq    seq.Num // its sequence number
-	RSTSndNxt seq.Num // the sender's SND.NXT as the capture saw it before the RST
-	// RSTInFlight is what either end had sent and not seen acknowledged
-	// when the RST came: an idle connection has nothing.
-	RSTInFlight uint32
-	// IPIDBeforeRST is LastIPID when the RST was sent; HadIPID says
-	// there was one. PeerIPID is the IP ID of the peer's latest packet
-	// then: an injector often copies the ID of the packet it answers.
-	IPIDBeforeRST uint16
-	HadIPID       bool
-	PeerIPID      uint16
-	PeerHadIPID   bool
-
-	// An RST it sent while tcplens knew it had no socket (closed, in
-	// TIME_WAIT, or never seen), answering the peer's segment Answers.
-	NoSocketRST Mark
-	NoSocketWas tcp.State
-	ClosedAt    Mark // when it had closed, if it had
-	Answers     Mark
-
 	// Its first FIN, and the peer's first ACK of it.
 	FIN, FINAcked Mark
 
@@ -142,30 +116,9 @@ type Exchange struct {
 	LastData     Mark
 	MaxPayload   int
 
-	// Data it received after it last sent any, when it sent its RST
-	// or FIN: what its application may not have read.
-	UnansweredAtRST uint64
-	unanswered      uint64
-
-	// RTO retransmissions: the longest wait and the time all of them cost.
-	RTOWorst     Mark
-	RTOWorstWait time.Duration
-	RTOWorstSRTT time.Duration
-	RTOWorstRTO  time.Duration
-	RTOWaitTotal time.Duration
-
-	// Retransmissions of segments the capture saw before (lost after the
-	// capture point) and of segments the capture missed (lost before it).
-	RetransSeen, RetransUnseen Evidence
-
-	// Zero windows it advertised: each stall from its first zero window to
-	// the window it opened again.
-	ZeroStalls   int
-	ZeroTotal    time.Duration
-	ZeroLongest  Stall
-	zeroOpen     Stall // the stall under way, Start unset when none
-	ZeroAtEnd    bool  // still zero when the connection ended
-	ZeroWinProbe Evidence
+	// Data it received after it last sent any: what its application may
+	// not have read (see UnansweredAtRST).
+	unanswered uint64
 
 	// Flights: the data it sent against the peer's window.
 	MaxInFlight  uint32 // most bytes it had unacknowledged
@@ -188,11 +141,71 @@ type Exchange struct {
 	small     smallSent     // its latest small segment waiting for an ACK
 
 	// Path MTU: the largest segment the peer acknowledged at its first
-	// sending, and retransmissions of larger ones.
+	// sending (BigRetrans counts retransmissions of larger ones).
 	MaxDelivered int
-	BigRetrans   Evidence
-	BigRetransN  int // payload of those segments
 	sent         *sentRing
+
+	*Unusual
+}
+
+// Unusual is what a side did that most connections never do: resets,
+// retransmissions, zero windows, ECN marks, urgent data.
+type Unusual struct {
+	// Its first RST: when, how long after the connection's previous
+	// segment, and the IP facts that tell a forged one.
+	RST       Mark
+	RSTIdle   time.Duration
+	RSTTTL    uint8
+	RSTIPID   uint16
+	RSTIPv4   bool
+	RSTAck    bool    // the ACK bit was set
+	RSTSeq    seq.Num // its sequence number
+	RSTSndNxt seq.Num // the sender's SND.NXT as the capture saw it before the RST
+	// RSTInFlight is what either end had sent and not seen acknowledged
+	// when the RST came: an idle connection has nothing.
+	RSTInFlight uint32
+	// IPIDBeforeRST is LastIPID when the RST was sent; HadIPID says
+	// there was one. PeerIPID is the IP ID of the peer's latest packet
+	// then: an injector often copies the ID of the packet it answers.
+	IPIDBeforeRST uint16
+	HadIPID       bool
+	PeerIPID      uint16
+	PeerHadIPID   bool
+	// Data it had received and not answered when it sent its RST: what
+	// its application may not have read.
+	UnansweredAtRST uint64
+
+	// An RST it sent while tcplens knew it had no socket (closed, in
+	// TIME_WAIT, or never seen), answering the peer's segment Answers.
+	NoSocketRST Mark
+	NoSocketWas tcp.State
+	ClosedAt    Mark // when it had closed, if it had
+	Answers     Mark
+
+	// RTO retransmissions: the longest wait and the time all of them cost.
+	RTOWorst     Mark
+	RTOWorstWait time.Duration
+	RTOWorstSRTT time.Duration
+	RTOWorstRTO  time.Duration
+	RTOWaitTotal time.Duration
+
+	// Retransmissions of segments the capture saw before (lost after the
+	// capture point) and of segments the capture missed (lost before it).
+	RetransSeen, RetransUnseen Evidence
+
+	// Retransmissions, on its timer, of segments larger than any the
+	// peer acknowledged at their first sending: a path MTU black hole.
+	BigRetrans  Evidence
+	BigRetransN int // payload of those segments
+
+	// Zero windows it advertised: each stall from its first zero window to
+	// the window it opened again.
+	ZeroStalls   int
+	ZeroTotal    time.Duration
+	ZeroLongest  Stall
+	zeroOpen     Stall // the stall under way, Start unset when none
+	ZeroAtEnd    bool  // still zero when the connection ended
+	ZeroWinProbe Evidence
 
 	// ECN.
 	ECT, CE  int
@@ -206,6 +219,15 @@ type Exchange struct {
 func (s *SideFacts) exchange() {
 	if s.Exchange == nil {
 		s.Exchange = &Exchange{}
+	}
+}
+
+// unusual allocates the side's Unusual facts (and its Exchange) if it
+// has none.
+func (s *SideFacts) unusual() {
+	s.exchange()
+	if s.Unusual == nil {
+		s.Unusual = &Unusual{}
 	}
 }
 
@@ -250,9 +272,11 @@ type sentRing struct {
 	next int
 }
 
+// sentSeg is one sent segment, in 16 bytes: the ring is in every
+// data-sending side of every open connection.
 type sentSeg struct {
 	start, end seq.Num
-	len        int
+	len        uint32
 	resent     bool
 	live       bool
 }
@@ -306,6 +330,10 @@ func (col *Collector) Segment(s *analyze.Segment) {
 	if !lean {
 		me.exchange()
 		peer.exchange()
+	}
+	if seg.Flags.Any(wire.RST|wire.URG) || seg.ECN != 0 || (!seg.Flags.Has(wire.SYN) && seg.Flags.Any(wire.ECE|wire.CWR)) ||
+		r.Analysis.Has(event.Retransmission) || r.Analysis.Has(event.SpuriousRetransmission) || r.Analysis.Has(event.ZeroWindowProbe) {
+		me.unusual()
 	}
 	me.Packets++
 	if seg.Flags.Has(wire.RST) && !me.NoSocketRST.Seen() && peer.Packets > 0 {
@@ -483,11 +511,12 @@ func (col *Collector) window(me, peer *SideFacts, from *tcp.Endpoint, seg *wire.
 	}
 	switch {
 	case seg.Window == 0 && !seg.Flags.Has(wire.FIN):
+		me.unusual()
 		if !me.zeroOpen.Start.Seen() {
 			me.zeroOpen.Start = now
 		}
 		me.ZeroAtEnd = true
-	case seg.Window > 0 && me.zeroOpen.Start.Seen():
+	case seg.Window > 0 && me.Unusual != nil && me.zeroOpen.Start.Seen():
 		me.zeroOpen.End = now
 		me.closeStall()
 		me.ZeroAtEnd = false
@@ -630,10 +659,7 @@ func (col *Collector) End(c *conn.Conn, why conn.EndReason) Conn {
 		f = &Facts{}
 	}
 	for _, s := range []*SideFacts{&f.Client, &f.Server} {
-		if s.Exchange == nil {
-			s.exchange()
-			continue
-		}
+		s.unusual() // the rules read every field
 		if s.zeroOpen.Start.Seen() {
 			s.zeroOpen.End = f.Last
 			s.closeStall()
@@ -697,7 +723,7 @@ func ackClockSlack(minRTT time.Duration) time.Duration {
 }
 
 func (r *sentRing) push(start, end seq.Num, n int) {
-	r.seg[r.next] = sentSeg{start: start, end: end, len: n, live: true}
+	r.seg[r.next] = sentSeg{start: start, end: end, len: uint32(n), live: true}
 	r.next = (r.next + 1) % len(r.seg)
 }
 
@@ -717,7 +743,7 @@ func (r *sentRing) ackUpTo(ack seq.Num) int {
 		s := &r.seg[i]
 		if s.live && s.end.LessEq(ack) {
 			if !s.resent {
-				best = max(best, s.len)
+				best = max(best, int(s.len))
 			}
 			s.live = false
 		}
