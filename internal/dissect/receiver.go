@@ -1,6 +1,7 @@
 package dissect
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -29,6 +30,7 @@ type Connection struct {
 	SeqBase, AckBase uint32
 	SeqISN, AckISN   bool
 	HasAck           bool
+	SACK             []seq.Range // the SACK blocks, relative as RelAck is
 
 	Receives string // what the receiving stack does with the segment
 	Sends    string // what sending it says of the sender
@@ -54,6 +56,7 @@ func ConnectionOf(s *analyze.Segment) *Connection {
 	r := s.Result
 	cx := &Connection{ID: c.ID, Dir: s.Dir, RelSeq: r.RelSeq, RelAck: r.RelAck, HasAck: s.Seg.Flags.Has(wire.ACK),
 		Analysis: r.Analysis.Kinds()}
+	cx.SACK = s.RelSACK(nil)
 	cx.Sender = party(c, s.End, from, r, true)
 	cx.Receiver = party(c, 1-s.End, to, r, false)
 	if b, ok := from.RelativeBase(); ok {
@@ -188,6 +191,7 @@ func (d *Dissection) AddConnection(cx *Connection) {
 		if l.ID != "tcp" {
 			continue
 		}
+		var ackRaw uint32
 		for j := range l.Fields {
 			f := &l.Fields[j]
 			switch f.ID {
@@ -196,9 +200,34 @@ func (d *Dissection) AddConnection(cx *Connection) {
 				f.Meaning = relativeMeaning(cx.RelSeq, cx.SeqBase, cx.SeqISN, cx.Sender.Role) + "; " + strings.TrimPrefix(rest, "; ")
 			case "ack":
 				if cx.HasAck {
+					ackRaw = uint32(f.RawValue())
 					f.Meaning = relativeMeaning(cx.RelAck, cx.AckBase, cx.AckISN, cx.Receiver.Role) + "; " + strings.TrimSuffix(f.Meaning, ackAlone)
 				}
+			case "options":
+				if cx.HasAck && len(cx.SACK) > 0 {
+					relativeSACK(f, ackRaw-cx.RelAck)
+				}
 			}
+		}
+	}
+}
+
+// relativeSACK gives each block of the SACK option among options its
+// relative edges, counted from base as the ack is: the numbers tcpdump and
+// tcplens read print.
+func relativeSACK(options *Field, base uint32) {
+	for i := range options.Fields {
+		o := &options.Fields[i]
+		if !strings.HasPrefix(o.ID, "sack@") {
+			continue
+		}
+		for j := range o.Fields {
+			blk := &o.Fields[j]
+			if !strings.HasPrefix(blk.ID, "block_") || len(blk.Raw) != 8 {
+				continue
+			}
+			l, r := binary.BigEndian.Uint32(blk.Raw), binary.BigEndian.Uint32(blk.Raw[4:])
+			blk.Meaning = fmt.Sprintf("relative %d:%d; %s", l-base, r-base, blk.Meaning)
 		}
 	}
 }

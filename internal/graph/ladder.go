@@ -316,17 +316,7 @@ func stepLabel(s *Step) string {
 		fmt.Fprintf(&b, " (%d)", s.Result.WindowScaled)
 	}
 	fmt.Fprintf(&b, " len %d", s.Len)
-	// SACK blocks in the relative numbers of the rest of the label.
-	o := s.Options
-	o.NumSACK = 0
-	words := render.OptionWords(&o)
-	for i, r := range s.SACK {
-		if i == 0 {
-			words = strings.TrimPrefix(words+", sack", ", ")
-		}
-		words += fmt.Sprintf(" %d:%d", uint32(r.Start), uint32(r.End))
-	}
-	if words != "" {
+	if words := render.OptionWords(&s.Options, render.StepSACK(&s.Step)); words != "" {
 		b.WriteString(" <" + words + ">")
 	}
 	return b.String()
@@ -342,6 +332,13 @@ func stepDetails(c *Conn, s *Step, tags string) string {
 	fmt.Fprintf(&b, "frame %d, %s after the first segment (%s UTC)\n%s: %s", s.Frame, seconds(s.Time.Sub(c.Start)),
 		s.Time.Std().Format("2006-01-02 15:04:05.000000"), dir, stepLabel(s))
 	fmt.Fprintf(&b, "\nraw seq %d, ack %d", s.SeqRaw, s.AckRaw)
+	// The label's SACK blocks are relative; the raw ones go beside the raw ack.
+	if len(s.SACK) > 0 {
+		b.WriteString(", sack")
+		for _, r := range s.Options.SACKBlocks() {
+			fmt.Fprintf(&b, " %d:%d", uint32(r.Start), uint32(r.End))
+		}
+	}
 	if s.Result.BytesInFlight >= 0 {
 		fmt.Fprintf(&b, "; %d bytes in flight", s.Result.BytesInFlight)
 	}

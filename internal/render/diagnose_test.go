@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -196,10 +197,15 @@ func TestColorOnlyInStyle(t *testing.T) {
 
 // TestDissectConnectionGolden keeps dissect's text and JSON for frames
 // analysed in their connection: the handshake ACK that completes the
-// server's SYN_RECV, and the SYN-ACK the server resends.
+// server's SYN_RECV, the SYN-ACK the server resends, and a duplicate ACK
+// whose SACK block gets relative edges beside the relative ack.
 func TestDissectConnectionGolden(t *testing.T) {
-	frames := kernelFrames(t, "lost-handshake-ack")
-	for _, n := range []int{3, 4} {
+	for _, tc := range []struct {
+		capture string
+		n       int
+	}{{"lost-handshake-ack", 3}, {"lost-handshake-ack", 4}, {"fast-retransmit", 22}} {
+		frames := kernelFrames(t, tc.capture)
+		n := tc.n
 		var cx *dissect.Connection
 		an := analyze.New(analyze.Options{}, func(s *analyze.Segment) {
 			if s.Frame.Number == n {
@@ -209,7 +215,7 @@ func TestDissectConnectionGolden(t *testing.T) {
 		for i := range frames[:n] {
 			an.Add(&frames[i])
 		}
-		d := dissect.Frame(&frames[n-1], dissect.Capture{File: "lost-handshake-ack.pcap", SnapLen: 128})
+		d := dissect.Frame(&frames[n-1], dissect.Capture{File: tc.capture + ".pcap", SnapLen: 128})
 		d.AddConnection(cx)
 		var txt, js bytes.Buffer
 		if err := render.Dissection(&txt, d, render.DissectOptions{}); err != nil {
@@ -218,7 +224,7 @@ func TestDissectConnectionGolden(t *testing.T) {
 		if err := render.Dissection(&js, d, render.DissectOptions{JSON: true}); err != nil {
 			t.Fatal(err)
 		}
-		name := "dissect-conn-lost-handshake-ack-" + string(rune('0'+n))
+		name := "dissect-conn-" + tc.capture + "-" + strconv.Itoa(n)
 		golden(t, name+".txt.golden", txt.Bytes())
 		golden(t, name+".json.golden", js.Bytes())
 	}

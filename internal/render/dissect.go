@@ -66,6 +66,7 @@ type DissectOptions struct {
 //	    "sender":   {"role": "client", "addr": "…", "before": "SYN_SENT", "after": "ESTABLISHED", "changes": [{end, from, to, reason}]},
 //	    "receiver": {"role": "server", …},
 //	    "seq": 1, "ack": 1,               // relative; ack null without the ACK flag
+//	    "sack": [[7241, 8689]],           // the SACK blocks, relative as ack is; omitted if none
 //	    "seq_base": 3456574116, "ack_base": 3220058239, "seq_base_is_isn": true, "ack_base_is_isn": true,
 //	    "receives": "The server … is SYN_RECV; ack … = ISS+1 acknowledges its SYN, so it becomes ESTABLISHED …",
 //	    "sends": "…", "analysis": ["duplicate_ack"]

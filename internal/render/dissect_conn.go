@@ -14,8 +14,9 @@ type dissectConnJSON struct {
 	Dir      string           `json:"dir"` // c2s or s2c
 	Sender   dissectPartyJSON `json:"sender"`
 	Receiver dissectPartyJSON `json:"receiver"`
-	Seq      uint32           `json:"seq"` // relative
-	Ack      *uint32          `json:"ack"` // relative; null without the ACK flag
+	Seq      uint32           `json:"seq"`            // relative
+	Ack      *uint32          `json:"ack"`            // relative; null without the ACK flag
+	SACK     [][2]uint32      `json:"sack,omitempty"` // relative as Ack is
 	SeqBase  uint32           `json:"seq_base"`
 	AckBase  uint32           `json:"ack_base"`
 	SeqISN   bool             `json:"seq_base_is_isn"`
@@ -43,6 +44,9 @@ func dissectConnToJSON(c *dissect.Connection) *dissectConnJSON {
 	if c.HasAck {
 		a := c.RelAck
 		j.Ack = &a
+	}
+	for _, r := range c.SACK {
+		j.SACK = append(j.SACK, [2]uint32{uint32(r.Start), uint32(r.End)})
 	}
 	for _, k := range c.Analysis {
 		j.Analysis = append(j.Analysis, k.String())
@@ -72,6 +76,12 @@ func writeDissectConn(w *bufio.Writer, c *dissect.Connection) {
 	rel := fmt.Sprintf("seq %d", c.RelSeq)
 	if c.HasAck {
 		rel += fmt.Sprintf(", ack %d", c.RelAck)
+	}
+	for i, r := range c.SACK {
+		if i == 0 {
+			rel += ", sack"
+		}
+		rel += fmt.Sprintf(" %d:%d", uint32(r.Start), uint32(r.End))
 	}
 	fmt.Fprintf(w, "  relative     %s\n", rel)
 	fmt.Fprintf(w, "%s\n", wrapText("the receiver: "+c.Receives, "  ", textWidth))

@@ -9,6 +9,7 @@ import (
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/diagnose"
+	"github.com/tcplens/tcplens/internal/seq"
 	"github.com/tcplens/tcplens/internal/wire"
 )
 
@@ -168,15 +169,27 @@ func stepNumbers(s *analyze.Step) string {
 		win += fmt.Sprintf(" (%d)", s.Result.WindowScaled)
 	}
 	parts = append(parts, win, fmt.Sprintf("len %d", s.Len))
-	if o := OptionWords(&s.Options); o != "" {
+	if o := OptionWords(&s.Options, StepSACK(s)); o != "" {
 		parts = append(parts, o)
 	}
 	return strings.Join(parts, ", ")
 }
 
-// OptionWords names the handshake options a SYN carries, and SACK blocks:
-// "mss 1460, wscale 7, sackOK, sack 5793:7241".
-func OptionWords(o *wire.Options) string {
+// StepSACK is the SACK blocks a step shows beside its relative ack:
+// relative too, as tcpdump and tcplens read print them. A segment without
+// ACK has no ack to count from, so its blocks (meaningless by RFC 2018,
+// but sent) stay raw.
+func StepSACK(s *analyze.Step) []seq.Range {
+	if len(s.SACK) == 0 {
+		return s.Options.SACKBlocks()
+	}
+	return s.SACK
+}
+
+// OptionWords names the handshake options a SYN carries, and the SACK
+// blocks sack, numbered as the caller numbers its ack (o's own blocks are
+// raw): "mss 1460, wscale 7, sackOK, sack 5793:7241".
+func OptionWords(o *wire.Options, sack []seq.Range) string {
 	var parts []string
 	if o.Has(wire.HasMSS) {
 		parts = append(parts, fmt.Sprintf("mss %d", o.MSS))
@@ -194,9 +207,9 @@ func OptionWords(o *wire.Options) string {
 			parts = append(parts, fmt.Sprintf("TFO cookie (%d bytes)", o.FastOpenCookie))
 		}
 	}
-	if o.NumSACK > 0 {
-		blocks := make([]string, o.NumSACK)
-		for i, r := range o.SACKBlocks() {
+	if len(sack) > 0 {
+		blocks := make([]string, len(sack))
+		for i, r := range sack {
 			blocks[i] = fmt.Sprintf("%d:%d", uint32(r.Start), uint32(r.End))
 		}
 		parts = append(parts, "sack "+strings.Join(blocks, " "))
