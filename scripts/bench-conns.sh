@@ -44,7 +44,7 @@ trap 'rm -rf "$tmp"' EXIT
 (cd "$here" && go build -trimpath -o "$tmp/tcplens" ./cmd/tcplens)
 
 echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"
-echo "Tools: tcplens $(cd "$here" && git rev-parse --short HEAD), tcptrace $(tcptrace -v 2>&1 | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1), $(tshark --version 2>/dev/null | head -1 | sed 's/ (.*//'), $(go version | cut -d' ' -f3)"
+echo "Tools: tcplens $(cd "$here" && git rev-parse --short HEAD), tcptrace $(tcptrace -v 2>&1 | sed -n 's/.*version \([0-9.]*\).*/\1/p' | head -1), $(tshark --version 2>/dev/null | head -1 | sed 's/ (Wireshark)//; s/ (.*//'), $(go version | cut -d' ' -f3)"
 echo "Runs: $runs per command${truns:+, tshark $truns} (hyperfine), page cache warm"
 echo
 echo "| capture | size | packets | floor: cat | tcplens conns | tcptrace -l -n | tshark -z conv,tcp | tcptrace ÷ tcplens | tshark ÷ tcplens | tcplens packets/s | max RSS tcplens / tcptrace / tshark |"

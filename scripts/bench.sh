@@ -28,7 +28,7 @@ trap 'rm -rf "$tmp"' EXIT
 (cd "$here" && go build -trimpath -o "$tmp/tcplens" ./cmd/tcplens)
 
 echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"
-echo "Tools: tcplens $(cd "$here" && git rev-parse --short HEAD), $(tcpdump --version 2>&1 | head -1), $(tshark --version 2>/dev/null | head -1 | sed 's/ (.*//'), $(go version | cut -d' ' -f3)"
+echo "Tools: tcplens $(cd "$here" && git rev-parse --short HEAD), $(tcpdump --version 2>&1 | head -1), $(tshark --version 2>/dev/null | head -1 | sed 's/ (Wireshark)//; s/ (.*//'), $(go version | cut -d' ' -f3)"
 echo "Runs: $runs per command (hyperfine, 1 warm-up), page cache warm"
 echo
 echo "| capture | size | packets | floor: cat | tcplens read | tcpdump -nn -r | tshark -n -r | tcpdump ÷ tcplens | tshark ÷ tcplens | tcplens packets/s | max RSS tcplens / tcpdump / tshark |"

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +34,7 @@ func openCapture(e *env, paths []string) (*capture, error) {
 	c := &capture{e: e}
 	if len(paths) == 0 {
 		fmt.Fprintf(e.stderr, "tcplens: no file given: reading the %s\n", sample.Name)
-		r, err := pcap.NewReader(bytes.NewReader(sample.Capture))
+		r, err := pcap.NewReaderBytes(sample.Capture)
 		if err != nil {
 			return nil, err
 		}

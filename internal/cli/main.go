@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
@@ -35,7 +37,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.Execute()
+	err := execute(root)
 	if err == nil {
 		return exitOK
 	}
@@ -49,6 +51,34 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fmt.Fprintln(stderr, "tcplens:", err)
 	fmt.Fprintln(stderr, "Run 'tcplens --help' for usage.")
 	return exitUsage
+}
+
+// execute runs the command, profiled when TCPLENS_CPUPROFILE names a file.
+func execute(root *cobra.Command) error {
+	stop, err := startProfile(os.Getenv("TCPLENS_CPUPROFILE"))
+	if err != nil {
+		return err
+	}
+	defer stop()
+	return root.Execute()
+}
+
+// startProfile writes a CPU profile of the whole run to path, when set:
+// BENCHMARKS.md profiles the commands as users run them, output and
+// file reading included, which a Go benchmark of a package does not.
+func startProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("TCPLENS_CPUPROFILE: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("TCPLENS_CPUPROFILE: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // exitError ends a command with a given exit code.

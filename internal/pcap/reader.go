@@ -99,7 +99,20 @@ type Reader struct {
 // NewReader reads the file header from r and returns a Reader positioned
 // at the first frame. A gzip-compressed file is decompressed on the fly.
 func NewReader(r io.Reader) (*Reader, error) {
-	rd := &Reader{src: r, buf: make([]byte, initialBuffer)}
+	return start(&Reader{src: r, buf: make([]byte, initialBuffer)}, r)
+}
+
+// NewReaderBytes reads a capture held whole in memory, such as a file
+// mapped by the caller: its frames are views into data, valid as long as
+// data is, and nothing is copied. data is never written. A gzip-compressed
+// capture is decompressed on the fly as with NewReader.
+func NewReaderBytes(data []byte) (*Reader, error) {
+	return start(&Reader{buf: data, end: len(data), srcDone: true}, bytes.NewReader(data))
+}
+
+// start reads the file header; r is the whole input from its first byte,
+// for a gzip stream to start over on.
+func start(rd *Reader, r io.Reader) (*Reader, error) {
 	if err := rd.fill(4); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			if rd.end == 0 {
@@ -111,12 +124,19 @@ func NewReader(r io.Reader) (*Reader, error) {
 	}
 	if rd.buf[0] == 0x1f && rd.buf[1] == 0x8b {
 		// gzip: restart on the decompressed stream, keeping what was read.
-		head := append([]byte(nil), rd.buf[:rd.end]...)
-		zr, err := gzip.NewReader(io.MultiReader(bytes.NewReader(head), r))
+		if rd.src != nil {
+			head := append([]byte(nil), rd.buf[:rd.end]...)
+			r = io.MultiReader(bytes.NewReader(head), r)
+		}
+		zr, err := gzip.NewReader(r)
 		if err != nil {
 			return nil, &FormatError{Format: "gzip", Offset: 0, Msg: "bad gzip header", Err: err}
 		}
-		rd = &Reader{src: zr, buf: rd.buf[:cap(rd.buf)], compressed: true}
+		buf := rd.buf[:cap(rd.buf)]
+		if rd.src == nil {
+			buf = make([]byte, initialBuffer) // never the caller's bytes
+		}
+		rd = &Reader{src: zr, buf: buf, compressed: true}
 		if err := rd.fill(4); err != nil {
 			return nil, &FormatError{Format: "gzip", Offset: 0, Msg: "decompressed data too short for a file header", Err: err}
 		}
@@ -191,7 +211,9 @@ func (r *Reader) fill(n int) error {
 	if r.end-r.pos >= n {
 		return nil
 	}
-	if r.pos+n > len(r.buf) && r.keep > 0 {
+	// Compaction moves bytes within buf: never within a caller's bytes
+	// (src is nil there), which are all there is anyway.
+	if r.pos+n > len(r.buf) && r.keep > 0 && r.src != nil {
 		copy(r.buf, r.buf[r.keep:r.end])
 		r.base += int64(r.keep)
 		r.pos -= r.keep
