@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,13 +12,15 @@ import (
 	"time"
 
 	"github.com/tcplens/tcplens/internal/browser"
+	"github.com/tcplens/tcplens/internal/testcap"
 )
 
 // TestReportInBrowser opens reports in headless Chromium, as a person
 // would: the page must render with no console error, no exception, no
 // policy violation and no request beyond itself; the table, the findings
 // and the pictures must be there; a click on a graph's mark must scroll
-// the ladder to that segment; the mouse wheel must zoom. Screenshots go
+// the ladder to that segment; the mouse wheel must zoom; the connection
+// table must fit the 1280-px window, IPv6 addresses too. Screenshots go
 // to the test's artifact directory (go test -artifacts keeps them).
 //
 // TCPLENS_BROWSER_CAPTURE=FILE adds a report of FILE (a large capture, for
@@ -32,6 +37,8 @@ func TestReportInBrowser(t *testing.T) {
 		{"demo", ""},
 		{"fast-retransmit", filepath.Join(testdata, "kernel", "fast-retransmit.pcap")},
 		{"zero-window", filepath.Join(testdata, "kernel", "zero-window.pcap")},
+		{"ipv6", filepath.Join(testdata, "kernel", "client-close-ipv6.pcap")},
+		{"ipv6-long", longIPv6Capture(t)},
 		{"hostile", hostileCapture(t)},
 		{"100k-segments", longCapture(t)},
 	}
@@ -75,6 +82,7 @@ func checkReportPage(t *testing.T, b *browser.Browser, path string) {
 	}
 	t.Logf("page loaded in %v", time.Since(began))
 	shot(t, p, "overview.png")
+	checkTableFits(t, p)
 
 	var f pageFacts
 	must(t, p.Eval(`(() => {
@@ -261,6 +269,64 @@ func checkZoom(t *testing.T, p *browser.Page) {
 	if after.ViewBox == "0 0 10000 10000" || after.Label == at.Label {
 		t.Errorf("after three turns of the wheel at (%.0f, %.0f), over %s, the plot's viewBox is %q and its time axis %q (was %q)",
 			at.X, at.Y, at.At, after.ViewBox, after.Label, at.Label)
+	}
+}
+
+// longIPv6Capture is client-close-ipv6.pcap with addresses of eight
+// groups of four digits, as wide as an IPv6 address gets. Each stands in
+// for one with the same one's-complement sum, so every checksum stays as
+// captured.
+func longIPv6Capture(t *testing.T) string {
+	t.Helper()
+	frames, err := testcap.ReadFile(filepath.Join(testdata, "kernel", "client-close-ipv6.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var swap [][2][]byte
+	for i, a := range []string{"fd00:77::1", "fd00:77::2"} {
+		from := netip.MustParseAddr(a).As16()
+		to := [16]byte{0x20, 0x01, 0x0d, 0xb8, 0x85, 0xa3, 0x1f, 0x2e, 0x9c, 0x4b, 0x6d, 0x0a, 0x3b, 0x70 + byte(i)}
+		// The last group makes up the difference: from's sum less to's
+		// so far, in one's complement.
+		var sum uint32
+		for j := 0; j < 16; j += 2 {
+			sum += uint32(binary.BigEndian.Uint16(from[j:])) + uint32(^binary.BigEndian.Uint16(to[j:]))
+		}
+		for sum > 0xffff {
+			sum = sum&0xffff + sum>>16
+		}
+		binary.BigEndian.PutUint16(to[14:], uint16(sum))
+		swap = append(swap, [2][]byte{from[:], to[:]})
+	}
+	for i := range frames {
+		for _, s := range swap {
+			frames[i].Data = bytes.ReplaceAll(frames[i].Data, s[0], s[1])
+		}
+	}
+	return writeCapture(t, "long-ipv6.pcapng", "", frames)
+}
+
+// checkTableFits checks that the connection table fits its box in the
+// page's 1280-px window: wider, its last columns are cut off or hide
+// behind a scrollbar, and the findings column, the one that matters
+// most, goes first. The longest address, IPv6, must wrap rather than
+// stretch the table.
+func checkTableFits(t *testing.T, p *browser.Page) {
+	var got struct {
+		View, Page, Box, BoxScroll, Table int
+		Cols                              []string
+	}
+	must(t, p.Eval(`(() => {
+		const box = document.querySelector('.table-box'), table = document.getElementById('conn-table');
+		return {View: innerWidth, Page: document.documentElement.scrollWidth,
+			Box: box.clientWidth, BoxScroll: box.scrollWidth, Table: table.scrollWidth,
+			Cols: Array.from(table.tHead.rows[0].cells, th => th.innerText.replace(/\s+/g, ' ') + ' ' + Math.round(th.getBoundingClientRect().width))};
+	})()`, &got))
+	shotOf(t, p, ".table-box", "table.png")
+	t.Logf("at %d px: the table is %d px wide in a %d px box; columns %s", got.View, got.Table, got.Box, strings.Join(got.Cols, ", "))
+	if got.Table > got.Box || got.BoxScroll > got.Box || got.Page > got.View {
+		t.Errorf("at %d px the connection table is %d px wide (its box scrolls %d px) in a %d px box, the page %d px: it overflows",
+			got.View, got.Table, got.BoxScroll, got.Box, got.Page)
 	}
 }
 

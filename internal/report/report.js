@@ -78,6 +78,18 @@
   const SEV = keys.length, RANK = keys.length + 1, PICTURED = keys.length + 2;
   const sevNames = ['info', 'notice', 'warning', 'error'];
   const numeric = new Set(['id', 'start', 'dur', 'pkts', 'bytes', 'hs', 'retr']);
+  // An address is the one cell that may wrap (besides the findings): before
+  // its port, and after each colon of an IPv6 address, so that it breaks
+  // between groups rather than stretch the table.
+  function addrBreaks(s) {
+    const port = s.lastIndexOf(':'), at = [];
+    for (let i = s.indexOf(':'); i >= 0 && i < port; i = s.indexOf(':', i + 1)) {
+      if (s[i + 1] !== ':' && i + 1 < port) at.push(i + 1);
+    }
+    at.push(port);
+    return at;
+  }
+  const breakAt = {client: addrBreaks, server: addrBreaks};
   const cellText = {
     start: v => v.toFixed(3) + ' s',
     dur: duration,
@@ -138,7 +150,18 @@
           td.appendChild(a);
           return;
         }
-        td.textContent = text(r, i);
+        const s = text(r, i);
+        if (!breakAt[key]) {
+          td.textContent = s;
+        } else {
+          td.className = 'addr';
+          let from = 0;
+          for (const at of breakAt[key](s).filter(at => at > 0)) {
+            td.append(s.slice(from, at), document.createElement('wbr'));
+            from = at;
+          }
+          td.append(s.slice(from));
+        }
         if (key === 'id') td.title = 'not drawn: tcplens report -c ' + r[0] + ' draws it';
         if (key === 'findings' && r[SEV] > 0) td.classList.add('f-' + sevNames[r[SEV]]);
       });

@@ -12,26 +12,29 @@ import (
 // the rows from the table's data, so that ten thousand connections sort
 // and filter at once: Format names how it writes a cell.
 type column struct {
-	Key, Name, Tip string
+	Key, Name string
+	// Sub is a second line of the header, set apart so that a long header
+	// does not widen a column of short numbers: "c>s/s>c".
+	Sub, Tip string
 }
 
 // columns are the table's, in the order of each row's values; a row then
 // holds its worst severity (-1 for none), its rank (most interesting
 // first) and whether the page draws it.
 var columns = []column{
-	{"id", "ID", "the connection's id, as conns, diagnose and explain number them"},
-	{"client", "client", "the SYN's sender; ? when the handshake was not captured and the role is guessed"},
-	{"server", "server", ""},
-	{"start", "start", "seconds after the capture's first frame"},
-	{"dur", "duration", "from the first to the last segment"},
-	{"pkts", "packets c>s/s>c", ""},
-	{"bytes", "payload c>s/s>c", ""},
-	{"hs", "handshake", "from the SYN to the ACK that completed the handshake"},
-	{"retr", "retrans c/s", "retransmissions each way"},
-	{"close", "close", "how it closed, and who closed first"},
-	{"states", "states c/s", "each endpoint's state at the end"},
-	{"zeek", "zeek", "Zeek's conn_state and history"},
-	{"findings", "findings", "findings above info, worst first"},
+	{"id", "ID", "", "the connection's id, as conns, diagnose and explain number them"},
+	{"client", "client", "", "the SYN's sender; ? when the handshake was not captured and the role is guessed"},
+	{"server", "server", "", ""},
+	{"start", "start", "", "seconds after the capture's first frame"},
+	{"dur", "duration", "", "from the first to the last segment"},
+	{"pkts", "packets", "c>s/s>c", "packets client to server / server to client"},
+	{"bytes", "payload", "c>s/s>c", "payload bytes client to server / server to client"},
+	{"hs", "handshake", "", "from the SYN to the ACK that completed the handshake"},
+	{"retr", "retrans", "c/s", "retransmissions each way: by the client / by the server"},
+	{"close", "close", "", "how it closed, and who closed first"},
+	{"states", "states", "c/s", "each endpoint's state at the end: the client's / the server's"},
+	{"zeek", "zeek", "", "Zeek's conn_state and history"},
+	{"findings", "findings", "", "findings above info, worst first"},
 }
 
 // table is the rows, as the page's script reads them (JSON).
