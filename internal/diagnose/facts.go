@@ -344,6 +344,14 @@ func (col *Collector) Segment(s *analyze.Segment) {
 				break
 			}
 		}
+		// A bare RST whose sequence number is the ACK of the segment it
+		// answers is the form RFC 9293 (3.10.7.1) gives a segment that
+		// finds no connection; an end that had one resets with ACK set.
+		// As its sender's first packet in the capture, it says the
+		// connection was gone before the capture began.
+		if me.Packets == 1 && !seg.Flags.Has(wire.ACK) && seg.Seq == to.RcvNxt {
+			before = tcp.Unknown
+		}
 		if before == tcp.Closed || before == tcp.Unknown {
 			me.NoSocketRST, me.NoSocketWas, me.Answers = now, before, f.Last
 			for _, t := range from.History {

@@ -330,6 +330,69 @@ func ruleFastOpen(x *env, c *Conn) *Finding {
 	}
 }
 
+// synackTimer is the longest first SYN-ACK retransmission timer of the
+// stacks in use: 1 s in Linux and RFC 6298, 3 s in RFC 2988's stacks.
+const synackTimer = 3 * time.Second
+
+// cookieCompleted returns the transition that completed c's handshake when
+// the capture shows the server kept no state for it: its one SYN-ACK went
+// unanswered longer than any SYN-ACK timer, was never sent again, and the
+// client's late segment still established the connection. A listener that
+// answered with a SYN cookie (net/ipv4/syncookies.c) has no SYN_RECV entry
+// to time out and resend; the cookie in the ACK field rebuilds it.
+func (c *Conn) cookieCompleted() (tcp.Transition, bool) {
+	sv := &c.Server
+	if !c.clientOpened() || !sv.Offered.Seen || sv.Retrans.SYNACK > 0 {
+		return tcp.Transition{}, false
+	}
+	for _, t := range sv.History {
+		if t.From != tcp.SynReceived || t.State != tcp.Established || t.Correction {
+			continue
+		}
+		fs := &c.Facts.Server
+		answered := fs.Packets >= 2 && !(fs.RST.Seen() && fs.Packets == 2)
+		return t, answered && t.Time.Sub(sv.Offered.Time) >= synackTimer
+	}
+	return tcp.Transition{}, false
+}
+
+func ruleSYNCookies(x *env, c *Conn) *Finding {
+	t, ok := c.cookieCompleted()
+	if !ok {
+		return nil
+	}
+	co, so := &c.Client.Offered, &c.Server.Offered
+	var b strings.Builder
+	fmt.Fprintf(&b, "The server's SYN-ACK (frame %d) went unanswered for %s and was never sent again; then the client's segment in frame %d "+
+		"established the connection. A server that keeps a SYN_RECV entry resends its SYN-ACK when its timer runs out (after 1 s on "+
+		"Linux, up to 3 s elsewhere): this one kept nothing, because it answered the SYN (frame %d) with a SYN cookie, the state encoded "+
+		"in the SYN-ACK's sequence number and checked when the ACK comes back. Linux sends cookies when the listener's SYN queue is full "+
+		"(net.ipv4.tcp_syncookies=1, the default), or always with 2. ",
+		so.Frame, dur(t.Time.Sub(so.Time)), t.Frame, co.Frame)
+	sev := Info
+	var lost []string
+	if co.SACK && !so.SACK {
+		lost = append(lost, "SACK")
+	}
+	if co.WindowScale >= 0 && so.WindowScale < 0 {
+		lost = append(lost, "window scaling")
+	}
+	if len(lost) > 0 && !so.Timestamps {
+		sev = Notice
+		fmt.Fprintf(&b, "The SYN offered %s and the SYN-ACK only an MSS: without timestamps a cookie has room for nothing but the MSS "+
+			"(one of four values; with timestamps it keeps the window scale and SACK in the TSval's low bits), so this connection runs "+
+			"without %s.", strings.Join(lost, " and "), strings.Join(lost, " or "))
+	}
+	return &Finding{
+		ID: "syn-cookies", Severity: sev, Frames: frames(co.Frame, so.Frame, t.Frame),
+		Title:       fmt.Sprintf("SYN cookie: %s kept no state for the handshake", c.Server.Addr),
+		Explanation: strings.TrimSpace(b.String()),
+		Advice: "If cookies were not forced (tcp_syncookies=2), the listener's SYN queue overflowed: check nstat's TcpExtSyncookiesSent and " +
+			"TcpExtListenOverflows on the server, raise the listen backlog and net.ipv4.tcp_max_syn_backlog, and look for a SYN flood " +
+			"(see syn-flood). Keep timestamps on so that cookies keep SACK and window scaling.",
+	}
+}
+
 func ruleECN(x *env, c *Conn) *Finding {
 	co, so := &c.Client.Offered, &c.Server.Offered
 	fc, fsv := &c.Facts.Client, &c.Facts.Server
@@ -338,6 +401,9 @@ func ruleECN(x *env, c *Conn) *Finding {
 	offered := co.ECN || co.AccECN
 	if !offered && ce == 0 && ece == 0 {
 		return nil
+	}
+	if ce > 0 {
+		return ecnMarked(c)
 	}
 	fs := frames(co.Frame, so.Frame)
 	kind := "classic ECN (RFC 3168)"
@@ -354,13 +420,6 @@ func ruleECN(x *env, c *Conn) *Finding {
 	if ect := fc.ECT + fsv.ECT; ect > 0 {
 		fmt.Fprintf(&b, "%s carried an ECT codepoint. ", count(ect, "packet"))
 	}
-	sev := Info
-	if ce > 0 {
-		sev = Notice
-		ceFrames := append(append([]int(nil), fc.CEFrames...), fsv.CEFrames...)
-		fs = frames(append(fs, ceFrames...)...)
-		fmt.Fprintf(&b, "%s arrived marked CE (%s): a queue on the path was filling up, and signalled it without a loss. ", count(ce, "packet"), frameList(frames(ceFrames...), ce))
-	}
 	if ece > 0 {
 		eceFrames := append(append([]int(nil), fc.ECE.Frames...), fsv.ECE.Frames...)
 		fs = frames(append(fs, eceFrames...)...)
@@ -368,20 +427,77 @@ func ruleECN(x *env, c *Conn) *Finding {
 		if cwr := fc.CWR.N + fsv.CWR.N; cwr > 0 {
 			fmt.Fprintf(&b, " and the sender answered CWR %s, having reduced its congestion window", timesWord(cwr))
 		}
-		b.WriteString(". ")
+		b.WriteString(" (the CE marks themselves were not in the capture: they were set after the capture point). ")
 	}
 	title := "ECN negotiated"
 	switch {
-	case ce > 0:
-		title = fmt.Sprintf("ECN: %s marked congestion experienced", count(ce, "packet"))
 	case !(c.Negotiated.ECN || c.Negotiated.AccECN) && offered:
 		title = "ECN offered by the client, declined by the server"
 	case ece > 0:
 		title = "ECN: congestion echoed (ECE)"
 	}
 	return &Finding{
-		ID: "ecn", Severity: sev, Frames: fs, Title: title,
+		ID: "ecn", Severity: Info, Frames: fs, Title: title,
 		Explanation: strings.TrimSpace(b.String()),
-		Advice:      "Nothing to fix: ECN lets a congested queue slow the sender without a loss. CE marks mean congestion on the path, handled gracefully.",
+		Advice:      "Nothing to fix: ECN lets a congested queue slow the sender without a loss.",
 	}
+}
+
+// ecnMarked explains CE marks on c: the congestion a router signalled,
+// the receiver's echo (ECE) and the sender's answer (CWR). The evidence is
+// the first of each, in the direction that carried the most marks.
+func ecnMarked(c *Conn) *Finding {
+	snd := server
+	if c.Facts.Client.CE > c.Facts.Server.CE {
+		snd = client
+	}
+	_, sf := c.side(snd)
+	_, rf := c.side(snd.other())
+	firstCE := sf.CEFrames[0]
+	echo := firstAfter(rf.ECE.Frames, firstCE)
+	cwr := firstAfter(sf.CWR.Frames, echo)
+	ce := c.Facts.Client.CE + c.Facts.Server.CE
+	var b strings.Builder
+	negotiated := "since the packets said their ends speak ECN (an ECT codepoint)"
+	if c.Negotiated.ECN || c.Negotiated.AccECN {
+		negotiated = fmt.Sprintf("since the connection had negotiated ECN (frames %d and %d)", c.Client.Offered.Frame, c.Server.Offered.Frame)
+	}
+	fmt.Fprintf(&b, "%s from %s arrived marked CE, congestion experienced (%s): a router on the path had a filling queue and, "+
+		"%s, marked the packets instead of dropping them. ", count(ce, "packet"), c.who(snd), frameList(sf.CEFrames, ce), negotiated)
+	switch {
+	case echo == 0:
+		fmt.Fprintf(&b, "%s never echoed the marks with ECE, so the sender never learnt of the congestion: its stack ignores ECN or a "+
+			"middlebox cleared the ECE bit. ", capitalise(c.who(snd.other())))
+	default:
+		fmt.Fprintf(&b, "%s echoed them with ECE from frame %d on (%s with ECE in all), as RFC 3168 has a receiver do until the sender "+
+			"confirms. ", capitalise(c.who(snd.other())), echo, count(rf.ECE.N, "segment"))
+		if cwr == 0 {
+			b.WriteString("No CWR from the sender followed in the capture: it had not yet reacted, or it ignores the echo. ")
+		} else {
+			fmt.Fprintf(&b, "The sender answered with CWR in frame %d: it had cut its congestion window as it would for a loss (by half in "+
+				"Reno, to 70%% in Linux's CUBIC), ", cwr)
+			if c.lostData() {
+				b.WriteString("and this connection lost data too, so not every congestion signal came as a mark. ")
+			} else {
+				b.WriteString("without losing a packet or waiting for a retransmission. ")
+			}
+		}
+	}
+	return &Finding{
+		ID: "ecn", Severity: Notice, Frames: frames(firstCE, echo, cwr),
+		Title:       fmt.Sprintf("ECN: %s marked congestion experienced", count(ce, "packet")),
+		Explanation: strings.TrimSpace(b.String()),
+		Advice: "Nothing to fix in the endpoints: ECN let a congested queue slow the sender without a loss. The marks say the path is " +
+			"congested at times; if throughput matters, find the bottleneck link (the router that marks) and its load.",
+	}
+}
+
+// firstAfter is the first of fs after frame n, or 0.
+func firstAfter(fs []int, n int) int {
+	for _, f := range fs {
+		if f > n {
+			return f
+		}
+	}
+	return 0
 }

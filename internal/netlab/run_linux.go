@@ -138,8 +138,8 @@ func Run(t testing.TB, sc Scenario) *Result {
 		return startCap()
 	})
 	cleanup(sh.closeAll)
-	server := &Side{Role: Server, Addr: l.serverAddr, Peer: l.clientAddr, Port: ServicePort, sh: sh}
-	client := &Side{Role: Client, Addr: l.clientAddr, Peer: l.serverAddr, Port: ServicePort, sh: sh}
+	server := &Side{Role: Server, Addr: l.serverAddr, Peer: l.clientAddr, Port: ServicePort, netns: l.server.name, sh: sh}
+	client := &Side{Role: Client, Addr: l.clientAddr, Peer: l.serverAddr, Port: ServicePort, netns: l.client.name, sh: sh}
 
 	res.Start = time.Now()
 	res.Notes = append(res.Notes, fmt.Sprintf("setup: lab %v, path probe %v, pollers and capture %v", t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond), res.Start.Sub(t2).Round(time.Millisecond)))

@@ -447,7 +447,8 @@ func dialRetry(s *Side, remote netip.AddrPort, patience time.Duration) (*net.TCP
 // puts several connections on the focus 4-tuple, whose states the
 // kernel-truth check follows across them; in rst-no-socket the capture at
 // the server sees an RST the path then drops, which the inference
-// corrects when the client sends again).
+// corrects when the client sends again; the last three are in
+// scenarios_marks.go).
 func ExtraScenarios() []Scenario {
-	return []Scenario{RSTNoSocket(), TimeWaitReuse()}
+	return []Scenario{RSTNoSocket(), TimeWaitReuse(), ECNCongestion(), SYNCookies(), RSTAfterRestart()}
 }

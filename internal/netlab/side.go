@@ -1,11 +1,13 @@
 package netlab
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"os/exec"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -24,7 +26,8 @@ type Side struct {
 	Peer netip.Addr // the other endpoint's address
 	Port uint16     // the service port
 
-	sh *shared
+	netns string // the endpoint's namespace, for Exec
+	sh    *shared
 }
 
 // shared is the state of one run that both sides see.
@@ -174,6 +177,18 @@ func (s *Side) Together(name string, f func() error) error {
 		}
 		sleepThread(200 * time.Microsecond)
 	}
+}
+
+// Exec runs a command in the endpoint's namespace (through ip netns exec,
+// so that it does not depend on which thread forks it), for what the
+// kernel offers no socket option for: a netfilter rule on the endpoint's
+// own traffic. The namespace and everything set in it go with the run.
+func (s *Side) Exec(name string, args ...string) error {
+	out, err := exec.CommandContext(s.sh.ctx, "ip", append([]string{"netns", "exec", s.netns, name}, args...)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("netlab: %s %v in the %s's namespace: %v: %s", name, args, s.Role, err, bytes.TrimSpace(out))
+	}
+	return nil
 }
 
 // StartCapture starts tcpdump, for a scenario with LateCapture; it returns
