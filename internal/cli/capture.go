@@ -81,7 +81,7 @@ as Linux cooked frames.`,
 	f.BoolVar(&o.nano, "nano", false, "print nanosecond timestamps")
 	f.CountVarP(&o.numeric, "numeric", "n", "accepted for tcpdump habits (-nn); tcplens never resolves names")
 	f.BoolVarP(&o.annotate, "annotate", "a", false, "add each endpoint's state and the analysis to every line, as read -a")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576); the oldest idle are evicted and counted")
+	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts: SYNs nothing answered); the oldest idle are evicted and counted")
 	f.StringVar(&o.color, "color", "auto", "colour the findings: auto (in a terminal), always or never")
 	cmd.MarkFlagRequired("interface")
 	return cmd

@@ -126,7 +126,7 @@ type reportOptions struct {
 
 func (o *reportOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.color, "color", "auto", "colour the text: auto (in a terminal), always or never")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576); the oldest idle are evicted and counted")
+	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts: SYNs nothing answered); the oldest idle are evicted and counted")
 }
 
 // run opens the capture and diagnoses it, keeping the rows most

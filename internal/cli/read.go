@@ -103,7 +103,7 @@ header's description. A segment that could not be tied to a connection
 	f.CountVarP(&o.numeric, "numeric", "n", "accepted for tcpdump habits (-nn); tcplens never resolves names")
 	f.BoolVarP(&o.annotate, "annotate", "a", false, "add each endpoint's state and the analysis to every line")
 	f.BoolVar(&o.json, "json", false, "print one JSON object per segment")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576); the oldest idle are evicted and counted")
+	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts: SYNs nothing answered); the oldest idle are evicted and counted")
 	f.BoolVar(&o.sequential, "sequential", false, "format on one core (the output is the same)")
 	_ = f.MarkHidden("sequential")
 	return cmd
@@ -180,8 +180,12 @@ func runRead(e *env, o readOptions, paths []string) error {
 
 // reportTable warns when the connection table had to evict connections.
 func reportTable(e *env, an *analyze.Analyzer) {
-	if t := an.Table(); t.Evicted > 0 {
-		fmt.Fprintf(e.stderr, "tcplens: warning: %d connections were evicted to keep memory bounded (--max-conns); their later segments were analysed as new, mid-stream connections\n", t.Evicted)
+	t := an.Table()
+	if n := t.Evicted - t.EvictedAttempts; n > 0 {
+		fmt.Fprintf(e.stderr, "tcplens: warning: %d connections were evicted to keep memory bounded (--max-conns); their later segments were analysed as new, mid-stream connections\n", n)
+	}
+	if t.EvictedAttempts > 0 {
+		fmt.Fprintf(e.stderr, "tcplens: warning: %d connection attempts (SYNs nothing answered) were evicted, the oldest first, to hold at most %d at once as a SYN queue does; a SYN retransmitted after that counts as a new attempt\n", t.EvictedAttempts, t.MaxAttempts)
 	}
 }
 

@@ -114,7 +114,11 @@ type Conn struct {
 	prev, next *Conn // the table's recency list, most recent first
 	ID         int   // 1-based, in the order connections first appear
 	Start      pcap.Time
-	_          [8]byte
+	// attempt says the connection is, so far, one end's SYNs and nothing
+	// else (see Table.MaxAttempts): 1 + the index in Ends of that end;
+	// 0 once anything else came.
+	attempt int8
+	_       [7]byte
 
 	tcp.Conn
 

@@ -44,6 +44,14 @@ const (
 // DefaultMaxConns is the default cap on the connections held at once.
 const DefaultMaxConns = 1 << 20
 
+// DefaultMaxAttempts is the default cap on the attempts held at once:
+// connections of one end's SYNs and nothing else. A SYN flood of a million
+// sources is a million such attempts; held like connections they would
+// take gigabytes, so the oldest go first, as a listener's SYN queue drops
+// them (Linux bounds it by net.ipv4.tcp_max_syn_backlog, a few thousand
+// by default). The connections that got an answer are kept.
+const DefaultMaxAttempts = 1 << 16
+
 // Table holds the open connections.
 type Table struct {
 	conns4   map[key4]*Conn
@@ -58,7 +66,16 @@ type Table struct {
 	lastScan pcap.Time
 
 	// Counts of connections that left the table other than at the end.
-	Evicted, Expired, Replaced int
+	// Evicted counts both caps; EvictedAttempts those of MaxAttempts.
+	Evicted, Expired, Replaced, EvictedAttempts int
+
+	// MaxAttempts caps the attempts held at once (DefaultMaxAttempts
+	// unless set before the first Lookup): past it the oldest leaves the
+	// table, evicted.
+	MaxAttempts int
+	attempts    []*Conn // in the order created; those that stopped being attempts are skipped
+	attemptsAt  int     // first entry of attempts still to look at
+	numAttempts int     // connections in the table that are attempts
 
 	// Settle, when set, is called before the table reads the state that
 	// Step keeps (the endpoints), before it changes it, and before it
@@ -74,7 +91,53 @@ func NewTable(max int, done func(*Conn, EndReason)) *Table {
 	if max <= 0 {
 		max = DefaultMaxConns
 	}
-	return &Table{conns4: make(map[key4]*Conn), conns6: make(map[key6]*Conn), recent: new([recentSize]recent4), recent6: new([recentSize / 4]recent6), max: max, done: done}
+	return &Table{conns4: make(map[key4]*Conn), conns6: make(map[key6]*Conn), recent: new([recentSize]recent4), recent6: new([recentSize / 4]recent6), max: max, done: done, MaxAttempts: DefaultMaxAttempts}
+}
+
+// synOnly reports whether s is a SYN without ACK: what an attempt is made of.
+func synOnly(s *wire.Segment) bool { return s.Flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN }
+
+// noteSegment keeps c's attempt mark true to the segment its end sent.
+func (t *Table) noteSegment(c *Conn, s *wire.Segment, end int) {
+	if c.attempt != 0 && (int(c.attempt) != end+1 || !synOnly(s)) {
+		c.attempt = 0
+		t.numAttempts--
+	}
+}
+
+// addAttempt marks c, just created by a SYN, as an attempt, and evicts
+// the oldest attempt when there are more than MaxAttempts.
+func (t *Table) addAttempt(c *Conn, end int) {
+	c.attempt = int8(end + 1)
+	t.numAttempts++
+	t.attempts = append(t.attempts, c)
+	for t.numAttempts > max(t.MaxAttempts, 1) && t.attemptsAt < len(t.attempts) {
+		old := t.attempts[t.attemptsAt]
+		t.attempts[t.attemptsAt] = nil
+		t.attemptsAt++
+		if old.attempt != 0 && old != c {
+			t.remove(old, EndEvicted)
+			t.Evicted++
+			t.EvictedAttempts++
+		}
+	}
+	// Entries of connections that got an answer (or left) linger until
+	// their turn; drop them once they outnumber the attempts, so the list
+	// stays within twice the attempts held.
+	if live := len(t.attempts) - t.attemptsAt; live > 1024 && live > 2*t.numAttempts {
+		kept := t.attempts[:0]
+		for _, a := range t.attempts[t.attemptsAt:] {
+			if a.attempt != 0 {
+				kept = append(kept, a)
+			}
+		}
+		clear(t.attempts[len(kept):])
+		t.attempts, t.attemptsAt = kept, 0
+	} else if t.attemptsAt > 1024 && t.attemptsAt > len(t.attempts)/2 {
+		n := copy(t.attempts, t.attempts[t.attemptsAt:])
+		clear(t.attempts[n:])
+		t.attempts, t.attemptsAt = t.attempts[:n], 0
+	}
 }
 
 // The cache of recent IPv4 connections answers most lookups with one
@@ -144,6 +207,8 @@ func (t *Table) Lookup(s *wire.Segment, now pcap.Time) (*Conn, int) {
 			c = t.create(s, end, now)
 			c.ReusedPorts = why == newISN
 			c.Previous = prev
+		} else {
+			t.noteSegment(c, s, end)
 		}
 	} else {
 		c = t.create(s, end, now)
@@ -209,6 +274,9 @@ func (t *Table) create(s *wire.Segment, end int, now pcap.Time) *Conn {
 		t.remove(t.tail, EndEvicted)
 		t.Evicted++
 	}
+	if synOnly(s) {
+		t.addAttempt(c, end)
+	}
 	return c
 }
 
@@ -253,6 +321,10 @@ func (t *Table) settle(c *Conn) {
 func (t *Table) remove(c *Conn, why EndReason) {
 	t.settle(c)
 	t.unlink(c)
+	if c.attempt != 0 {
+		c.attempt = 0
+		t.numAttempts--
+	}
 	key := c.Key()
 	if a := key.A.Addr(); a.Is6() {
 		k, _ := key6Of(&wire.Segment{Src: key.A, Dst: key.B})

@@ -435,3 +435,63 @@ func TestConnBookkeeping(t *testing.T) {
 		t.Errorf("Zeek conn_state %q, want SF", got)
 	}
 }
+
+// TestAttemptsCap: attempts (one end's SYNs, nothing else) have a cap of
+// their own, and past it the oldest attempt leaves, never a connection
+// that got an answer, however old: a flood of unanswered SYNs costs a
+// bounded table and keeps the real connections whole.
+func TestAttemptsCap(t *testing.T) {
+	const maxAttempts, flood = 10, 1000
+	h := newHarness(t, 0)
+	h.table.MaxAttempts = maxAttempts
+	// Five real connections first: answered, so they are not attempts,
+	// and they are the table's oldest.
+	for i := range 5 {
+		c := fmt.Sprintf("10.9.0.%d:40000", i+1)
+		h.run(pkt{0.1, c, srv, S, 100, 0, 0}, pkt{0.2, srv, c, SA, 500, 101, 0}, pkt{0.3, c, srv, A, 101, 501, 0})
+	}
+	// One attempt that its sender retransmits as the flood goes on: a SYN
+	// again is still an attempt, and it is evicted in its turn.
+	retried := "10.9.1.1:40000"
+	h.run(pkt{1, retried, srv, S, 7, 0, 0})
+	first := h.conns[len(h.conns)-1]
+	var again *conn.Conn
+	src := func(i int) string { return fmt.Sprintf("10.1.%d.%d:40000", i/250, i%250+1) }
+	for i := range flood {
+		h.run(pkt{2 + float64(i)*1e-3, src(i), srv, S, uint32(i), 0, 0})
+		if i == 3 {
+			h.run(pkt{2.0035, retried, srv, S, 7, 0, 0})
+			again = h.conns[len(h.conns)-1]
+		}
+		// An attempt that the server answers stops being one.
+		if i == 500 {
+			h.run(pkt{2.5005, srv, src(i), SA, 900, uint32(i) + 1, 0})
+		}
+	}
+	if again != first {
+		t.Errorf("the retransmitted SYN of an attempt still held opened a new connection")
+	}
+	// Held now: the five connections, the answered attempt and the last
+	// ten attempts.
+	if got, want := h.table.Len(), 5+1+maxAttempts; got != want {
+		t.Errorf("Len = %d, want %d", got, want)
+	}
+	// Evicted: the retried attempt and the flood's first 989 but one (the answered one).
+	if want := 1 + flood - maxAttempts - 1; h.table.EvictedAttempts != want || h.table.Evicted != want {
+		t.Errorf("EvictedAttempts = %d, Evicted = %d, want %d each", h.table.EvictedAttempts, h.table.Evicted, want)
+	}
+	for _, e := range h.ended {
+		if e.why != conn.EndEvicted || e.id <= 5 {
+			t.Fatalf("connection %d ended %v: want only attempts evicted", e.id, e.why)
+		}
+	}
+	// The table forgets evicted attempts: the same SYN again is a new one.
+	before := h.table.EvictedAttempts
+	h.run(pkt{3, src(0), srv, S, 0, 0, 0})
+	if h.conns[len(h.conns)-1].ID <= 6+flood {
+		t.Errorf("a SYN of an evicted attempt found connection %d, want a new one", h.conns[len(h.conns)-1].ID)
+	}
+	if h.table.EvictedAttempts != before+1 {
+		t.Errorf("a new attempt past the cap evicted %d, want 1", h.table.EvictedAttempts-before)
+	}
+}
