@@ -286,20 +286,7 @@ func (l *lab) watch(portOf func() uint16, ready chan<- struct{}, stop <-chan str
 		tr sockwatch.Tracker
 		ts []sockwatch.Transition
 	)
-	tick := time.NewTicker(l.o.interval)
-	defer tick.Stop()
-	for {
-		port = portOf() // before the snapshot: a listener in it is then kept
-		snap, err := sockdiag.Take(sockdiag.Options{NetNS: l.ns.Path(), SocketsOnly: true})
-		if err != nil {
-			done <- err
-			return
-		}
-		ts = tr.Update(snap, keep, ts[:0])
-		if ready != nil {
-			close(ready) // the first snapshot is taken: what comes next is new
-			ready = nil
-		}
+	record := func(ts []sockwatch.Transition) {
 		for i := range ts {
 			t := &ts[i]
 			who, cport := "client", int(t.Key.Local.Port())
@@ -314,8 +301,25 @@ func (l *lab) watch(portOf func() uint16, ready chan<- struct{}, stop <-chan str
 			l.saw[t.Key] = append(l.saw[t.Key], t.To) // Unknown when gone
 			l.mu.Unlock()
 		}
+	}
+	tick := time.NewTicker(l.o.interval)
+	defer tick.Stop()
+	for {
+		port = portOf() // before the snapshot: a listener in it is then kept
+		snap, err := sockdiag.Take(sockdiag.Options{NetNS: l.ns.Path(), SocketsOnly: true})
+		if err != nil {
+			done <- err
+			return
+		}
+		ts = tr.Update(snap, keep, ts[:0])
+		if ready != nil {
+			close(ready) // the first snapshot is taken: what comes next is new
+			ready = nil
+		}
+		record(ts)
 		select {
 		case <-stop:
+			record(tr.Flush(ts[:0])) // what the last snapshot missed is gone
 			done <- nil
 			return
 		case <-tick.C:

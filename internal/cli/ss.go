@@ -279,7 +279,13 @@ func (r *ssRun) watchLoop(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			// The sockets the last snapshot missed: gone, as far as
+			// anyone watching will know.
+			ts = tr.Flush(ts[:0])
+			for i := range ts {
+				writeTransition(w, &ts[i], r.o.json)
+			}
+			return w.Flush()
 		case <-tick.C:
 		}
 	}

@@ -84,16 +84,26 @@ type Transition struct {
 
 // Tracker remembers the sockets of the previous snapshot and when each
 // entered its current state. The zero value is ready to use.
+//
+// A socket missing from one snapshot is not reported gone until it is
+// missing from the next one too: a dump is not atomic, and a socket the
+// kernel replaces while the dump goes by (a full socket becoming a
+// TIME_WAIT mini-socket when an orphan's FIN is acknowledged: FIN_WAIT1 to
+// FIN_WAIT2) can be in neither of the batches the dump is read in. Back in
+// the next snapshot, it is the same socket with a new state; gone, it is
+// reported then, at the time of the snapshot that first missed it.
 type Tracker struct {
-	seen  map[Key]*entry
-	first time.Time // time of the first snapshot
-	last  time.Time // time of the latest snapshot
+	seen    map[Key]*entry
+	missing map[Key]*entry // missing from the latest snapshot only; since is when it was first missed
+	first   time.Time      // time of the first snapshot
+	last    time.Time      // time of the latest snapshot
 }
 
 type entry struct {
 	sock     sockdiag.Socket
 	since    time.Time // when the current state was first seen
 	observed bool      // since is when the state began (within an interval), not the first snapshot
+	missedAt time.Time // for an entry of missing: the snapshot that first missed it
 }
 
 // Update compares snap with the previous snapshot and appends the
@@ -104,6 +114,7 @@ func (t *Tracker) Update(snap *sockdiag.Snapshot, keep func(*sockdiag.Socket) bo
 	first := t.seen == nil
 	if first {
 		t.seen = make(map[Key]*entry)
+		t.missing = make(map[Key]*entry)
 		t.first = snap.Time
 	}
 	t.last = snap.Time
@@ -120,6 +131,15 @@ func (t *Tracker) Update(snap *sockdiag.Snapshot, keep func(*sockdiag.Socket) bo
 		}
 		cur[k] = true
 		e, ok := t.seen[k]
+		if m := t.missing[k]; m != nil {
+			// Missing from the previous snapshot, back in this one.
+			delete(t.missing, k)
+			if reincarnated(&m.sock, s) {
+				out = append(out, Transition{Time: m.missedAt, Kind: Gone, Key: k, From: m.sock.State, Socket: m.sock})
+			} else {
+				t.seen[k], e, ok = m, m, true
+			}
+		}
 		if ok && reincarnated(&e.sock, s) {
 			// The 4-tuple was reused by a new connection (after TIME_WAIT,
 			// say): the old socket went and a new one came.
@@ -141,12 +161,35 @@ func (t *Tracker) Update(snap *sockdiag.Snapshot, keep func(*sockdiag.Socket) bo
 			e.sock = *s
 		}
 	}
+	for k, m := range t.missing {
+		out = append(out, Transition{Time: m.missedAt, Kind: Gone, Key: k, From: m.sock.State, Socket: m.sock})
+		delete(t.missing, k)
+	}
 	for k, e := range t.seen {
 		if !cur[k] {
-			out = append(out, Transition{Time: snap.Time, Kind: Gone, Key: k, From: e.sock.State, Socket: e.sock})
+			e.missedAt = snap.Time
+			t.missing[k] = e
 			delete(t.seen, k)
 		}
 	}
+	return sortAdded(out, start)
+}
+
+// Flush reports as gone the sockets missing from the latest snapshot, which
+// Update holds back until the next one: for a caller taking no more
+// snapshots.
+func (t *Tracker) Flush(out []Transition) []Transition {
+	start := len(out)
+	for k, m := range t.missing {
+		out = append(out, Transition{Time: m.missedAt, Kind: Gone, Key: k, From: m.sock.State, Socket: m.sock})
+		delete(t.missing, k)
+	}
+	return sortAdded(out, start)
+}
+
+// sortAdded sorts the transitions from start on by socket, an old
+// incarnation's Gone before its successor's New.
+func sortAdded(out []Transition, start int) []Transition {
 	added := out[start:]
 	sort.SliceStable(added, func(i, j int) bool {
 		if added[i].Key != added[j].Key {

@@ -121,6 +121,7 @@ func TestCloseOrders(t *testing.T) {
 				}
 				got = tr.Update(snapAt(float64(i)/10, socks...), nil, got)
 			}
+			got = tr.Flush(got)
 			if g, w := strings.Join(fmtTransitions(got), "\n"), strings.Join(tc.want, "\n"); g != w {
 				t.Errorf("transitions:\n%s\nwant:\n%s", g, w)
 			}
@@ -185,5 +186,43 @@ func TestFilterKeepsTracking(t *testing.T) {
 	got := tr.Update(snapAt(0, sock("ESTABLISHED "+srv+" "+cli), sock("ESTABLISHED "+cli+" "+srv)), f.Match, nil)
 	if len(got) != 1 || got[0].Key.Local.Port() != 9999 {
 		t.Errorf("filter kept %v", fmtTransitions(got))
+	}
+}
+
+// TestMissingFromOneDump: a socket absent from one snapshot and back in the
+// next (the kernel replaced it while the dump went by) is the same socket
+// with a new state, not one gone and one new; absent from two, it is gone
+// since the first; back with another cookie, it is another socket.
+func TestMissingFromOneDump(t *testing.T) {
+	orphan := sock("FIN_WAIT1 " + srv + " " + cli)
+	orphan.Cookie = 5
+	fw2 := sock("FIN_WAIT2 " + srv + " " + cli)
+	fw2.Cookie = 5
+	est := sock("ESTABLISHED " + cli + " " + srv)
+	est.Cookie = 6
+	other := sock("SYN_SENT " + cli + " " + srv)
+	other.Cookie = 8
+	var tr Tracker
+	got := tr.Update(snapAt(0, orphan, est), nil, nil)
+	got = tr.Update(snapAt(0.1), nil, got)             // both missing
+	got = tr.Update(snapAt(0.2, fw2, other), nil, got) // one back, one replaced
+	got = tr.Update(snapAt(0.3, fw2), nil, got)        // other missing
+	got = tr.Update(snapAt(0.4, fw2), nil, got)        // and gone
+	want := "0.0 127.0.0.1:9999 127.0.0.1:40000 seen -> FIN_WAIT1\n" +
+		"0.0 127.0.0.1:40000 127.0.0.1:9999 seen -> ESTABLISHED\n" +
+		"0.2 127.0.0.1:9999 127.0.0.1:40000 FIN_WAIT1 -> FIN_WAIT2\n" +
+		"0.1 127.0.0.1:40000 127.0.0.1:9999 ESTABLISHED -> gone\n" +
+		"0.2 127.0.0.1:40000 127.0.0.1:9999 new -> SYN_SENT\n" +
+		"0.3 127.0.0.1:40000 127.0.0.1:9999 SYN_SENT -> gone"
+	if g := strings.Join(fmtTransitions(got), "\n"); g != want {
+		t.Errorf("got\n%s\nwant\n%s", g, want)
+	}
+	if got := tr.Flush(nil); len(got) != 0 {
+		t.Errorf("Flush after a snapshot that missed nothing: %v", fmtTransitions(got))
+	}
+	got = tr.Update(snapAt(0.5), nil, nil)
+	got = tr.Flush(got)
+	if g, w := strings.Join(fmtTransitions(got), "\n"), "0.5 127.0.0.1:9999 127.0.0.1:40000 FIN_WAIT2 -> gone"; g != w {
+		t.Errorf("Flush: got %q, want %q", g, w)
 	}
 }
