@@ -23,6 +23,7 @@ type capture struct {
 	e        *env
 	inputs   []*input
 	src      pcap.Source
+	one      *pcap.Reader // the only input: read directly, not through src
 	frames   int
 	problems int
 }
@@ -79,6 +80,9 @@ func openCapture(e *env, paths []string) (*capture, error) {
 		srcs[i] = in.reader
 	}
 	c.src = pcap.Merge(srcs...)
+	if len(c.inputs) == 1 {
+		c.one = c.inputs[0].reader
+	}
 	return c, nil
 }
 
@@ -92,7 +96,15 @@ func displayName(p string) string {
 // next returns the next frame, reporting problems on the way; false at the end.
 func (c *capture) next() (pcap.Frame, bool) {
 	for {
-		f, err := c.src.Next()
+		var f pcap.Frame
+		var err error
+		if c.one != nil {
+			// A call through the interface and the wrapper costs a tenth
+			// of what reading a frame does.
+			f, err = c.one.Next()
+		} else {
+			f, err = c.src.Next()
+		}
 		if err == nil {
 			c.frames++
 			return f, true
