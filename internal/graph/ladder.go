@@ -254,7 +254,7 @@ func ladderRow(w *svgWriter, c *Conn, s *Step, y, h float64, tags string, fs []*
 		corrected := ""
 		for _, ch := range s.Changes {
 			if ch.Client == (side == 0) {
-				names = append(names, ch.From.String()+" → "+ch.State.String()+": "+ch.Reason)
+				names = append(names, ch.From.String()+" → "+ch.State.String()+": "+ch.Reason.String())
 				last = ch.State
 				if ch.Correction {
 					corrected = " *"

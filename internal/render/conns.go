@@ -226,7 +226,7 @@ func states(h []tcp.Transition) []StateJSON {
 	out := make([]StateJSON, 0, len(h))
 	for _, t := range h {
 		out = append(out, StateJSON{State: t.State.String(), Frame: t.Frame, Time: json.Number(string(appendEpoch(nil, t.Time))),
-			Reason: t.Reason, Correction: t.Correction})
+			Reason: t.Reason.String(), Correction: t.Correction})
 	}
 	return out
 }

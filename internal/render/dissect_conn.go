@@ -57,7 +57,7 @@ func dissectConnToJSON(c *dissect.Connection) *dissectConnJSON {
 func dissectParty(p *dissect.Party) dissectPartyJSON {
 	j := dissectPartyJSON{Role: p.Role, Addr: p.Addr.String(), Before: p.Before.String(), After: p.After.String(), Changes: []ChangeJSON{}}
 	for _, t := range p.Changes {
-		j.Changes = append(j.Changes, ChangeJSON{End: p.Role, From: t.From.String(), To: t.State.String(), Reason: t.Reason, Correction: t.Correction})
+		j.Changes = append(j.Changes, ChangeJSON{End: p.Role, From: t.From.String(), To: t.State.String(), Reason: t.Reason.String(), Correction: t.Correction})
 	}
 	return j
 }

@@ -290,7 +290,7 @@ func stepToJSON(s *analyze.Step, c *diagnose.Conn) StepJSON {
 		if ch.Client {
 			end = "client"
 		}
-		j.Changes = append(j.Changes, ChangeJSON{End: end, From: ch.From.String(), To: ch.State.String(), Reason: ch.Reason, Correction: ch.Correction})
+		j.Changes = append(j.Changes, ChangeJSON{End: end, From: ch.From.String(), To: ch.State.String(), Reason: ch.Reason.String(), Correction: ch.Correction})
 	}
 	for _, k := range s.Result.Analysis.Kinds() {
 		j.Analysis = append(j.Analysis, k.String())

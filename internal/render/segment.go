@@ -269,7 +269,7 @@ func AppendSegmentJSON(b []byte, s *analyze.Segment) []byte {
 				b = append(b, `","to":"`...)
 				b = append(b, ch.State.String()...)
 				b = append(b, `","reason":`...)
-				b = appendJSONString(b, ch.Reason)
+				b = appendJSONString(b, ch.Reason.String())
 				if ch.Correction {
 					b = append(b, `,"correction":true`...)
 				}

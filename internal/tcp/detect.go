@@ -1,7 +1,6 @@
 package tcp
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/tcplens/tcplens/internal/event"
@@ -229,8 +228,8 @@ func (c *Conn) correctFIN(from, to *Endpoint, in *Input, r *Result) {
 		if i != len(to.History)-1 {
 			return // it moved on since: leave the history alone
 		}
-		change(to, false, t.From, in, fmt.Sprintf("the FIN of frame %d did not arrive: it was sent again and never acknowledged", from.FINFrame), true, r)
-		change(to, false, t.State, in, "received the retransmitted FIN: "+t.Reason, false, r)
+		change(to, false, t.From, in, ofFrame(reasonFINLost, from.FINFrame), true, r)
+		change(to, false, t.State, in, t.Reason.again(), false, r)
 		return
 	}
 }

@@ -193,7 +193,7 @@ func transitions(script string) [][]move {
 			if (s.Dir == conn.ClientToServer) != ch.Sender {
 				who = "server"
 			}
-			moves = append(moves, move{who + " " + ch.State.String(), ch.Reason})
+			moves = append(moves, move{who + " " + ch.State.String(), ch.Reason.String()})
 		}
 		out = append(out, moves)
 	}, nil)

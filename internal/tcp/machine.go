@@ -1,8 +1,6 @@
 package tcp
 
 import (
-	"fmt"
-
 	"github.com/tcplens/tcplens/internal/event"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/seq"
@@ -10,7 +8,7 @@ import (
 )
 
 // change moves e to state st and records it in r.
-func change(e *Endpoint, sender bool, st State, in *Input, reason string, correction bool, r *Result) {
+func change(e *Endpoint, sender bool, st State, in *Input, reason Reason, correction bool, r *Result) {
 	if t := e.setState(st, in.Frame, in.Time, reason, correction); t != nil {
 		r.Changes = append(r.Changes, Change{Sender: sender, Transition: *t})
 	}
@@ -26,8 +24,7 @@ func (e *Endpoint) ExpireTimeWait(now pcap.Time) bool {
 	if now.Sub(entered) < LinuxTimeWaitLen {
 		return false
 	}
-	e.setState(Closed, 0, entered+pcap.Time(LinuxTimeWaitLen),
-		"TIME_WAIT ended: "+timeWaitHeld+", and no segment restarted it", false)
+	e.setState(Closed, 0, entered+pcap.Time(LinuxTimeWaitLen), because(reasonTimeWaitEnded), false)
 	return true
 }
 
@@ -216,17 +213,17 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 		from.RSTFrame = in.Frame
 		switch {
 		case from.State == Unknown:
-			change(from, true, Closed, in, "sent RST without a connection: nothing is listening on the port, or it has no socket for this 4-tuple", false, r)
+			change(from, true, Closed, in, because(reasonRSTNoConnection), false, r)
 		case from.State == SynReceived && !from.SentSYN:
 			// It was assumed listening when the SYN arrived; the RST says no.
-			change(from, true, Closed, in, "answered the SYN with RST: nothing listens on the port (connection refused), or a firewall rejects it", true, r)
+			change(from, true, Closed, in, because(reasonRefusedSYN), true, r)
 		case from.State == Established && !f.Has(wire.ACK) && to.synACKFrame != 0 && from.synACKFrame == 0 && !from.ackedSYNACK:
 			// A socket that aborts sends RST with ACK; an RST without
 			// ACK, seq taken from the segment's ACK, is what a host
 			// sends for a segment no socket owns (RFC 9293 3.10.7.1).
 			// So the SYN-ACK that was taken to establish the client
 			// found no socket: it had given up on the connection before.
-			change(from, true, Closed, in, fmt.Sprintf("answered the SYN-ACK with an RST without ACK, seq=%d: a host's answer to a segment no socket owns, so it had no socket for this connection any more; its application gave up on connect() earlier (a timeout, or a NAT that forgot the mapping), which sends nothing the capture could show", s.Seq), true, r)
+			change(from, true, Closed, in, withNum(reasonRSTToSYNACK, s.Seq), true, r)
 		case from.State != Closed:
 			change(from, true, Closed, in, rstSent(from.State), false, r)
 		}
@@ -241,14 +238,14 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 				// own is an active open, sent before the peer's SYN
 				// arrived: the two SYNs crossed (RFC 9293 figure 7), and
 				// the peer's arrives now at the earliest.
-				change(from, true, SynSent, in, fmt.Sprintf("sent a SYN of its own, seq=%d: it was not listening but opening actively (connect()), and the peer's SYN of frame %d had not reached it yet; the SYNs crossed", s.Seq, to.Handshake.Frame), true, r)
-				change(from, true, SynReceived, in, fmt.Sprintf("received the peer's SYN of frame %d while in SYN_SENT: a simultaneous open; it answers SYN-ACK", to.Handshake.Frame), false, r)
+				change(from, true, SynSent, in, withFrame(reasonSYNsCrossed, s.Seq, to.Handshake.Frame), true, r)
+				change(from, true, SynReceived, in, ofFrame(reasonSimultaneousOpen, to.Handshake.Frame), false, r)
 			}
 		case Established:
 			if from.Handshake.Frame != in.Frame && !from.ackedSYNACK {
 				// It sends its SYN again after a SYN-ACK was seen on its
 				// way: that SYN-ACK did not reach it.
-				change(from, true, SynSent, in, "sent its SYN again: the SYN-ACK on its way did not reach it (or it did not accept it), so it was still in SYN_SENT", true, r)
+				change(from, true, SynSent, in, because(reasonSYNAgain), true, r)
 			}
 		}
 	case f.Has(wire.SYN | wire.ACK):
@@ -263,16 +260,16 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 				// timer: the ACK that seemed to complete the handshake
 				// never reached it. (A SYN-ACK with a new ISN is
 				// another connection's, not a resend.)
-				change(from, true, SynReceived, in, fmt.Sprintf("sent its SYN-ACK of frame %d again: the handshake ACK%s did not reach it, so it was still in SYN_RECV and its timer resent the SYN-ACK", first, frameRef(c.HandshakeAck)), true, r)
+				change(from, true, SynReceived, in, synACKAgain(first, c.HandshakeAck), true, r)
 			}
 		case Unknown, Closed, Listen:
 			if from.State == Unknown {
-				change(from, true, Listen, in, "answers a SYN: it was listening", false, r)
+				change(from, true, Listen, in, because(reasonWasListening), false, r)
 			}
 			change(from, true, SynReceived, in, synAckSent(&from.Handshake, &to.Handshake, s.Seq, s.Ack, to.ISS), false, r)
 		case SynSent:
 			// Simultaneous open (RFC 9293 figure 7): SYN-ACK from SYN-SENT.
-			change(from, true, SynReceived, in, "sent SYN-ACK while in SYN_SENT: a simultaneous open", false, r)
+			change(from, true, SynReceived, in, because(reasonSimultaneousSYNACK), false, r)
 		}
 	default:
 		if from.State == Closed {
@@ -284,9 +281,9 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 			if f.Has(wire.FIN) {
 				st = FinWait1
 			}
-			change(from, true, Established, in, "sends without a captured handshake: the connection was already open when the capture began (treated as ESTABLISHED, ISN and window scale unknown)", false, r)
+			change(from, true, Established, in, because(reasonMidStreamSends), false, r)
 			if st != Established {
-				change(from, true, st, in, "sent FIN: its application closed (or shut down writing)", false, r)
+				change(from, true, st, in, because(reasonMidStreamFIN), false, r)
 			}
 			break
 		}
@@ -299,7 +296,7 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 			case Established, SynReceived:
 				change(from, true, FinWait1, in, finSent(from), false, r)
 			case CloseWait:
-				change(from, true, LastAck, in, fmt.Sprintf("sent FIN seq=%d after the peer's: its application closed too; it waits for the last ACK", from.FINSeq), false, r)
+				change(from, true, LastAck, in, withNum(reasonFINSentLast, from.FINSeq), false, r)
 			}
 		}
 	}
@@ -311,7 +308,7 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 	case f.Has(wire.SYN) && !f.Has(wire.ACK):
 		switch to.State {
 		case Unknown:
-			change(to, false, Listen, in, "a SYN is addressed to its port: assumed listening", false, r)
+			change(to, false, Listen, in, because(reasonAssumedListening), false, r)
 			fallthrough
 		case Listen:
 			change(to, false, SynReceived, in, synArrived(&from.Handshake, s.Seq, false), false, r)
@@ -320,11 +317,11 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 				// The SYN came again and no SYN-ACK was seen: the
 				// previous one did not arrive.
 				prev := to.History[len(to.History)-1].Frame
-				change(to, false, Listen, in, fmt.Sprintf("the SYN of frame %d did not arrive (or was not answered): it came again with no SYN-ACK in between", prev), true, r)
+				change(to, false, Listen, in, ofFrame(reasonSYNLost, prev), true, r)
 				change(to, false, SynReceived, in, synArrived(&from.Handshake, s.Seq, true), false, r)
 			}
 		case SynSent:
-			change(to, false, SynReceived, in, "received a SYN while in SYN_SENT: a simultaneous open; it answers SYN-ACK", false, r)
+			change(to, false, SynReceived, in, because(reasonSimultaneousSYN), false, r)
 		}
 	case f.Has(wire.SYN | wire.ACK):
 		switch to.State {
@@ -333,11 +330,11 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 				change(to, false, Established, in, synAckArrived(&to.Handshake, &from.Handshake, s.Ack, to.ISS), false, r)
 			}
 		case SynReceived:
-			change(to, false, Established, in, "received SYN-ACK in SYN_RECV (simultaneous open): ESTABLISHED", false, r)
+			change(to, false, Established, in, because(reasonSimultaneousSYNACKArrived), false, r)
 		case Established:
 			if c.synAckAgain(from, to, in) {
-				change(to, false, SynSent, in, fmt.Sprintf("no segment from it acknowledged the SYN-ACK of frame %d, and it came again: the first did not arrive (or was not answered)", from.Handshake.Frame), true, r)
-				change(to, false, Established, in, "received the retransmitted SYN-ACK: ESTABLISHED; it sends the final ACK", false, r)
+				change(to, false, SynSent, in, ofFrame(reasonSYNACKLost, from.Handshake.Frame), true, r)
+				change(to, false, Established, in, because(reasonSYNACKAgainArrived), false, r)
 			}
 		}
 	default:
@@ -359,9 +356,9 @@ func (c *Conn) finsCrossed(from, to *Endpoint, in *Input, r *Result) {
 			break
 		}
 	}
-	change(from, true, before, in, fmt.Sprintf("its FIN's ack=%d does not cover the peer's FIN of frame %d: it had not received that FIN when it closed, so it closed from %s and the two FINs crossed", in.Seg.Ack, to.FINFrame, before), true, r)
+	change(from, true, before, in, Reason{kind: reasonFINsCrossed, a: uint32(in.Seg.Ack), n: uint64(to.FINFrame), state: before}, true, r)
 	change(from, true, FinWait1, in, finSent(from), false, r)
-	change(from, true, Closing, in, fmt.Sprintf("received the peer's FIN of frame %d before the ACK of its own: a simultaneous close; CLOSING until its FIN is acknowledged", to.FINFrame), false, r)
+	change(from, true, Closing, in, ofFrame(reasonSimultaneousClose, to.FINFrame), false, r)
 }
 
 // rstLost handles a segment sent by an endpoint taken to be closed by the
@@ -377,16 +374,7 @@ func (c *Conn) rstLost(from, to *Endpoint, in *Input, r *Result) {
 	if t.State != Closed || t.Correction || t.Frame != to.RSTFrame || t.From == Unknown {
 		return
 	}
-	change(from, true, t.From, in, fmt.Sprintf("sends after the RST of frame %d, which a reset socket never does: that RST had not reached it when it sent this, or did not reset it, so it was still in %s", t.Frame, t.From), true, r)
-}
-
-// frameRef names a frame in a reason, " of frame N", or nothing when
-// there is none.
-func frameRef(frame int) string {
-	if frame == 0 {
-		return ""
-	}
-	return fmt.Sprintf(" of frame %d", frame)
+	change(from, true, t.From, in, Reason{kind: reasonRSTLost, n: uint64(t.Frame), state: t.From}, true, r)
 }
 
 // synAckAgain reports whether a repeated SYN-ACK shows the first did not
@@ -408,14 +396,14 @@ func (c *Conn) receiveRST(from, to *Endpoint, in *Input, r *Result) {
 		return // a listener ignores an RST
 	case SynSent:
 		if s.Flags.Has(wire.ACK) && s.Ack == to.SndNxt {
-			change(to, false, Closed, in, "received RST,ACK acknowledging its SYN: the connection is refused (connect() fails with ECONNREFUSED); nothing listens on the port, or a firewall rejects it", false, r)
+			change(to, false, Closed, in, because(reasonRefused), false, r)
 		}
 		return
 	case SynReceived:
-		change(to, false, Closed, in, "received RST in SYN_RECV: the half-open connection is dropped", false, r)
+		change(to, false, Closed, in, because(reasonRSTInSynReceived), false, r)
 		return
 	case TimeWait:
-		change(to, false, Closed, in, "received RST in TIME_WAIT: Linux ends TIME_WAIT early (RFC 1337's TIME-WAIT assassination; net.ipv4.tcp_rfc1337 prevents it)", false, r)
+		change(to, false, Closed, in, because(reasonRSTInTimeWait), false, r)
 		return
 	}
 	exact := s.Seq == to.RcvNxt || to.RcvNxt == 0 || s.Seq == from.SndNxt
@@ -428,10 +416,10 @@ func (c *Conn) receiveRST(from, to *Endpoint, in *Input, r *Result) {
 	}
 	if exact {
 		if n := len(from.History); !s.Flags.Has(wire.ACK) && from.State == Closed && n > 0 && from.History[n-1].Frame != in.Frame {
-			change(to, false, Closed, in, fmt.Sprintf("received RST seq=%d, exactly the next expected, from a peer that had closed the connection at frame %d: an RST without ACK is a host's answer to a segment no socket owns; the connection is reset (ECONNRESET) and its buffers discarded", s.Seq, from.History[n-1].Frame), false, r)
+			change(to, false, Closed, in, withFrame(reasonRSTFromClosed, s.Seq, from.History[n-1].Frame), false, r)
 			return
 		}
-		change(to, false, Closed, in, fmt.Sprintf("received RST seq=%d, exactly the next expected: the connection is reset (ECONNRESET) and its buffers discarded", s.Seq), false, r)
+		change(to, false, Closed, in, withNum(reasonRSTExact, s.Seq), false, r)
 		return
 	}
 	if s.Seq.InWindow(to.RcvNxt, max(to.RcvWnd, 1)) {
@@ -448,7 +436,7 @@ func (c *Conn) receive(from, to *Endpoint, in *Input, r *Result) {
 	acksSYN := f.Has(wire.ACK) && to.SentSYN && s.Ack.Greater(to.ISS)
 	if to.State == Unknown {
 		to.MidStream = true
-		change(to, false, Established, in, "receives without a captured handshake: the connection was already open when the capture began (treated as ESTABLISHED)", false, r)
+		change(to, false, Established, in, because(reasonMidStreamReceives), false, r)
 	}
 	switch to.State {
 	case SynReceived:
@@ -467,23 +455,23 @@ func (c *Conn) receive(from, to *Endpoint, in *Input, r *Result) {
 				// RFC 9293 3.10.7.4, as Linux runs it: the ACK is
 				// processed first (FIN_WAIT2), then the FIN; a poll of
 				// the kernel's socket table can catch the moment between.
-				change(to, false, FinWait2, in, fmt.Sprintf("ack=%d acknowledges its FIN: FIN_WAIT2, and the same segment carries the peer's FIN", s.Ack), false, r)
-				change(to, false, TimeWait, in, fmt.Sprintf("received the peer's FIN seq=%d with the ACK of its own: TIME_WAIT; %s", from.FINSeq, timeWaitHeld), false, r)
+				change(to, false, FinWait2, in, withNum(reasonFINAckedWithFIN, s.Ack), false, r)
+				change(to, false, TimeWait, in, withNum(reasonTimeWaitWithACK, from.FINSeq), false, r)
 				return
 			}
-			change(to, false, FinWait2, in, fmt.Sprintf("ack=%d acknowledges its FIN: FIN_WAIT2, waiting for the peer's FIN", s.Ack), false, r)
+			change(to, false, FinWait2, in, withNum(reasonFINAcked, s.Ack), false, r)
 		} else if f.Has(wire.FIN) {
-			change(to, false, Closing, in, "received the peer's FIN before the ACK of its own: a simultaneous close; CLOSING until its FIN is acknowledged", false, r)
+			change(to, false, Closing, in, because(reasonFINBeforeACK), false, r)
 			return
 		}
 	case Closing:
 		if acksFIN {
-			change(to, false, TimeWait, in, fmt.Sprintf("ack=%d acknowledges its FIN after a simultaneous close: TIME_WAIT; %s", s.Ack, timeWaitHeld), false, r)
+			change(to, false, TimeWait, in, withNum(reasonTimeWaitFromClosing, s.Ack), false, r)
 		}
 		return
 	case LastAck:
 		if acksFIN {
-			change(to, false, Closed, in, "the last ACK acknowledges its FIN: the connection is closed", false, r)
+			change(to, false, Closed, in, because(reasonLastACK), false, r)
 		}
 		return
 	case TimeWait:
@@ -492,9 +480,9 @@ func (c *Conn) receive(from, to *Endpoint, in *Input, r *Result) {
 	if f.Has(wire.FIN) {
 		switch to.State {
 		case Established, SynReceived:
-			change(to, false, CloseWait, in, fmt.Sprintf("received FIN seq=%d: the peer finished sending; it waits in CLOSE_WAIT until its application closes", from.FINSeq), false, r)
+			change(to, false, CloseWait, in, withNum(reasonCloseWait, from.FINSeq), false, r)
 		case FinWait2:
-			change(to, false, TimeWait, in, fmt.Sprintf("received the peer's FIN seq=%d and acknowledges it: TIME_WAIT; %s", from.FINSeq, timeWaitHeld), false, r)
+			change(to, false, TimeWait, in, withNum(reasonTimeWaitFromFinWait2, from.FINSeq), false, r)
 		}
 	}
 }

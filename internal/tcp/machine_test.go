@@ -234,7 +234,7 @@ t=70     s>c .  seq=2 ack=2 ts=900,201
 		t.Errorf("client %s after 69 s of TIME_WAIT, want CLOSED", s.Client.State)
 	}
 	last := s.Client.History[len(s.Client.History)-1]
-	if !strings.Contains(last.Reason, "60 s") {
+	if !strings.Contains(last.Reason.String(), "60 s") {
 		t.Errorf("the last transition says %q, want Linux's 60 s", last.Reason)
 	}
 }

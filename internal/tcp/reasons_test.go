@@ -3,6 +3,10 @@ package tcp_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/tcplens/tcplens/internal/analyze"
+	"github.com/tcplens/tcplens/internal/tcp"
+	"github.com/tcplens/tcplens/internal/testcap"
 )
 
 // TestReasons checks that a transition's reason says what the capture
@@ -108,5 +112,51 @@ t=1.100  c>s R  seq=2 win=0
 				}
 			}
 		})
+	}
+}
+
+// TestReasonFINAgain checks the reason of a move made again on a FIN sent
+// again: the words of the first move, after what brought it again.
+func TestReasonFINAgain(t *testing.T) {
+	moves := transitions(handshake + `
+t=1.000  c>s F. seq=1 ack=1 ts=200,500
+t=1.300  c>s F. seq=1 ack=1 ts=230,500
+`)
+	const want = "received the retransmitted FIN: received FIN seq=1000001: the peer finished sending; it waits in CLOSE_WAIT until its application closes"
+	for _, m := range moves[4] {
+		if m.to == "server CLOSE_WAIT" {
+			if m.reason != want {
+				t.Errorf("frame 5, server CLOSE_WAIT: reason %q, want %q", m.reason, want)
+			}
+			return
+		}
+	}
+	t.Fatalf("frame 5 moved %s, want server CLOSE_WAIT", movedTo(moves[4]))
+}
+
+// TestReasonCost checks what a reason costs: every transition of every
+// connection has one and few are read, so one that names no number is
+// said without allocating.
+func TestReasonCost(t *testing.T) {
+	var reasons []tcp.Reason
+	a := analyze.New(analyze.Options{}, func(s *analyze.Segment) {
+		for _, ch := range s.Result.Changes {
+			reasons = append(reasons, ch.Reason)
+		}
+	}, nil)
+	frames := testcap.Build(`
+t=0      c>s S  seq=0 win=64240
+`)
+	for i := range frames {
+		a.Add(&frames[i])
+	}
+	a.Close()
+	// The client's SYN_SENT names its ISN; the server's LISTEN, next,
+	// names nothing.
+	if len(reasons) < 2 || !strings.Contains(reasons[1].String(), "assumed listening") {
+		t.Fatalf("reasons %q, want the server assumed listening second", reasons)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = reasons[1].String() }); n != 0 {
+		t.Errorf("%q costs %v allocations, want 0", reasons[1], n)
 	}
 }
