@@ -114,6 +114,18 @@ type Collector struct {
 	hosts hostTable
 	last  pcap.Time // the latest segment seen: the capture's end so far
 
+	// The connection whose segment came last, and its facts (see facts).
+	recent      *conn.Conn
+	recentFacts *Facts
+	// spare are ended connections' facts, zeroed, for new ones.
+	spare []*Facts
+	// cur and x are the connection the rules run on and what they know
+	// beyond it, reused: the rules are called through function values,
+	// so what they are handed escapes, and a flood of a million SYNs
+	// would allocate a Conn and an env for each.
+	cur Conn
+	x   env
+
 	conns    int
 	vantages [4]int
 	groups   map[string]*Group
@@ -139,38 +151,44 @@ func NewCollector() *Collector {
 // one connection on it, feeds the capture-wide aggregates and forgets it,
 // unless the report is to keep it whole.
 func (col *Collector) OnConn(c *conn.Conn, why conn.EndReason) {
-	col.ended(col.End(c, why))
+	col.end(c, why, &col.cur)
+	col.ended(&col.cur)
+	col.release(col.cur.Facts)
+	col.cur = Conn{}
 }
 
-func (col *Collector) ended(c Conn) {
-	c.Facts.Client.unusual() // the rules read every field
-	c.Facts.Server.unusual()
-	x := &env{hosts: &col.hosts, capture: col.Stats, end: col.last}
-	c.Findings = diagnoseConn(x, &c)
+// ended runs the rules on c and counts it; the report keeps a copy of it
+// if it is to keep it whole. Its facts are the caller's again after.
+func (col *Collector) ended(c *Conn) {
+	c.Facts.Client.readable()
+	c.Facts.Server.readable()
+	col.x = env{hosts: &col.hosts, capture: col.Stats, end: col.last}
+	c.Findings = diagnoseConn(&col.x, c)
 	col.conns++
 	col.vantages[c.Vantage]++
-	col.services.add(&c)
-	col.pairs.add(&c, col.replaced.take(&c))
-	col.replaced.put(&c)
+	col.services.add(c)
+	col.pairs.add(c, col.replaced.take(c))
+	col.replaced.put(c)
 	for _, f := range c.Findings {
 		g := col.groups[f.ID]
 		if g == nil {
 			g = &Group{ID: f.ID}
 			col.groups[f.ID] = g
 		}
-		g.add(f, &c)
+		g.add(f, c)
 	}
 	want := col.Want != nil && col.Want(c.ID)
 	if !want && !col.worstOfAny(c.ID) && col.Rows == 0 {
 		return
 	}
-	c.Facts = nil
+	kept := *c
+	kept.Facts = nil
 	if !want {
 		// Only explain's JSON prints the transitions, and only of
 		// the connections it was asked for; each costs its reasons.
-		c.Client.History, c.Server.History = nil, nil
+		kept.Client.History, kept.Server.History = nil, nil
 	}
-	col.rows.add(&c, col.Rows, col.pinned)
+	col.rows.add(&kept, col.Rows, col.pinned)
 }
 
 // pinned says whether a row must stay whatever its rank.
@@ -252,7 +270,7 @@ func (col *Collector) Finish(stats analyze.Stats) *Report {
 func Run(sums []analyze.Summary, stats analyze.Stats) []Finding {
 	col := NewCollector()
 	for i := range sums {
-		col.ended(Conn{Summary: sums[i], Facts: &Facts{}})
+		col.ended(&Conn{Summary: sums[i], Facts: &Facts{}})
 	}
 	return col.Finish(stats).Findings
 }

@@ -95,6 +95,12 @@ type SideFacts struct {
 	// Evidence of analysis kinds on the segments it sent.
 	Kinds []KindEvidence
 
+	// host is its address's entry in the Collector's host table, found
+	// at its first packet: nil when the full table could not take it.
+	// A side's address never changes, and a map lookup per segment cost
+	// a tenth of diagnose on long transfers.
+	host *ttlRange
+
 	*Exchange
 }
 
@@ -231,6 +237,26 @@ func (s *SideFacts) unusual() {
 	}
 }
 
+// The Exchange and Unusual facts of a side that never needed them: the
+// rules read every field of an ended connection, and read these instead
+// of a kilobyte allocated for each SYN of a flood. Nothing writes them:
+// rules only read facts (TestEmptyFactsUnwritten).
+var (
+	noUnusual  Unusual
+	noExchange = Exchange{Unusual: &noUnusual}
+)
+
+// readable gives the rules every field of the side to read, without
+// allocating what it never needed (see noExchange).
+func (s *SideFacts) readable() {
+	switch {
+	case s.Exchange == nil:
+		s.Exchange = &noExchange
+	case s.Unusual == nil:
+		s.Unusual = &noUnusual
+	}
+}
+
 // KindEvidence is the evidence of one analysis kind.
 type KindEvidence struct {
 	Kind event.Kind
@@ -295,11 +321,7 @@ func (col *Collector) Segment(s *analyze.Segment) {
 	if s.Conn == nil || s.Seg == nil {
 		return
 	}
-	f := col.open[s.Conn]
-	if f == nil {
-		f = &Facts{}
-		col.open[s.Conn] = f
-	}
+	f := col.facts(s.Conn)
 	seg, r := s.Seg, s.Result
 	now := Mark{Frame: s.Frame.Number, Time: s.Frame.Time}
 	col.last = max(col.last, now.Time)
@@ -383,8 +405,10 @@ func (col *Collector) Segment(s *analyze.Segment) {
 			me.AnsweredSYN = now
 		}
 	}
-	for _, k := range r.Analysis.Kinds() {
-		me.addKind(k, now.Frame)
+	if !r.Analysis.Empty() {
+		for _, k := range r.Analysis.Kinds() {
+			me.addKind(k, now.Frame)
+		}
 	}
 	if seg.Flags.Has(wire.URG) {
 		me.Urgent.add(now.Frame)
@@ -437,7 +461,10 @@ func (col *Collector) ipFacts(f *Facts, me *SideFacts, from, peerEnd *tcp.Endpoi
 		}
 		return
 	}
-	col.hosts.add(seg.Src.Addr(), seg.TTL)
+	if me.TTLCount == 0 {
+		me.host = col.hosts.entry(seg.Src.Addr())
+	}
+	col.hosts.add(me.host, seg.TTL)
 	if me.TTLCount == 0 || seg.TTL < me.TTLMin {
 		me.TTLMin = seg.TTL
 	}
@@ -658,24 +685,69 @@ func (col *Collector) acked(me, by *SideFacts, meEnd, byEnd *tcp.Endpoint, seg *
 	}
 }
 
+// facts returns the facts of open connection c, made at its first
+// segment.
+func (col *Collector) facts(c *conn.Conn) *Facts {
+	// Segments come in runs of one connection's: the latest connection's
+	// facts spare a map lookup per segment.
+	if c == col.recent && col.recentFacts != nil {
+		return col.recentFacts
+	}
+	f := col.open[c]
+	if f == nil {
+		if n := len(col.spare); n > 0 {
+			f, col.spare = col.spare[n-1], col.spare[:n-1]
+		} else {
+			f = &Facts{}
+		}
+		col.open[c] = f
+	}
+	col.recent, col.recentFacts = c, f
+	return f
+}
+
 // End ends a connection: its summary, its facts, and the per-connection
 // part of its diagnosis. The Collector forgets its facts.
 func (col *Collector) End(c *conn.Conn, why conn.EndReason) Conn {
+	var out Conn
+	col.end(c, why, &out)
+	return out
+}
+
+// end is End into *out, which OnConn reuses for every connection.
+func (col *Collector) end(c *conn.Conn, why conn.EndReason, out *Conn) {
 	f := col.open[c]
 	delete(col.open, c)
+	if c == col.recent {
+		col.recent, col.recentFacts = nil, nil
+	}
 	if f == nil {
 		f = &Facts{}
 	}
 	for _, s := range []*SideFacts{&f.Client, &f.Server} {
-		s.unusual() // the rules read every field
-		if s.zeroOpen.Start.Seen() {
-			s.zeroOpen.End = f.Last
-			s.closeStall()
-			s.ZeroAtEnd = true
+		if s.Exchange != nil {
+			s.sent = nil
+			if s.Unusual != nil && s.zeroOpen.Start.Seen() {
+				s.zeroOpen.End = f.Last
+				s.closeStall()
+				s.ZeroAtEnd = true
+			}
 		}
-		s.sent = nil
+		s.readable() // the rules read every field
 	}
-	return Conn{Summary: analyze.Summarize(c, why), Facts: f}
+	*out = Conn{Summary: analyze.Summarize(c, why), Facts: f}
+}
+
+// maxSpare bounds the ended connections' facts kept for new ones: enough
+// for the churn of a flood, where one ends as the next begins.
+const maxSpare = 64
+
+// release takes back the facts of a connection the rules are done with.
+func (col *Collector) release(f *Facts) {
+	if len(col.spare) < maxSpare {
+		*f = Facts{}
+		col.spare = append(col.spare, f)
+	}
 }
 
 // flightMeter estimates the bytes a sender put on the path within the

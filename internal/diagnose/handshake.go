@@ -65,6 +65,12 @@ func ruleSYNTimeout(x *env, c *Conn) *Finding {
 	if !c.clientOpened() || sv.Packets > 0 {
 		return nil
 	}
+	// One SYN alone, as from every source of a flood, is told without
+	// building the list of SYNs.
+	if fc := &c.Facts.Client; fc.Kind(event.SYNRetransmission).N == 0 &&
+		(c.Client.Offered.Frame == 0 || fc.FirstSYN.Frame == 0 || c.Client.Offered.Frame == fc.FirstSYN.Frame) {
+		return nil
+	}
 	syns := c.synFrames()
 	f := &c.Facts.Client
 	if len(syns) < 2 {

@@ -13,7 +13,7 @@ const maxHosts = 1 << 16
 // all its connections: a packet claiming to come from it with another TTL
 // took another path, or was made by something else.
 type hostTable struct {
-	ttl     map[netip.Addr]ttlRange
+	ttl     map[netip.Addr]*ttlRange
 	dropped int // packets from addresses the full table could not take
 }
 
@@ -22,23 +22,37 @@ type ttlRange struct {
 	n        int
 }
 
-func newHostTable() hostTable { return hostTable{ttl: make(map[netip.Addr]ttlRange)} }
+func newHostTable() hostTable { return hostTable{ttl: make(map[netip.Addr]*ttlRange)} }
 
-func (h *hostTable) add(a netip.Addr, ttl uint8) {
-	r, ok := h.ttl[a]
-	if !ok {
-		if len(h.ttl) >= maxHosts {
-			h.dropped++
-			return
-		}
-		r = ttlRange{min: ttl, max: ttl}
+// entry returns the entry of address a, made if the table has room; nil
+// when it is full. The table never shrinks: an address it could not take
+// stays out.
+func (h *hostTable) entry(a netip.Addr) *ttlRange {
+	r := h.ttl[a]
+	if r == nil && len(h.ttl) < maxHosts {
+		r = &ttlRange{}
+		h.ttl[a] = r
+	}
+	return r
+}
+
+// add counts a packet with ttl from the address of entry r (nil: an
+// address the full table could not take).
+func (h *hostTable) add(r *ttlRange, ttl uint8) {
+	if r == nil {
+		h.dropped++
+		return
+	}
+	if r.n == 0 {
+		r.min, r.max = ttl, ttl
 	}
 	r.min, r.max = min(r.min, ttl), max(r.max, ttl)
 	r.n++
-	h.ttl[a] = r
 }
 
 func (h *hostTable) get(a netip.Addr) (ttlRange, bool) {
-	r, ok := h.ttl[a]
-	return r, ok
+	if r := h.ttl[a]; r != nil && r.n > 0 {
+		return *r, true
+	}
+	return ttlRange{}, false
 }
