@@ -366,12 +366,20 @@ func (p *Page) Screenshot() ([]byte, error) {
 }
 
 // ScreenshotOf takes a PNG of what the element selector names shows in
-// the viewport now (its visible part, clipped to the viewport).
+// the viewport now (its visible part, clipped to the viewport), scrolled
+// into view first if none of it is in view.
 func (p *Page) ScreenshotOf(selector string) ([]byte, error) {
 	var r struct{ X, Y, Width, Height float64 }
 	sel, _ := json.Marshal(selector)
 	err := p.Eval(`(() => {
-		const b = document.querySelector(`+string(sel)+`).getBoundingClientRect();
+		// An element out of view would give a clip of no height, which
+		// Chromium never answers: bring it into view first.
+		const el = document.querySelector(`+string(sel)+`);
+		let b = el.getBoundingClientRect();
+		if (b.top >= innerHeight || b.bottom <= 0) {
+			el.scrollIntoView({block: 'start'});
+			b = el.getBoundingClientRect();
+		}
 		const x = Math.max(b.left, 0), y = Math.max(b.top, 0);
 		return {X: x + scrollX, Y: y + scrollY, Width: Math.min(b.right, innerWidth) - x, Height: Math.min(b.bottom, innerHeight) - y};
 	})()`, &r)
