@@ -122,9 +122,10 @@ func (t *Table) addAttempt(c *Conn, end int) {
 		}
 	}
 	// Entries of connections that got an answer (or left) linger until
-	// their turn; drop them once they outnumber the attempts, so the list
-	// stays within twice the attempts held.
-	if live := len(t.attempts) - t.attemptsAt; live > 1024 && live > 2*t.numAttempts {
+	// their turn, and keep those connections from being freed; drop them
+	// once there are 1,024 of them, so that at most that many are held
+	// past their end (a pass over the list every 1,024 answers).
+	if live := len(t.attempts) - t.attemptsAt; live-t.numAttempts > 1024 {
 		kept := t.attempts[:0]
 		for _, a := range t.attempts[t.attemptsAt:] {
 			if a.attempt != 0 {

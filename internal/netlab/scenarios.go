@@ -416,15 +416,7 @@ func RstUnreadData() Scenario {
 			Client:    []string{"SYN_SENT", "ESTABLISHED", Gone},
 			Server:    []string{"SYN_RECV", "ESTABLISHED", Gone},
 			ClientEnd: Gone, ServerEnd: Gone, CheckEnd: true,
-			Capture: func(segs []Captured, r *Result) error {
-				if first(segs, ServerToClient, fin) != nil {
-					return errors.New("the server sent a FIN")
-				}
-				if first(segs, ServerToClient, rst) == nil {
-					return errors.New("no RST from the server")
-				}
-				return nil
-			},
+			Capture: resetWithoutFIN(ServerToClient, "server"),
 		},
 	}
 }
@@ -466,15 +458,7 @@ func AbortiveClose() Scenario {
 			Client:    []string{"SYN_SENT", "ESTABLISHED", Gone},
 			Server:    []string{"SYN_RECV", "ESTABLISHED", Gone},
 			ClientEnd: Gone, ServerEnd: Gone, CheckEnd: true,
-			Capture: func(segs []Captured, r *Result) error {
-				if first(segs, ClientToServer, fin) != nil {
-					return errors.New("the client sent a FIN")
-				}
-				if first(segs, ClientToServer, rst) == nil {
-					return errors.New("no RST from the client")
-				}
-				return nil
-			},
+			Capture: resetWithoutFIN(ClientToServer, "client"),
 		},
 	}
 }
@@ -1217,6 +1201,20 @@ func isSYNACK(s Captured) bool { return s.Seg.Flags&(wire.SYN|wire.ACK) == wire.
 func fin(s Captured) bool      { return s.Seg.Flags.Has(wire.FIN) }
 func rst(s Captured) bool      { return s.Seg.Flags.Has(wire.RST) }
 func hasData(s Captured) bool  { return s.Seg.PayloadLen > 0 }
+
+// resetWithoutFIN checks that who, sending in direction d, ended with an
+// RST and never sent a FIN: an abortive close, not an orderly one.
+func resetWithoutFIN(d Dir, who string) func([]Captured, *Result) error {
+	return func(segs []Captured, _ *Result) error {
+		if first(segs, d, fin) != nil {
+			return fmt.Errorf("the %s sent a FIN", who)
+		}
+		if first(segs, d, rst) == nil {
+			return fmt.Errorf("no RST from the %s", who)
+		}
+		return nil
+	}
+}
 
 func first(segs []Captured, d Dir, pred func(Captured) bool) *Captured {
 	for i := range segs {
