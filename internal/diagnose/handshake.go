@@ -336,10 +336,6 @@ func ruleFastOpen(x *env, c *Conn) *Finding {
 	}
 }
 
-// synackTimer is the longest first SYN-ACK retransmission timer of the
-// stacks in use: 1 s in Linux and RFC 6298, 3 s in RFC 2988's stacks.
-const synackTimer = 3 * time.Second
-
 // cookieCompleted returns the transition that completed c's handshake when
 // the capture shows the server kept no state for it: its one SYN-ACK went
 // unanswered longer than any SYN-ACK timer, was never sent again, and the
@@ -357,7 +353,7 @@ func (c *Conn) cookieCompleted() (tcp.Transition, bool) {
 		}
 		fs := &c.Facts.Server
 		answered := fs.Packets >= 2 && !(fs.RST.Seen() && fs.Packets == 2)
-		return t, answered && t.Time.Sub(sv.Offered.Time) >= synackTimer
+		return t, answered && t.Time.Sub(sv.Offered.Time) >= tcp.SYNACKTimer
 	}
 	return tcp.Transition{}, false
 }

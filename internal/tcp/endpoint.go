@@ -13,6 +13,12 @@ import (
 // which RFC 793 put at 4 minutes and many texts at 2.
 const LinuxTimeWaitLen = 60 * time.Second
 
+// SYNACKTimer is the longest a server that keeps a SYN_RECV socket waits
+// for the handshake's ACK before it resends its SYN-ACK: 1 s on Linux
+// (TCP_TIMEOUT_INIT), 3 s in stacks that keep RFC 2988's initial RTO. A
+// SYN-ACK unanswered longer, and never resent, was a SYN cookie.
+const SYNACKTimer = 3 * time.Second
+
 // Transition is one change of an endpoint's state. Every connection
 // keeps all of its own, so it is small: 40 bytes, its reason's words
 // made only when asked for.

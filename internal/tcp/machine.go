@@ -224,6 +224,11 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 			// So the SYN-ACK that was taken to establish the client
 			// found no socket: it had given up on the connection before.
 			change(from, true, Closed, in, withNum(reasonRSTToSYNACK, s.Seq), true, r)
+		case from.State == Established && !f.Has(wire.ACK) && s.Seq == to.RcvNxt && to.SndNxt.Greater(from.RcvNxt):
+			// The same form answering data it never acknowledged: it
+			// had no socket, so whatever ended the connection at its
+			// end (its own RST, a restart) never showed in the capture.
+			change(from, true, Closed, in, withNum(reasonRSTWithoutSocket, s.Seq), true, r)
 		case from.State != Closed:
 			change(from, true, Closed, in, rstSent(from.State), false, r)
 		}
@@ -443,6 +448,12 @@ func (c *Conn) receive(from, to *Endpoint, in *Input, r *Result) {
 		if acksSYN {
 			if c.HandshakeAck == 0 {
 				c.HandshakeAck, c.HandshakeAckTime = in.Frame, in.Time
+			}
+			if to.synACKFrame != 0 && to.synACKFrame == to.Handshake.Frame && to.Retrans.SYNACK == 0 && in.Time.Sub(to.Handshake.Time) >= SYNACKTimer {
+				// No SYN_RECV socket waits this long without resending
+				// its SYN-ACK: there was none, only a cookie.
+				change(to, false, Listen, in, Reason{kind: reasonSYNCookieSent, n: uint64(to.synACKFrame)}, true, r)
+				change(to, false, SynReceived, in, withNum(reasonSYNCookieChecked, s.Ack), false, r)
 			}
 			change(to, false, Established, in, handshakeAcked(s.Ack, from), false, r)
 		}

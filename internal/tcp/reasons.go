@@ -104,6 +104,9 @@ const (
 	reasonTimeWaitFromClosing      // a: ack
 	reasonCloseWait                // a: the peer's FIN's seq
 	reasonTimeWaitFromFinWait2     // a: the peer's FIN's seq
+	reasonRSTWithoutSocket         // a: seq
+	reasonSYNCookieSent            // n: the SYN-ACK's frame
+	reasonSYNCookieChecked         // a: ack
 	reasonFINLost                  // n: the FIN's frame
 )
 
@@ -244,6 +247,12 @@ func (r Reason) words() string {
 		return fmt.Sprintf("received FIN seq=%d: the peer finished sending; it waits in CLOSE_WAIT until its application closes", r.a)
 	case reasonTimeWaitFromFinWait2:
 		return fmt.Sprintf("received the peer's FIN seq=%d and acknowledges it: TIME_WAIT; %s", r.a, timeWaitHeld)
+	case reasonRSTWithoutSocket:
+		return fmt.Sprintf("sent an RST without ACK, seq=%d, the ack of the peer's segment: a host's answer to a segment no socket owns (RFC 9293 3.10.7.1; a socket that aborts sends RST with ACK), so it had left the connection before, by a close or reset the capture did not show (lost before the capture point, or sent before the capture began)", r.a)
+	case reasonSYNCookieSent:
+		return fmt.Sprintf("its SYN-ACK of frame %d went unanswered longer than a SYN_RECV socket waits before resending it (1 s on Linux, 3 s elsewhere) and was never resent: it had answered the SYN with a SYN cookie, keeping no state, so it was only listening", r.frame())
+	case reasonSYNCookieChecked:
+		return fmt.Sprintf("ack=%d returns its SYN cookie: the kernel checks it and makes the connection from it, in SYN_RECV and at once ESTABLISHED", r.a)
 	case reasonFINLost:
 		return fmt.Sprintf("the FIN of frame %d did not arrive: it was sent again and never acknowledged", r.frame())
 	}
