@@ -28,7 +28,7 @@ func TestExtraScenarios(t *testing.T) {
 				return
 			}
 			save(t, r)
-			t.Run("kernel-truth", func(t *testing.T) { checkKernelTruth(t, r.Record(), r.Capture) })
+			checkTruthAtEveryPoint(t, r)
 		})
 	}
 }

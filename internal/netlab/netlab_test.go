@@ -23,8 +23,12 @@ var (
 	recordPoints = flag.String("record-points", "", "write each scenario's captures at every capture point and its kernel record into `dir`/<scenario>/ (e.g. ../../testdata/kernel/vantage)")
 )
 
-// recorded is where the committed runs live.
-const recorded = "../../testdata/kernel"
+// recorded is where the committed runs live; vantageRecorded those
+// recorded at every capture point (Result.SavePoints).
+const (
+	recorded        = "../../testdata/kernel"
+	vantageRecorded = recorded + "/vantage"
+)
 
 // TestScenarios runs every scenario of the catalogue, one after another
 // (they share the machine's cores), and checks the harness itself: the
@@ -53,8 +57,22 @@ func TestScenarios(t *testing.T) {
 				return
 			}
 			save(t, r)
-			t.Run("kernel-truth", func(t *testing.T) { checkKernelTruth(t, r.Record(), r.Capture) })
+			checkTruthAtEveryPoint(t, r)
 		})
+	}
+}
+
+// checkTruthAtEveryPoint checks the inference from each of the run's
+// captures against the kernel's states (checkKernelTruth).
+func checkTruthAtEveryPoint(t *testing.T, r *Result) {
+	t.Helper()
+	files := map[string]string{}
+	for _, c := range r.Captures {
+		files[c.Point] = c.Path
+	}
+	rec := r.record(r.Captures...)
+	for _, c := range r.Captures {
+		t.Run("kernel-truth@"+c.Point, func(t *testing.T) { checkKernelTruth(t, rec, files, c.Point) })
 	}
 }
 
@@ -176,9 +194,10 @@ func samePath(upstream, downstream []Captured, d Dir, lost int) error {
 			down = append(down, k(c))
 		}
 	}
-	i := 0
+	i, missing := 0, []key(nil)
 	for _, x := range down {
 		for i < len(up) && up[i] != x {
+			missing = append(missing, up[i])
 			i++
 		}
 		if i == len(up) {
@@ -186,8 +205,9 @@ func samePath(upstream, downstream []Captured, d Dir, lost int) error {
 		}
 		i++
 	}
-	if len(up)-len(down) != lost {
-		return fmt.Errorf("%d frames upstream, %d downstream; the path dropped %d", len(up), len(down), lost)
+	missing = append(missing, up[i:]...)
+	if len(missing) != lost {
+		return fmt.Errorf("%d frames upstream, %d downstream; the path dropped %d; missing downstream: %+v", len(up), len(down), lost, missing)
 	}
 	return nil
 }
@@ -344,9 +364,9 @@ func TestParseProcNet(t *testing.T) {
 	var got []procSock
 	parseProcNet([]byte(v4+v6+"garbage\n   7: zz:1 00:00 01\n"), func(s procSock) { got = append(got, s) })
 	want := []procSock{
-		{netip.MustParseAddrPort("10.77.0.2:8000"), netip.MustParseAddrPort("0.0.0.0:0"), 10},
-		{netip.MustParseAddrPort("10.77.0.1:40001"), netip.MustParseAddrPort("10.77.0.2:8000"), 1},
-		{netip.MustParseAddrPort("[fd00:77::1]:40001"), netip.MustParseAddrPort("[fd00:77::2]:8000"), 6},
+		{netip.MustParseAddrPort("10.77.0.2:8000"), netip.MustParseAddrPort("0.0.0.0:0"), 10, 0},
+		{netip.MustParseAddrPort("10.77.0.1:40001"), netip.MustParseAddrPort("10.77.0.2:8000"), 1, 0},
+		{netip.MustParseAddrPort("[fd00:77::1]:40001"), netip.MustParseAddrPort("[fd00:77::2]:8000"), 6, 3},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("parseProcNet = %v, want %v", got, want)
@@ -435,6 +455,12 @@ func leftovers() []string {
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), "tlk") && strings.HasSuffix(e.Name(), suffix) {
 			out = append(out, "namespace "+e.Name())
+		}
+	}
+	instances, _ := os.ReadDir(filepath.Join(tracefs, "instances"))
+	for _, e := range instances {
+		if strings.HasPrefix(e.Name(), "tlk") && strings.HasSuffix(e.Name(), suffix) {
+			out = append(out, "tracefs instance "+e.Name())
 		}
 	}
 	procs, _ := filepath.Glob("/proc/[0-9]*/stat")

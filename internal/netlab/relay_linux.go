@@ -44,6 +44,12 @@ type relay struct {
 
 	late [2]time.Duration // per direction, the longest a frame was written after its due time; read after done
 
+	inLine   atomic.Int64 // frames read and not yet forwarded
+	lastMove atomic.Int64 // Unix nanoseconds of the last frame read or forwarded
+
+	waitMu  sync.Mutex
+	waiters []pathWaiter // Side.AwaitPath's
+
 	stopOnce sync.Once
 }
 
@@ -159,6 +165,10 @@ func (r *relay) loop(in, out int, dir Dir, done chan struct{}, rt chan<- bool) {
 				r.lost++
 				r.mu.Unlock()
 			}
+			if fd == out {
+				r.inLine.Add(-1)
+				r.lastMove.Store(now.UnixNano())
+			}
 			q[0].frame = nil
 			q = q[1:]
 		}
@@ -186,9 +196,11 @@ func (r *relay) loop(in, out int, dir Dir, done chan struct{}, rt chan<- bool) {
 				break
 			}
 			frame := append([]byte(nil), buf[:m]...)
+			r.lastMove.Store(now.UnixNano())
 			if !r.drop(frame, dir, now) {
 				mirror = append(mirror, delayed{due: now.Add(half), frame: frame})
 				line = append(line, delayed{due: now.Add(r.delay), frame: frame})
+				r.inLine.Add(1)
 			}
 		}
 		mirror = send(mirror, r.m)
@@ -220,6 +232,7 @@ func (r *relay) drop(frame []byte, dir Dir, now time.Time) bool {
 		p.Offset = int64(seg.Seq.Sub(isn.Add(1)))
 		p.OffsetKnown = true
 	}
+	defer r.notify(&p)
 	hit := -1
 	for i, d := range r.drops {
 		if d.Dir != dir || d.Match == nil || !d.Match(&p) {
@@ -273,4 +286,51 @@ func (r *relay) stop() {
 		unix.Close(r.s)
 		unix.Close(r.m)
 	})
+}
+
+// pathWaiter is one AwaitPath: done is closed when the path sees a frame
+// that match matches.
+type pathWaiter struct {
+	match func(p *Packet) bool
+	done  chan struct{}
+}
+
+// await returns a channel closed when the path next sees a frame that
+// match matches (dropped or not).
+func (r *relay) await(match func(p *Packet) bool) <-chan struct{} {
+	w := pathWaiter{match: match, done: make(chan struct{})}
+	r.waitMu.Lock()
+	r.waiters = append(r.waiters, w)
+	r.waitMu.Unlock()
+	return w.done
+}
+
+// notify wakes the waiters whose frame p is. It runs with r.mu held.
+func (r *relay) notify(p *Packet) {
+	r.waitMu.Lock()
+	defer r.waitMu.Unlock()
+	keep := r.waiters[:0]
+	for _, w := range r.waiters {
+		if w.match(p) {
+			close(w.done)
+			continue
+		}
+		keep = append(keep, w)
+	}
+	r.waiters = keep
+}
+
+// quiesce returns once every frame the path holds has been forwarded and
+// none has moved for settle, or after limit: the last transitions a run
+// shows come a path's delay (and, on a loaded machine, the relay's
+// lateness) after the behaviours return.
+func (r *relay) quiesce(settle, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for {
+		idle := time.Since(time.Unix(0, r.lastMove.Load()))
+		if (r.inLine.Load() == 0 && idle >= settle) || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(max(min(settle-idle, 10*time.Millisecond), time.Millisecond))
+	}
 }

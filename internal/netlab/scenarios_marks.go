@@ -150,10 +150,12 @@ func SYNCookies() Scenario {
 					return fmt.Errorf("want the request right after the SYN-ACK, %v later: %s", cookieWait, summary(segs))
 				}
 				// Live runs have the kernel's states: a cookie leaves no
-				// request socket to see.
+				// request socket to see (the full socket the cookie's
+				// ACK makes is in SYN_RECV for microseconds, as the
+				// tracepoint shows).
 				for _, o := range r.Server {
-					if o.State == "SYN_RECV" {
-						return errors.New("the server's kernel had a SYN_RECV socket: no cookie")
+					if o.State == "SYN_RECV" && o.Source == SourcePoll {
+						return errors.New("the server's kernel had a SYN_RECV request socket: no cookie")
 					}
 				}
 				return nil
