@@ -54,10 +54,10 @@ func newShared(ctx context.Context, firstPort uint16, startCap func() error, awa
 		ctx:       ctx,
 		startCap:  startCap,
 		awaitPath: awaitPath,
-		ready:    make(chan struct{}),
-		marks:    make(map[string]chan struct{}),
-		meets:    make(map[string]*meeting),
-		nextPort: firstPort,
+		ready:     make(chan struct{}),
+		marks:     make(map[string]chan struct{}),
+		meets:     make(map[string]*meeting),
+		nextPort:  firstPort,
 	}
 }
 
