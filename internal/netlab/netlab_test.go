@@ -120,26 +120,7 @@ func checkResult(t *testing.T, r *Result) {
 		}
 	}
 	if !sc.LateCapture {
-		// Each direction's frames reach the router, then the far end,
-		// in order, less what the path dropped.
-		for _, d := range []Dir{ClientToServer, ServerToClient} {
-			path := []string{PointClient, PointRouter, PointServer}
-			if d == ServerToClient {
-				path = []string{PointServer, PointRouter, PointClient}
-			}
-			drops := 0
-			for _, x := range r.Drops {
-				if x.Dir == d {
-					drops++
-				}
-			}
-			if err := samePath(at[path[0]], at[path[1]], d, drops); err != nil {
-				t.Errorf("%s from the %s to the router: %v", d, path[0], err)
-			}
-			if err := samePath(at[path[1]], at[path[2]], d, 0); err != nil {
-				t.Errorf("%s from the router to the %s: %v", d, path[2], err)
-			}
-		}
+		checkPaths(t, at, r.Drops)
 	}
 	// The kernel's observations are ordered and consecutive states differ.
 	for _, obs := range [][]Observation{r.Client, r.Server, r.Listener} {
@@ -166,6 +147,30 @@ func checkResult(t *testing.T, r *Result) {
 	}
 	if len(sc.Drops) == 0 && len(r.Drops) > 0 {
 		t.Errorf("the path dropped %v without a rule", r.Drops)
+	}
+}
+
+// checkPaths checks that each direction's frames reach the router, then
+// the far end, in order, less what the path dropped.
+func checkPaths(t *testing.T, at map[string][]Captured, dropped []Dropped) {
+	t.Helper()
+	for _, d := range []Dir{ClientToServer, ServerToClient} {
+		path := []string{PointClient, PointRouter, PointServer}
+		if d == ServerToClient {
+			path = []string{PointServer, PointRouter, PointClient}
+		}
+		drops := 0
+		for _, x := range dropped {
+			if x.Dir == d {
+				drops++
+			}
+		}
+		if err := samePath(at[path[0]], at[path[1]], d, drops); err != nil {
+			t.Errorf("%s from the %s to the router: %v", d, path[0], err)
+		}
+		if err := samePath(at[path[1]], at[path[2]], d, 0); err != nil {
+			t.Errorf("%s from the router to the %s: %v", d, path[2], err)
+		}
 	}
 }
 
