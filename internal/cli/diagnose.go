@@ -178,7 +178,25 @@ Each connection keeps its own finding: tcplens explain -c ID prints it.
 
 --json prints one object per finding and line, with exactly the fields id,
 severity, conn (null for the whole capture, and for a finding that stands
-for many connections), frames, title, explanation and advice.
+for many connections), frames, title, explanation, advice and evidence.
+
+evidence lists the claims the explanation rests on, each a fact about the
+segments that a test checks against the frames on every capture in
+testdata: {"claim": its kind, "frames": the frames behind it, "from" and
+"to": the endpoints it is about, "span": the connection's first and last
+frame (absent for the whole capture), "args": its numbers, "says": the
+claim in words}; frames holds exactly the claims' frames. The kinds: sent
+(args flags_set, flags_clear), silent (no packet from "from" after the
+frame, or at all), acked, not-acked, answered, unanswered, retransmitted
+(the data went out before), fill (the first copy of data lost before the
+capture point), not-acked-before, acked-before, hole, complete (the
+capture saw every byte the peer acknowledged), acked-unseen (bytes),
+ttl-unlike (ttl), ttl-like, ipid-copied, ipid-skipped (missing), elapsed
+and silence (duration_ns), zero-window, window-open, same-seq, echoes (a
+timestamp echo), data-segments (count), options (present, absent), ce,
+bad-checksum, truncated, first, first-from, max-window (bytes), quiet,
+no-data, data, none (flags_set, flags_clear: no such packet), crossed (two
+FINs, neither acknowledging the other).
 
 Memory stays bounded however long the capture: each connection is
 diagnosed when it ends and then forgotten; the capture-wide rules read

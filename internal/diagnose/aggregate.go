@@ -143,7 +143,7 @@ func (g *Group) aggregate(x *env) Finding {
 		b.WriteString(cause + " ")
 	}
 	examples := g.Worst[:min(aggregateExamples, len(g.Worst))]
-	var fs []int
+	var ev []Claim
 	b.WriteString("The worst: ")
 	for i := range examples {
 		f := &examples[i]
@@ -151,7 +151,7 @@ func (g *Group) aggregate(x *env) Finding {
 			b.WriteString("; ")
 		}
 		fmt.Fprintf(&b, "connection %d, %s (%s)", f.Conn, f.Title, frameList(f.Frames, len(f.Frames)))
-		fs = append(fs, f.Frames...)
+		ev = append(ev, f.Evidence...)
 	}
 	b.WriteString(". ")
 	if rest := g.Worst[len(examples):]; len(rest) > 0 {
@@ -167,12 +167,16 @@ func (g *Group) aggregate(x *env) Finding {
 		b.WriteString(". ")
 	}
 	fmt.Fprintf(&b, "In connection %d: %s", worst.Conn, worst.Explanation)
-	return Finding{
-		ID: g.ID, Severity: g.Severity(), Conns: g.Conns, Frames: frames(fs...),
+	// The worst connection's explanation closes the words: its claims,
+	// the first example's, are among them.
+	agg := Finding{
+		ID: g.ID, Severity: g.Severity(), Conns: g.Conns, Evidence: ev,
 		Title:       fmt.Sprintf("%s: %s", count(g.Conns, "connection"), pattern(g.ID)),
 		Explanation: b.String(),
 		Advice:      worst.Advice,
 	}
+	agg.evidenceFrames()
+	return agg
 }
 
 // severityWords counts a group's findings by severity: "25 warnings and

@@ -7,7 +7,6 @@ import (
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
-	"github.com/tcplens/tcplens/internal/pcap"
 )
 
 // Conn is one connection: its summary and, while the rules run on it, its
@@ -112,7 +111,7 @@ type Collector struct {
 
 	open  map[*conn.Conn]*Facts
 	hosts hostTable
-	last  pcap.Time // the latest segment seen: the capture's end so far
+	last  Mark // the latest segment seen: the capture's end so far
 
 	// The connection whose segment came last, and its facts (see facts).
 	recent      *conn.Conn
@@ -212,7 +211,7 @@ func (col *Collector) worstOfAny(id int) bool {
 // analyzer's counts.
 func (col *Collector) Finish(stats analyze.Stats) *Report {
 	rep := &Report{ConnCount: col.conns, Vantages: col.vantages, Stats: stats, Capture: col.Stats}
-	end := stats.Last
+	end := col.last
 	for _, g := range col.groups {
 		finishAll(g.Worst, end)
 		g.sortWorst()
@@ -229,7 +228,10 @@ func (col *Collector) Finish(stats analyze.Stats) *Report {
 		services: &col.services, pairs: &col.pairs, conns: col.conns}
 	var out []Finding
 	for _, r := range captureRules {
-		out = append(out, r(x)...)
+		for _, f := range r(x) {
+			f.evidenceFrames()
+			out = append(out, f)
+		}
 	}
 	rep.Counts = CountOf(out)
 	for _, g := range col.groups {
@@ -280,10 +282,10 @@ type env struct {
 	hosts   *hostTable
 	capture CaptureFacts
 	stats   analyze.Stats // at Finish only
-	// end is the capture's end: its last frame at Finish, the latest
-	// segment so far while connections end. Findings whose words depend
-	// on it are completed at Finish (Finding.late).
-	end pcap.Time
+	// end is the capture's end: its latest segment at Finish, the latest
+	// so far while connections end. Findings whose words depend on it
+	// are completed at Finish (Finding.late).
+	end Mark
 
 	// The capture-wide aggregates, at Finish.
 	services *serviceTable
@@ -304,6 +306,7 @@ func diagnoseConn(x *env, c *Conn) []Finding {
 	for _, r := range connRules {
 		if f := r(x, c); f != nil {
 			f.Conn = c.ID
+			f.evidenceFrames()
 			out = append(out, *f)
 		}
 	}
@@ -312,11 +315,12 @@ func diagnoseConn(x *env, c *Conn) []Finding {
 }
 
 // finishAll completes the findings that waited for the capture's end.
-func finishAll(fs []Finding, end pcap.Time) {
+func finishAll(fs []Finding, end Mark) {
 	for i := range fs {
 		if fs[i].late != nil {
 			fs[i].late(&fs[i], end)
 			fs[i].late = nil
+			fs[i].evidenceFrames()
 		}
 	}
 }
