@@ -150,6 +150,7 @@ func (a *Analyzer) find(f *pcap.Frame, s *wire.Segment) (*conn.Conn, int, error)
 		// The fixed header is there: the numbers can still be analysed.
 	}
 	st.Segments++
+	a.table.Frame = f.Number
 	c, end := a.table.Lookup(s, f.Time)
 	if c.Segments == 1 {
 		st.Conns++

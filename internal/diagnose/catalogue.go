@@ -50,6 +50,7 @@ var catalogue = []Rule{
 	{"urgent-data", "oddities", "segments with URG set"},
 	{"keepalive", "oddities", "TCP keep-alive probes and their answers"},
 	{"midstream-capture", "oddities", "the capture began after the handshake"},
+	{"capture-incomplete", "oddities", "receivers acknowledged data that no captured packet carried: the capture itself missed packets"},
 	{"snaplen-truncated", "oddities", "the snapshot length cut the payload of segments"},
 }
 
@@ -90,6 +91,7 @@ var connRules = []connRule{
 
 // captureRules run once on the whole capture.
 var captureRules = []captureRule{
+	ruleCaptureIncomplete,
 	ruleSYNFlood,
 	ruleTimeWaitPressure,
 	ruleChecksumOffload,

@@ -86,6 +86,10 @@ const (
 	// more away from the TTL of every other packet from From's address
 	// in the capture.
 	ClaimTTLUnlike
+	// ClaimTTLUnlikeOwn: Frames[0], an RST from From's address, arrived
+	// with TTL N, two or more away from the TTL of every packet From sent
+	// in the connection before it (RSTs aside), of which there are some.
+	ClaimTTLUnlikeOwn
 	// ClaimTTLLike: each of Frames arrived with a TTL within one of the
 	// TTLs of the other packets from From's address, of which there are
 	// some.
@@ -168,6 +172,7 @@ var claimNames = [...]string{
 	ClaimComplete:       "complete",
 	ClaimAckedUnseen:    "acked-unseen",
 	ClaimTTLUnlike:      "ttl-unlike",
+	ClaimTTLUnlikeOwn:   "ttl-unlike-own",
 	ClaimTTLLike:        "ttl-like",
 	ClaimIPIDCopied:     "ipid-copied",
 	ClaimIPIDSkipped:    "ipid-skipped",
@@ -248,6 +253,8 @@ func (c Claim) Says() string {
 		return fmt.Sprintf("%s acknowledged %d bytes of %s's that no captured packet carried (first in %s)", to, c.N, from, fl)
 	case ClaimTTLUnlike:
 		return fmt.Sprintf("%s, from %s: TTL %d, unlike every other packet from %s", fl, from, c.N, c.From.Addr())
+	case ClaimTTLUnlikeOwn:
+		return fmt.Sprintf("%s, from %s: TTL %d, unlike every packet %s sent before it in the connection", fl, from, c.N, from)
 	case ClaimTTLLike:
 		return fmt.Sprintf("%s, from %s: a TTL like that of %s's other packets", fl, from, c.From.Addr())
 	case ClaimIPIDCopied:

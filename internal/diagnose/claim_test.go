@@ -371,6 +371,27 @@ func (ps *packets) check(c diagnose.Claim) error {
 				return fmt.Errorf("frame %d: TTL %d, others %v", p.n, p.ttl, summariseTTLs(others))
 			}
 		}
+	case diagnose.ClaimTTLUnlikeOwn:
+		fs, err := fromFrames()
+		if err != nil {
+			return err
+		}
+		if len(fs) != 1 || !fs[0].flags.Has(wire.RST) || int64(fs[0].ttl) != c.N {
+			return fmt.Errorf("frames %v: not one RST with TTL %d", c.Frames, c.N)
+		}
+		own := 0
+		for _, q := range before(fs[0]) {
+			if q.src != c.From || q.flags.Has(wire.RST) || q.duplicateOf != 0 {
+				continue
+			}
+			own++
+			if d := int(q.ttl) - int(fs[0].ttl); d >= -1 && d <= 1 {
+				return fmt.Errorf("frame %d of %s arrived with TTL %d", q.n, c.From, q.ttl)
+			}
+		}
+		if own == 0 {
+			return fmt.Errorf("no packet of %s before frame %d", c.From, fs[0].n)
+		}
 	case diagnose.ClaimIPIDCopied:
 		fs, err := ps.frames(c, in, false)
 		if err != nil {
@@ -592,62 +613,76 @@ func windowShift(in []*pkt, from netip.AddrPort) (uint, bool) {
 // ackedUnseen counts the bytes of from's that its peer acknowledged and
 // no captured packet carried, and the first frame that acknowledged some:
 // the coverage of from's sequence space by its packets, from the first
-// seen, against the peer's acknowledgments.
+// seen (a SYN with a new ISN, or an acknowledgment more than 2^30 bytes
+// beyond anything seen, begins anew), against the peer's acknowledgments.
+// Sequence numbers are unwrapped to 64 bits.
 func ackedUnseen(in []*pkt, from netip.AddrPort) (int64, int) {
-	var base uint32
-	based := false
 	type span struct{ lo, hi int64 }
-	var seen []span
-	covered := func(lo, hi int64) int64 { // bytes of [lo, hi) not in seen
-		miss := hi - lo
+	var (
+		seen          []span
+		based         bool
+		lastRaw       uint32
+		lastOff       int64
+		isn           uint32
+		synSeen       bool
+		unseen, acked int64
+		top           int64 // the highest byte seen or acknowledged
+		first         int
+	)
+	off := func(raw uint32) int64 { // unwrapped, from the last value seen
+		o := lastOff + int64(int32(raw-lastRaw))
+		lastRaw, lastOff = raw, o
+		return o
+	}
+	begin := func(raw uint32) {
+		based, lastRaw, lastOff, seen, acked, top = true, raw, 0, nil, 0, 0
+	}
+	missing := func(lo, hi int64) int64 { // bytes of [lo, hi) not in seen
+		m := hi - lo
 		for _, s := range seen {
 			if a, b := max(lo, s.lo), min(hi, s.hi); a < b {
-				miss -= b - a
+				m -= b - a
 			}
 		}
-		return miss
+		return m
 	}
-	var unseen, acked int64
-	first := 0
-	isn, synSeen := uint32(0), false
 	for _, p := range in {
-		if p.src == from && !p.flags.Has(wire.RST) {
+		if p.flags.Has(wire.RST) {
+			continue
+		}
+		if p.src == from {
 			if p.flags.Has(wire.SYN) && (!synSeen || p.seq != isn) {
-				// A SYN with a new ISN begins another sequence space.
 				isn, synSeen = p.seq, true
-				base, based, seen, acked = p.seq, true, nil, 0
+				begin(p.seq)
 			}
 			if !based {
-				base, based = p.seq, true
+				begin(p.seq)
 			}
-			lo := int64(int32(p.seq - base))
+			lo := off(p.seq)
 			hi := lo + int64(p.end()-p.seq)
 			if hi > lo {
 				seen = append(seen, span{lo, hi})
+				top = max(top, hi)
 			}
 			continue
 		}
-		if p.src == from || !based || !p.flags.Has(wire.ACK) || p.flags.Has(wire.RST) {
+		if !based || !p.flags.Has(wire.ACK) {
 			continue
 		}
-		a := int64(int32(p.ack - base))
-		var top int64
-		for _, s := range seen {
-			top = max(top, s.hi)
-		}
+		a := off(p.ack)
 		if a-top > 1<<30 {
-			// Beyond any window: another sequence space, begun anew.
-			base, seen, acked = p.ack, nil, 0
+			begin(p.ack)
 			continue
 		}
 		if a > acked {
-			if m := covered(max(acked, 0), a); m > 0 {
+			if m := missing(max(acked, 0), a); m > 0 {
 				if first == 0 {
 					first = p.n
 				}
 				unseen += m
 			}
 			acked = a
+			top = max(top, a)
 		}
 	}
 	return unseen, first

@@ -131,6 +131,7 @@ type Collector struct {
 	rows     rowStore
 	services serviceTable
 	pairs    pairTable
+	unseen   unseenTotals
 	replaced replacedTable
 }
 
@@ -166,6 +167,7 @@ func (col *Collector) ended(c *Conn) {
 	col.conns++
 	col.vantages[c.Vantage]++
 	col.services.add(c)
+	col.unseen.add(c)
 	col.pairs.add(c, col.replaced.take(c))
 	col.replaced.put(c)
 	for _, f := range c.Findings {
@@ -225,7 +227,7 @@ func (col *Collector) Finish(stats analyze.Stats) *Report {
 	rep.Conns = rows
 
 	x := &env{hosts: &col.hosts, capture: col.Stats, stats: stats, end: end,
-		services: &col.services, pairs: &col.pairs, conns: col.conns}
+		services: &col.services, pairs: &col.pairs, unseen: &col.unseen, conns: col.conns}
 	var out []Finding
 	for _, r := range captureRules {
 		for _, f := range r(x) {
@@ -290,6 +292,7 @@ type env struct {
 	// The capture-wide aggregates, at Finish.
 	services *serviceTable
 	pairs    *pairTable
+	unseen   *unseenTotals
 	conns    int
 }
 

@@ -33,7 +33,7 @@ func ruleRefused(x *env, c *Conn) *Finding {
 	if !c.clientOpened() || sv.Offered.Seen || !sv.SentRST || sv.Packets == 0 {
 		return nil
 	}
-	if forged, _, _ := x.forgedRST(c, server); forged {
+	if g, _, _ := x.forgedRST(c, server); g != nil {
 		return nil // middlebox-reset says it
 	}
 	syns := c.synFrames()

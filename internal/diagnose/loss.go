@@ -35,7 +35,9 @@ const rtoMin = 200 * time.Millisecond
 // at least the smallest retransmission timeout (rto), or less, a tail
 // loss probe.
 func (c *Conn) upstreamResends(f *SideFacts, rto bool) []IPIDGap {
-	if !f.IPIDTrusted() {
+	// Where the capture missed packets itself, a skipped IP ID may be
+	// one of those.
+	if !f.IPIDTrusted() || !f.Complete() {
 		return nil
 	}
 	var out []IPIDGap
@@ -121,6 +123,13 @@ func ruleRTO(x *env, c *Conn) *Finding {
 	sev := Notice
 	if total >= 200*time.Millisecond || (rtt > 0 && total >= 10*rtt) {
 		sev = Warning
+	}
+	for _, r := range []role{client, server} {
+		if s, _ := c.side(r); s.Packets == 0 {
+			text += fmt.Sprintf(" The capture holds no packet from %s at all: whether the data was lost, or %s is down or its "+
+				"answers take another path, it cannot tell.", c.who(r), s.Addr)
+			ev = append(ev, c.claim(ClaimSilent, r))
+		}
 	}
 	return &Finding{
 		ID: "rto-retransmission", Severity: sev, Evidence: ev, weight: total.Seconds(),
@@ -249,7 +258,7 @@ func ruleSpurious(x *env, c *Conn) *Finding {
 func rulePacketLoss(x *env, c *Conn) *Finding {
 	fc, fs := &c.Facts.Client, &c.Facts.Server
 	gaps := func(f *SideFacts) int {
-		if f.IPIDTrusted() {
+		if f.IPIDTrusted() && f.Complete() {
 			return f.IPIDMissing
 		}
 		return 0
@@ -260,8 +269,14 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 	var worst float64
 	var worstWords string
 	text, ev := c.perSide(func(r role, s *analyze.Side, f *SideFacts) (string, []Claim) {
-		_, pf := c.side(r.other())
+		peer, pf := c.side(r.other())
 		lostAfter := f.LostSeen.N - pf.Kind(event.DSACK).N
+		if peer.Packets == 0 {
+			// Data sent again to an end the capture never saw says
+			// the sender had no answer: a loss, a dead peer or a peer
+			// whose answers take another path look the same.
+			lostAfter = 0
+		}
 		complete := f.Complete()
 		holes := f.Kind(event.LostSegment)
 		// Before the capture point: the holes the capture saw filled

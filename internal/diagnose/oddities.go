@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/tcplens/tcplens/internal/event"
 	"github.com/tcplens/tcplens/internal/wire"
@@ -165,5 +166,69 @@ func ruleSnaplen(x *env) []Finding {
 			"whole, so the TCP analysis is complete, but their payload is not, and their checksums cannot be verified.",
 			count(x.capture.Truncated, "segment"), count(x.stats.Segments, "segment"), x.capture.TruncatedFirst),
 		Advice: "Nothing to fix for TCP analysis; capture with -s 0 (the whole frame) when the payload matters.",
+	}}
+}
+
+// unseenTotals counts, over the capture's connections, the bytes a
+// receiver acknowledged that no captured packet carried, and keeps the
+// worst examples.
+type unseenTotals struct {
+	bytes uint64
+	conns int
+	worst [3]unseenConn
+}
+
+type unseenConn struct {
+	claim Claim
+	id    int
+}
+
+func (u *unseenTotals) add(c *Conn) {
+	counted := false
+	for _, r := range []role{client, server} {
+		_, f := c.side(r)
+		if f.Exchange == nil || f.AckedUnseen == 0 {
+			continue
+		}
+		u.bytes += f.AckedUnseen
+		if !counted {
+			u.conns++
+			counted = true
+		}
+		e := unseenConn{claim: c.claim(ClaimAckedUnseen, r, f.AckedUnseenFirst.Frame).withN(int64(f.AckedUnseen)), id: c.ID}
+		for i := range u.worst {
+			if w := &u.worst[i]; w.id == 0 || e.claim.N > w.claim.N {
+				copy(u.worst[i+1:], u.worst[i:len(u.worst)-1])
+				*w = e
+				break
+			}
+		}
+	}
+}
+
+func ruleCaptureIncomplete(x *env) []Finding {
+	u := x.unseen
+	if u == nil || u.bytes == 0 {
+		return nil
+	}
+	var ev []Claim
+	var ex []string
+	for _, w := range u.worst {
+		if w.id == 0 {
+			break
+		}
+		ev = append(ev, w.claim)
+		ex = append(ex, fmt.Sprintf("connection %d, %s of %s's, first acknowledged in frame %d", w.id, bytesWord(uint64(w.claim.N)), w.claim.From, w.claim.Frames[0]))
+	}
+	return []Finding{{
+		ID: "capture-incomplete", Severity: Warning, Evidence: ev, weight: float64(u.bytes),
+		Title: fmt.Sprintf("the capture missed packets: receivers acknowledged %s it never saw, in %s", bytesWord(u.bytes), count(u.conns, "connection")),
+		Explanation: fmt.Sprintf("In %s the receiver acknowledged data that no captured packet carried, %s in all (the most: %s). "+
+			"Those packets reached the receiver but not the capture: tcpdump or the capturing host dropped them (tcpdump's 'packets dropped "+
+			"by kernel'), a mirror port was oversubscribed, or they took a path the capture does not see. tcplens counts none of it as "+
+			"network loss, and computes no loss rate, window limit or pause from the data of a side whose capture is incomplete.",
+			count(u.conns, "connection"), bytesWord(u.bytes), strings.Join(ex, "; ")),
+		Advice: "Capture with a bigger buffer (tcpdump -B), a snapshot length that keeps the headers only (-s 128), on the host itself " +
+			"or a mirror port with room for both directions, and check the capture's drop counters.",
 	}}
 }

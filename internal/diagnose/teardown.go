@@ -3,6 +3,7 @@ package diagnose
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tcplens/tcplens/internal/wire"
@@ -11,31 +12,53 @@ import (
 	"github.com/tcplens/tcplens/internal/tcp"
 )
 
-// forgedRST says whether the RST that role r's address sent looks forged
-// in the path, why, and the claims behind it: a TTL two or more away from
-// every other packet of that address (a different number of hops, or
-// another initial TTL), or an IP ID copied from the packet it answers,
-// which injectors do and stacks do not.
-func (x *env) forgedRST(c *Conn, r role) (bool, string, []Claim) {
-	s, f := c.side(r)
-	if !f.RST.Seen() {
-		return false, "", nil
+// forgedRST says whether an RST from role r's address was forged in the
+// path, as the analysis judged it when it came (tcp.Forgery: a TTL two or
+// more away from those of every packet the end sent before it in the
+// connection, or the IP ID of the peer's packet it answers, which
+// injectors copy and stacks do not), why in words, and the claims behind
+// it. The analysis leaves the state of the end it was forged for where it
+// was; a TTL unlike the host's packets in other connections alone is a
+// hint (rstOrigin says it), not a verdict.
+func (x *env) forgedRST(c *Conn, r role) (*tcp.Forgery, string, []Claim) {
+	s, _ := c.side(r)
+	g := s.Forged
+	if g == nil {
+		return nil, "", nil
 	}
-	if h, ok := x.hosts.get(s.Addr.Addr()); ok {
-		if int(f.RSTTTL) < int(h.min)-1 || int(f.RSTTTL) > int(h.max)+1 {
-			usual := fmt.Sprint(h.min)
-			if h.max != h.min {
-				usual = fmt.Sprintf("%d to %d", h.min, h.max)
-			}
-			return true, fmt.Sprintf("it arrived with TTL %d, while every other packet from %s in the capture (%d) arrived with TTL %s",
-				f.RSTTTL, s.Addr.Addr(), h.n, usual), []Claim{c.claim(ClaimTTLUnlike, r, f.RST.Frame).withN(int64(f.RSTTTL))}
+	var why string
+	var cs []Claim
+	if g.OwnN > 0 {
+		own := fmt.Sprint(g.OwnMin)
+		if g.OwnMax != g.OwnMin {
+			own = fmt.Sprintf("%d to %d", g.OwnMin, g.OwnMax)
+		}
+		pkts := fmt.Sprintf("own %d packets", g.OwnN)
+		if g.OwnN == 1 {
+			pkts = "one packet"
+		}
+		why = fmt.Sprintf("it arrived with TTL %d, while the %s's %s before it in the connection arrived with TTL %s",
+			g.TTL, r, pkts, own)
+		cs = append(cs, c.claim(ClaimTTLUnlikeOwn, r, g.Frame).withN(int64(g.TTL)))
+	} else {
+		why = fmt.Sprintf("its IP ID %d is that of the packet it answers (frame %d): a stack numbers its own packets, an injector copies the ID it sees",
+			g.IPID, g.PeerFrame)
+		cs = append(cs, c.pair(ClaimIPIDCopied, r, g.Frame, g.PeerFrame))
+		if h, ok := x.hosts.get(s.Addr.Addr()); ok && (int(g.TTL) < int(h.min)-1 || int(g.TTL) > int(h.max)+1) {
+			why += fmt.Sprintf("; and it arrived with TTL %d, while %s's other packets in the capture, RSTs aside (%d), arrived with TTL %s",
+				g.TTL, s.Addr.Addr(), h.n, ttlWords(h))
+			cs = append(cs, c.claim(ClaimTTLUnlike, r, g.Frame).withN(int64(g.TTL)))
 		}
 	}
-	if f.RSTIPv4 && f.PeerHadIPID && f.RSTIPID != 0 && f.RSTIPID == f.PeerIPID {
-		return true, fmt.Sprintf("its IP ID %d is that of the packet it answers: a stack numbers its own packets, an injector copies the ID it sees", f.RSTIPID),
-			[]Claim{c.pair(ClaimIPIDCopied, r, f.RST.Frame, f.PeerIPIDFrame)}
+	return g, why, cs
+}
+
+// ttlWords is the TTLs of a host's packets: "49", or "48 to 50".
+func ttlWords(h ttlRange) string {
+	if h.max != h.min {
+		return fmt.Sprintf("%d to %d", h.min, h.max)
 	}
-	return false, "", nil
+	return fmt.Sprint(h.min)
 }
 
 // rstOrigin says what the RST's IP header tells of who sent it, when it
@@ -53,6 +76,12 @@ func (x *env) rstOrigin(c *Conn, r role) (string, []Claim) {
 	if !ok {
 		return fmt.Sprintf("The capture holds no other packet from %s to compare the RST's TTL (%d) with; a TTL unlike the host's own packets would point to a firewall answering for it.",
 			s.Addr.Addr(), f.RSTTTL), nil
+	}
+	if h, _ := x.hosts.get(s.Addr.Addr()); int(f.RSTTTL) < int(h.min)-1 || int(f.RSTTTL) > int(h.max)+1 {
+		return fmt.Sprintf("Its TTL (%d) is unlike that of %s's other packets in the capture (%s), though nothing the end sent before it in the connection "+
+				"shows it forged: it took another path than the host's other packets, or a device in the path answered in the host's name.",
+				f.RSTTTL, s.Addr.Addr(), ttlWords(h)),
+			[]Claim{c.claim(ClaimTTLUnlike, r, f.RST.Frame).withN(int64(f.RSTTTL))}
 	}
 	cs := []Claim{c.claim(ClaimTTLLike, r, f.RST.Frame)}
 	w := fmt.Sprintf("Its TTL (%d) matches %s's other packets", f.RSTTTL, s.Addr.Addr())
@@ -156,16 +185,16 @@ func ruleRST(x *env, c *Conn) *Finding {
 	s, f := c.side(r)
 	peer, pf := c.side(r.other())
 	if c.clientOpened() && !c.Server.Offered.Seen {
-		if forged, why, ev := x.forgedRST(c, r); forged && r == server {
-			return x.middleboxReset(c, r, why, ev)
+		if g, why, ev := x.forgedRST(c, r); g != nil && r == server {
+			return x.middleboxReset(c, r, g, why, ev)
 		}
 		return nil // refused or syn-timeout
 	}
 	if c.Server.Retrans.SYNACK > 0 && c.handshakeAckFrame() == 0 && r == client {
 		return nil // synack-retrans-client-forgot
 	}
-	if forged, why, ev := x.forgedRST(c, r); forged {
-		return x.middleboxReset(c, r, why, ev)
+	if g, why, ev := x.forgedRST(c, r); g != nil {
+		return x.middleboxReset(c, r, g, why, ev)
 	}
 	origin, oc := x.rstOrigin(c, r)
 	rtt := c.rtt()
@@ -349,14 +378,31 @@ func ruleNoSocket(x *env, c *Conn) *Finding {
 	return nil
 }
 
-func (x *env) middleboxReset(c *Conn, r role, why string, ev []Claim) *Finding {
-	s, f := c.side(r)
+func (x *env) middleboxReset(c *Conn, r role, g *tcp.Forgery, why string, ev []Claim) *Finding {
+	s, _ := c.side(r)
+	peer, _ := c.side(r.other())
+	held := "still holds the connection, in " + g.Held.String()
+	if g.Held == tcp.Unknown || g.Held == tcp.Closed {
+		held = "is not moved by it"
+	}
+	took := fmt.Sprintf("The %s did not take it (in SYN_SENT an RST must acknowledge the SYN, later carry exactly the next sequence "+
+		"number expected), so the connection went on.", r.other())
+	for _, t := range peer.History {
+		if t.Frame == g.Frame {
+			took = fmt.Sprintf("The %s took it for the %s's and its socket is reset (%s from %s), while the %s, which never sent it, %s: "+
+				"the connection is half-open until the %s sends and is answered by an RST.", r.other(), r, t.State, t.From, r, held, r)
+			break
+		}
+	}
+	if !strings.HasPrefix(took, "The "+r.other().String()+" took") {
+		took += fmt.Sprintf(" The %s never sent it and %s.", r, held)
+	}
 	return &Finding{
-		ID: "middlebox-reset", Severity: Error, Evidence: append([]Claim{c.sent(r, wire.RST, rstMask, f.RST.Frame)}, ev...),
+		ID: "middlebox-reset", Severity: Error, Evidence: append([]Claim{c.sent(r, wire.RST, rstMask, g.Frame)}, ev...),
 		Title: fmt.Sprintf("RST claiming to come from %s was forged in the path", s.Addr),
 		Explanation: fmt.Sprintf("The RST in frame %d claims to come from %s, but %s. A firewall, IPS, DPI box or load balancer "+
-			"forged it to kill the connection (and both ends believe the other reset it). RST injection is how many content filters "+
-			"and censors end connections.", f.RST.Frame, c.who(r), why),
+			"forged it to kill the connection; RST injection is how many content filters and censors end connections. %s",
+			g.Frame, c.who(r), why, took),
 		Advice: "Find the device between the capture point and " + s.Addr.Addr().String() + " that resets: its logs around this time, " +
 			"or captures on both sides of it (the RST appears on one side only). Check the rule or signature it matched.",
 	}

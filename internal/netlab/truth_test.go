@@ -81,9 +81,6 @@ var unobservable = []struct {
 	{"syn-timeout", "", Client, []string{lastState},
 		"the client gives up 4 s after its third SYN, when the capture has nothing left to show: " +
 			"a connect() that times out sends nothing, and a pcap file does not say how long the capture ran on after its last frame"},
-	{"syn-timeout", PointClient, Server, []string{lastState},
-		"the capture, at the client, ends with the third SYN: nothing after it shows that the path dropped it, " +
-			"so tcplens must assume it reached the server, as it does every segment until evidence says otherwise"},
 	{"syn-cookies", PointClient, Server, []string{"SYN_RECV", "ESTABLISHED"},
 		"the client's handshake ACK is lost past the capture point, and a server that answered with a cookie resends nothing: " +
 			"nothing at the client shows that the ACK did not arrive, so the server's connection is taken to start with it, not 3.5 s later with the request"},

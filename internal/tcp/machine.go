@@ -28,6 +28,33 @@ func (e *Endpoint) ExpireTimeWait(now pcap.Time) bool {
 	return true
 }
 
+// TakenOver ends the TIME_WAIT of c's ends when a new connection's SYN
+// (frame, at t) takes their 4-tuple: Linux reuses a TIME_WAIT 4-tuple for
+// an outgoing connection with tcp_tw_reuse, and accepts a new SYN into
+// one whose sequence number or timestamp is newer (RFC 6191), and either
+// way the old connection is gone.
+func (c *Conn) TakenOver(frame int, t pcap.Time) {
+	for i := range c.Ends {
+		if e := &c.Ends[i]; e.State == TimeWait {
+			e.setState(Closed, frame, t, Reason{kind: reasonTimeWaitTakenOver, n: uint64(frame)}, false)
+		}
+	}
+}
+
+// Ended makes the corrections that only a connection's end allows, at
+// time t: an end that never sent a packet had been taken to have
+// received its peer's SYN (listening, then SYN_RECV), but nothing it did
+// shows that the SYN arrived, nor that anything listened: the capture
+// says nothing of its state.
+func (c *Conn) Ended(t pcap.Time) {
+	for i := range c.Ends {
+		e := &c.Ends[i]
+		if e.Packets == 0 && (e.State == SynReceived || e.State == Listen) {
+			e.setState(Unknown, 0, t, because(reasonNeverAnswered), true)
+		}
+	}
+}
+
 // handshake records what SYNs offer and, once both are seen, what the two
 // ends negotiated (RFC 7323: window scaling and timestamps only when both
 // SYNs carry the option; RFC 2018: SACK likewise).
@@ -207,7 +234,20 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 	}
 
 	// The sender.
+	var g Forgery
+	forged := f.Has(wire.RST) && c.forged(from, to, in, &g)
 	switch {
+	case forged:
+		// It did not send this RST: it stays where it was, and still
+		// holds the connection.
+		from.SentRST = true
+		from.RSTFrame = in.Frame
+		if from.Forged == nil {
+			from.Forged = new(Forgery)
+			*from.Forged = g
+		}
+		r.Changes = append(r.Changes, Change{Sender: true, Transition: Transition{State: from.State, From: from.State,
+			Frame: in.Frame, Time: in.Time, Reason: forgedReason(&g)}})
 	case f.Has(wire.RST):
 		from.SentRST = true
 		from.RSTFrame = in.Frame
@@ -306,10 +346,22 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 		}
 	}
 
+	if !f.Has(wire.RST) {
+		from.ownPacket(in)
+	}
+
 	// The receiver, on arrival.
 	switch {
 	case f.Has(wire.RST):
+		n := len(r.Changes)
 		c.receiveRST(from, to, in, r)
+		if forged && len(r.Changes) > n {
+			// It is reset by an RST its peer never sent: the peer still
+			// holds the connection, which is now half-open.
+			why := Reason{kind: reasonForgedRSTArrived, a: uint32(s.Seq), state: from.State}
+			r.Changes[n].Reason = why
+			to.History[len(to.History)-1].Reason = why
+		}
 	case f.Has(wire.SYN) && !f.Has(wire.ACK):
 		switch to.State {
 		case Unknown:
@@ -344,6 +396,37 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 		}
 	default:
 		c.receive(from, to, in, r)
+	}
+}
+
+// forged judges an RST from `from`'s address against its own packets in
+// the connection (see Forgery), and records the verdict.
+func (c *Conn) forged(from, to *Endpoint, in *Input, g *Forgery) bool {
+	s := in.Seg
+	*g = Forgery{Frame: in.Frame, TTL: s.TTL, OwnMin: from.ttlMin, OwnMax: from.ttlMax, OwnN: from.ttlN, Held: from.State}
+	switch {
+	case from.ttlN > 0 && (int(s.TTL) < int(from.ttlMin)-1 || int(s.TTL) > int(from.ttlMax)+1):
+	case s.IPVersion == 4 && s.IPID != 0 && to.lastIPIDFrame != 0 && s.IPID == to.lastIPID &&
+		(from.lastIPIDFrame == 0 || s.IPID-from.lastIPID >= 16):
+		// Its own next IP ID, by chance the peer's, would be close to
+		// its last one.
+		g.OwnN, g.IPID, g.PeerFrame = 0, s.IPID, to.lastIPIDFrame
+	default:
+		return false
+	}
+	return true
+}
+
+// ownPacket notes the TTL and IP ID of a packet the endpoint sent.
+func (e *Endpoint) ownPacket(in *Input) {
+	s := in.Seg
+	if e.ttlN == 0 {
+		e.ttlMin, e.ttlMax = s.TTL, s.TTL
+	}
+	e.ttlMin, e.ttlMax = min(e.ttlMin, s.TTL), max(e.ttlMax, s.TTL)
+	e.ttlN++
+	if s.IPVersion == 4 && s.IPID != 0 {
+		e.lastIPID, e.lastIPIDFrame = s.IPID, in.Frame
 	}
 }
 
