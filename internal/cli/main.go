@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -18,6 +19,7 @@ import (
 const (
 	exitOK      = 0
 	exitNoInput = 1 // nothing could be read
+	exitFailed  = 1 // an error while running
 	exitUsage   = 2
 )
 
@@ -26,6 +28,8 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+
+	filterFile string // -F: the filter expression of every command that reads captures
 }
 
 // Main runs tcplens with args (without the program name) and returns the
@@ -49,8 +53,39 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return ee.code
 	}
 	fmt.Fprintln(stderr, "tcplens:", err)
-	fmt.Fprintln(stderr, "Run 'tcplens --help' for usage.")
-	return exitUsage
+	if isUsage(err) {
+		fmt.Fprintln(stderr, "Run 'tcplens --help' for usage.")
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// usageError is an error in how tcplens was called: a flag, an argument,
+// a filter. Only these end with the advice to read --help; an error met
+// while running (a file that cannot be written, a namespace that does not
+// exist) does not.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// usagef makes a usageError.
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// isUsage reports whether err is a usage error: ours, or cobra's about
+// its flags, arguments and commands.
+func isUsage(err error) bool {
+	var u usageError
+	if errors.As(err, &u) {
+		return true
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "requires at most", "bad flag syntax"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // execute runs the command, profiled when TCPLENS_CPUPROFILE names a file.
@@ -102,6 +137,7 @@ every segment, and what went wrong.`,
 	root.Version = version()
 	root.SetVersionTemplate("tcplens {{.Version}}\n")
 	root.CompletionOptions.DisableDefaultCmd = true
+	root.PersistentFlags().StringVarP(&e.filterFile, "filter-file", "F", "", "read the filter expression from `FILE` (commands that read captures, and capture)")
 	root.AddCommand(newReadCmd(e), newDissectCmd(e), newConnsCmd(e))
 	root.AddCommand(newSSCmd(e))
 	root.AddCommand(newCaptureCmd(e))

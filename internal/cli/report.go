@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -65,11 +64,20 @@ Content-Security-Policy admits its own script and style sheet alone.`,
 	f.VarP(&o.conns, "conn", "c", "draw connection `ID` (repeat it or give a list such as 3,7); default: the most interesting")
 	f.IntVar(&o.pictures, "pictures", 20, "without -c, how many connections to draw, the most interesting first")
 	f.IntVar(&o.rows, "rows", diagnose.DefaultRows, "how many connections the table lists, the most interesting first")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts: SYNs nothing answered); the oldest idle are evicted and counted")
+	addMaxConns(f, &o.maxConns)
 	return cmd
 }
 
 func runReport(e *env, o reportCmdOptions, paths []string) error {
+	if err := checkMaxConns(o.maxConns); err != nil {
+		return err
+	}
+	if o.rows < 0 {
+		return usagef("--rows %d: the connections the table lists is a number from 0", o.rows)
+	}
+	if o.pictures < 0 {
+		return usagef("--pictures %d: the connections drawn is a number from 0", o.pictures)
+	}
 	out, err := openOutput(e, o.output)
 	if err != nil {
 		return err
@@ -299,20 +307,23 @@ its segment.`,
 	f.VarP(&o.conns, "conn", "c", "the connection `ID` to draw")
 	f.StringVar(&o.kind, "kind", "ladder", "the picture: ladder, tsg, window or rtt")
 	f.StringVar(&o.dir, "dir", "auto", "whose data tsg and window show: client, server, or auto (the direction that carried more)")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts: SYNs nothing answered); the oldest idle are evicted and counted")
+	addMaxConns(f, &o.maxConns)
 	return cmd
 }
 
 func runGraph(e *env, o graphOptions, paths []string) error {
 	kind, err := graph.ParseKind(o.kind)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	if len(o.conns) != 1 {
-		return errors.New("name one connection to draw with -c ID (tcplens conns lists them)")
+		return usagef("name one connection to draw with -c ID (tcplens conns lists them)")
 	}
 	if o.dir != "auto" && o.dir != "client" && o.dir != "server" {
-		return fmt.Errorf("--dir %q: want client, server or auto", o.dir)
+		return usagef("--dir %q: want client, server or auto", o.dir)
+	}
+	if err := checkMaxConns(o.maxConns); err != nil {
+		return err
 	}
 	out, err := openOutput(e, o.output)
 	if err != nil {
