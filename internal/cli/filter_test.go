@@ -334,3 +334,36 @@ func TestFlagValidation(t *testing.T) {
 		t.Errorf("report -o /nonexistent/x.html: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// TestOverviewHeader: a capture over several days gives the end's date;
+// a long list of files is summarised; the hints name the capture.
+func TestOverviewHeader(t *testing.T) {
+	a, b := capturePath("zeek-http-get.pcap"), capturePath("zeek-tcp-retransmit-fast009.pcap")
+	out, _, code := run(t, nil, a, b)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	head := strings.SplitN(out, "\n", 3)[1]
+	if strings.Count(head, "-") < 4 || !strings.Contains(head, " to 20") {
+		t.Errorf("a capture over days lacks the end's date: %s", head)
+	}
+	var many []string
+	for i := 0; i < 12; i++ {
+		many = append(many, a)
+	}
+	dir := t.TempDir()
+	for i := range many {
+		p := filepath.Join(dir, fmt.Sprintf("rot-%02d.pcap", i))
+		raw, _ := os.ReadFile(a)
+		os.WriteFile(p, raw, 0o644)
+		many[i] = p
+	}
+	out, _, _ = run(t, nil, many...)
+	first := strings.SplitN(out, "\n", 2)[0]
+	if !strings.Contains(first, "(12 files)") || strings.Contains(first, "rot-05") {
+		t.Errorf("12 files in the header: %s", first)
+	}
+	if strings.Contains(out, "conns FILE ") || strings.Contains(out, "diagnose FILE ") {
+		t.Errorf("a hint names FILE instead of the capture:\n%s", out)
+	}
+}

@@ -73,7 +73,7 @@ func runOverview(e *env, o overviewOptions, paths []string) error {
 		files[i] = in.name
 	}
 	w := bufio.NewWriterSize(e.stdout, 64<<10)
-	ov := &render.Overview{Files: files, Report: d.rep, Args: strings.Join(paths, " "), MaxConns: overviewRows}
+	ov := &render.Overview{Files: files, Report: d.rep, Args: hintArgs(paths), MaxConns: overviewRows}
 	if err := render.OverviewText(w, ov, st); err != nil {
 		return err
 	}
@@ -81,4 +81,14 @@ func runOverview(e *env, o overviewOptions, paths []string) error {
 		return err
 	}
 	return c.finish()
+}
+
+// hintArgs is how the overview's hints name the capture: the arguments,
+// or FILE… for a list too long to repeat.
+func hintArgs(paths []string) string {
+	s := strings.Join(paths, " ")
+	if len(s) > 100 {
+		return "FILE…"
+	}
+	return s
 }

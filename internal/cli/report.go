@@ -49,8 +49,8 @@ choose the connections to draw, then to record them (only them: memory stays
 bounded). Standard input is read once, so the pictures are then of the
 connections -c names or of the first ones.
 
-Whatever the capture holds, the page runs no code of its and makes no
-request: everything from the capture is escaped, and the page's
+Whatever the capture holds, the page runs no code but its own and makes
+no request: everything from the capture is escaped, and the page's
 Content-Security-Policy admits its own script and style sheet alone.`,
 		Example: `  tcplens report trace.pcap -o report.html
   tcplens report trace.pcap -c 3,7 -o report.html
