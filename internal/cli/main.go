@@ -136,7 +136,7 @@ every segment, and what went wrong.`,
 	}
 	root.Version = version()
 	root.SetVersionTemplate("tcplens {{.Version}}\n")
-	root.CompletionOptions.DisableDefaultCmd = true
+	root.CompletionOptions.HiddenDefaultCmd = false
 	root.PersistentFlags().StringVarP(&e.filterFile, "filter-file", "F", "", "read the filter expression from `FILE` (commands that read captures, and capture)")
 	root.AddCommand(newReadCmd(e), newDissectCmd(e), newConnsCmd(e))
 	root.AddCommand(newSSCmd(e))
@@ -145,35 +145,43 @@ every segment, and what went wrong.`,
 	root.AddCommand(newDiagnoseCmd(e), newExplainCmd(e))
 	root.AddCommand(newReportCmd(e), newGraphCmd(e))
 	setupOverview(root, e)
+	addCompletions(root, e)
 	return root
 }
 
-// version names the build: the module version when installed with
-// go install, else the VCS revision the binary was built from.
+// version names the build: the module version (when installed with go
+// install of a tagged version), the VCS commit and its time, and says so
+// when the build carries none (go build -buildvcs=false, a tarball).
 func version() string {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "(unknown version)"
+		return "(unknown version: the binary carries no build information)"
 	}
-	if v := info.Main.Version; v != "" && v != "(devel)" {
-		return v
+	v := info.Main.Version
+	if v == "" {
+		v = "(devel)"
 	}
-	rev, dirty := "", ""
+	rev, when, dirty := "", "", ""
 	for _, s := range info.Settings {
 		switch s.Key {
 		case "vcs.revision":
 			rev = s.Value
+		case "vcs.time":
+			when = s.Value
 		case "vcs.modified":
 			if s.Value == "true" {
-				dirty = "+dirty"
+				dirty = ", with uncommitted changes"
 			}
 		}
+	}
+	if rev == "" {
+		return v + ", built without VCS information (no commit recorded)"
 	}
 	if len(rev) > 12 {
 		rev = rev[:12]
 	}
-	if rev == "" {
-		return "(devel)"
+	if when != "" {
+		when = " of " + when
 	}
-	return "devel " + rev + dirty
+	return fmt.Sprintf("%s, commit %s%s%s", v, rev, when, dirty)
 }

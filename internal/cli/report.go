@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -60,7 +62,7 @@ Content-Security-Policy admits its own script and style sheet alone.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.output, "output", "o", "", "write the page to `FILE` (default: standard output)")
+	f.StringVarP(&o.output, "output", "o", "", "write the page to `FILE` (default: the capture's name with .html, in the current directory; - for standard output)")
 	f.VarP(&o.conns, "conn", "c", "draw connection `ID` (repeat it or give a list such as 3,7); default: the most interesting")
 	f.IntVar(&o.pictures, "pictures", 20, "without -c, how many connections to draw, the most interesting first")
 	f.IntVar(&o.rows, "rows", diagnose.DefaultRows, "how many connections the table lists, the most interesting first")
@@ -78,11 +80,16 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 	if o.pictures < 0 {
 		return usagef("--pictures %d: the connections drawn is a number from 0", o.pictures)
 	}
-	out, err := openOutput(e, o.output)
+	c, err := openCapture(e, paths)
 	if err != nil {
 		return err
 	}
-	c, err := openCapture(e, paths)
+	output := o.output
+	if output == "" {
+		// Never HTML into a terminal: a file named after the capture.
+		output = reportName(c)
+	}
+	out, err := openOutput(e, output)
 	if err != nil {
 		return err
 	}
@@ -140,7 +147,24 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil && o.output == "" {
+		fmt.Fprintf(e.stderr, "tcplens: wrote the report to %s\n", output)
+	}
 	return err
+}
+
+// reportName names the report after the capture: trace.pcap.gz gives
+// trace.html in the current directory; the demo, standard input and
+// several files give tcplens-report.html.
+func reportName(c *capture) string {
+	if len(c.inputs) != 1 || c.inputs[0].path == "" {
+		return "tcplens-report.html"
+	}
+	base := filepath.Base(c.inputs[0].path)
+	for _, ext := range []string{".gz", ".pcapng", ".pcap", ".cap"} {
+		base = strings.TrimSuffix(base, ext)
+	}
+	return base + ".html"
 }
 
 // choosePictures picks the connections to draw: those -c names, in its

@@ -367,3 +367,40 @@ func TestOverviewHeader(t *testing.T) {
 		t.Errorf("a hint names FILE instead of the capture:\n%s", out)
 	}
 }
+
+// TestCompletionVersionReport: cobra's completion with connection ids,
+// --version with what the build knows, and report without -o writing a
+// file named after the capture.
+func TestCompletionVersionReport(t *testing.T) {
+	out, _, code := run(t, nil, "completion", "bash")
+	if code != 0 || !strings.Contains(out, "bash completion") {
+		t.Errorf("completion bash: exit %d", code)
+	}
+	out, _, _ = run(t, nil, "__complete", "explain", "--conn", "")
+	if !strings.Contains(out, "2\t10.77.0.1:40002 → 10.77.0.2:8000") {
+		t.Errorf("connection ids not completed:\n%s", out)
+	}
+	out, _, _ = run(t, nil, "__complete", "read", "--analysis", "")
+	if !strings.Contains(out, "zero_window\t") {
+		t.Errorf("analysis names not completed:\n%s", out)
+	}
+	out, _, _ = run(t, nil, "--version")
+	if !strings.HasPrefix(out, "tcplens ") || !(strings.Contains(out, "commit") || strings.Contains(out, "without VCS information")) {
+		t.Errorf("--version: %q", out)
+	}
+
+	dir := t.TempDir()
+	wd, _ := os.Getwd()
+	abs, _ := filepath.Abs(capturePath("zeek-http-get.pcap"))
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	out, errOut, code := run(t, nil, "report", abs)
+	if code != 0 || out != "" || !strings.Contains(errOut, "wrote the report to zeek-http-get.html") {
+		t.Errorf("report without -o: exit %d, %d bytes on stdout, stderr %q", code, len(out), errOut)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "zeek-http-get.html")); err != nil || st.Size() < 1000 {
+		t.Errorf("report without -o wrote no zeek-http-get.html: %v", err)
+	}
+}
