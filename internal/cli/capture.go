@@ -53,9 +53,10 @@ findings, as tcplens diagnose prints them; and on standard error the
 kernel's packet and drop counters, as tcpdump does.
 
 FILTER is a tcpdump capture filter, compiled to BPF by tcplens and run in
-the kernel: host, net, port, portrange, src/dst, tcp, udp, icmp, ip, ip6,
-vlan, proto, greater/less, with and/or/not. For anything else, give tcpdump's
-compiled program instead: tcplens capture -i eth0 "$(tcpdump -ddd 'EXPR')".
+the kernel, in libpcap's language (see tcplens read --help); -F FILE reads it
+from a file. For what tcplens does not compile (mpls, pppoe, protochain),
+give tcpdump's compiled program instead:
+tcplens capture -i eth0 "$(tcpdump -ddd 'EXPR')".
 
 -w also writes every captured frame (TCP or not) to a pcapng file, flushed
 as it goes, so tcplens read can follow it; read -a, conns and diagnose of

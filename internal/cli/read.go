@@ -34,13 +34,33 @@ type readOptions struct {
 func newReadCmd(e *env) *cobra.Command {
 	var o readOptions
 	cmd := &cobra.Command{
-		Use:   "read [flags] [FILE...]",
+		Use:   "read [flags] [FILE|DIR...] [FILTER]",
 		Short: "Print every TCP segment as tcpdump -nn prints it",
 		Long: `read prints one line per TCP segment, byte for byte as 'tcpdump -nn -r FILE tcp'
 prints it up to and including "length N" (tcpdump's application-protocol
-decoding after that is left out). Several files are merged in timestamp order
-as one capture; "-" reads standard input (tcpdump -w - | tcplens read -).
-With no file, read uses a small built-in sample capture.
+decoding after that is left out). Several files, or the captures in a
+directory, are merged in timestamp order as one capture; "-" reads standard
+input (tcpdump -w - | tcplens read -), as does no file when standard input is
+a pipe. Otherwise, with no file, read uses a small built-in sample capture.
+
+FILTER, after the files (or from -F FILE), is a tcpdump filter expression,
+in libpcap's language: host, net, port, portrange, proto, src, dst, ip, ip6,
+tcp, udp, icmp, icmp6, arp, ether host/proto, broadcast, multicast, vlan [ID],
+less, greater, len, proto[expr:size] with arithmetic (+ - * / % & | ^ << >>)
+and comparisons (= != < <= > >=), libpcap's named numbers (tcpflags, tcp-syn,
+tcp-ack, icmp-echo, ...), inbound, outbound, and, or, not. It is a read
+filter: the analysis (-a, --json) sees only the frames that pass, and frames
+keep their numbers in the capture. Every command that reads captures takes
+one.
+  tcplens read trace.pcap 'tcp[tcpflags] & (tcp-syn|tcp-fin) != 0'
+  tcplens read trace.pcap host 10.0.0.7 and port 443
+
+--conn, --community-id, --analysis, --since, --until and --dedup narrow what
+is printed, not what is analysed; -c N stops after N segments; -w FILE
+writes the frames instead of printing them (pcap, or pcapng when the link
+types of the interfaces differ), so that
+  tcplens read big.pcap --conn 17 -w conn17.pcap
+hands one connection to Wireshark with its original timestamps.
 
 Unlike tcpdump's "tcp" filter, read also prints VLAN-tagged frames and IPv6
 segments behind extension headers.
@@ -94,7 +114,10 @@ header's description. A segment that could not be tied to a connection
 (its TCP header is unreadable) has no conn, dir or state_after.`,
 		Example: `  tcplens read trace.pcap
   tcplens read -tt -S trace.pcapng.gz
-  tcpdump -i eth0 -w - | tcplens read -`,
+  tcplens read trace.pcap port 443
+  tcplens read -a trace.pcap --analysis retransmission,zero_window
+  tcplens read big.pcap --conn 17 -w conn17.pcap
+  tcpdump -i eth0 -w - | tcplens read`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRead(e, o, args)
 		},
