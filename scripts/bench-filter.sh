@@ -8,8 +8,9 @@
 # For each capture (read once first to warm the page cache) and each
 # filter, hyperfine times the two commands, each writing its lines to
 # /dev/null, and `tcplens read FILE` without a filter for the cost of the
-# filter itself. Needs hyperfine and tcpdump; builds tcplens from this
-# checkout.
+# filter itself; and the CPU time (user + system) of each, which a busy
+# machine disturbs less than the wall clock. Needs hyperfine and tcpdump;
+# builds tcplens from this checkout.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 runs=3
@@ -32,8 +33,8 @@ echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //
 echo "Tools: tcplens $(cd "$here" && git rev-parse --short HEAD), $(tcpdump --version 2>&1 | head -1), $(go version | cut -d' ' -f3)"
 echo "Runs: $runs per command (hyperfine, 1 warm-up), page cache warm"
 echo
-echo "| capture | filter | lines | tcplens read, no filter | tcplens read FILTER | tcpdump -nn -r FILTER | tcpdump ÷ tcplens |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+echo "| capture | filter | lines | tcplens read, no filter | tcplens read FILTER | tcpdump -nn -r FILTER | tcpdump ÷ tcplens | CPU s tcplens / tcpdump |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for c in "$@"; do
   cat "$c" > /dev/null
   hyperfine -N --warmup 1 --runs "$runs" --export-json "$tmp/base.json" -n base "$tmp/tcplens read $c" >/dev/null 2>&1
@@ -49,7 +50,8 @@ base = json.load(open(sys.argv[1]))["results"][0]
 res = {r["command"]: r for r in json.load(open(sys.argv[2]))["results"]}
 t, d = res["tcplens"], res["tcpdump"]
 fmt = lambda r: f'{r["mean"]:.3f} s ± {r["stddev"]:.3f}'
-print(f'| {os.path.basename(sys.argv[3])} | `{sys.argv[4]}` | {int(sys.argv[5]):,} | {fmt(base)} | {fmt(t)} | {fmt(d)} | **{d["mean"]/t["mean"]:.1f}×** |')
+cpu = lambda r: r["user"] + r["system"]
+print(f'| {os.path.basename(sys.argv[3])} | `{sys.argv[4]}` | {int(sys.argv[5]):,} | {fmt(base)} | {fmt(t)} | {fmt(d)} | **{d["mean"]/t["mean"]:.1f}×** | {cpu(t):.2f} / {cpu(d):.2f} |')
 PY
   done
 done
