@@ -23,21 +23,23 @@ type filterKey struct {
 	bigEndian bool
 }
 
-// NewFilter checks expr's syntax, compiling it for Ethernet, and returns
-// a Filter that compiles it for other link types as they come.
+// NewFilter checks expr and returns a Filter that compiles it for each
+// link type as frames of it come. The expression must compile for at
+// least one link type ("inbound" compiles for Linux cooked captures
+// alone); the error is then Ethernet's.
 func NewFilter(expr string) (*Filter, error) {
 	f := &Filter{expr: expr, progs: map[filterKey]*Program{}}
-	if _, err := f.program(filterKey{link: pcap.LinkEthernet}); err != nil {
-		if se, ok := err.(*SyntaxError); ok && se.Len > 0 {
-			return nil, err
+	var first error
+	for _, l := range []pcap.LinkType{pcap.LinkEthernet, pcap.LinkSLL2, pcap.LinkSLL, pcap.LinkRaw, pcap.LinkNull} {
+		_, err := f.program(filterKey{link: l})
+		if err == nil {
+			return f, nil
 		}
-		// Valid syntax that Ethernet cannot take ("inbound"): the
-		// link types of the frames decide.
-		if _, err2 := parse(expr, Options{Link: pcap.LinkSLL2}); err2 != nil {
-			return nil, err
+		if first == nil {
+			first = err
 		}
 	}
-	return f, nil
+	return nil, first
 }
 
 // String is the expression.

@@ -104,10 +104,10 @@ func openCapture(e *env, args []string) (*capture, error) {
 	c := &capture{e: e}
 	if expr != "" {
 		if c.filter, err = bpf.NewFilter(expr); err != nil {
-			if len(paths) == 0 || len(args) > len(paths) && looksLikePath(args[len(paths)]) {
-				if _, serr := os.Stat(args[len(paths)]); serr != nil && looksLikePath(args[len(paths)]) {
-					return nil, &exitError{code: exitNoInput, msg: serr.Error()}
-				}
+			// A word that names no file but looks like one was meant as
+			// a file, not as the start of a filter.
+			if len(args) > len(paths) && looksLikePath(args[len(paths)]) {
+				return nil, &exitError{code: exitNoInput, msg: fmt.Sprintf("open %s: no such file or directory", args[len(paths)])}
 			}
 			return nil, usageError{err}
 		}

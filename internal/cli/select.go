@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -268,29 +267,4 @@ func (s *selection) boundTime(b timeBound) pcap.Time {
 		return s.first + pcap.Time(b.after)
 	}
 	return b.at
-}
-
-// describe says what the selection kept, for a note on standard error
-// when it kept nothing.
-func (s *selection) describe() string {
-	var parts []string
-	if len(s.conns) > 0 {
-		parts = append(parts, "--conn "+joinInts(s.conns))
-	}
-	for _, id := range s.communityID {
-		parts = append(parts, "--community-id "+id)
-	}
-	if s.analysisArg != "" {
-		parts = append(parts, "--analysis "+s.analysisArg)
-	}
-	if s.stateArg != "" {
-		parts = append(parts, "--state "+s.stateArg)
-	}
-	if s.sinceArg != "" {
-		parts = append(parts, "--since "+s.sinceArg)
-	}
-	if s.untilArg != "" {
-		parts = append(parts, "--until "+s.untilArg)
-	}
-	return fmt.Sprint(strings.Join(parts, " "))
 }
