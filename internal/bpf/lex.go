@@ -151,7 +151,7 @@ func lexWord(s string, i int) (token, error) {
 	v6Len := v6Len(s, i)
 	best := max(idLen, numLen, hidLen, macLen, v6Len)
 	if bogus := bogusMACLen(s, i); bogus > best {
-		return token{}, &SyntaxError{Expr: s, Pos: i, Len: bogus, Msg: fmt.Sprintf("bogus ethernet address %s", s[i:i+bogus])}
+		return token{}, &SyntaxError{Expr: s, Pos: i, Len: bogus, Msg: fmt.Sprintf("bogus ethernet address %s", clip(s[i:i+bogus]))}
 	}
 	switch {
 	case idLen == best && keywords[word]:
@@ -170,7 +170,7 @@ func lexWord(s string, i int) (token, error) {
 	case v6Len == best:
 		text := s[i : i+v6Len]
 		if _, err := netip.ParseAddr(text); err != nil {
-			return token{}, &SyntaxError{Expr: s, Pos: i, Len: v6Len, Msg: fmt.Sprintf("bogus IPv6 address %s", text)}
+			return token{}, &SyntaxError{Expr: s, Pos: i, Len: v6Len, Msg: fmt.Sprintf("bogus IPv6 address %s", clip(text))}
 		}
 		return token{kind: tHID6, s: text, pos: i}, nil
 	}
@@ -219,11 +219,11 @@ func parseNumber(t string) (uint32, error) {
 			d = uint64(c-'A') + 10
 		}
 		if d >= base {
-			return 0, fmt.Errorf("number %s contains non-octal digit", t)
+			return 0, fmt.Errorf("number %s contains non-octal digit", clip(t))
 		}
 		n = n*base + d
 		if n > 0xffffffff {
-			return 0, fmt.Errorf("number %s overflows 32 bits", t)
+			return 0, fmt.Errorf("number %s overflows 32 bits", clip(t))
 		}
 	}
 	return uint32(n), nil

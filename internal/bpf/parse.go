@@ -52,29 +52,31 @@ type SyntaxError struct {
 }
 
 func (e *SyntaxError) Error() string {
-	if len(e.Msg) > 160 { // a message that quotes a long name
-		return (&SyntaxError{Expr: e.Expr, Pos: e.Pos, Len: e.Len, Msg: e.Msg[:160] + "…"}).Error()
+	msg := e.Msg
+	if len(msg) > 120 { // a message that quotes a long name
+		msg = printable(msg[:120]) + "…"
 	}
 	if e.Len == 0 && e.Pos == 0 {
-		return "filter: " + e.Msg
+		return "filter: " + msg
 	}
 	if e.Pos >= len(e.Expr) {
-		return fmt.Sprintf("filter: at its end (%s): %s", excerpt(e.Expr, len(e.Expr), 0), e.Msg)
+		return fmt.Sprintf("filter: at its end (%s): %s", excerpt(e.Expr, len(e.Expr), 0), msg)
 	}
-	return fmt.Sprintf("filter: at character %d (%s): %s", e.Pos+1, excerpt(e.Expr, e.Pos, e.Len), e.Msg)
+	return fmt.Sprintf("filter: at character %d (%s): %s", e.Pos+1, excerpt(e.Expr, e.Pos, e.Len), msg)
 }
 
 // excerpt quotes the token at pos with a little context on each side,
 // clipped to keep the message one short line.
 func excerpt(s string, pos, n int) string {
-	const side = 24
-	n = min(n, 40)
+	const side = 20
+	n = min(n, 30)
 	lo, hi := max(0, pos-side), min(len(s), pos+n+side)
-	// Stay on UTF-8 boundaries.
-	for lo > 0 && lo < len(s) && s[lo]&0xc0 == 0x80 {
+	// Stay on UTF-8 boundaries: a rune is at most 4 bytes, and bytes
+	// that are no UTF-8 at all must not widen the excerpt.
+	for i := 0; i < 3 && lo > 0 && lo < len(s) && s[lo]&0xc0 == 0x80; i++ {
 		lo--
 	}
-	for hi < len(s) && s[hi]&0xc0 == 0x80 {
+	for i := 0; i < 3 && hi < len(s) && s[hi]&0xc0 == 0x80; i++ {
 		hi++
 	}
 	q := printable(strings.Join(strings.Fields(s[lo:hi]), " "))
