@@ -248,7 +248,19 @@ func mergeStates(traced []traceEvent, seen []polled, polls []pollSpan) ([]Observ
 	wasMini := false
 	for _, p := range seen {
 		if p.mini || (p.state == Gone && wasMini) {
-			es = append(es, entry{Observation: Observation{State: p.state, Time: p.time, NotBefore: p.notBefore, Source: SourcePoll}})
+			o := Observation{State: p.state, Time: p.time, NotBefore: p.notBefore, Source: SourcePoll}
+			if p.mini && p.state == "SYN_RECV" {
+				// A request socket is there only until the full socket
+				// made from it takes its place: a slow poll that saw it
+				// and ended after that saw it before.
+				for _, e := range traced {
+					if e.Old == stateListen && e.New == stateSynRecv && e.Time.After(p.notBefore) && !e.Time.After(p.time) {
+						o.Time = e.Time.Add(-time.Nanosecond)
+						break
+					}
+				}
+			}
+			es = append(es, entry{Observation: o})
 		}
 		wasMini = p.mini
 	}

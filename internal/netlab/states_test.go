@@ -138,6 +138,13 @@ func TestMergeStates(t *testing.T) {
 				{"LAST_ACK", 320.499, 320.5, true}, {Gone, 330.499, 330.5, true}},
 		},
 		{
+			name:   "server: its request socket seen by a slow poll that ended after the full socket was made and established",
+			traced: []traceEvent{ev(15.3, stateListen, synRecv), ev(15.4, synRecv, est)},
+			seen:   []polled{{state: "SYN_RECV", mini: true, time: at(18.7), notBefore: at(4)}, poll(30, "ESTABLISHED", false)},
+			polls:  []pollSpan{{at(0), at(0.1)}, {at(4), at(18.7)}, {at(29.9), at(30)}},
+			want:   []obs{{"SYN_RECV", 4, 15.3 - 1e-6, false}, {"ESTABLISHED", 15.399, 15.4, true}},
+		},
+		{
 			name:   "server: its request socket missed: SYN_RECV began after the last poll that did not see it",
 			traced: []traceEvent{ev(10.5, stateListen, synRecv), ev(10.5, synRecv, est)},
 			polls:  []pollSpan{{at(0), at(0.1)}, {at(8), at(8.1)}, {at(12), at(12.1)}},
