@@ -50,6 +50,23 @@ func (g *Group) add(f Finding, c *Conn) {
 	g.Conns++
 	g.Severities[f.Severity]++
 	g.common.add(c)
+	g.insertWorst(f)
+}
+
+// merge adds the findings of o, a group of the same id.
+func (g *Group) merge(o *Group) {
+	g.Conns += o.Conns
+	for s, n := range o.Severities {
+		g.Severities[s] += n
+	}
+	g.common.merge(&o.common)
+	for _, f := range o.Worst {
+		g.insertWorst(f)
+	}
+}
+
+// insertWorst keeps f among the worst if it is.
+func (g *Group) insertWorst(f Finding) {
 	if len(g.Worst) == maxInstances {
 		if compareWorse(&f, &g.Worst[len(g.Worst)-1]) >= 0 {
 			return
@@ -103,6 +120,22 @@ func (e *commonEnds) add(c *Conn) {
 	e.oneServerHost = e.oneServerHost && c.Server.Addr.Addr() == e.serverHost
 	e.oneClientHost = e.oneClientHost && c.Client.Addr.Addr() == e.clientHost
 	e.guessedAny = e.guessedAny || c.RoleGuessed
+}
+
+// merge adds what o's connections share.
+func (e *commonEnds) merge(o *commonEnds) {
+	switch {
+	case o.n == 0:
+		return
+	case e.n == 0:
+		*e = *o
+		return
+	}
+	e.n += o.n
+	e.oneServer = e.oneServer && o.oneServer && o.server == e.server
+	e.oneServerHost = e.oneServerHost && o.oneServerHost && o.serverHost == e.serverHost
+	e.oneClientHost = e.oneClientHost && o.oneClientHost && o.clientHost == e.clientHost
+	e.guessedAny = e.guessedAny || o.guessedAny
 }
 
 // words says what the connections share: "all of them to 10.0.0.1:80,

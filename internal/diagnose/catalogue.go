@@ -32,6 +32,8 @@ var catalogue = []Rule{
 	{"half-close", "teardown", "one end sent FIN and went on receiving data: shutdown(SHUT_WR)"},
 	{"syn-flood", "load", "many SYNs to one service, few completing"},
 	{"time-wait-pressure", "load", "many short connections from one client, 4-tuples reused within TIME_WAIT"},
+	{"port-scan", "load", "probes of many ports of a host from one address, no data: a port scan, and what each port answered"},
+	{"host-sweep", "load", "probes of one port on many hosts from one address, no data: a sweep, and which hosts answered"},
 	{"rto-retransmission", "loss and speed", "data resent after the retransmission timeout, and what the waits cost"},
 	{"tail-loss-probe", "loss and speed", "Linux's tail loss probe resent the last segment"},
 	{"fast-retransmission", "loss and speed", "data resent on duplicate ACKs or SACK"},
@@ -94,6 +96,7 @@ var captureRules = []captureRule{
 	ruleCaptureIncomplete,
 	ruleSYNFlood,
 	ruleTimeWaitPressure,
+	ruleScan,
 	ruleChecksumOffload,
 	ruleSnaplen,
 }

@@ -101,6 +101,11 @@ func TestEveryRuleTested(t *testing.T) {
 			tested[w.id] = true
 		}
 	}
+	for _, c := range craftedWants {
+		for _, w := range c.want {
+			tested[w.id] = true
+		}
+	}
 	var missing []string
 	for _, r := range diagnose.Catalogue() {
 		if !tested[r.ID] {

@@ -132,6 +132,7 @@ type Collector struct {
 	services serviceTable
 	pairs    pairTable
 	unseen   unseenTotals
+	scans    scanTable
 	replaced replacedTable
 }
 
@@ -143,6 +144,7 @@ func NewCollector() *Collector {
 		groups:   make(map[string]*Group),
 		services: newServiceTable(),
 		pairs:    newPairTable(),
+		scans:    newScanTable(),
 		replaced: make(replacedTable),
 	}
 }
@@ -170,13 +172,10 @@ func (col *Collector) ended(c *Conn) {
 	col.unseen.add(c)
 	col.pairs.add(c, col.replaced.take(c))
 	col.replaced.put(c)
-	for _, f := range c.Findings {
-		g := col.groups[f.ID]
-		if g == nil {
-			g = &Group{ID: f.ID}
-			col.groups[f.ID] = g
-		}
-		g.add(f, c)
+	if s := col.scans.add(c); s != nil {
+		s.pend(c) // a probe: its findings wait for its scanner's verdict
+	} else {
+		col.group(c)
 	}
 	want := col.Want != nil && col.Want(c.ID)
 	if !want && !col.worstOfAny(c.ID) && col.Rows == 0 {
@@ -190,6 +189,18 @@ func (col *Collector) ended(c *Conn) {
 		kept.Client.History, kept.Server.History = nil, nil
 	}
 	col.rows.add(&kept, col.Rows, col.pinned)
+}
+
+// group adds c's findings to their groups.
+func (col *Collector) group(c *Conn) {
+	for _, f := range c.Findings {
+		g := col.groups[f.ID]
+		if g == nil {
+			g = &Group{ID: f.ID}
+			col.groups[f.ID] = g
+		}
+		g.add(f, c)
+	}
 }
 
 // pinned says whether a row must stay whatever its rank.
@@ -214,6 +225,12 @@ func (col *Collector) worstOfAny(id int) bool {
 func (col *Collector) Finish(stats analyze.Stats) *Report {
 	rep := &Report{ConnCount: col.conns, Vantages: col.vantages, Stats: stats, Capture: col.Stats}
 	end := col.last
+	col.scans.settle(col.groups)
+	for i := range col.rows.rows {
+		if c := col.rows.rows[i]; col.scans.scanProbe(c) {
+			c.Findings = nil // port-scan or host-sweep says it
+		}
+	}
 	for _, g := range col.groups {
 		finishAll(g.Worst, end)
 		g.sortWorst()
@@ -227,7 +244,7 @@ func (col *Collector) Finish(stats analyze.Stats) *Report {
 	rep.Conns = rows
 
 	x := &env{hosts: &col.hosts, capture: col.Stats, stats: stats, end: end,
-		services: &col.services, pairs: &col.pairs, unseen: &col.unseen, conns: col.conns}
+		services: &col.services, pairs: &col.pairs, unseen: &col.unseen, scans: &col.scans, conns: col.conns}
 	var out []Finding
 	for _, r := range captureRules {
 		for _, f := range r(x) {
@@ -293,6 +310,7 @@ type env struct {
 	services *serviceTable
 	pairs    *pairTable
 	unseen   *unseenTotals
+	scans    *scanTable
 	conns    int
 }
 

@@ -1009,6 +1009,7 @@ const maxHoles = 8
 type coverage struct {
 	set   bool
 	isn   seq.Num // its SYN's, when seen
+	lo    seq.Num // the lowest byte seen (mid-stream, the bytes below were never captured)
 	hi    seq.Num // the end of the highest bytes seen
 	una   seq.Num // the peer's highest acknowledgment so far
 	holes [maxHoles]hole
@@ -1025,24 +1026,27 @@ func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark) {
 	start, end := seg.Seq, seg.SeqEnd()
 	if !c.set || (seg.Flags.Has(wire.SYN) && start != c.isn) {
 		// A SYN with a new ISN begins another sequence space.
-		*c = coverage{set: true, hi: end, una: start}
+		*c = coverage{set: true, lo: start, hi: end, una: start}
 		if seg.Flags.Has(wire.SYN) {
 			c.isn = start
 		}
 		return
 	}
-	if start.Greater(c.hi) {
-		if c.n == maxHoles {
-			c.overflow = true
-			c.holes[c.n-1].end = start // the last hole takes the rest
-		} else {
-			c.holes[c.n] = hole{c.hi, start}
-			c.n++
+	if start.Less(c.lo) && uint32(c.lo-start) <= maxWindow {
+		// Bytes from before the first seen (a capture begun
+		// mid-stream): those between are a hole.
+		if end.Less(c.lo) {
+			c.addHole(end, c.lo)
 		}
+		c.lo = start
+	}
+	if start.Greater(c.hi) {
+		c.addHole(c.hi, start)
 	}
 	if end.Greater(c.hi) {
 		c.hi = end
 	}
+	c.trailLo()
 	// Fill the holes it overlaps.
 	for i := 0; i < c.n; {
 		h := &c.holes[i]
@@ -1073,12 +1077,36 @@ func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark) {
 	}
 }
 
+// trailLo keeps the lowest byte seen within the largest window of the
+// highest, so that sequence numbers compare as they must (modulo 2^32):
+// no packet resends bytes from further back.
+func (c *coverage) trailLo() {
+	if uint32(c.hi-c.lo) > maxWindow {
+		c.lo = c.hi - maxWindow
+	}
+}
+
+// addHole remembers that no packet carried [start, end) yet.
+func (c *coverage) addHole(start, end seq.Num) {
+	if c.n == maxHoles {
+		c.overflow = true
+		c.holes[c.n-1].end = end // the last hole takes the rest
+		return
+	}
+	c.holes[c.n] = hole{start, end}
+	c.n++
+}
+
 // seenBefore reports whether a packet already captured carried some of
-// the bytes [start, end): they lie below the highest seen and not wholly
-// in a hole. It is asked before the packet carrying them is recorded.
+// the bytes [start, end): they reach into what was seen, from the lowest
+// byte to the highest, and lie not wholly in a hole. It is asked before
+// the packet carrying them is recorded.
 func (c *coverage) seenBefore(start, end seq.Num) bool {
-	if !c.set || c.overflow || !start.Less(c.hi) {
+	if !c.set || c.overflow || !start.Less(c.hi) || !c.lo.Less(end) {
 		return false
+	}
+	if start.Less(c.lo) {
+		start = c.lo
 	}
 	for i := 0; i < c.n; i++ {
 		if h := c.holes[i]; !start.Less(h.start) && !h.end.Less(end) {
@@ -1102,11 +1130,12 @@ func (c *coverage) acked(s *SideFacts, ack seq.Num, now Mark) {
 			// Beyond any window: another sequence space on the
 			// 4-tuple (a second server answering the same SYN), not
 			// bytes the capture missed.
-			*c = coverage{set: true, hi: ack, una: ack}
+			*c = coverage{set: true, lo: ack, hi: ack, una: ack}
 			return
 		}
 		missed += uint64(ack - c.hi)
 		c.hi = ack
+		c.trailLo()
 	}
 	for i := 0; i < c.n; i++ {
 		h := c.holes[i]

@@ -330,7 +330,12 @@ func (c *Conn) noSocket(x *env, r role) *Finding {
 			gap := f.Answers.Time.Sub(f.ClosedAt.Time)
 			lost = fmt.Sprintf(" It had closed at frame %d; the peer still sent frame %d %s later", f.ClosedAt.Frame, f.Answers.Frame, dur(gap))
 			ev.add(c.elapsed(f.ClosedAt.Frame, f.Answers.Frame, gap))
-			if rtt := c.rtt(); rtt > 0 && gap > rtt+rtt/2 {
+			peer, _ := c.side(r.other())
+			switch rtt := c.rtt(); {
+			case peer.Forged != nil && peer.Forged.Frame == f.ClosedAt.Frame:
+				lost += fmt.Sprintf(": what ended it was an RST forged in the %s's name (frame %d, middlebox-reset), which the %s never sent, "+
+					"so it still held the connection", r.other(), f.ClosedAt.Frame, r.other())
+			case rtt > 0 && gap > rtt+rtt/2:
 				lost += fmt.Sprintf(", more than a round trip (%s) after: whatever ended the connection never reached the peer (an RST lost on the path)", dur(rtt))
 			}
 			lost += "."

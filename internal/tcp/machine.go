@@ -46,11 +46,21 @@ func (c *Conn) TakenOver(frame int, t pcap.Time) {
 // received its peer's SYN (listening, then SYN_RECV), but nothing it did
 // shows that the SYN arrived, nor that anything listened: the capture
 // says nothing of its state.
+//
+// An end that sent its SYN, was taken to be ESTABLISHED by the peer's
+// SYN-ACK, and then sent nothing at all, neither the ACK a socket sends
+// at once nor its SYN again, had no socket waiting for the answer (a
+// scanner's SYN, sent from a raw socket), or no SYN-ACK reached it and it
+// gave up unseen: either way nothing says it is ESTABLISHED.
 func (c *Conn) Ended(t pcap.Time) {
 	for i := range c.Ends {
-		e := &c.Ends[i]
-		if e.Packets == 0 && (e.State == SynReceived || e.State == Listen) {
+		e, peer := &c.Ends[i], &c.Ends[1-i]
+		switch {
+		case e.Packets == 0 && (e.State == SynReceived || e.State == Listen):
 			e.setState(Unknown, 0, t, because(reasonNeverAnswered), true)
+		case e.State == Established && e.SentSYN && !e.ackedSYNACK && peer.synACKFrame != 0 &&
+			e.Packets == 1+e.Retrans.SYN && !e.SentFIN && !e.SentRST:
+			e.setState(Unknown, 0, t, ofFrame(reasonSYNACKNeverAcked, peer.synACKFrame), true)
 		}
 	}
 }

@@ -113,6 +113,7 @@ const (
 	reasonForgedRSTTTL             // a: TTL, own min<<8, own max<<16; n: own packets; state: held
 	reasonForgedRSTIPID            // a: IP ID; n: the peer's frame; state: held
 	reasonForgedRSTArrived         // a: seq; state: the peer's, held
+	reasonSYNACKNeverAcked         // n: the first SYN-ACK's frame
 )
 
 // firstFormatted is the first kind that names numbers or states.
@@ -298,6 +299,8 @@ func (r Reason) words() string {
 			return fmt.Sprintf("received RST seq=%d, forged in the path in its peer's name: its socket is reset (connect() fails, or ECONNRESET) though the peer never sent it", r.a)
 		}
 		return fmt.Sprintf("received RST seq=%d, forged in the path in its peer's name: its socket is reset (connect() fails, or ECONNRESET) while the peer, which never sent it, still holds the connection in %s: half-open", r.a, r.state)
+	case reasonSYNACKNeverAcked:
+		return fmt.Sprintf("it never acknowledged the SYN-ACK of frame %d, nor sent its SYN again, nor anything else: a socket in SYN_SENT acknowledges a SYN-ACK at once, so none was waiting for it (a scanner's SYN, sent from a raw socket), or no SYN-ACK reached it and it gave up unseen; the capture says nothing of its state", r.frame())
 	case reasonFINLost:
 		return fmt.Sprintf("the FIN of frame %d did not arrive: it was sent again and never acknowledged", r.frame())
 	}
