@@ -98,7 +98,8 @@ const (
 	// latest packet before it.
 	ClaimIPIDCopied
 	// ClaimIPIDSkipped: Frames[0] and Frames[1] are consecutive packets of
-	// From, and N IP IDs lie between theirs (modulo 2^16).
+	// From (a packet captured twice counting once), and N IP IDs lie
+	// between theirs (modulo 2^16).
 	ClaimIPIDSkipped
 	// ClaimElapsed: Frames[1] was captured D after Frames[0].
 	ClaimElapsed

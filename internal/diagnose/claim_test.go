@@ -414,7 +414,7 @@ func (ps *packets) check(c diagnose.Claim) error {
 			return fmt.Errorf("frames %v: IP IDs %d and %d", c.Frames, fs[0].ipid, fs[len(fs)-1].ipid)
 		}
 		for _, q := range in {
-			if q.src == c.From && q.n > fs[0].n && q.n < fs[1].n {
+			if q.src == c.From && q.n > fs[0].n && q.n < fs[1].n && q.duplicateOf == 0 {
 				return fmt.Errorf("frame %d of %s lies between", q.n, c.From)
 			}
 		}

@@ -189,6 +189,8 @@ type Exchange struct {
 	IPIDSteps, IPIDOnes int
 	IPIDMissing         int
 	IPIDGaps            []IPIDGap // the first maxEvidence
+	gapFrame            int       // the latest packet that came after skipped IP IDs
+	ipidShared          bool      // its host's other connections' packets fill its gaps
 
 	*Unusual
 }
@@ -279,9 +281,15 @@ type IPIDGap struct {
 
 // Trusted reports whether a side's IP IDs count up one by one (Linux's
 // per-connection counter), so that a gap means packets the capture point
-// never saw: at least four steps, nine in ten of them one.
+// never saw: a sender whose TTLs say an initial TTL of 64 (Linux's; 128
+// is Windows's, whose one counter for every packet of the host, UDP too,
+// leaves gaps that are no loss), no other connection's packet of the host
+// taking a number in its gaps, at least four steps of one, and three in
+// four steps one (a short connection that lost a packet before the
+// capture point has one gap in a handful of steps; random IDs step by
+// one almost never).
 func (s *SideFacts) IPIDTrusted() bool {
-	return s.Exchange != nil && s.IPIDSteps >= 4 && s.IPIDOnes*10 >= s.IPIDSteps*9
+	return s.Exchange != nil && !s.ipidShared && s.TTLMax <= 64 && s.IPIDOnes >= 4 && s.IPIDOnes*4 >= s.IPIDSteps*3
 }
 
 // exchange allocates the side's Exchange if it has none.
@@ -581,6 +589,9 @@ func (col *Collector) ipFacts(f *Facts, me *SideFacts, from, peerEnd *tcp.Endpoi
 		if me.LastIPID == 0 || seg.IPID == 0 || seg.IPID-me.LastIPID < 0x8000 {
 			me.LastIPID, me.LastIPIDFrame, me.lastIPIDTime = seg.IPID, now.Frame, now.Time
 		}
+		if me.host != nil && seg.IPID != 0 {
+			me.host.lastIPID, me.host.lastSide = seg.IPID, me
+		}
 		if seg.IPID == 0 {
 			me.IPIDZero++
 		}
@@ -731,10 +742,12 @@ func (col *Collector) data(me, peer *SideFacts, from, to *tcp.Endpoint, seg *wir
 		pause := now.Time.Sub(me.lastDataSent.Time)
 		sinceAck := now.Time.Sub(me.lastAckIn.Time)
 		switch {
-		case before == 0 && me.lastAckIn.Seen() && sinceAck > ackClockSlack(minRTT) && pause > 2*minRTT:
+		case before == 0 && me.lastAckIn.Seen() && sinceAck > ackClockSlack(minRTT) && pause > 2*minRTT && me.gapFrame != now.Frame:
 			// Everything was acknowledged and the sender stayed silent
 			// longer than an ACK takes to clock data out: its
-			// application had nothing to send.
+			// application had nothing to send. (Unless IP IDs were
+			// skipped just before: then it sent packets the capture
+			// point never saw, and the silence may be their timer's.)
 			me.AppPauses.add(now.Frame)
 			me.AppPauseTime += sinceAck
 		case before > 0 && me.lastAckIn.Seen() && sinceAck <= ackClockSlack(minRTT) && pause >= minRTT/2 && rwnd > 0 &&
@@ -959,9 +972,16 @@ func (s *SideFacts) ipidStep(seg *wire.Segment, now Mark) {
 	case d == 1:
 		s.IPIDOnes++
 		s.IPIDSteps++
+	case d > 1 && d <= 16 && s.host != nil && s.host.lastSide != nil && s.host.lastSide != s && s.host.lastIPID-s.LastIPID < d:
+		// The host's packet of another connection took a number
+		// between: one counter for all its packets (Windows), whose
+		// gaps say nothing of loss.
+		s.IPIDSteps++
+		s.ipidShared = true
 	case d > 1 && d <= 16:
 		s.IPIDSteps++
 		s.IPIDMissing += int(d - 1)
+		s.gapFrame = now.Frame
 		if len(s.IPIDGaps) < maxEvidence {
 			s.IPIDGaps = append(s.IPIDGaps, IPIDGap{
 				Prev: Mark{Frame: s.LastIPIDFrame, Time: s.lastIPIDTime}, At: now, Missing: int(d - 1),
@@ -985,6 +1005,15 @@ func (s *SideFacts) ipidStep(seg *wire.Segment, now Mark) {
 	default:
 		s.IPIDSteps++
 	}
+}
+
+// unfilled is how many holes no packet filled, and their bytes.
+func (c *coverage) unfilled() (int, uint64) {
+	var b uint64
+	for _, h := range c.holes[:c.n] {
+		b += uint64(h.end - h.start)
+	}
+	return c.n, b
 }
 
 // Complete reports whether the capture saw every byte of the side that
@@ -1014,6 +1043,9 @@ type coverage struct {
 	una   seq.Num // the peer's highest acknowledgment so far
 	holes [maxHoles]hole
 	n     int
+	// opened counts the holes, openedBytes their bytes when they opened.
+	opened      int
+	openedBytes uint64
 	// overflow says more holes came at once than it could follow: what
 	// it says of seen and missed bytes is then approximate.
 	overflow bool
@@ -1088,6 +1120,8 @@ func (c *coverage) trailLo() {
 
 // addHole remembers that no packet carried [start, end) yet.
 func (c *coverage) addHole(start, end seq.Num) {
+	c.opened++
+	c.openedBytes += uint64(end - start)
 	if c.n == maxHoles {
 		c.overflow = true
 		c.holes[c.n-1].end = end // the last hole takes the rest

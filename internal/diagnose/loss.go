@@ -284,7 +284,17 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 		// saw, whichever tells of more.
 		lostBefore := 0
 		if complete {
+			// A hole held at least one segment, and at least as many
+			// as its bytes fill of the largest the side may send (its
+			// peer's MSS, or the largest it was seen to send).
 			lostBefore = holes.N
+			mss := c.Negotiated.MSSClient
+			if r == server {
+				mss = c.Negotiated.MSSServer
+			}
+			if seg := uint64(max(f.MaxPayload, int(mss), 1)); f.cover.opened > 0 {
+				lostBefore = max(lostBefore, int((f.cover.openedBytes+seg-1)/seg))
+			}
 		}
 		if g := gaps(f); g > lostBefore {
 			lostBefore = g
@@ -302,7 +312,22 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 		if lostBefore > 0 {
 			var how []string
 			if complete && holes.N > 0 {
-				how = append(how, fmt.Sprintf("a hole in the sequence before %s, filled later", frameList(holes.Frames, holes.N)))
+				open, openBytes := f.cover.unfilled()
+				hole := fmt.Sprintf("a hole in the sequence before %s", frameList(holes.Frames, holes.N))
+				if holes.N > 1 {
+					hole = fmt.Sprintf("holes in the sequence before %s", frameList(holes.Frames, holes.N))
+				}
+				switch {
+				case f.cover.overflow:
+				case open == 0:
+					hole += ", filled later"
+				case open == f.cover.opened:
+					hole += fmt.Sprintf(" that no captured packet ever filled (%s): they never reached the capture point, "+
+						"and the peer never acknowledged them", bytesWord(openBytes))
+				default:
+					hole += fmt.Sprintf(", %d of them never filled (%s)", open, bytesWord(openBytes))
+				}
+				how = append(how, hole)
 				cs = append(cs, c.claim(ClaimHole, r, holes.Frames...), c.claim(ClaimComplete, r))
 			}
 			if g := gaps(f); g > 0 {
