@@ -262,7 +262,7 @@ func (t *Table) create(s *wire.Segment, end int, now pcap.Time) *Conn {
 	c.Conn = *tcp.NewConn(tcp.NewEndpoint(key.A), tcp.NewEndpoint(key.B))
 	c.decideRoles(s, end)
 	if c.Client != end {
-		c.History.flipped()
+		c.History.Flip()
 	}
 	if s.Src.Addr().Is6() {
 		k, _ := key6Of(s)
