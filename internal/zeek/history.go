@@ -87,8 +87,13 @@ type History struct {
 	ends    [2]zeekEndpoint
 	flipped bool
 	// closeDeferred is TCPSessionAdapter's close_deferred: an end closed
-	// while data of its was still to be delivered.
-	closeDeferred bool
+	// while data of its was still to be delivered; deferredGenEvent is
+	// its deferred_gen_event.
+	closeDeferred, deferredGenEvent bool
+	// finished is TCPSessionAdapter's is_active cleared: the connection
+	// finished or was reset, and Zeek's attempt and expire timers no
+	// longer act on it.
+	finished bool
 	// What ConnSize_Analyzer counts: packets and IP bytes by role.
 	origPkts, origIPBytes, respPkts, respIPBytes uint64
 	missed                                       uint64 // bytes in content gaps, as content_gap reports them
@@ -348,7 +353,7 @@ func (h *History) Step(s *wire.Segment, orig bool) Events {
 		h.scaled('T', orig, &e.rxmt, &e.rxmtThresh)
 	}
 
-	doClose := h.machine(e, peer, f, seq, ack, length, orig)
+	doClose, genEvent := h.machine(e, peer, f, seq, ack, length, orig)
 
 	// Only after the state machine, so that a gap revealed by the last
 	// FIN or RST is not flagged.
@@ -368,7 +373,7 @@ func (h *History) Step(s *wire.Segment, orig bool) Events {
 	h.checkEOF(e, peer)
 	if doClose {
 		// After the data, so that data on the FIN is delivered first.
-		h.closed(e, peer)
+		h.closed(e, peer, genEvent)
 	}
 	// ConnSize_Analyzer counts by the role the segment came in with.
 	if orig {
@@ -397,10 +402,13 @@ func ipLength(s *wire.Segment) int {
 }
 
 // closed is TCPSessionAdapter::ConnectionClosed for end e, which sent a
-// FIN or an RST (or whose close waited for its data).
-func (h *History) closed(e, peer *zeekEndpoint) {
+// FIN or an RST (or whose close waited for its data). genEvent says the
+// close is one Zeek reports as finished (a FIN, or an RST that was not a
+// rejection).
+func (h *History) closed(e, peer *zeekEndpoint, genEvent bool) {
 	if h.dataPending(e, peer) {
 		h.closeDeferred = true // until its data is delivered: checkEOF
+		h.deferredGenEvent = h.deferredGenEvent || genEvent
 		return
 	}
 	h.closeDeferred = false
@@ -410,6 +418,14 @@ func (h *History) closed(e, peer *zeekEndpoint) {
 	e.didClose = true
 	switch {
 	case e.state == zReset || peer.didClose || peer.state == zInactive:
+		if e.prev != zInactive || peer.state != zInactive {
+			if h.deferredGenEvent {
+				genEvent, h.deferredGenEvent = true, false
+			}
+			if genEvent {
+				h.finished = true // ConnectionFinished
+			}
+		}
 		h.events |= CloseComplete
 	case e.prev != zInactive:
 		h.events |= HalfClosed
@@ -428,7 +444,7 @@ func (h *History) checkEOF(e, peer *zeekEndpoint) {
 	}
 	e.didEOF = true
 	if h.closeDeferred {
-		h.closed(e, peer)
+		h.closed(e, peer, h.deferredGenEvent)
 		h.closeDeferred = false
 	}
 }
@@ -527,9 +543,10 @@ func (h *History) updateHistory(e *zeekEndpoint, f wire.Flags, rel, length uint6
 	}
 }
 
-// machine is Zeek's UpdateStateMachine. It reports Zeek's do_close: the
-// segment closed its sender's side.
-func (h *History) machine(e, peer *zeekEndpoint, f wire.Flags, seq, ack uint32, length int, orig bool) (doClose bool) {
+// machine is Zeek's UpdateStateMachine. It reports Zeek's do_close (the
+// segment closed its sender's side) and gen_event (a close Zeek reports
+// as the connection finishing).
+func (h *History) machine(e, peer *zeekEndpoint, f wire.Flags, seq, ack uint32, length int, orig bool) (doClose, genEvent bool) {
 	switch e.state {
 	case zInactive:
 		if f.Has(wire.SYN) {
@@ -558,11 +575,17 @@ func (h *History) machine(e, peer *zeekEndpoint, f wire.Flags, seq, ack uint32, 
 		}
 		if f.Has(wire.FIN) {
 			h.setState(e, peer, zClosed)
-			doClose = true
+			doClose, genEvent = true, true
 		}
 		if f.Has(wire.RST) {
 			h.setState(e, peer, zReset)
-			doClose = true
+			// An RST that rejects: the originator's answer to a SYN-ACK
+			// whose SYN was not seen, or the responder's to a SYN.
+			reject := peer.state == zEstablished
+			if !orig {
+				reject = peer.state == zSynSent || peer.state == zSynAckSent
+			}
+			doClose, genEvent = true, !reject
 		}
 		if e.state == zInactive {
 			switch {
@@ -579,10 +602,11 @@ func (h *History) machine(e, peer *zeekEndpoint, f wire.Flags, seq, ack uint32, 
 	case zSynSent, zSynAckSent:
 		if f.Has(wire.FIN) {
 			h.setState(e, peer, zClosed)
-			doClose = true
+			doClose, genEvent = true, true
 		}
 		if f.Has(wire.RST) {
 			h.setState(e, peer, zReset)
+			h.finished = true // ConnectionReset
 			doClose = true
 		}
 	case zEstablished, zPartial:
@@ -594,11 +618,14 @@ func (h *History) machine(e, peer *zeekEndpoint, f wire.Flags, seq, ack uint32, 
 			if peer.state == zReset && peer.prev == zClosed {
 				h.setState(peer, e, zClosed) // a FIN then an RST: a normal close after all
 			}
-			doClose = true
+			doClose, genEvent = true, true
 		}
 		if f.Has(wire.RST) {
 			h.setState(e, peer, zReset)
 			doClose = true
+			if peer.state != zReset || peer.prev != zEstablished {
+				h.finished = true // ConnectionReset
+			}
 		}
 	case zClosed:
 		if f.Has(wire.RST) && peer.state != zClosed {
@@ -609,7 +636,7 @@ func (h *History) machine(e, peer *zeekEndpoint, f wire.Flags, seq, ack uint32, 
 			// timer, lets go of the connection as soon.
 		}
 	}
-	return doClose
+	return doClose, genEvent
 }
 
 // setState is TCP_Endpoint::SetState for end e, whose peer is peer: an
@@ -886,4 +913,23 @@ func rstos0(h string) bool {
 		}
 	}
 	return false
+}
+
+// Sizes are what conn.log says of a connection's volume.
+type Sizes struct {
+	OrigBytes, RespBytes     uint64 // payload bytes by sequence numbers (orig_bytes, resp_bytes)
+	MissedBytes              uint64 // bytes in content gaps (missed_bytes)
+	OrigPkts, RespPkts       uint64 // packets each role sent (orig_pkts, resp_pkts)
+	OrigIPBytes, RespIPBytes uint64 // IP bytes each role sent (orig_ip_bytes, resp_ip_bytes)
+}
+
+// Sizes returns the connection's volume as conn.log reports it.
+func (h *History) Sizes() Sizes {
+	o, r := h.orig(), h.resp()
+	return Sizes{
+		OrigBytes: o.size(r), RespBytes: r.size(o),
+		MissedBytes: h.missed,
+		OrigPkts:    h.origPkts, RespPkts: h.respPkts,
+		OrigIPBytes: h.origIPBytes, RespIPBytes: h.respIPBytes,
+	}
 }
