@@ -382,6 +382,16 @@ func (t *Table) expire(now pcap.Time) {
 	}
 }
 
+// Tick moves the table's clock to now for a segment it does not see (one
+// of a connection that another run analyses): the connections idle past
+// their timeout leave at the same moments as in a table that sees every
+// segment, which sweeps them as it looks segments up.
+func (t *Table) Tick(now pcap.Time) {
+	if now.Sub(t.lastScan) >= time.Second {
+		t.expire(now)
+	}
+}
+
 // Close ends the capture: every connection still held leaves the table,
 // oldest first seen first.
 func (t *Table) Close(now pcap.Time) {
