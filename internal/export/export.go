@@ -1,0 +1,183 @@
+package export
+
+import (
+	"errors"
+
+	"github.com/tcplens/tcplens/internal/analyze"
+	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/diagnose"
+	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/tcp"
+	"github.com/tcplens/tcplens/internal/zeek"
+)
+
+// Options configure an export.
+type Options struct {
+	Capture  string        // the capture's name, in every row's capture column
+	Shard    analyze.Shard // analyse only this shard's connections
+	MaxConns int           // the connection table's cap (analyze.Options.MaxConns)
+}
+
+// Stats is what an export did.
+type Stats struct {
+	Analysis analyze.Stats
+	Evicted  int // connections the table's caps evicted: a sharded export's union may differ then
+}
+
+// Exporter runs the analysis and the diagnosis over a capture and writes
+// the dataset's tables: a connection's rows as it ends, its findings'
+// once their words are final, each segment's (when asked for) as it is
+// analysed.
+type Exporter struct {
+	opts  Options
+	ds    *Dataset
+	an    *analyze.Analyzer
+	col   *diagnose.Collector
+	flows map[*conn.Conn]Flow // of the open connections, for the segments table
+	// pending are findings whose words wait for the capture's end, with
+	// their connection's summary and identity.
+	pending []pendingFinding
+	err     error
+}
+
+type pendingFinding struct {
+	f    diagnose.Finding
+	sum  *analyze.Summary
+	flow Flow
+}
+
+// NewExporter returns an exporter writing into ds.
+func NewExporter(ds *Dataset, opts Options) *Exporter {
+	e := &Exporter{opts: opts, ds: ds, col: diagnose.NewCollector(), flows: make(map[*conn.Conn]Flow)}
+	e.col.Ended = e.ended
+	aopts := analyze.Options{MaxConns: opts.MaxConns, Shard: opts.Shard, OnSkip: e.col.Skipped}
+	e.an = analyze.New(aopts, e.segment, func(c *conn.Conn, why conn.EndReason) {
+		delete(e.flows, c)
+		e.col.OnConn(c, why)
+	})
+	return e
+}
+
+// Analyzer is the analysis, for its counts.
+func (e *Exporter) Analyzer() *analyze.Analyzer { return e.an }
+
+// Add analyses one frame.
+func (e *Exporter) Add(f *pcap.Frame) { e.an.Add(f) }
+
+func (e *Exporter) segment(s *analyze.Segment) {
+	e.col.Segment(s)
+	if e.ds.Segments == nil {
+		return
+	}
+	var uid string
+	if s.Conn != nil {
+		fl, ok := e.flows[s.Conn]
+		if !ok {
+			c := s.Conn
+			fl = FlowOf(c.ClientEnd().Addr, c.ServerEnd().Addr, c.Start)
+			e.flows[c] = fl
+		}
+		uid = fl.UID
+	}
+	row := SegmentOf(s, uid, e.opts.Capture)
+	e.keep(e.ds.Segments.Write(s.Frame.Time, &row))
+}
+
+// ended writes the rows of a connection the diagnosis is done with.
+func (e *Exporter) ended(c *diagnose.Conn) {
+	s := &c.Summary
+	flow := FlowOf(s.Client.Addr, s.Server.Addr, s.Start)
+	row := ConnectionOf(s, flow, c.Findings, e.opts.Capture)
+	e.keep(e.ds.Connections.Write(s.Start, &row))
+	var kept *analyze.Summary
+	for i := range c.Findings {
+		f := &c.Findings[i]
+		if f.Pending() {
+			if kept == nil {
+				kept = &analyze.Summary{Start: s.Start}
+			}
+			e.pending = append(e.pending, pendingFinding{*f, kept, flow})
+			continue
+		}
+		fr := FindingOf(f, s, flow, e.opts.Capture)
+		e.keep(e.ds.Findings.Write(s.Start, &fr))
+	}
+	for _, side := range []struct {
+		end string
+		h   []tcp.Transition
+	}{{"client", s.Client.History}, {"server", s.Server.History}} {
+		for i := range side.h {
+			tr := TransitionOf(&side.h[i], side.end, flow, e.opts.Capture)
+			e.keep(e.ds.Transitions.Write(s.Start, &tr))
+		}
+	}
+}
+
+func (e *Exporter) keep(err error) {
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+}
+
+// Close ends the capture: the connections still open end, the findings
+// that waited for the capture's end are completed and written, and the
+// dataset's files are completed.
+func (e *Exporter) Close() (Stats, error) {
+	e.an.Close()
+	st := e.an.Stats
+	e.col.Finish(st)
+	for i := range e.pending {
+		p := &e.pending[i]
+		fs := []diagnose.Finding{p.f}
+		diagnose.Complete(fs, st.Last)
+		fr := FindingOf(&fs[0], p.sum, p.flow, e.opts.Capture)
+		e.keep(e.ds.Findings.Write(p.sum.Start, &fr))
+	}
+	e.pending = nil
+	t := e.an.Table()
+	return Stats{Analysis: st, Evicted: t.Evicted}, errors.Join(e.err, e.ds.Close())
+}
+
+// ZeekExporter writes conn.log: Zeek's connections, delimited as Zeek
+// delimits them, over the same frames.
+type ZeekExporter struct {
+	w     *ZeekWriter
+	tr    *zeek.Tracker
+	an    *analyze.Analyzer
+	shard analyze.Shard
+	last  pcap.Time
+	err   error
+}
+
+// NewZeekExporter returns an exporter writing conn.log with w.
+func NewZeekExporter(w *ZeekWriter, shard analyze.Shard) *ZeekExporter {
+	z := &ZeekExporter{w: w, shard: shard}
+	z.tr = zeek.NewTracker(func(s *zeek.Session) {
+		row := ZeekConnOf(s)
+		if err := z.w.Write(&row); err != nil && z.err == nil {
+			z.err = err
+		}
+	})
+	// The analyzer decodes, puts IP fragments back together and hands
+	// over every TCP segment; Zeek's bookkeeping is the Tracker's.
+	z.an = analyze.New(analyze.Options{}, func(s *analyze.Segment) {
+		if s.Seg.TCP != nil && z.shard.Has(s.Seg.Src, s.Seg.Dst) {
+			z.tr.Segment(s.Seg, s.Frame.Time)
+		}
+	}, nil)
+	return z
+}
+
+// Add processes one frame: every frame moves Zeek's clock.
+func (z *ZeekExporter) Add(f *pcap.Frame) {
+	z.last = max(z.last, f.Time)
+	z.tr.Advance(f.Time)
+	z.an.Add(f)
+}
+
+// Close ends the capture and the log.
+func (z *ZeekExporter) Close() error {
+	z.an.Close()
+	z.tr.Close()
+	return errors.Join(z.err, z.w.Close(z.last))
+}
