@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -15,71 +14,8 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/tcplens/tcplens/internal/export"
+	"github.com/tcplens/tcplens/internal/export/exporttest"
 )
-
-// readTable reads every file of one table of a dataset, each row as its
-// JSON text (the same for a Parquet or a JSON lines row), sorted.
-func readTable[T any](t *testing.T, dir, table string) []string {
-	t.Helper()
-	var out []string
-	err := filepath.WalkDir(filepath.Join(dir, table), func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		switch filepath.Ext(path) {
-		case ".parquet":
-			rows, err := parquet.ReadFile[T](path)
-			if err != nil {
-				return fmt.Errorf("%s: %w", path, err)
-			}
-			for i := range rows {
-				b, err := json.Marshal(&rows[i])
-				if err != nil {
-					return err
-				}
-				out = append(out, string(b))
-			}
-		case ".jsonl":
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			for _, l := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
-				// Read into the row type and write again, so that both
-				// formats compare alike.
-				var row T
-				if err := json.Unmarshal([]byte(l), &row); err != nil {
-					return fmt.Errorf("%s: %w", path, err)
-				}
-				b, _ := json.Marshal(&row)
-				out = append(out, string(b))
-			}
-		default:
-			return fmt.Errorf("%s: a file that is not the dataset's", path)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(out)
-	return out
-}
-
-// dataset is every table of an export, sorted.
-type dataset struct {
-	connections, findings, transitions, segments []string
-}
-
-func readDataset(t *testing.T, dir string) dataset {
-	t.Helper()
-	return dataset{
-		connections: readTable[export.Connection](t, dir, export.TableConnections),
-		findings:    readTable[export.Finding](t, dir, export.TableFindings),
-		transitions: readTable[export.Transition](t, dir, export.TableTransitions),
-		segments:    readTable[export.Segment](t, dir, export.TableSegments),
-	}
-}
 
 func exportTo(t *testing.T, dir string, args ...string) {
 	t.Helper()
@@ -116,8 +52,8 @@ func TestExportShardUnion(t *testing.T) {
 			}
 			whole := t.TempDir()
 			exportTo(t, whole, append([]string{"--segments"}, files...)...)
-			want := readDataset(t, whole)
-			if len(want.connections) == 0 || len(want.segments) == 0 {
+			want := exporttest.Read(t, whole)
+			if len(want.Connections) == 0 || len(want.Segments) == 0 {
 				t.Fatal("the whole run wrote no connections or segments")
 			}
 			for _, n := range []int{1, 2, 3, 7} {
@@ -125,40 +61,12 @@ func TestExportShardUnion(t *testing.T) {
 				for k := range n {
 					exportTo(t, dir, append([]string{"--segments", "--shard", fmt.Sprintf("%d/%d", k, n)}, files...)...)
 				}
-				got := readDataset(t, dir)
-				for _, tc := range []struct {
-					table     string
-					got, want []string
-				}{
-					{"connections", got.connections, want.connections},
-					{"findings", got.findings, want.findings},
-					{"transitions", got.transitions, want.transitions},
-					{"segments", got.segments, want.segments},
-				} {
-					if !slices.Equal(tc.got, tc.want) {
-						t.Errorf("N=%d: the shards' %s differ from the whole run's: %d rows against %d; first difference:\n%s",
-							n, tc.table, len(tc.got), len(tc.want), firstDifference(tc.got, tc.want))
-					}
+				if d := exporttest.Diff(exporttest.Read(t, dir), want); d != "" {
+					t.Errorf("N=%d: the shards' union differs from the whole run's:\n%s", n, d)
 				}
 			}
 		})
 	}
-}
-
-func firstDifference(got, want []string) string {
-	for i := range max(len(got), len(want)) {
-		var g, w string
-		if i < len(got) {
-			g = got[i]
-		}
-		if i < len(want) {
-			w = want[i]
-		}
-		if g != w {
-			return "  shards: " + g + "\n  whole:  " + w
-		}
-	}
-	return ""
 }
 
 // TestExportJSONLMatchesParquet: the two formats hold the same rows.
@@ -167,10 +75,8 @@ func TestExportJSONLMatchesParquet(t *testing.T) {
 	capture := capturePath("zeek-ssh-ssh.pcap.gz")
 	exportTo(t, pq, "--segments", capture)
 	exportTo(t, js, "--segments", "--format", "jsonl", capture)
-	a, b := readDataset(t, pq), readDataset(t, js)
-	if !reflect.DeepEqual(a, b) {
-		t.Errorf("jsonl and parquet differ:\nconnections %s\nsegments %s",
-			firstDifference(b.connections, a.connections), firstDifference(b.segments, a.segments))
+	if d := exporttest.Diff(exporttest.Read(t, js), exporttest.Read(t, pq)); d != "" {
+		t.Errorf("jsonl (got) and parquet (want) differ:\n%s", d)
 	}
 }
 
