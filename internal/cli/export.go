@@ -3,26 +3,34 @@ package cli
 import (
 	"crypto/sha1"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tcplens/tcplens/internal/analyze"
+	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/export"
 	"github.com/tcplens/tcplens/internal/pcap"
 )
 
 type exportOptions struct {
-	out      string
-	format   string
-	sensor   string
-	segments bool
-	shard    string
-	maxConns int
+	out        string
+	format     string
+	sensor     string
+	segments   bool
+	shard      string
+	maxConns   int
+	jobs       int
+	noFindings bool
 }
 
 // exportSchema is the tables' columns, as export --help and the README
@@ -125,7 +133,9 @@ scripts/dask-export.py runs the shards of many captures on a Dask cluster.`,
 	f.StringVar(&o.sensor, "sensor", "unknown", "the sensor's name: the sensor= partition (letters, digits, '.', '_', '-')")
 	f.BoolVar(&o.segments, "segments", false, "also write the segments table: one row per TCP segment")
 	f.StringVar(&o.shard, "shard", "", "K/N: analyse only the connections of shard K of N (0 <= K < N)")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts)")
+	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once by each job (default 1048576, of them at most 65536 attempts)")
+	f.IntVarP(&o.jobs, "jobs", "j", 0, "analyses run at once, each over its share of the connections (default: the cores; 1 for standard input)")
+	f.BoolVar(&o.noFindings, "no-findings", false, "leave the diagnosis out (no findings table, empty findings lists): as fast as conns")
 	return cmd
 }
 
@@ -154,16 +164,72 @@ func runExport(e *env, o exportOptions, paths []string) error {
 	default:
 		return &exitError{code: exitUsage, msg: fmt.Sprintf("--format %q: parquet, jsonl, zeek or zeek-json", o.format)}
 	}
-	c, err := openCapture(e, paths)
-	if err != nil {
-		return err
+	// Each job reads the files itself and analyses one shard of the
+	// connections (of the --shard ones, if given): shard K of N split M
+	// ways is shards K*M to K*M+M-1 of N*M, as flowhash.Shard is
+	// monotonic in the hash. Standard input can be read once only.
+	jobs := o.jobs
+	if jobs < 1 {
+		jobs = runtime.GOMAXPROCS(0)
 	}
-	capture := captureName(paths)
+	if slices.Contains(paths, "-") {
+		jobs = 1
+	}
 	ds, err := export.NewDataset(o.out, format, o.sensor, fileStem(paths, o.sensor, shard), o.segments)
 	if err != nil {
 		return err
 	}
-	x := export.NewExporter(ds, export.Options{Capture: capture, Shard: shard, MaxConns: o.maxConns})
+	capture := captureName(paths)
+	results := make([]exportResult, jobs)
+	var wg sync.WaitGroup
+	for j := range jobs {
+		je := e
+		if j > 0 {
+			// Every job meets the same problems in the files: one says so.
+			je = &env{stdin: e.stdin, stdout: e.stdout, stderr: io.Discard}
+		}
+		sub := analyze.Shard{K: shard.K*jobs + j, N: shard.N * jobs}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[j] = exportShard(je, ds, paths, export.Options{Capture: capture, Shard: sub, MaxConns: o.maxConns, Findings: !o.noFindings})
+		}()
+	}
+	wg.Wait()
+	errs := []error{ds.Close()}
+	evicted, attempts := 0, 0
+	for _, r := range results {
+		errs = append(errs, r.err)
+		evicted += r.stats.Evicted - r.stats.EvictedAttempts
+		attempts += r.stats.EvictedAttempts
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if evicted > 0 {
+		fmt.Fprintf(e.stderr, "tcplens: warning: %d connections were evicted to keep memory bounded (--max-conns); their later segments were analysed as new, mid-stream connections\n", evicted)
+	}
+	if attempts > 0 {
+		fmt.Fprintf(e.stderr, "tcplens: warning: %d connection attempts (SYNs nothing answered) were evicted, the oldest first, to hold at most %d at once as a SYN queue does\n", attempts, conn.DefaultMaxAttempts)
+	}
+	if evicted+attempts > 0 && shard.N*jobs > 1 {
+		fmt.Fprintln(e.stderr, "tcplens: warning: connections were evicted in a sharded run: its rows may differ from an unsharded run's")
+	}
+	return nil
+}
+
+type exportResult struct {
+	stats export.Stats
+	err   error
+}
+
+// exportShard reads the capture and exports one shard of its connections.
+func exportShard(e *env, ds *export.Dataset, paths []string, opts export.Options) exportResult {
+	c, err := openCapture(e, paths)
+	if err != nil {
+		return exportResult{err: err}
+	}
+	x := export.NewExporter(ds, opts)
 	for {
 		f, ok := c.next()
 		if !ok {
@@ -172,14 +238,7 @@ func runExport(e *env, o exportOptions, paths []string) error {
 		x.Add(&f)
 	}
 	st, err := x.Close()
-	if err != nil {
-		return err
-	}
-	reportTable(e, x.Analyzer())
-	if st.Evicted > 0 && shard.N > 1 {
-		fmt.Fprintln(e.stderr, "tcplens: warning: connections were evicted under --shard: the shards' union may differ from a whole run's")
-	}
-	return c.finish()
+	return exportResult{st, errors.Join(err, c.finish())}
 }
 
 func runZeekExport(e *env, o exportOptions, shard analyze.Shard, paths []string) error {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -254,5 +255,28 @@ func TestExportSchemaDocumented(t *testing.T) {
 		if !slices.Equal(doc, cols) {
 			t.Errorf("%s: --help lists\n%v\nthe schema has\n%v", tc.table, doc, cols)
 		}
+	}
+}
+
+// TestExportNoFindings: without the diagnosis the connections are the
+// same, their finding lists empty, and there is no findings table.
+func TestExportNoFindings(t *testing.T) {
+	capture := capturePath("zeek-nmap-vsn.pcap")
+	full, bare := t.TempDir(), t.TempDir()
+	exportTo(t, full, capture)
+	exportTo(t, bare, "--no-findings", capture)
+	a, b := exporttest.Read(t, full), exporttest.Read(t, bare)
+	if len(b.Findings) != 0 {
+		t.Errorf("%d findings written with --no-findings", len(b.Findings))
+	}
+	re := regexp.MustCompile(`"findings":\[[^]]*\]`)
+	var want []string
+	for _, r := range a.Connections {
+		want = append(want, re.ReplaceAllString(r, `"findings":[]`))
+	}
+	slices.Sort(want)
+	if !slices.Equal(b.Connections, want) || !slices.Equal(b.Transitions, a.Transitions) {
+		t.Errorf("the connections differ without the diagnosis:\n%s", exporttest.Diff(exporttest.Dataset{Connections: b.Connections, Transitions: b.Transitions},
+			exporttest.Dataset{Connections: want, Transitions: a.Transitions}))
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
@@ -68,11 +70,54 @@ const batchRows = 1024
 // own), so that none overwrites another's files; a file is written under
 // a temporary name and renamed when complete, so that a run that fails
 // leaves no partial file that a query would read.
+//
+// Rows come in through Tables, one per goroutine that makes them, which
+// gather them in batches per partition; the files are opened, encoded,
+// compressed and written on a goroutine of the Dataset's own, so that
+// this work overlaps the analysis that makes the rows, and several
+// analyses (shards of one capture) write into the same files.
 type Dataset struct {
-	Connections *Table[Connection]
-	Findings    *Table[Finding]
-	Transitions *Table[Transition]
-	Segments    *Table[Segment] // nil unless asked for
+	w           *writer
+	connections *fileSet[Connection]
+	findings    *fileSet[Finding]
+	transitions *fileSet[Transition]
+	segments    *fileSet[Segment] // nil unless asked for
+}
+
+// writer runs the file work, in the order it was handed over.
+type writer struct {
+	jobs chan func() error
+	done chan struct{}
+	mu   sync.Mutex
+	err  error // the first job's error; later jobs are skipped
+}
+
+// writerDepth is how many batches may wait for the writer: enough to
+// smooth out a burst of connections ending at once, few enough to bound
+// the memory they hold.
+const writerDepth = 16
+
+func newWriter() *writer {
+	w := &writer{jobs: make(chan func() error, writerDepth), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for job := range w.jobs {
+			if w.failed() == nil {
+				if err := job(); err != nil {
+					w.mu.Lock()
+					w.err = err
+					w.mu.Unlock()
+				}
+			}
+		}
+	}()
+	return w
+}
+
+func (w *writer) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
 }
 
 // NewDataset returns a dataset writing under dir in format, its files
@@ -88,23 +133,43 @@ func NewDataset(dir string, format Format, sensor, name string, segments bool) (
 		return nil, err
 	}
 	d := &Dataset{
-		Connections: newTable[Connection](dir, TableConnections, format, sensor, name, connectionGroupRows),
-		Findings:    newTable[Finding](dir, TableFindings, format, sensor, name, connectionGroupRows),
-		Transitions: newTable[Transition](dir, TableTransitions, format, sensor, name, connectionGroupRows),
+		w:           newWriter(),
+		connections: newFileSet[Connection](dir, TableConnections, format, sensor, name, connectionGroupRows),
+		findings:    newFileSet[Finding](dir, TableFindings, format, sensor, name, connectionGroupRows),
+		transitions: newFileSet[Transition](dir, TableTransitions, format, sensor, name, connectionGroupRows),
 	}
 	if segments {
-		d.Segments = newTable[Segment](dir, TableSegments, format, sensor, name, segmentGroupRows)
+		d.segments = newFileSet[Segment](dir, TableSegments, format, sensor, name, segmentGroupRows)
 	}
 	return d, nil
 }
 
-// Close completes every file, and reports the first error met.
-func (d *Dataset) Close() error {
-	errs := []error{d.Connections.Close(), d.Findings.Close(), d.Transitions.Close()}
-	if d.Segments != nil {
-		errs = append(errs, d.Segments.Close())
+// Tables returns the tables for one goroutine to write rows into; Flush
+// them when it is done.
+func (d *Dataset) Tables() *Tables {
+	t := &Tables{
+		Connections: newTable(d.w, d.connections),
+		Findings:    newTable(d.w, d.findings),
+		Transitions: newTable(d.w, d.transitions),
 	}
-	return errors.Join(errs...)
+	if d.segments != nil {
+		t.Segments = newTable(d.w, d.segments)
+	}
+	return t
+}
+
+// Close completes every file, once every Tables was flushed, and reports
+// the first error met.
+func (d *Dataset) Close() error {
+	d.w.jobs <- d.connections.closeAll
+	d.w.jobs <- d.findings.closeAll
+	d.w.jobs <- d.transitions.closeAll
+	if d.segments != nil {
+		d.w.jobs <- d.segments.closeAll
+	}
+	close(d.w.jobs)
+	<-d.w.done
+	return d.w.err
 }
 
 // ValidName checks a sensor or file name: it becomes part of a path, so
@@ -124,17 +189,44 @@ func ValidName(s string) error {
 	return nil
 }
 
-// Table writes the rows of one table, each into its partition.
+// Tables are a dataset's tables as one goroutine writes rows into them.
+type Tables struct {
+	Connections *Table[Connection]
+	Findings    *Table[Finding]
+	Transitions *Table[Transition]
+	Segments    *Table[Segment] // nil unless the dataset has the segments table
+}
+
+// Flush hands every partial batch to the dataset, and reports the first
+// error met so far.
+func (t *Tables) Flush() error {
+	errs := []error{t.Connections.Flush(), t.Findings.Flush(), t.Transitions.Flush()}
+	if t.Segments != nil {
+		errs = append(errs, t.Segments.Flush())
+	}
+	return errors.Join(errs...)
+}
+
+// Table gathers one goroutine's rows of a table in batches, one per
+// partition, and hands each batch to the dataset's writer when it is
+// full.
 type Table[T any] struct {
-	dir, name    string
-	format       Format
-	sensor, file string
-	groupRows    int64
-	open         map[partition]*partFile[T]
-	files        map[partition]int // files started in each partition
-	clock        uint64
-	rows         int64
-	err          error
+	w       *writer
+	set     *fileSet[T]
+	batches map[partition]*batch[T]
+	// cur is the batch of the latest row's partition, which holds the
+	// times from curFrom to curTo: rows come in time order mostly, and a
+	// map lookup and a calendar computation per row cost a tenth of
+	// writing a segment's.
+	cur            *batch[T]
+	curFrom, curTo pcap.Time
+	rows           int64
+	err            error
+}
+
+type batch[T any] struct {
+	p    partition
+	rows []T
 }
 
 // partition is a date and an hour in UTC.
@@ -142,18 +234,19 @@ type partition struct {
 	year, month, day, hour int
 }
 
-func partitionOf(t pcap.Time) partition {
+// partitionOf is the partition of time t, and the times it holds.
+func partitionOf(t pcap.Time) (p partition, from, to pcap.Time) {
 	s := t.Std()
-	return partition{s.Year(), int(s.Month()), s.Day(), s.Hour()}
+	start := s.Truncate(time.Hour)
+	return partition{s.Year(), int(s.Month()), s.Day(), s.Hour()}, pcap.Time(start.UnixNano()), pcap.Time(start.Add(time.Hour).UnixNano())
 }
 
 func (p partition) dir() string {
 	return fmt.Sprintf("date=%04d-%02d-%02d/hour=%02d", p.year, p.month, p.day, p.hour)
 }
 
-func newTable[T any](dir, name string, format Format, sensor, file string, groupRows int64) *Table[T] {
-	return &Table[T]{dir: dir, name: name, format: format, sensor: sensor, file: file, groupRows: groupRows,
-		open: make(map[partition]*partFile[T]), files: make(map[partition]int)}
+func newTable[T any](w *writer, set *fileSet[T]) *Table[T] {
+	return &Table[T]{w: w, set: set, batches: make(map[partition]*batch[T])}
 }
 
 // Rows is how many rows the table was given.
@@ -165,93 +258,160 @@ func (t *Table[T]) Write(at pcap.Time, row *T) error {
 	if t.err != nil {
 		return t.err
 	}
-	p := partitionOf(at)
-	f := t.open[p]
-	if f == nil {
-		if f, t.err = t.openPartition(p); t.err != nil {
-			return t.err
+	if t.cur == nil || at < t.curFrom || at >= t.curTo {
+		p, from, to := partitionOf(at)
+		b := t.batches[p]
+		if b == nil {
+			b = &batch[T]{p: p, rows: t.set.newBatch()}
+			t.batches[p] = b
 		}
+		t.cur, t.curFrom, t.curTo = b, from, to
 	}
-	t.clock++
-	f.used = t.clock
-	f.batch = append(f.batch, *row)
+	b := t.cur
+	b.rows = append(b.rows, *row)
 	t.rows++
-	if len(f.batch) == batchRows {
-		t.err = f.flush()
+	if len(b.rows) == batchRows {
+		t.send(b.p, b.rows)
+		b.rows = t.set.newBatch()
 	}
 	return t.err
 }
 
-func (t *Table[T]) openPartition(p partition) (*partFile[T], error) {
-	if len(t.open) >= maxOpenPartitions {
+// Flush hands every partial batch to the writer.
+func (t *Table[T]) Flush() error {
+	for p, b := range t.batches {
+		if len(b.rows) > 0 {
+			t.send(p, b.rows)
+		}
+		delete(t.batches, p)
+	}
+	t.cur = nil
+	return t.err
+}
+
+func (t *Table[T]) send(p partition, b []T) {
+	set := t.set
+	t.w.jobs <- func() error { return set.write(p, b) }
+	if err := t.w.failed(); err != nil {
+		t.err = err
+	}
+}
+
+// fileSet is the files of one table: only the writer's goroutine touches
+// it, but for the batches it hands back.
+type fileSet[T any] struct {
+	dir, name    string
+	format       Format
+	sensor, file string
+	groupRows    int64
+	open         map[partition]*partFile[T]
+	files        map[partition]int // files started in each partition
+	clock        uint64
+	free         chan []T // batches written, for reuse
+}
+
+func newFileSet[T any](dir, name string, format Format, sensor, file string, groupRows int64) *fileSet[T] {
+	return &fileSet[T]{dir: dir, name: name, format: format, sensor: sensor, file: file, groupRows: groupRows,
+		open: make(map[partition]*partFile[T]), files: make(map[partition]int), free: make(chan []T, writerDepth)}
+}
+
+func (s *fileSet[T]) newBatch() []T {
+	select {
+	case b := <-s.free:
+		return b
+	default:
+		return make([]T, 0, batchRows)
+	}
+}
+
+// write writes a batch of rows into the partition's file, opening it
+// when needed, and takes the batch back for reuse.
+func (s *fileSet[T]) write(p partition, batch []T) error {
+	f := s.open[p]
+	if f == nil {
+		var err error
+		if f, err = s.openPartition(p); err != nil {
+			return err
+		}
+	}
+	s.clock++
+	f.used = s.clock
+	err := f.write(batch)
+	clear(batch)
+	select {
+	case s.free <- batch[:0]:
+	default:
+	}
+	return err
+}
+
+func (s *fileSet[T]) openPartition(p partition) (*partFile[T], error) {
+	if len(s.open) >= maxOpenPartitions {
 		var oldest partition
 		var used uint64
-		for q, f := range t.open {
+		for q, f := range s.open {
 			if used == 0 || f.used < used {
 				oldest, used = q, f.used
 			}
 		}
-		err := t.open[oldest].close()
-		delete(t.open, oldest)
+		err := s.open[oldest].close()
+		delete(s.open, oldest)
 		if err != nil {
 			return nil, err
 		}
 	}
-	dir := filepath.Join(t.dir, t.name, "sensor="+t.sensor, p.dir())
+	dir := filepath.Join(s.dir, s.name, "sensor="+s.sensor, p.dir())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	t.files[p]++
-	path := filepath.Join(dir, t.file+"-"+strconv.Itoa(t.files[p])+t.format.ext())
+	s.files[p]++
+	path := filepath.Join(dir, s.file+"-"+strconv.Itoa(s.files[p])+s.format.ext())
 	f, err := os.Create(path + ".tmp")
 	if err != nil {
 		return nil, err
 	}
-	pf := &partFile[T]{path: path, f: f, batch: make([]T, 0, batchRows)}
-	if t.format == JSONL {
+	pf := &partFile[T]{path: path, f: f}
+	if s.format == JSONL {
 		pf.bw = bufio.NewWriterSize(f, 256<<10)
 		pf.enc = json.NewEncoder(pf.bw)
 		pf.enc.SetEscapeHTML(false)
 	} else {
 		pf.pw = parquet.NewGenericWriter[T](f,
 			parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
-			parquet.MaxRowsPerRowGroup(t.groupRows),
+			parquet.MaxRowsPerRowGroup(s.groupRows),
 			parquet.CreatedBy("tcplens", "", ""))
 	}
-	t.open[p] = pf
+	s.open[p] = pf
 	return pf, nil
 }
 
-// Close completes the table's open files.
-func (t *Table[T]) Close() error {
-	for p, f := range t.open {
-		if err := f.close(); err != nil && t.err == nil {
-			t.err = err
-		}
-		delete(t.open, p)
+// closeAll completes the set's open files.
+func (s *fileSet[T]) closeAll() error {
+	var errs []error
+	for p, f := range s.open {
+		errs = append(errs, f.close())
+		delete(s.open, p)
 	}
-	return t.err
+	return errors.Join(errs...)
 }
 
 // partFile is one file being written in a partition.
 type partFile[T any] struct {
-	path  string // its name once complete; it is written as path+".tmp"
-	f     *os.File
-	pw    *parquet.GenericWriter[T]
-	bw    *bufio.Writer
-	enc   *json.Encoder
-	batch []T
-	used  uint64
+	path string // its name once complete; it is written as path+".tmp"
+	f    *os.File
+	pw   *parquet.GenericWriter[T]
+	bw   *bufio.Writer
+	enc  *json.Encoder
+	used uint64
 }
 
-func (p *partFile[T]) flush() error {
-	defer func() { clear(p.batch); p.batch = p.batch[:0] }()
+func (p *partFile[T]) write(batch []T) error {
 	if p.pw != nil {
-		_, err := p.pw.Write(p.batch)
+		_, err := p.pw.Write(batch)
 		return err
 	}
-	for i := range p.batch {
-		if err := p.enc.Encode(&p.batch[i]); err != nil {
+	for i := range batch {
+		if err := p.enc.Encode(&batch[i]); err != nil {
 			return err
 		}
 	}
@@ -259,11 +419,11 @@ func (p *partFile[T]) flush() error {
 }
 
 func (p *partFile[T]) close() error {
-	err := p.flush()
+	var err error
 	if p.pw != nil {
-		err = errors.Join(err, p.pw.Close())
+		err = p.pw.Close()
 	} else {
-		err = errors.Join(err, p.bw.Flush())
+		err = p.bw.Flush()
 	}
 	err = errors.Join(err, p.f.Close())
 	if err != nil {

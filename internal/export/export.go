@@ -16,12 +16,19 @@ type Options struct {
 	Capture  string        // the capture's name, in every row's capture column
 	Shard    analyze.Shard // analyse only this shard's connections
 	MaxConns int           // the connection table's cap (analyze.Options.MaxConns)
+	// Findings runs the diagnosis: the findings table, and each
+	// connection's finding ids. Without it, and without the segments
+	// table, the analysis runs on two goroutines, as conns's does.
+	Findings bool
 }
 
 // Stats is what an export did.
 type Stats struct {
 	Analysis analyze.Stats
-	Evicted  int // connections the table's caps evicted: a sharded export's union may differ then
+	// Evicted counts the connections the table's caps evicted, of them
+	// EvictedAttempts the attempts': a sharded export's union may differ
+	// from an unsharded one's then.
+	Evicted, EvictedAttempts int
 }
 
 // Exporter runs the analysis and the diagnosis over a capture and writes
@@ -30,7 +37,7 @@ type Stats struct {
 // analysed.
 type Exporter struct {
 	opts  Options
-	ds    *Dataset
+	ds    *Tables
 	an    *analyze.Analyzer
 	col   *diagnose.Collector
 	flows map[*conn.Conn]Flow // of the open connections, for the segments table
@@ -46,26 +53,39 @@ type pendingFinding struct {
 	flow Flow
 }
 
-// NewExporter returns an exporter writing into ds.
+// NewExporter returns an exporter writing into ds. Several may write
+// into one dataset at once, each on its goroutine (shards of a capture).
 func NewExporter(ds *Dataset, opts Options) *Exporter {
-	e := &Exporter{opts: opts, ds: ds, col: diagnose.NewCollector(), flows: make(map[*conn.Conn]Flow)}
-	e.col.Ended = e.ended
-	aopts := analyze.Options{MaxConns: opts.MaxConns, Shard: opts.Shard, OnSkip: e.col.Skipped}
-	e.an = analyze.New(aopts, e.segment, func(c *conn.Conn, why conn.EndReason) {
+	e := &Exporter{opts: opts, ds: ds.Tables(), col: diagnose.NewCollector(), flows: make(map[*conn.Conn]Flow)}
+	aopts := analyze.Options{MaxConns: opts.MaxConns, Shard: opts.Shard}
+	var onSegment func(*analyze.Segment)
+	if opts.Findings || e.ds.Segments != nil {
+		onSegment = e.segment
+	}
+	if opts.Findings {
+		e.col.Ended = e.ended
+		aopts.OnSkip = e.col.Skipped
+	} else {
+		aopts.Pipeline = true
+	}
+	e.an = analyze.New(aopts, onSegment, func(c *conn.Conn, why conn.EndReason) {
 		delete(e.flows, c)
-		e.col.OnConn(c, why)
+		if opts.Findings {
+			e.col.OnConn(c, why)
+			return
+		}
+		e.ended(&diagnose.Conn{Summary: analyze.Summarize(c, why)})
 	})
 	return e
 }
-
-// Analyzer is the analysis, for its counts.
-func (e *Exporter) Analyzer() *analyze.Analyzer { return e.an }
 
 // Add analyses one frame.
 func (e *Exporter) Add(f *pcap.Frame) { e.an.Add(f) }
 
 func (e *Exporter) segment(s *analyze.Segment) {
-	e.col.Segment(s)
+	if e.opts.Findings {
+		e.col.Segment(s)
+	}
 	if e.ds.Segments == nil {
 		return
 	}
@@ -119,13 +139,15 @@ func (e *Exporter) keep(err error) {
 	}
 }
 
-// Close ends the capture: the connections still open end, the findings
-// that waited for the capture's end are completed and written, and the
-// dataset's files are completed.
+// Close ends the capture: the connections still open end, and the
+// findings that waited for the capture's end are completed; every row is
+// handed to the dataset (which Dataset.Close completes).
 func (e *Exporter) Close() (Stats, error) {
 	e.an.Close()
 	st := e.an.Stats
-	e.col.Finish(st)
+	if e.opts.Findings {
+		e.col.Finish(st)
+	}
 	for i := range e.pending {
 		p := &e.pending[i]
 		fs := []diagnose.Finding{p.f}
@@ -135,7 +157,7 @@ func (e *Exporter) Close() (Stats, error) {
 	}
 	e.pending = nil
 	t := e.an.Table()
-	return Stats{Analysis: st, Evicted: t.Evicted}, errors.Join(e.err, e.ds.Close())
+	return Stats{Analysis: st, Evicted: t.Evicted, EvictedAttempts: t.EvictedAttempts}, errors.Join(e.err, e.ds.Flush())
 }
 
 // ZeekExporter writes conn.log: Zeek's connections, delimited as Zeek
