@@ -40,7 +40,7 @@ type Exporter struct {
 	ds    *Tables
 	an    *analyze.Analyzer
 	col   *diagnose.Collector
-	flows map[*conn.Conn]Flow // of the open connections, for the segments table
+	flows map[*conn.Conn]*segmentConn // of the open connections, for the segments table
 	// pending are findings whose words wait for the capture's end, with
 	// their connection's summary and identity.
 	pending []pendingFinding
@@ -56,7 +56,7 @@ type pendingFinding struct {
 // NewExporter returns an exporter writing into ds. Several may write
 // into one dataset at once, each on its goroutine (shards of a capture).
 func NewExporter(ds *Dataset, opts Options) *Exporter {
-	e := &Exporter{opts: opts, ds: ds.Tables(), col: diagnose.NewCollector(), flows: make(map[*conn.Conn]Flow)}
+	e := &Exporter{opts: opts, ds: ds.Tables(), col: diagnose.NewCollector(), flows: make(map[*conn.Conn]*segmentConn)}
 	aopts := analyze.Options{MaxConns: opts.MaxConns, Shard: opts.Shard}
 	var onSegment func(*analyze.Segment)
 	if opts.Findings || e.ds.Segments != nil {
@@ -89,18 +89,22 @@ func (e *Exporter) segment(s *analyze.Segment) {
 	if e.ds.Segments == nil {
 		return
 	}
-	var uid string
-	if s.Conn != nil {
-		fl, ok := e.flows[s.Conn]
-		if !ok {
-			c := s.Conn
-			fl = FlowOf(c.ClientEnd().Addr, c.ServerEnd().Addr, c.Start)
-			e.flows[c] = fl
+	var sc *segmentConn
+	if c := s.Conn; c != nil {
+		if sc = e.flows[c]; sc == nil {
+			cl, sv := c.ClientEnd().Addr, c.ServerEnd().Addr
+			sc = &segmentConn{uid: FlowOf(cl, sv, c.Start).UID, client: cl.Addr().String(), server: sv.Addr().String()}
+			e.flows[c] = sc
 		}
-		uid = fl.UID
 	}
-	row := SegmentOf(s, uid, e.opts.Capture)
+	row := SegmentOf(s, sc, e.opts.Capture)
 	e.keep(e.ds.Segments.Write(s.Frame.Time, &row))
+}
+
+// segmentConn is what every segment row of a connection repeats, made
+// once: its uid and its addresses in words.
+type segmentConn struct {
+	uid, client, server string
 }
 
 // ended writes the rows of a connection the diagnosis is done with.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/tcplens/tcplens/internal/analyze"
+	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/diagnose"
 	"github.com/tcplens/tcplens/internal/tcp"
 	"github.com/tcplens/tcplens/internal/wire"
@@ -123,14 +124,13 @@ func TransitionOf(t *tcp.Transition, end string, flow Flow, capture string) Tran
 	}
 }
 
-// SegmentOf is the segments row of one analysed segment, whose connection
-// has the uid given.
-func SegmentOf(s *analyze.Segment, uid, capture string) Segment {
+// SegmentOf is the segments row of one analysed segment; c is its
+// connection's uid and addresses (nil for a segment tied to none).
+func SegmentOf(s *analyze.Segment, c *segmentConn, capture string) Segment {
 	f, seg, r := s.Frame, s.Seg, s.Result
 	row := Segment{
 		Frame:    int64(f.Number),
 		TS:       Time(f.Time),
-		UID:      uid,
 		SACK:     noSACK,
 		Analysis: noAnalysis,
 		Capture:  capture,
@@ -141,8 +141,15 @@ func SegmentOf(s *analyze.Segment, uid, capture string) Segment {
 		row.ServerState = s.Conn.ServerEnd().State.String()
 	}
 	if seg.TCP != nil {
-		row.SrcH, row.SrcP = seg.Src.Addr().String(), int32(seg.Src.Port())
-		row.DstH, row.DstP = seg.Dst.Addr().String(), int32(seg.Dst.Port())
+		switch {
+		case c == nil:
+			row.SrcH, row.DstH = seg.Src.Addr().String(), seg.Dst.Addr().String()
+		case s.Dir == conn.ClientToServer:
+			row.UID, row.SrcH, row.DstH = c.uid, c.client, c.server
+		default:
+			row.UID, row.SrcH, row.DstH = c.uid, c.server, c.client
+		}
+		row.SrcP, row.DstP = int32(seg.Src.Port()), int32(seg.Dst.Port())
 		row.Flags = seg.Flags.String()
 		row.Seq, row.Ack = int64(r.RelSeq), int64(r.RelAck)
 		row.SeqRaw, row.AckRaw = int64(seg.Seq), int64(seg.Ack)
