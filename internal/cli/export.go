@@ -73,9 +73,9 @@ func newExportCmd(e *env) *cobra.Command {
 table, partitioned as Hive does, so that a query on a time range reads
 only the files of that range:
 
-  DIR/TABLE/sensor=SENSOR/date=YYYY-MM-DD/hour=HH/part-…parquet
+  DIR/TABLE/sensor=SENSOR/date=YYYY-MM-DD/hour=H/part-…parquet
 
-The date and hour are UTC, of the connection's first packet (of the
+The date and hour (0 to 23) are UTC, of the connection's first packet (of the
 segment's time for segments). --format parquet (the default) writes
 Apache Parquet (zstd, dictionary-encoded columns of few values, times as
 INT64 TIMESTAMP(NANOS) UTC); jsonl writes one JSON object per row, times as

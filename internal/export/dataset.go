@@ -62,7 +62,7 @@ const batchRows = 1024
 // Dataset writes the tables of an export under a directory, one
 // directory per table, partitioned as Hive does:
 //
-//	DIR/TABLE/sensor=SENSOR/date=YYYY-MM-DD/hour=HH/NAME-N.parquet
+//	DIR/TABLE/sensor=SENSOR/date=YYYY-MM-DD/hour=H/NAME-N.parquet
 //
 // date and hour are UTC, of the connection's first packet (of the
 // segment's own time for segments). NAME must differ between the runs
@@ -242,7 +242,7 @@ func partitionOf(t pcap.Time) (p partition, from, to pcap.Time) {
 }
 
 func (p partition) dir() string {
-	return fmt.Sprintf("date=%04d-%02d-%02d/hour=%02d", p.year, p.month, p.day, p.hour)
+	return fmt.Sprintf("date=%04d-%02d-%02d/hour=%d", p.year, p.month, p.day, p.hour)
 }
 
 func newTable[T any](w *writer, set *fileSet[T]) *Table[T] {
