@@ -66,7 +66,7 @@ segments (with --segments, one row per TCP segment, read --json's fields):
 func newExportCmd(e *env) *cobra.Command {
 	var o exportOptions
 	cmd := &cobra.Command{
-		Use:   "export [flags] -o DIR [FILE...]",
+		Use:   "export [flags] -o DIR [FILE...] [FILTER]",
 		Short: "Write connections, findings, transitions and segments as Parquet or JSON lines for query engines, or Zeek's conn.log",
 		Long: `export writes what the analysis finds as a dataset that query engines
 (DuckDB, ClickHouse, Spark, Trino, Athena) read as it is: one directory per
@@ -80,9 +80,11 @@ segment's time for segments). --format parquet (the default) writes
 Apache Parquet (zstd, dictionary-encoded columns of few values, times as
 INT64 TIMESTAMP(NANOS) UTC); jsonl writes one JSON object per row, times as
 RFC 3339 strings. Durations are seconds. Files are named after the
-capture's file names, the sensor and the shard, so that runs over other
-files or shards write beside each other into one dataset, and a run
-repeated replaces its own files; each file appears only once complete.
+capture's file names, the filter, the sensor and the shard, so that runs
+over other files or shards write beside each other into one dataset, and
+a run repeated replaces its own files; each file appears only once
+complete. A filter after the files (or -F) exports only the frames it
+passes, as it does for every command.
 
 The tables and their columns:
 ` + exportSchema + `
@@ -139,7 +141,7 @@ scripts/dask-export.py runs the shards of many captures on a Dask cluster.`,
 	return cmd
 }
 
-func runExport(e *env, o exportOptions, paths []string) error {
+func runExport(e *env, o exportOptions, args []string) error {
 	if o.out == "" {
 		return &exitError{code: exitUsage, msg: "export needs -o DIR"}
 	}
@@ -160,7 +162,7 @@ func runExport(e *env, o exportOptions, paths []string) error {
 		if o.segments {
 			return &exitError{code: exitUsage, msg: "--segments applies to the parquet and jsonl formats"}
 		}
-		return runZeekExport(e, o, shard, paths)
+		return runZeekExport(e, o, shard, args)
 	default:
 		return &exitError{code: exitUsage, msg: fmt.Sprintf("--format %q: parquet, jsonl, zeek or zeek-json", o.format)}
 	}
@@ -168,14 +170,21 @@ func runExport(e *env, o exportOptions, paths []string) error {
 	// connections (of the --shard ones, if given): shard K of N split M
 	// ways is shards K*M to K*M+M-1 of N*M, as flowhash.Shard is
 	// monotonic in the hash. Standard input can be read once only.
+	paths, expr, err := splitArgs(e, args)
+	if err != nil {
+		return err
+	}
 	jobs := o.jobs
 	if jobs < 1 {
 		jobs = runtime.GOMAXPROCS(0)
 	}
-	if slices.Contains(paths, "-") {
-		jobs = 1
+	if len(paths) == 0 && stdinIsData(e.stdin) {
+		paths = []string{"-"}
 	}
-	ds, err := export.NewDataset(o.out, format, o.sensor, fileStem(paths, o.sensor, shard), o.segments)
+	if slices.Contains(paths, "-") {
+		jobs = 1 // standard input can be read once only
+	}
+	ds, err := export.NewDataset(o.out, format, o.sensor, fileStem(paths, expr, o.sensor, shard), o.segments)
 	if err != nil {
 		return err
 	}
@@ -192,7 +201,7 @@ func runExport(e *env, o exportOptions, paths []string) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[j] = exportShard(je, ds, paths, export.Options{Capture: capture, Shard: sub, MaxConns: o.maxConns, Findings: !o.noFindings})
+			results[j] = exportShard(je, ds, args, export.Options{Capture: capture, Shard: sub, MaxConns: o.maxConns, Findings: !o.noFindings})
 		}()
 	}
 	wg.Wait()
@@ -223,9 +232,10 @@ type exportResult struct {
 	err   error
 }
 
-// exportShard reads the capture and exports one shard of its connections.
-func exportShard(e *env, ds *export.Dataset, paths []string, opts export.Options) exportResult {
-	c, err := openCapture(e, paths)
+// exportShard reads the capture (files and filter in args) and exports
+// one shard of its connections.
+func exportShard(e *env, ds *export.Dataset, args []string, opts export.Options) exportResult {
+	c, err := openCapture(e, args)
 	if err != nil {
 		return exportResult{err: err}
 	}
@@ -241,8 +251,8 @@ func exportShard(e *env, ds *export.Dataset, paths []string, opts export.Options
 	return exportResult{st, errors.Join(err, c.finish())}
 }
 
-func runZeekExport(e *env, o exportOptions, shard analyze.Shard, paths []string) error {
-	c, err := openCapture(e, paths)
+func runZeekExport(e *env, o exportOptions, shard analyze.Shard, args []string) error {
+	c, err := openCapture(e, args)
 	if err != nil {
 		return err
 	}
@@ -312,14 +322,18 @@ func captureName(paths []string) string {
 	names := make([]string, len(paths))
 	for i, p := range paths {
 		names[i] = filepath.Base(p)
+		if p == "-" {
+			names[i] = "stdin"
+		}
 	}
 	return strings.Join(names, ",")
 }
 
-// fileStem names an export's files: a hash of the capture's file names
-// and the sensor, and the shard, so that runs over other files or shards
-// write beside each other and a repeated run replaces its own files.
-func fileStem(paths []string, sensor string, shard analyze.Shard) string {
-	h := sha1.Sum([]byte(captureName(paths) + "\x00" + sensor))
+// fileStem names an export's files: a hash of the capture's file names,
+// the filter and the sensor, and the shard, so that runs over other
+// files, frames or shards write beside each other and a repeated run
+// replaces its own files.
+func fileStem(paths []string, filter, sensor string, shard analyze.Shard) string {
+	h := sha1.Sum([]byte(captureName(paths) + "\x00" + filter + "\x00" + sensor))
 	return fmt.Sprintf("part-%s-%dof%d", hex.EncodeToString(h[:6]), shard.K, max(shard.N, 1))
 }

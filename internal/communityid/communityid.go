@@ -1,7 +1,9 @@
-// Package communityid computes Corelight's Community ID v1 of a flow
-// (https://github.com/corelight/community-id-spec): a string that Zeek,
-// Suricata, Arkime and Wireshark compute alike for the same flow, so that
-// the records each tool writes about it join on it.
+// Package communityid computes the Community ID of a flow (version 1 of
+// the Community ID Flow Hashing specification, github.com/corelight/
+// community-id-spec): the string Zeek, Suricata, Arkime, Wireshark and
+// tshark (tshark's -Y 'communityid == "1:…"') give a connection, so that
+// a connection found in one tool can be picked out in another, and the
+// records each writes about it join on it.
 //
 // Only protocols with 16-bit ports are covered (TCP, UDP, SCTP); the
 // spec's mapping of ICMP types and codes onto ports is not needed by
@@ -16,26 +18,27 @@ import (
 
 // IP protocol numbers, as the hash takes them.
 const (
-	TCP  = 6
-	UDP  = 17
-	SCTP = 132
+	ProtoTCP  = 6
+	ProtoUDP  = 17
+	ProtoSCTP = 132
 )
 
-// Of returns the Community ID v1 of the flow between a and b over the IP
-// protocol proto, with the hash seeded by seed (0 unless every tool that
-// is to agree was given another). The order of a and b does not matter.
-// An IPv4-mapped IPv6 address counts as the IPv4 address it maps, as a
-// decoder that saw IPv4 on the wire would have given it.
-func Of(seed uint16, proto uint8, a, b netip.AddrPort) string {
-	return string(Append(nil, seed, proto, a, b))
+// Of returns "1:" and the base64 of the SHA-1 of the seed and the flow's
+// endpoints, the lesser endpoint first, so that both directions give the
+// same ID. Addresses keep their family: an IPv4-mapped IPv6 address is
+// hashed as the IPv4 address it maps, as a decoder that saw IPv4 on the
+// wire would have given it. The seed is 0 unless every tool that is to
+// agree was given another.
+func Of(seed uint16, a, b netip.AddrPort, proto uint8) string {
+	var buf [64]byte
+	return string(Append(buf[:0], seed, a, b, proto))
 }
 
-// Append appends the Community ID of the flow to dst, as Of returns it.
-func Append(dst []byte, seed uint16, proto uint8, a, b netip.AddrPort) []byte {
+// Append appends the Community ID of the flow to dst, as Of returns it,
+// without allocating when dst has room.
+func Append(dst []byte, seed uint16, a, b netip.AddrPort, proto uint8) []byte {
 	aa, ba := a.Addr().Unmap(), b.Addr().Unmap()
 	ap, bp := a.Port(), b.Port()
-	// The spec orders the endpoints so that both directions hash alike:
-	// the lesser address first, the lesser port breaking a tie.
 	if c := aa.Compare(ba); c > 0 || c == 0 && ap > bp {
 		aa, ba, ap, bp = ba, aa, bp, ap
 	}

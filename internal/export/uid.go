@@ -25,7 +25,7 @@ type Flow struct {
 // apart join and deduplicate on it.
 func FlowOf(a, b netip.AddrPort, start pcap.Time) Flow {
 	var buf [64]byte
-	cid := communityid.Append(buf[:0], 0, communityid.TCP, a, b)
+	cid := communityid.Append(buf[:0], 0, a, b, communityid.ProtoTCP)
 	f := Flow{CommunityID: string(cid)}
 	h := sha1.New()
 	h.Write(cid)
