@@ -136,7 +136,7 @@ scripts/dask-export.py runs the shards of many captures on a Dask cluster.`,
 	f.BoolVar(&o.segments, "segments", false, "also write the segments table: one row per TCP segment")
 	f.StringVar(&o.shard, "shard", "", "K/N: analyse only the connections of shard K of N (0 <= K < N)")
 	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once by each job (default 1048576, of them at most 65536 attempts)")
-	f.IntVarP(&o.jobs, "jobs", "j", 0, "analyses run at once, each over its share of the connections (default: the cores; 1 for standard input)")
+	f.IntVarP(&o.jobs, "jobs", "j", 0, "analyses run at once, each over its share of the connections (default: the cores; 1 with --no-findings and no --segments, and for standard input)")
 	f.BoolVar(&o.noFindings, "no-findings", false, "leave the diagnosis out (no findings table, empty findings lists): as fast as conns")
 	return cmd
 }
@@ -177,6 +177,12 @@ func runExport(e *env, o exportOptions, args []string) error {
 	jobs := o.jobs
 	if jobs < 1 {
 		jobs = runtime.GOMAXPROCS(0)
+		if o.noFindings && !o.segments {
+			// Without the diagnosis or the segments, the analysis runs on
+			// conns's two goroutines already: a second job would only read
+			// the file twice.
+			jobs = 1
+		}
 	}
 	if len(paths) == 0 && stdinIsData(e.stdin) {
 		paths = []string{"-"}
