@@ -49,6 +49,11 @@ const (
 	segmentGroupRows    = 128 << 10
 )
 
+// pageBuffer is each column's page buffer: an open file holds one per
+// column (70 for connections), so parquet-go's 256 KiB default would
+// take 18 MiB a file; pages of 64 KiB are as well read.
+const pageBuffer = 64 << 10
+
 // maxOpenPartitions bounds the partitions of one table written at once.
 // Rows come in roughly time order (connections as they end, segments as
 // they were captured), so one or two are open at a time; a row for a
@@ -379,6 +384,7 @@ func (s *fileSet[T]) openPartition(p partition) (*partFile[T], error) {
 		pf.pw = parquet.NewGenericWriter[T](f,
 			parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
 			parquet.MaxRowsPerRowGroup(s.groupRows),
+			parquet.PageBufferSize(pageBuffer),
 			parquet.CreatedBy("tcplens", "", ""))
 	}
 	s.open[p] = pf
