@@ -89,6 +89,11 @@ func (e *Exporter) segment(s *analyze.Segment) {
 	if e.ds.Segments == nil {
 		return
 	}
+	if s.Conn == nil && e.opts.Shard.K != 0 {
+		// A segment tied to no connection (its header unreadable) is in
+		// every shard's input: the first shard writes it.
+		return
+	}
 	var sc *segmentConn
 	if c := s.Conn; c != nil {
 		if sc = e.flows[c]; sc == nil {

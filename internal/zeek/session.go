@@ -2,6 +2,7 @@ package zeek
 
 import (
 	"container/heap"
+	"math"
 	"net/netip"
 	"slices"
 	"time"
@@ -121,17 +122,17 @@ func (t *Tracker) Segment(seg *wire.Segment, now pcap.Time) {
 		s.Orig, s.Resp = s.Resp, s.Orig
 	}
 	if ev&Attempt != 0 {
-		t.arm(s, attemptTimer, t.now+pcap.Time(attemptDelay))
+		t.arm(s, attemptTimer, after(t.now, attemptDelay))
 	}
 	if ev&Established != 0 {
 		t.setInactivity(s, tcpInactivity)
 	}
 	if ev&CloseComplete != 0 {
 		s.timerGen++ // CancelTimers
-		t.arm(s, deleteTimer, s.Last+pcap.Time(closeDelay))
+		t.arm(s, deleteTimer, after(s.Last, closeDelay))
 	}
 	if ev&HalfClosed != 0 {
-		t.arm(s, expireTimer, s.Last+pcap.Time(sessionTimer))
+		t.arm(s, expireTimer, after(s.Last, sessionTimer))
 	}
 }
 
@@ -180,7 +181,7 @@ func (t *Tracker) newSession(k key, seg *wire.Segment) *Session {
 		}
 	}
 	t.conns[k] = s
-	t.arm(s, expireTimer, t.now+pcap.Time(synTimeout))
+	t.arm(s, expireTimer, after(t.now, synTimeout))
 	t.setInactivity(s, udpInactivity) // TCPAnalyzer::MakeSessionAdapter
 	return s
 }
@@ -194,7 +195,7 @@ func (t *Tracker) setInactivity(s *Session, d time.Duration) {
 	}
 	s.inactGen++
 	s.inactivity = d
-	t.arm(s, inactivityTimer, s.Last+pcap.Time(d))
+	t.arm(s, inactivityTimer, after(s.Last, d))
 }
 
 func (t *Tracker) remove(s *Session) {
@@ -224,6 +225,9 @@ type timer struct {
 }
 
 func (t *Tracker) arm(s *Session, kind timerKind, at pcap.Time) {
+	if at == never {
+		return // it can come due only at Close
+	}
 	gen := s.timerGen
 	if kind == inactivityTimer {
 		gen = s.inactGen
@@ -239,11 +243,13 @@ func (t *Tracker) fire(tm timer) {
 		if tm.gen != s.inactGen {
 			return
 		}
-		if s.Last+pcap.Time(s.inactivity) <= t.now {
+		switch due := after(s.Last, s.inactivity); {
+		case due == never:
+		case due <= t.now:
 			t.remove(s)
-			return
+		default:
+			t.arm(s, inactivityTimer, due)
 		}
-		t.arm(s, inactivityTimer, s.Last+pcap.Time(s.inactivity))
 		return
 	case deleteTimer:
 		if tm.gen == s.timerGen {
@@ -262,7 +268,7 @@ func (t *Tracker) fire(tm timer) {
 			t.remove(s)
 		}
 	case expireTimer:
-		if s.Last+pcap.Time(connectionLinger) < t.now {
+		if after(s.Last, connectionLinger) < t.now {
 			if o.didClose || r.didClose {
 				if o.didClose && r.didClose || o.state == zReset || r.state == zReset || o.state == zInactive || r.state == zInactive {
 					h.finished = true
@@ -275,8 +281,22 @@ func (t *Tracker) fire(tm timer) {
 				return
 			}
 		}
-		t.arm(s, expireTimer, t.now+pcap.Time(sessionTimer))
+		t.arm(s, expireTimer, after(t.now, sessionTimer))
 	}
+}
+
+// never is a timer's time past the end of pcap.Time's range: it does not
+// come due before Close. A capture's times can reach that end (the reader
+// saturates those beyond it), and a timer there would come due at once,
+// and again each time it was armed anew.
+const never = pcap.Time(math.MaxInt64)
+
+// after is t+d, or never past the end of time.
+func after(t pcap.Time, d time.Duration) pcap.Time {
+	if t >= never-pcap.Time(d) {
+		return never
+	}
+	return t + pcap.Time(d)
 }
 
 // timerHeap orders timers by when they are due.

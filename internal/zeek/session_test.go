@@ -2,9 +2,11 @@ package zeek
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
+	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/testcap"
 	"github.com/tcplens/tcplens/internal/wire"
 )
@@ -116,5 +118,26 @@ func TestTrackerBoundaries(t *testing.T) {
 				t.Errorf("connections:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
 		})
+	}
+}
+
+// TestTrackerEndOfTime: a timestamp at the end of pcap.Time's range (the
+// reader saturates those outside it) arms timers that cannot come due
+// later; Advance must not fire them for ever.
+func TestTrackerEndOfTime(t *testing.T) {
+	var n int
+	tr := NewTracker(func(*Session) { n++ })
+	frames := testcap.Build("t=0 c>s S seq=0\nt=0.01 s>c S. seq=0 ack=1\nt=0.02 c>s . seq=1 ack=1")
+	for i, f := range frames {
+		var s wire.Segment
+		if err := wire.Decode(&f, &s); err != nil {
+			t.Fatal(err)
+		}
+		tr.Segment(&s, pcap.Time(math.MaxInt64-int64(len(frames)-1-i)))
+	}
+	tr.Advance(pcap.Time(math.MaxInt64))
+	tr.Close()
+	if n != 1 {
+		t.Errorf("%d connections, want 1", n)
 	}
 }
