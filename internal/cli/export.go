@@ -119,7 +119,12 @@ TTLs the diagnosis compares RSTs with), so that every shard's rows are
 those of the whole run; only under the connection table's caps
 (--max-conns, and the 65,536 attempts) can a shard evict other
 connections than the whole run, and export says so when it evicts.
-scripts/dask-export.py runs the shards of many captures on a Dask cluster.`,
+scripts/dask-export.py runs the shards of many captures on a Dask cluster.
+
+On one machine export runs --jobs analyses at once (one per core), each
+over its share of the connections by the same hash, all writing into the
+same files. --no-findings leaves the diagnosis out (no findings table, and
+empty finding lists): its analysis is conns's, about as fast.`,
 		Example: `  tcplens export trace.pcap -o /data/tcplens
   tcplens export --sensor edge1 --segments monday-*.pcap -o /data/tcplens
   tcplens export --shard 0/4 big.pcap -o /shared/tcplens     # one of four machines

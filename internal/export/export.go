@@ -48,9 +48,9 @@ type Exporter struct {
 }
 
 type pendingFinding struct {
-	f    diagnose.Finding
-	sum  *analyze.Summary
-	flow Flow
+	f     diagnose.Finding
+	start pcap.Time // its connection's first packet
+	flow  Flow
 }
 
 // NewExporter returns an exporter writing into ds. Several may write
@@ -118,17 +118,13 @@ func (e *Exporter) ended(c *diagnose.Conn) {
 	flow := FlowOf(s.Client.Addr, s.Server.Addr, s.Start)
 	row := ConnectionOf(s, flow, c.Findings, e.opts.Capture)
 	e.keep(e.ds.Connections.Write(s.Start, &row))
-	var kept *analyze.Summary
 	for i := range c.Findings {
 		f := &c.Findings[i]
 		if f.Pending() {
-			if kept == nil {
-				kept = &analyze.Summary{Start: s.Start}
-			}
-			e.pending = append(e.pending, pendingFinding{*f, kept, flow})
+			e.pending = append(e.pending, pendingFinding{*f, s.Start, flow})
 			continue
 		}
-		fr := FindingOf(f, s, flow, e.opts.Capture)
+		fr := FindingOf(f, s.Start, flow, e.opts.Capture)
 		e.keep(e.ds.Findings.Write(s.Start, &fr))
 	}
 	for _, side := range []struct {
@@ -161,8 +157,8 @@ func (e *Exporter) Close() (Stats, error) {
 		p := &e.pending[i]
 		fs := []diagnose.Finding{p.f}
 		diagnose.Complete(fs, st.Last)
-		fr := FindingOf(&fs[0], p.sum, p.flow, e.opts.Capture)
-		e.keep(e.ds.Findings.Write(p.sum.Start, &fr))
+		fr := FindingOf(&fs[0], p.start, p.flow, e.opts.Capture)
+		e.keep(e.ds.Findings.Write(p.start, &fr))
 	}
 	e.pending = nil
 	t := e.an.Table()

@@ -6,6 +6,7 @@ import (
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/diagnose"
+	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/tcp"
 	"github.com/tcplens/tcplens/internal/wire"
 )
@@ -90,15 +91,16 @@ func ConnectionOf(s *analyze.Summary, flow Flow, findings []diagnose.Finding, ca
 	return r
 }
 
-// FindingOf is the findings row of one finding of a connection.
-func FindingOf(f *diagnose.Finding, s *analyze.Summary, flow Flow, capture string) Finding {
+// FindingOf is the findings row of one finding of a connection whose
+// first packet was at start.
+func FindingOf(f *diagnose.Finding, start pcap.Time, flow Flow, capture string) Finding {
 	frames := make([]int64, len(f.Frames))
 	for i, n := range f.Frames {
 		frames[i] = int64(n)
 	}
 	return Finding{
 		UID:         flow.UID,
-		TS:          Time(s.Start),
+		TS:          Time(start),
 		ID:          f.ID,
 		Severity:    f.Severity.String(),
 		Frames:      frames,

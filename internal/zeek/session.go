@@ -15,14 +15,13 @@ import (
 // of a connection: a packet on the same ports after that starts a new
 // one, and a new row of conn.log.
 const (
-	synTimeout          = 5 * time.Second      // tcp_SYN_timeout: the first expire check
-	sessionTimer        = 6 * time.Second      // tcp_session_timer: the expire check's period
-	connectionLinger    = 5 * time.Second      // tcp_connection_linger
-	attemptDelay        = 5 * time.Second      // tcp_attempt_delay
-	closeDelay          = 5 * time.Second      // tcp_close_delay
-	udpInactivity       = time.Minute          // udp_inactivity_timeout: a TCP connection's until its handshake ends
-	tcpInactivity       = 5 * time.Minute      // tcp_inactivity_timeout
-	minTCPHeaderForConn = wire.TCPMinHeaderLen // what Zeek needs captured to make a connection
+	synTimeout       = 5 * time.Second // tcp_SYN_timeout: the first expire check
+	sessionTimer     = 6 * time.Second // tcp_session_timer: the expire check's period
+	connectionLinger = 5 * time.Second // tcp_connection_linger
+	attemptDelay     = 5 * time.Second // tcp_attempt_delay
+	closeDelay       = 5 * time.Second // tcp_close_delay
+	udpInactivity    = time.Minute     // udp_inactivity_timeout: a TCP connection's until its handshake ends
+	tcpInactivity    = 5 * time.Minute // tcp_inactivity_timeout
 )
 
 // Session is one connection as Zeek delimits it: one row of its conn.log.
@@ -96,8 +95,8 @@ func (t *Tracker) Advance(now pcap.Time) {
 
 // Segment processes one TCP segment captured at now.
 func (t *Tracker) Segment(seg *wire.Segment, now pcap.Time) {
-	if len(seg.TCP) < minTCPHeaderForConn || seg.PayloadLen+seg.HeaderLen < minTCPHeaderForConn && !seg.IPLenFixed {
-		return // BuildConnTuple: no connection without the fixed header
+	if len(seg.TCP) < wire.TCPMinHeaderLen || seg.PayloadLen+seg.HeaderLen < wire.TCPMinHeaderLen && !seg.IPLenFixed {
+		return // BuildConnTuple: no connection without the fixed header captured
 	}
 	t.Advance(now)
 	k := keyOf(seg.Src, seg.Dst)
