@@ -7,6 +7,7 @@ import (
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/pcap"
 )
 
 // Conn is one connection: its summary and, while the rules run on it, its
@@ -106,6 +107,11 @@ type Collector struct {
 	// Want, when set, names connections kept whole whatever their rank:
 	// those a command was asked to show.
 	Want func(id int) bool
+	// Ended, when set, is handed every connection as the rules are done
+	// with it: its summary and all its findings (a finding whose words
+	// wait for the capture's end is Pending; Complete writes them). It
+	// is valid only during the call.
+	Ended func(c *Conn)
 
 	Stats CaptureFacts
 
@@ -166,6 +172,9 @@ func (col *Collector) ended(c *Conn) {
 	c.Facts.Server.readable()
 	col.x = env{hosts: &col.hosts, capture: col.Stats, end: col.last}
 	c.Findings = diagnoseConn(&col.x, c)
+	if col.Ended != nil {
+		col.Ended(c)
+	}
 	col.conns++
 	col.vantages[c.Vantage]++
 	col.services.add(c)
@@ -334,6 +343,14 @@ func diagnoseConn(x *env, c *Conn) []Finding {
 	Sort(out)
 	return out
 }
+
+// Complete writes the words of findings that waited for the capture's
+// end, now that it is known (end is its last frame's time; its frame,
+// unknown to the caller, is claimed nothing of).
+func Complete(fs []Finding, end pcap.Time) { finishAll(fs, Mark{Time: end}) }
+
+// Pending reports whether the finding's words wait for the capture's end.
+func (f *Finding) Pending() bool { return f.late != nil }
 
 // finishAll completes the findings that waited for the capture's end.
 func finishAll(fs []Finding, end Mark) {

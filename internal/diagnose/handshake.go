@@ -117,7 +117,9 @@ func ruleSYNTimeout(x *env, c *Conn) *Finding {
 		if end.Time > last.Time && end.Frame != last.Frame {
 			d := end.Time.Sub(last.Time)
 			fd.Explanation += fmt.Sprintf(" The capture goes on %s after the last SYN.", dur(d))
-			fd.Evidence = append(slices.Clip(ev), elapsedAny(last.Frame, end.Frame, d))
+			if end.Frame != 0 { // unknown when another run read the last frame
+				fd.Evidence = append(slices.Clip(ev), elapsedAny(last.Frame, end.Frame, d))
+			}
 		}
 		fd.Explanation += tail
 		fd.evidenceFrames()
