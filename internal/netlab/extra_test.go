@@ -17,7 +17,7 @@ func TestExtraScenarios(t *testing.T) {
 	for _, sc := range ExtraScenarios() {
 		t.Run(sc.Name, func(t *testing.T) {
 			start := time.Now()
-			r := Run(t, sc)
+			r := runSteady(t, sc)
 			if t.Failed() {
 				return
 			}

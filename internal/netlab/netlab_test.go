@@ -42,7 +42,7 @@ func TestScenarios(t *testing.T) {
 	for _, sc := range Catalogue() {
 		t.Run(sc.Name, func(t *testing.T) {
 			start := time.Now()
-			r := Run(t, sc)
+			r := runSteady(t, sc)
 			if t.Failed() {
 				return
 			}
@@ -59,6 +59,27 @@ func TestScenarios(t *testing.T) {
 			save(t, r)
 			checkTruthAtEveryPoint(t, r)
 		})
+	}
+}
+
+// disturbedLate is how late the relay may forward a frame before a run
+// no longer shows its scenario: a path half a retransmission timeout
+// slower than its delay fires the peers' timers where the scenario has
+// none (a FIN resent, a TIME_WAIT reset by the RST that answers it).
+const disturbedLate = 100 * time.Millisecond
+
+// runSteady runs sc, and again, three runs at most, while the relay was
+// disturbed (the machine's load held its real-time thread past
+// disturbedLate): what such a run shows is the load's, not the
+// scenario's. The last run stands, disturbed or not.
+func runSteady(t *testing.T, sc Scenario) *Result {
+	t.Helper()
+	for try := 1; ; try++ {
+		r := Run(t, sc)
+		if t.Failed() || r.RelayLate <= disturbedLate || try == 3 {
+			return r
+		}
+		t.Logf("run %d disturbed: the relay forwarded a frame %v late, more than %v; running the scenario again", try, r.RelayLate.Round(time.Millisecond), disturbedLate)
 	}
 }
 
@@ -177,8 +198,13 @@ func checkPaths(t *testing.T, at map[string][]Captured, dropped []Dropped) {
 // samePath reports how the frames going in direction d in the capture
 // downstream differ from those upstream: they must be the same frames
 // (IP ID, flags, sequence and acknowledgment numbers, length), in the same
-// order, less exactly lost of them.
+// order, less exactly lost of them. Frames a host sends from two CPUs at
+// nearly the same moment may pass two taps in either order (each CPU
+// queues what it sends to the veth's peer on its own backlog, and a busy
+// machine serves the backlogs late), so a frame may be found up to
+// reorderWindow frames ahead of where the order puts it.
 func samePath(upstream, downstream []Captured, d Dir, lost int) error {
+	const reorderWindow = 4
 	type key struct {
 		ipid     uint16
 		flags    wire.Flags
@@ -199,18 +225,40 @@ func samePath(upstream, downstream []Captured, d Dir, lost int) error {
 			down = append(down, k(c))
 		}
 	}
-	i, missing := 0, []key(nil)
+	used := make([]bool, len(up))
+	i, matched := 0, 0
 	for _, x := range down {
-		for i < len(up) && up[i] != x {
-			missing = append(missing, up[i])
+		j := -1
+		for m := i; m < len(up) && m <= i+reorderWindow; m++ {
+			if !used[m] && up[m] == x {
+				j = m
+				break
+			}
+		}
+		if j < 0 {
+			// Not within the window: frames passed over upstream are
+			// missing downstream, or x is not upstream at all.
+			for j = i; j < len(up) && (used[j] || up[j] != x); j++ {
+			}
+			if j == len(up) {
+				return fmt.Errorf("frame %+v downstream is not upstream, or not in the same order", x)
+			}
+		}
+		used[j] = true
+		matched++
+		for i < len(up) && used[i] {
 			i++
 		}
-		if i == len(up) {
-			return fmt.Errorf("frame %+v downstream is not upstream, or not in the same order", x)
+		if j > i+reorderWindow {
+			i = j - reorderWindow // what lies further back never comes
 		}
-		i++
 	}
-	missing = append(missing, up[i:]...)
+	var missing []key
+	for m := range up {
+		if !used[m] {
+			missing = append(missing, up[m])
+		}
+	}
 	if len(missing) != lost {
 		return fmt.Errorf("%d frames upstream, %d downstream; the path dropped %d; missing downstream: %+v", len(up), len(down), lost, missing)
 	}
@@ -488,4 +536,32 @@ func leftovers() []string {
 		}
 	}
 	return out
+}
+
+func TestSamePath(t *testing.T) {
+	f := func(ids ...uint16) []Captured {
+		var out []Captured
+		for _, id := range ids {
+			out = append(out, Captured{Dir: ClientToServer, Seg: wire.Segment{IPID: id, Flags: wire.ACK}})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		up, down []Captured
+		lost     int
+		ok       bool
+	}{
+		{"the same", f(1, 2, 3, 4), f(1, 2, 3, 4), 0, true},
+		{"one dropped", f(1, 2, 3, 4), f(1, 3, 4), 1, true},
+		{"one dropped, not counted", f(1, 2, 3, 4), f(1, 3, 4), 0, false},
+		{"two swapped", f(1, 2, 3, 4), f(1, 3, 2, 4), 0, true},
+		{"a frame four ahead", f(1, 2, 3, 4, 5, 6), f(1, 6, 2, 3, 4, 5), 0, true},
+		{"a frame far behind", f(1, 2, 3, 4, 5, 6, 7, 8, 9), f(2, 3, 4, 5, 6, 7, 8, 9, 1), 0, false},
+		{"a frame not upstream", f(1, 2, 3), f(1, 9, 2, 3), 0, false},
+	} {
+		if err := samePath(tc.up, tc.down, ClientToServer, tc.lost); (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
 }

@@ -44,6 +44,11 @@ type relay struct {
 
 	late [2]time.Duration // per direction, the longest a frame was written after its due time; read after done
 
+	// TCP frames per direction: read from the sending side, written to
+	// the receiving side, written to the mirror port (what each capture
+	// point sees: catchUp).
+	tcpIn, tcpOut, tcpMirror [3]atomic.Int64
+
 	inLine   atomic.Int64 // frames read and not yet forwarded
 	lastMove atomic.Int64 // Unix nanoseconds of the last frame read or forwarded
 
@@ -139,6 +144,7 @@ func (r *relay) arm() {
 type delayed struct {
 	due   time.Time
 	frame []byte
+	tcp   bool
 }
 
 // loop relays one direction: frames read from in are written to out
@@ -164,6 +170,10 @@ func (r *relay) loop(in, out int, dir Dir, done chan struct{}, rt chan<- bool) {
 				r.mu.Lock()
 				r.lost++
 				r.mu.Unlock()
+			} else if q[0].tcp && fd == out {
+				r.tcpOut[dir].Add(1)
+			} else if q[0].tcp {
+				r.tcpMirror[dir].Add(1)
 			}
 			if fd == out {
 				r.inLine.Add(-1)
@@ -197,9 +207,13 @@ func (r *relay) loop(in, out int, dir Dir, done chan struct{}, rt chan<- bool) {
 			}
 			frame := append([]byte(nil), buf[:m]...)
 			r.lastMove.Store(now.UnixNano())
-			if !r.drop(frame, dir, now) {
-				mirror = append(mirror, delayed{due: now.Add(half), frame: frame})
-				line = append(line, delayed{due: now.Add(r.delay), frame: frame})
+			dropped, tcp := r.drop(frame, dir, now)
+			if tcp {
+				r.tcpIn[dir].Add(1)
+			}
+			if !dropped {
+				mirror = append(mirror, delayed{due: now.Add(half), frame: frame, tcp: tcp})
+				line = append(line, delayed{due: now.Add(r.delay), frame: frame, tcp: tcp})
 				r.inLine.Add(1)
 			}
 		}
@@ -208,18 +222,19 @@ func (r *relay) loop(in, out int, dir Dir, done chan struct{}, rt chan<- bool) {
 	}
 }
 
-// drop decides a frame's fate and records a drop.
-func (r *relay) drop(frame []byte, dir Dir, now time.Time) bool {
+// drop decides a frame's fate and records a drop; tcp says whether the
+// frame is a TCP segment.
+func (r *relay) drop(frame []byte, dir Dir, now time.Time) (dropped, tcp bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.frames[dir]++
-	if !r.armed.Load() {
-		return false
-	}
 	var seg wire.Segment
 	f := pcap.Frame{Link: pcap.LinkEthernet, Data: frame, Length: len(frame)}
 	if wire.Decode(&f, &seg) != nil {
-		return false
+		return false, false
+	}
+	if !r.armed.Load() {
+		return false, true
 	}
 	key := [2]netip.AddrPort{seg.Src, seg.Dst}
 	if seg.Flags.Has(wire.SYN) {
@@ -250,7 +265,7 @@ func (r *relay) drop(frame []byte, dir Dir, now time.Time) bool {
 		}
 	}
 	if hit < 0 {
-		return false
+		return false, true
 	}
 	off := int64(-1)
 	if p.OffsetKnown {
@@ -260,7 +275,20 @@ func (r *relay) drop(frame []byte, dir Dir, now time.Time) bool {
 		Time: now, Dir: dir, Rule: r.drops[hit].What,
 		Flags: seg.Flags, Seq: uint32(seg.Seq), Ack: uint32(seg.Ack), Len: seg.PayloadLen, Offset: off,
 	})
-	return true
+	return true, true
+}
+
+// seenAt returns, for each capture point, how many TCP frames have passed
+// it so far: at the client, those the client sent and those the path
+// delivered to it; at the router, those mirrored; at the server, the
+// converse of the client.
+func (r *relay) seenAt() map[string]int64 {
+	c2s, s2c := ClientToServer, ServerToClient
+	return map[string]int64{
+		PointClient: r.tcpIn[c2s].Load() + r.tcpOut[s2c].Load(),
+		PointRouter: r.tcpMirror[c2s].Load() + r.tcpMirror[s2c].Load(),
+		PointServer: r.tcpOut[c2s].Load() + r.tcpIn[s2c].Load(),
+	}
 }
 
 func contains(s []int, v int) bool {

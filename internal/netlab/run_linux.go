@@ -108,6 +108,7 @@ func Run(t testing.TB, sc Scenario) *Result {
 
 	// The captures, now or when a behaviour asks for them.
 	caps := newCaptures(l.capturePoints(delay), t.TempDir(), sc.Name, snap)
+	caps.passed = rl.seenAt
 	cleanup(func() { caps.stop() })
 	if !sc.LateCapture {
 		if err := caps.start(); err != nil {
@@ -191,6 +192,7 @@ func Run(t testing.TB, sc Scenario) *Result {
 	stopPollers()
 	events, traceErr := tr.stop()
 	res.End = time.Now()
+	res.Notes = append(res.Notes, caps.catchUp(5*time.Second)...)
 	capErr := caps.stop()
 	res.Captures = caps.files
 	for _, c := range res.Captures {

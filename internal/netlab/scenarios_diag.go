@@ -404,7 +404,11 @@ func TimeWaitReuse() Scenario {
 func serveThenAbort(d time.Duration) func(s *Side) error {
 	return func(s *Side) error {
 		return accept(s, func(c *net.TCPConn) error {
+			acked := watchReplyACK(s)
 			if err := respond(c, requestLen, replyLen); err != nil {
+				return err
+			}
+			if err := acked(); err != nil {
 				return err
 			}
 			s.Sleep(d)
@@ -412,6 +416,17 @@ func serveThenAbort(d time.Duration) func(s *Side) error {
 			return c.Close()
 		})
 	}
+}
+
+// watchReplyACK starts watching for the client's ACK of the reply on the
+// path, and returns the wait: a server that aborts after the reply must
+// let it pass first, for one that a loaded machine delays past the abort
+// draws an RST from the socketless server, which the path lets through,
+// and resets the client before its next write.
+func watchReplyACK(s *Side) func() error {
+	return s.WatchPath("the client's ACK of the reply", ClientToServer, func(p *Packet) bool {
+		return p.Seg.Flags == wire.ACK && p.Seg.PayloadLen == 0
+	})
 }
 
 // expectReset reads until the peer's RST, which must come, and closes.

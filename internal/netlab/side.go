@@ -209,6 +209,20 @@ func (s *Side) AwaitPath(what string, dir Dir, match func(p *Packet) bool) error
 	}
 }
 
+// WatchPath is AwaitPath in two steps: it starts watching now and returns
+// the wait, so that a frame that passes before the wait begins counts.
+func (s *Side) WatchPath(what string, dir Dir, match func(p *Packet) bool) func() error {
+	seen := s.sh.awaitPath(func(p *Packet) bool { return p.Dir == dir && p.Seg != nil && match(p) })
+	return func() error {
+		select {
+		case <-seen:
+			return nil
+		case <-s.sh.ctx.Done():
+			return fmt.Errorf("netlab: waiting for %s on the path: %w", what, s.sh.ctx.Err())
+		}
+	}
+}
+
 // StartCapture starts tcpdump, for a scenario with LateCapture; it returns
 // once tcpdump listens. Otherwise it does nothing.
 func (s *Side) StartCapture() error { return s.sh.startCap() }

@@ -288,6 +288,7 @@ type inferred struct {
 	frame      int
 	time       time.Time     // when the endpoint met the frame, or the frame's time at the capture point
 	tol        time.Duration // how far from the kernel's window time may lie
+	early      time.Duration // how much earlier still the kernel may have entered the state
 	correction bool
 }
 
@@ -312,10 +313,28 @@ func inferStates(capture, client, server string) (time.Time, [2][]inferred, erro
 		ends [2][]inferred
 	}
 	var conns []found
-	a := analyze.New(analyze.Options{}, nil, func(c *conn.Conn, _ conn.EndReason) {
+	// queued maps a FIN's frame to how long before it its sender last
+	// sent data: a FIN waits behind the data queued before it, so the
+	// close that made it may be that much earlier.
+	queued := map[int]time.Duration{}
+	lastData := map[netip.AddrPort]pcap.Time{}
+	a := analyze.New(analyze.Options{}, func(s *analyze.Segment) {
+		if s.Seg == nil {
+			return
+		}
+		src, t := s.Seg.Src, s.Frame.Time
+		if s.Seg.Flags.Has(wire.FIN) {
+			if d, ok := lastData[src]; ok {
+				queued[s.Frame.Number] = t.Sub(d)
+			}
+		}
+		if s.Seg.PayloadLen > 0 {
+			lastData[src] = t
+		}
+	}, func(c *conn.Conn, _ conn.EndReason) {
 		for i := range c.Ends {
 			if c.Ends[i].Addr.String() == client && c.Ends[1-i].Addr.String() == server {
-				conns = append(conns, found{c.ID, [2][]inferred{history(&c.Ends[i]), history(&c.Ends[1-i])}})
+				conns = append(conns, found{c.ID, [2][]inferred{history(&c.Ends[i], queued), history(&c.Ends[1-i], queued)}})
 			}
 		}
 	})
@@ -343,8 +362,10 @@ func inferStates(capture, client, server string) (time.Time, [2][]inferred, erro
 
 // history is an endpoint's transitions. Those a correction makes at its
 // frame after undoing the earlier inference are part of the correction:
-// the endpoint had made them by the frame, not at it.
-func history(e *tcp.Endpoint) []inferred {
+// the endpoint had made them by the frame, not at it. Sending a FIN
+// (FIN_WAIT1, LAST_ACK) may lag the close that entered the state by the
+// time the FIN waited behind queued data (queued, by frame).
+func history(e *tcp.Endpoint, queued map[int]time.Duration) []inferred {
 	var h []inferred
 	correcting, at := false, -1
 	for _, tr := range e.History {
@@ -353,7 +374,11 @@ func history(e *tcp.Endpoint) []inferred {
 		if tr.State == tcp.Listen {
 			continue // the listener's state, not the connection's
 		}
-		h = append(h, inferred{state: tr.State.String(), frame: tr.Frame, time: tr.Time.Std(), correction: correcting})
+		in := inferred{state: tr.State.String(), frame: tr.Frame, time: tr.Time.Std(), correction: correcting}
+		if (tr.State == tcp.FinWait1 || tr.State == tcp.LastAck) && e.FINFrame == tr.Frame && !correcting {
+			in.early = queued[tr.Frame]
+		}
+		h = append(h, in)
 	}
 	return h
 }
@@ -443,7 +468,7 @@ func inWindow(h inferred, k StateRecord) bool {
 	if !k.NotBefore.IsZero() && !h.time.After(k.NotBefore.Add(-h.tol)) {
 		return false
 	}
-	return h.correction || !h.time.After(k.Time.Add(h.tol))
+	return h.correction || !h.time.After(k.Time.Add(h.tol+h.early))
 }
 
 func frameAt(hist []inferred, i int) int {
