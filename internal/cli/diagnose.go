@@ -174,12 +174,13 @@ func newDiagnoseCmd(e *env) *cobra.Command {
 timed-out connections, SYN-ACK retransmissions and what they mean, servers that
 accept then close, resets (after the handshake, with unread data, abortive,
 forged by a middlebox, after an idle timeout, from an end that no longer has
-the connection), CLOSE_WAIT leaks, SYN floods, TIME_WAIT pressure,
-retransmissions by kind and what they cost, where packets were lost, zero
-windows, what limited throughput (the receiver's window, window scaling,
+the connection), CLOSE_WAIT leaks, SYN floods, TIME_WAIT pressure, port scans
+and host sweeps (what each target answered; their probes are not reported one
+by one), retransmissions by kind and what they cost, where packets were lost,
+zero windows, what limited throughput (the receiver's window, window scaling,
 congestion control, the application, Nagle and delayed ACKs, a path MTU black
 hole), and oddities (PAWS, checksums, urgent data, keep-alives, mid-stream and
-truncated captures).
+truncated captures, captures that missed packets).
 
 Each finding has an id (stable), a severity (info, notice, warning, error),
 the connection it concerns (its id in conns and explain; none for the whole
@@ -207,7 +208,8 @@ frame, or at all), acked, not-acked, answered, unanswered, retransmitted
 (the data went out before), fill (the first copy of data lost before the
 capture point), not-acked-before, acked-before, hole, complete (the
 capture saw every byte the peer acknowledged), acked-unseen (bytes),
-ttl-unlike (ttl), ttl-like, ipid-copied, ipid-skipped (missing), elapsed
+ttl-unlike (ttl), ttl-unlike-own (ttl: unlike the packets its sender sent
+before it in the connection), ttl-like, ipid-copied, ipid-skipped (missing), elapsed
 and silence (duration_ns), zero-window, window-open, same-seq, echoes (a
 timestamp echo), data-segments (count), options (present, absent), ce,
 bad-checksum, truncated, first, first-from, max-window (bytes), quiet,
