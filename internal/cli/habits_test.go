@@ -384,6 +384,10 @@ func TestCompletionVersionReport(t *testing.T) {
 	if !strings.Contains(out, "zero_window\t") {
 		t.Errorf("analysis names not completed:\n%s", out)
 	}
+	out, _, _ = run(t, nil, "__complete", "diagnose", "--finding", "")
+	if !strings.Contains(out, "close-wait-leak\t") {
+		t.Errorf("finding ids not completed:\n%s", out)
+	}
 	out, _, _ = run(t, nil, "--version")
 	if !strings.HasPrefix(out, "tcplens ") || !(strings.Contains(out, "commit") || strings.Contains(out, "without VCS information")) {
 		t.Errorf("--version: %q", out)

@@ -116,7 +116,7 @@ func openCapture(e *env, args []string) (*capture, error) {
 		if stdinIsData(e.stdin) {
 			paths = []string{"-"}
 		} else {
-			fmt.Fprintf(e.stderr, "tcplens: no file given: reading the %s\n", sample.Name)
+			fmt.Fprintf(e.notes(), "tcplens: no file given: reading the %s\n", sample.Name)
 			r, err := pcap.NewReaderBytes(sample.Capture)
 			if err != nil {
 				return nil, err
@@ -271,7 +271,7 @@ func (c *capture) collect(paths []string) error {
 		}
 		c.inputs = kept
 		if skipped > 0 {
-			fmt.Fprintf(c.e.stderr, "tcplens: %s in the directories given are not captures: skipped\n", plural(skipped, "file"))
+			fmt.Fprintf(c.e.notes(), "tcplens: %s in the directories given are not captures: skipped\n", plural(skipped, "file"))
 		}
 	}
 	if len(problems) > 0 {
@@ -451,7 +451,7 @@ func (c *capture) nextFrame() (pcap.Frame, bool) {
 
 func (c *capture) warn(name string, err error) {
 	c.problems++
-	fmt.Fprintf(c.e.stderr, "tcplens: warning: %s: %v\n", name, err)
+	fmt.Fprintf(c.e.notes(), "tcplens: warning: %s: %v\n", name, err)
 }
 
 // finish closes the files and turns "nothing could be read" into exit 1,

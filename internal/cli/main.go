@@ -30,6 +30,25 @@ type env struct {
 	stderr io.Writer
 
 	filterFile string // -F: the filter expression of every command that reads captures
+	// reread says the captures are being read again, after a first
+	// reading that said what there was to say of them: their notes and
+	// warnings are not repeated.
+	reread bool
+}
+
+// notes is where what the capture's reading says of its inputs goes.
+func (e *env) notes() io.Writer {
+	if e.reread {
+		return io.Discard
+	}
+	return e.stderr
+}
+
+// again is e for a second reading of the same captures.
+func (e *env) again() *env {
+	a := *e
+	a.reread = true
+	return &a
 }
 
 // Main runs tcplens with args (without the program name) and returns the
