@@ -108,6 +108,7 @@ func runConns(e *env, o connsOptions, paths []string) error {
 	if err := o.sel.parse(); err != nil {
 		return err
 	}
+	e.showProgress(o.json, false)
 	c, err := openCapture(e, paths)
 	if err != nil {
 		return err

@@ -122,15 +122,7 @@ func styleFor(e *env, mode string) (render.Style, error) {
 	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
 		return render.Style{}, nil
 	}
-	f, ok := e.stdout.(*os.File)
-	if !ok {
-		return render.Style{}, nil
-	}
-	st, err := f.Stat()
-	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return render.Style{}, nil
-	}
-	return render.Style{Color: true}, nil
+	return render.Style{Color: e.isTerminal(e.stdout)}, nil
 }
 
 // reportOptions are the flags and the start of every command that prints
@@ -247,6 +239,7 @@ func runDiagnose(e *env, o diagnoseOptions, paths []string) error {
 	if !ok {
 		return usagef("--min-severity %q: want info, notice, warning or error", o.min)
 	}
+	e.showProgress(o.json, false)
 	st, d, c, err := o.run(e, paths, 0, nil)
 	if err != nil {
 		return err
@@ -315,6 +308,7 @@ func runExplain(e *env, o explainOptions, paths []string) error {
 	if ids := o.sel.conns; len(ids) > 0 && len(o.sel.communityID) == 0 {
 		want = ids.want()
 	}
+	e.showProgress(o.json, false)
 	st, d, c, err := o.run(e, paths, 0, want)
 	if err != nil {
 		return err

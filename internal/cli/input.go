@@ -38,6 +38,8 @@ type input struct {
 	closer io.Closer
 	reader *pcap.Reader // while open
 	done   bool
+	size   int64           // of a regular file, 0 when unknown
+	count  *countingReader // the bytes read of it, since it was last opened
 
 	// What the file said about itself, kept when it is closed.
 	format     pcap.Format
@@ -75,6 +77,8 @@ type capture struct {
 	err      error // a problem that ended the reading
 
 	one *input // the only input: read directly
+
+	prog *progress // nil when no progress line is drawn
 
 	// The merge: inputs by their first frame's time, those open with the
 	// frame each has pending.
@@ -131,6 +135,17 @@ func openCapture(e *env, args []string) (*capture, error) {
 	if err := c.collect(paths); err != nil {
 		return nil, err
 	}
+	if e.progress {
+		var total int64
+		for _, in := range c.inputs {
+			if in.size == 0 {
+				total = 0 // a pipe among them: how much is left is not known
+				break
+			}
+			total += in.size
+		}
+		c.prog = newProgress(e, total, e.pass)
+	}
 	if len(c.inputs) == 1 {
 		c.one = c.inputs[0]
 		if c.one.reader != nil {
@@ -144,6 +159,17 @@ func openCapture(e *env, args []string) (*capture, error) {
 	c.order = slices.Clone(c.inputs)
 	sort.SliceStable(c.order, func(i, j int) bool { return c.order[i].first < c.order[j].first })
 	return c, nil
+}
+
+// bytesRead is how many bytes of the inputs are read.
+func (c *capture) bytesRead() int64 {
+	var n int64
+	for _, in := range c.inputs {
+		if in.count != nil {
+			n += in.count.n
+		}
+	}
+	return n
 }
 
 // splitArgs takes the leading arguments that name files, directories or
@@ -227,7 +253,11 @@ func (c *capture) collect(paths []string) error {
 			continue
 		}
 		if !st.IsDir() {
-			c.inputs = append(c.inputs, &input{name: p, path: p, reopen: st.Mode().IsRegular()})
+			in := &input{name: p, path: p, reopen: st.Mode().IsRegular()}
+			if in.reopen {
+				in.size = st.Size()
+			}
+			c.inputs = append(c.inputs, in)
 			continue
 		}
 		entries, err := os.ReadDir(p)
@@ -239,7 +269,11 @@ func (c *capture) collect(paths []string) error {
 		for _, ent := range entries {
 			if ent.Type().IsRegular() && !strings.HasPrefix(ent.Name(), ".") {
 				fp := filepath.Join(p, ent.Name())
-				c.inputs = append(c.inputs, &input{name: fp, path: fp, reopen: true, fromDir: true})
+				var size int64
+				if info, err := ent.Info(); err == nil {
+					size = info.Size()
+				}
+				c.inputs = append(c.inputs, &input{name: fp, path: fp, reopen: true, fromDir: true, size: size})
 				n++
 			}
 		}
@@ -306,6 +340,11 @@ func (c *capture) open(in *input) error {
 	var rd io.Reader
 	if in.path == "" {
 		rd = c.e.stdin
+		if f, ok := rd.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+				in.size = st.Size()
+			}
+		}
 	} else {
 		f, err := os.Open(in.path)
 		if err != nil {
@@ -313,7 +352,8 @@ func (c *capture) open(in *input) error {
 		}
 		rd, in.closer = f, f
 	}
-	r, err := pcap.NewReader(rd)
+	in.count = &countingReader{r: rd}
+	r, err := pcap.NewReader(in.count)
 	if err != nil {
 		if in.closer != nil {
 			in.closer.Close()
@@ -358,9 +398,13 @@ func (c *capture) next() (pcap.Frame, bool) {
 	for {
 		f, ok := c.nextFrame()
 		if !ok {
+			c.prog.clear()
 			return f, false
 		}
 		c.read = max(c.read, f.Number)
+		if c.prog != nil && c.read%progressFrames == 0 {
+			c.prog.tick(c.read, c.bytesRead())
+		}
 		if c.filter != nil {
 			pass, err := c.filter.Match(&f, c.inputs[f.File].bigEndian)
 			if err != nil {
@@ -451,12 +495,14 @@ func (c *capture) nextFrame() (pcap.Frame, bool) {
 
 func (c *capture) warn(name string, err error) {
 	c.problems++
+	c.prog.clear()
 	fmt.Fprintf(c.e.notes(), "tcplens: warning: %s: %v\n", name, err)
 }
 
 // finish closes the files and turns "nothing could be read" into exit 1,
 // and a filter that cannot take a frame's link type into exit 2.
 func (c *capture) finish() error {
+	c.prog.clear()
 	for _, in := range c.inputs {
 		c.close(in)
 	}

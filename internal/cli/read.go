@@ -155,6 +155,7 @@ func runRead(e *env, o readOptions, paths []string) error {
 	if o.write != "" && (o.json || o.annotate) {
 		return usagef("-w writes frames, not lines: it takes neither --json nor --annotate")
 	}
+	e.showProgress(o.json, o.write == "" || o.write == "-")
 	var ends *bitset
 	if len(o.sel.states) > 0 {
 		// A connection's state at its end is known only at its end, after
@@ -290,7 +291,9 @@ func connsEnding(e *env, o *readOptions, paths []string) (*bitset, error) {
 	if err := rewindable(e, paths); err != nil {
 		return nil, err
 	}
-	c, err := openCapture(e, paths)
+	first := *e
+	first.pass = "first reading"
+	c, err := openCapture(&first, paths)
 	if err != nil {
 		return nil, err
 	}

@@ -88,6 +88,7 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 	if err := o.sel.parse(); err != nil {
 		return err
 	}
+	e.showProgress(false, false)
 	c, err := openCapture(e, paths)
 	if err != nil {
 		return err
@@ -367,6 +368,7 @@ func runGraph(e *env, o graphOptions, paths []string) error {
 	if err != nil {
 		return err
 	}
+	e.showProgress(false, false)
 	c, err := openCapture(e, paths)
 	if err != nil {
 		return err
