@@ -78,7 +78,14 @@ type capture struct {
 
 	one *input // the only input: read directly
 
-	prog *progress // nil when no progress line is drawn
+	prog     *progress // nil when no progress line is drawn
+	progNext int       // the frames read at which the progress line is looked at next
+
+	// split reads the second half of the one input on another core (see
+	// split.go); skipTo, once it stopped short, is the last record it
+	// handled, which the first half's reader skips to.
+	split  *split
+	skipTo int64
 
 	// The merge: inputs by their first frame's time, those open with the
 	// frame each has pending.
@@ -105,7 +112,7 @@ func openCapture(e *env, args []string) (*capture, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &capture{e: e}
+	c := &capture{e: e, skipTo: -1}
 	if expr != "" {
 		if c.filter, err = bpf.NewFilter(expr); err != nil {
 			// A word that names no file but looks like one was meant as
@@ -154,6 +161,7 @@ func openCapture(e *env, args []string) (*capture, error) {
 		if err := c.open(c.one); err != nil {
 			return nil, &exitError{code: exitNoInput, msg: err.Error()}
 		}
+		c.startSplit(expr)
 		return c, nil
 	}
 	c.order = slices.Clone(c.inputs)
@@ -168,6 +176,9 @@ func (c *capture) bytesRead() int64 {
 		if in.count != nil {
 			n += in.count.n
 		}
+	}
+	if c.split != nil {
+		n += c.split.bytes.Load()
 	}
 	return n
 }
@@ -396,16 +407,17 @@ func (c *capture) close(in *input) {
 // on the way; false at the end.
 func (c *capture) next() (pcap.Frame, bool) {
 	for {
-		f, ok := c.nextFrame()
+		f, ok, filtered := c.nextFrame()
 		if !ok {
 			c.prog.clear()
 			return f, false
 		}
 		c.read = max(c.read, f.Number)
-		if c.prog != nil && c.read%progressFrames == 0 {
+		if c.prog != nil && c.read >= c.progNext {
+			c.progNext = c.read + progressFrames
 			c.prog.tick(c.read, c.bytesRead())
 		}
-		if c.filter != nil {
+		if c.filter != nil && !filtered {
 			pass, err := c.filter.Match(&f, c.inputs[f.File].bigEndian)
 			if err != nil {
 				c.err = usageError{err}
@@ -420,21 +432,43 @@ func (c *capture) next() (pcap.Frame, bool) {
 	}
 }
 
-// nextFrame returns the next frame of the merge.
-func (c *capture) nextFrame() (pcap.Frame, bool) {
+// nextFrame returns the next frame of the merge, and whether it passed
+// the filter already.
+func (c *capture) nextFrame() (f pcap.Frame, ok, filtered bool) {
 	if c.err != nil {
-		return pcap.Frame{}, false
+		return pcap.Frame{}, false, false
 	}
 	if c.one != nil {
 		for {
+			if s := c.split; s != nil && s.draining {
+				f, ok, end := s.next()
+				if ok {
+					c.read = max(c.read, s.readSoFar())
+					return f, true, true
+				}
+				c.split = nil
+				if end {
+					return pcap.Frame{}, false, false
+				}
+				c.skipTo = s.skipTo // the first half's reader takes over
+			}
 			// A call through the interface and the wrapper costs a tenth
 			// of what reading a frame does: the one input is read directly.
 			f, err := c.one.reader.Next()
 			if err == nil {
-				return f, true
+				if f.Offset <= c.skipTo {
+					continue // the second half handled it
+				}
+				if c.split != nil && f.Offset >= c.split.at {
+					if c.split.reached(&f) {
+						continue // the second half has it
+					}
+					c.split = nil // the boundary was no record's: read on alone
+				}
+				return f, true, false
 			}
 			if err == io.EOF {
-				return pcap.Frame{}, false
+				return pcap.Frame{}, false, false
 			}
 			c.warn(c.one.name, err)
 		}
@@ -481,7 +515,7 @@ func (c *capture) nextFrame() (pcap.Frame, bool) {
 			continue
 		}
 		if best < 0 {
-			return pcap.Frame{}, false
+			return pcap.Frame{}, false, false
 		}
 		h := &c.heads[best]
 		h.stale = true
@@ -489,7 +523,7 @@ func (c *capture) nextFrame() (pcap.Frame, bool) {
 		f := h.frame
 		f.Number = c.count
 		f.File = h.index
-		return f, true
+		return f, true, false
 	}
 }
 
@@ -503,6 +537,10 @@ func (c *capture) warn(name string, err error) {
 // and a filter that cannot take a frame's link type into exit 2.
 func (c *capture) finish() error {
 	c.prog.clear()
+	if c.split != nil {
+		c.split.cancel()
+		c.split = nil
+	}
 	for _, in := range c.inputs {
 		c.close(in)
 	}
