@@ -329,6 +329,9 @@ func TestFlagValidation(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want a usage error", args, code, errOut)
 		}
 	}
+	if out, _, _ := run(t, nil, "report", "--help"); !strings.Contains(out, "runs no code but its own") {
+		t.Errorf("report --help:\n%s", out)
+	}
 	_, errOut, code := run(t, nil, "report", "-o", "/nonexistent/x.html")
 	if code != 1 || strings.Contains(errOut, "--help") || !strings.Contains(errOut, "/nonexistent/x.html") {
 		t.Errorf("report -o /nonexistent/x.html: exit %d, stderr %q", code, errOut)

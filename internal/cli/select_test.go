@@ -156,3 +156,25 @@ func TestReadState(t *testing.T) {
 		t.Errorf("read --state from a pipe: exit %d, %s", code, errOut)
 	}
 }
+
+// TestReportFilterFile: report reads a capture twice, the second time to
+// draw; both readings take the filter -F gives, as both take one given
+// after the files (the second once read the capture unfiltered, and drew
+// connections numbered otherwise).
+func TestReportFilterFile(t *testing.T) {
+	dir := t.TempDir()
+	flt := filepath.Join(dir, "filter")
+	os.WriteFile(flt, []byte("port 40006 or port 40007\n"), 0o644)
+	a, b := filepath.Join(dir, "a.html"), filepath.Join(dir, "b.html")
+	if _, errOut, code := run(t, nil, "report", "-F", flt, "-o", a); code != 0 {
+		t.Fatalf("report -F: %s", errOut)
+	}
+	if _, errOut, code := run(t, nil, "report", "-o", b, "port", "40006", "or", "port", "40007"); code != 0 {
+		t.Fatalf("report FILTER: %s", errOut)
+	}
+	ra, _ := os.ReadFile(a)
+	rb, _ := os.ReadFile(b)
+	if string(ra) != string(rb) || !strings.Contains(string(ra), "40007") {
+		t.Errorf("report -F and report FILTER differ (%d and %d bytes)", len(ra), len(rb))
+	}
+}

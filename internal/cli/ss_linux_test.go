@@ -564,3 +564,13 @@ func TestSSMatchesSS(t *testing.T) {
 		t.Errorf("ss -s:\n%q\n-- ss --\n%q", a, b)
 	}
 }
+
+// TestSSWatchDuration: --watch with --duration stops by itself and says
+// how long it watches, not to press Ctrl-C.
+func TestSSWatchDuration(t *testing.T) {
+	start := time.Now()
+	_, errOut, code := run(t, nil, "ss", "--watch", "10ms", "--duration", "80ms", "sport = :1")
+	if code != 0 || !strings.Contains(errOut, "every 10ms for 80ms") || strings.Contains(errOut, "Ctrl-C") || time.Since(start) > 5*time.Second {
+		t.Errorf("exit %d after %v, stderr %q", code, time.Since(start), errOut)
+	}
+}
