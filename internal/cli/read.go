@@ -59,8 +59,11 @@ one.
   tcplens read trace.pcap 'tcp[tcpflags] & (tcp-syn|tcp-fin) != 0'
   tcplens read trace.pcap host 10.0.0.7 and port 443
 
---conn, --community-id, --analysis, --since, --until and --dedup narrow what
-is printed, not what is analysed; -c N stops after N segments; -w FILE
+--conn, --community-id, --analysis, --state, --since, --until and --dedup
+narrow what is printed, not what is analysed. --state (connections with an
+endpoint in one of these states at their end) reads the capture twice, first
+to learn each connection's end; standard input only when it is a file, not a
+pipe. -c N stops after N segments; -w FILE
 writes the frames instead of printing them (pcap, or pcapng when the link
 types of the interfaces differ), so that
   tcplens read big.pcap --conn 17 -w conn17.pcap

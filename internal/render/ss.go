@@ -468,7 +468,8 @@ func ssAssessment(b *strings.Builder, rep *sockwatch.Report) {
 			counts = append(counts, fmt.Sprintf("%s %d", st, n))
 		}
 	}
-	fmt.Fprintf(b, "Total: %d sockets", len(rep.Sockets))
+	// Not "Total:", which ss -s's summary above begins with.
+	fmt.Fprintf(b, "TCP sockets: %d", len(rep.Sockets))
 	if len(counts) > 0 {
 		fmt.Fprintf(b, ": %s", strings.Join(counts, ", "))
 	}
