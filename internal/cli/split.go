@@ -46,6 +46,7 @@ const (
 type split struct {
 	at      int64 // where the second half starts: a record's offset, if the guess is right
 	batches chan *splitBatch
+	free    chan *splitBatch // batches handed out, to be filled again
 	stop    chan struct{}
 	bytes   atomic.Int64 // read of the file by the second half
 
@@ -100,7 +101,7 @@ func (c *capture) startSplit(expr string) {
 		f.Close()
 		return
 	}
-	s := &split{at: at, batches: make(chan *splitBatch, splitBuffered), stop: make(chan struct{})}
+	s := &split{at: at, batches: make(chan *splitBatch, splitBuffered), free: make(chan *splitBatch, splitBuffered+2), stop: make(chan struct{})}
 	r, err := pcap.ResumeClassic(&countingReaderAt{f, &s.bytes}, in.size, at)
 	if err != nil {
 		f.Close()
@@ -119,11 +120,22 @@ func (c *capture) startSplit(expr string) {
 func (s *split) read(f *os.File, r *pcap.Reader, flt *bpf.Filter, bigEndian bool) {
 	defer f.Close()
 	defer close(s.batches)
-	b := &splitBatch{last: s.at - 1}
+	// Batches come back to be filled again: a batch made for each would
+	// have the collector stop both readers to sweep them.
+	fresh := func(last int64, read int) *splitBatch {
+		select {
+		case b := <-s.free:
+			b.frames, b.arena, b.last, b.read = b.frames[:0], b.arena[:0], last, read
+			return b
+		default:
+			return &splitBatch{frames: make([]pcap.Frame, 0, batchFrames), arena: make([]byte, 0, splitBatchBytes+64<<10), last: last, read: read}
+		}
+	}
+	b := fresh(s.at-1, 0)
 	send := func() bool {
 		select {
 		case s.batches <- b:
-			b = &splitBatch{last: b.last, read: b.read}
+			b = fresh(b.last, b.read)
 			return true
 		case <-s.stop:
 			return false
@@ -199,6 +211,12 @@ func (s *split) next() (f pcap.Frame, ok, end bool) {
 			s.draining = false
 			s.skipTo = s.cur.last
 			return f, false, !s.cur.failed
+		}
+		if s.cur != nil {
+			select {
+			case s.free <- s.cur: // its frames are handed out, the last no longer in use
+			default:
+			}
 		}
 		b, more := <-s.batches
 		if !more {
