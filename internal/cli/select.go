@@ -22,7 +22,7 @@ import (
 // analysis still sees every frame the filter passes, so a segment keeps
 // its analysis and a connection its states whatever is left out. Every
 // command that reads captures takes the same flags, with one meaning:
-// read and dissect show segments, so a segment is shown when it lies
+// read shows segments, so a segment is shown when it lies
 // within --since/--until, belongs to a connection --conn,
 // --community-id and --state accept, and carries an analysis --analysis
 // names; the other commands show connections (and their findings), so a
