@@ -35,6 +35,7 @@ import (
 	"github.com/tcplens/tcplens/internal/sockdiag"
 	"github.com/tcplens/tcplens/internal/sockwatch"
 	"github.com/tcplens/tcplens/internal/tcp"
+	"github.com/tcplens/tcplens/internal/tcpdump"
 )
 
 // Options are how the exercise runs.
@@ -49,7 +50,8 @@ type Options struct {
 	// pcapng.
 	CaptureFile string
 	// Line is how a captured segment reads in the timeline (tcplens lab
-	// gives read -a's line); it appends it to b.
+	// gives read -a's line); it appends it to b, or nothing for a frame
+	// it does not show. Nil gives tcpdump's line alone.
 	Line func(b []byte, f *pcap.Frame, seg *analyze.Segment) []byte
 }
 
@@ -238,6 +240,16 @@ func Do(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.ServerFirst {
 		res.Runs = append(res.Runs, &Run{})
+	}
+	if o.Line == nil {
+		p := tcpdump.NewPrinter(tcpdump.Options{Time: tcpdump.TimeNone})
+		o.Line = func(b []byte, f *pcap.Frame, _ *analyze.Segment) []byte {
+			start := len(b)
+			if b, ok := p.Append(b, f); ok {
+				return b
+			}
+			return b[:start]
+		}
 	}
 	l := &lab{o: o, ctx: ctx, res: res}
 
