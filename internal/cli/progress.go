@@ -24,14 +24,13 @@ const (
 
 // progress is the line of one reading.
 type progress struct {
-	w      io.Writer
-	now    func() time.Time
-	start  time.Time
-	next   time.Time // the earliest time the line is drawn again
-	total  int64     // bytes of input; 0 when unknown (a pipe)
-	label  string    // what the reading is for, when the command reads twice
-	drawn  bool
-	frames int // at the last look
+	w     io.Writer
+	now   func() time.Time
+	start time.Time
+	next  time.Time // the earliest time the line is drawn again
+	total int64     // bytes of input; 0 when unknown (a pipe)
+	label string    // what the reading is for, when the command reads twice
+	drawn bool
 }
 
 // showProgress lets the next openCapture draw a progress line: when
