@@ -93,18 +93,10 @@ func connIDs(e *env, args []string) []string {
 		return nil
 	}
 	var out []string
-	an := analyze.New(analyze.Options{MaxConns: conn.DefaultMaxConns}, nil, func(cn *conn.Conn, _ conn.EndReason) {
+	c.analyzeAll(analyze.New(analyze.Options{MaxConns: conn.DefaultMaxConns}, nil, func(cn *conn.Conn, _ conn.EndReason) {
 		cl, sv := cn.Ends[cn.Client].Addr, cn.Ends[1-cn.Client].Addr
 		out = append(out, fmt.Sprintf("%d\t%s → %s", cn.ID, cl, sv))
-	})
-	for {
-		f, ok := c.next()
-		if !ok {
-			break
-		}
-		an.Add(&f)
-	}
-	an.Close()
+	}))
 	c.finish()
 	return out
 }

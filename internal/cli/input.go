@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/bpf"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/sample"
@@ -430,6 +431,18 @@ func (c *capture) next() (pcap.Frame, bool) {
 		c.frames++
 		return f, true
 	}
+}
+
+// analyzeAll hands every frame of c to an, then closes an.
+func (c *capture) analyzeAll(an *analyze.Analyzer) {
+	for {
+		f, ok := c.next()
+		if !ok {
+			break
+		}
+		an.Add(&f)
+	}
+	an.Close()
 }
 
 // nextFrame returns the next frame of the merge, and whether it passed

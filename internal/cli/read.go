@@ -301,19 +301,11 @@ func connsEnding(e *env, o *readOptions, paths []string) (*bitset, error) {
 		return nil, err
 	}
 	ends := &bitset{}
-	an := analyze.New(analyze.Options{MaxConns: o.maxConns, Pipeline: true}, nil, func(cn *conn.Conn, _ conn.EndReason) {
+	c.analyzeAll(analyze.New(analyze.Options{MaxConns: o.maxConns, Pipeline: true}, nil, func(cn *conn.Conn, _ conn.EndReason) {
 		if o.sel.endState(cn) {
 			ends.set(cn.ID)
 		}
-	})
-	for {
-		f, ok := c.next()
-		if !ok {
-			break
-		}
-		an.Add(&f)
-	}
-	an.Close()
+	}))
 	if err := c.finish(); err != nil {
 		return nil, err
 	}
