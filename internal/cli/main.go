@@ -108,6 +108,7 @@ every segment, and what went wrong.`,
 	root.AddCommand(newLabCmd(e))
 	root.AddCommand(newDiagnoseCmd(e), newExplainCmd(e))
 	root.AddCommand(newReportCmd(e), newGraphCmd(e))
+	root.AddCommand(newCompareCmd(e))
 	setupOverview(root, e)
 	return root
 }
