@@ -110,7 +110,8 @@ func estimateClock(as, bs []*seg) clockEstimate {
 
 func median(v []int64) int64 { return v[len(v)/2] }
 
-// low and high are the extremes of a sorted series, past its outer
-// hundredth: a wrong match must not move the offset.
-func low(v []int64) int64  { return v[len(v)/100] }
-func high(v []int64) int64 { return v[len(v)-1-len(v)/100] }
+// low and high are the extremes of a sorted series: the least delay each
+// way. Only segments that cannot be taken for another are counted, so a
+// wrong match does not make one.
+func low(v []int64) int64  { return v[0] }
+func high(v []int64) int64 { return v[len(v)-1] }

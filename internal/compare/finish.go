@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/wire"
 )
 
@@ -683,14 +684,32 @@ func (w *words) injected(it *Item, s evSeg, pd conn.Dir, x, y Side, who string) 
 	it.Text = b.String()
 }
 
-// resets adds, when the path forged resets to both ends, that each end
-// blames the other.
+// resets ties each forged reset to what the path did before it: a reset
+// in one end's name within a second after its peer's segment the path
+// dropped is that segment rejected; and when the path forged resets to
+// both ends, each end blames the other.
 func (w *words) resets() {
 	var rst [2]*Item
+	var lost [2][]*Item
 	for i := range w.c.Items {
 		it := &w.c.Items[i]
-		if it.Kind == KindInjected && strings.Contains(it.Title, "a RST") {
+		switch {
+		case it.Kind == KindInjected && strings.HasPrefix(it.Title, "injected in the path: a RST"):
 			rst[it.Dir] = it
+		case it.Kind == KindLost:
+			lost[it.Dir] = append(lost[it.Dir], it)
+		}
+	}
+	for d, r := range rst {
+		if r == nil {
+			continue
+		}
+		for _, l := range lost[1-d] {
+			if l.Time <= r.Time && r.Time-l.Time < pcap.Time(time.Second) {
+				r.Text += fmt.Sprintf(" It came %s after the %s's segment the path dropped (%s): the path rejected that segment with a reset.",
+					ms(r.Time.Sub(l.Time)), role(conn.Dir(1-d)), strings.Join(l.refs(), ", "))
+				break
+			}
 		}
 	}
 	if rst[0] == nil || rst[1] == nil {
@@ -699,6 +718,17 @@ func (w *words) resets() {
 	for _, it := range rst {
 		it.Text += " The path sent a reset to each end, each in the other's name: each end blames the other, and neither sent one."
 	}
+}
+
+// refs names an item's frames at both points.
+func (it *Item) refs() []string {
+	var out []string
+	for side, fs := range it.Frames {
+		for _, f := range fs {
+			out = append(out, ref(Side(side), f))
+		}
+	}
+	return out
 }
 
 // delay words one direction's delay.

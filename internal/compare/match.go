@@ -806,24 +806,35 @@ func (m *matcher) globalSide() (Side, bool, string) {
 	return 0, false, ""
 }
 
-// inSpan reports whether the other point was capturing when s's copy
-// would have passed it: after s when s's point is upstream, before it
-// when downstream.
+// spanSlack is how far apart two captures' first (or last) frames may be
+// and still be taken to have started (or stopped) together: a quiet
+// capture's first and last frames say little of when it ran, and a
+// router that drops a connection's last segments leaves the downstream
+// capture's last frame before the upstream one's.
+const spanSlack = pcap.Time(time.Second)
+
+// inSpan reports whether the other point was capturing when s passed
+// its own point, and, for a segment of the downstream point, when its
+// copy would have passed the other, the path's longest delay before.
 func (m *matcher) inSpan(x Side, s *seg, upstream bool) bool {
-	o := &m.span[x.Other()]
+	o, me := &m.span[x.Other()], &m.span[x]
 	if !o.started {
 		return false
 	}
-	dmax := pcap.Time(m.paths[0].w.max)
-	if v := pcap.Time(m.paths[1].w.max); v > dmax {
-		dmax = v
+	first, last := o.first, o.last
+	if o.first-me.first <= spanSlack {
+		first = min(first, me.first)
 	}
-	dmax = max(dmax, 0)
-	lo, hi := s.at, s.at+dmax
+	if o.done && me.last-o.last <= spanSlack {
+		last = max(last, me.last)
+	}
+	lo := s.at
 	if !upstream {
-		lo, hi = s.at-dmax, s.at
+		// Its copy would have passed the other point before.
+		dmax := pcap.Time(max(m.paths[0].w.max, m.paths[1].w.max, 0))
+		lo -= dmax
 	}
-	return lo >= o.first && (!o.done || hi <= o.last)
+	return lo >= first && (!o.done || s.at <= last)
 }
 
 // judge decides what a segment no copy of came for was.

@@ -47,14 +47,18 @@ func CompareSummaryText(w io.Writer, pts [2]ComparePoint, s *compare.Summary, st
 		b.WriteString("points  which point is nearer the clients is unknown\n")
 	}
 	b.WriteString("clock   ")
+	ahead, off := "ahead of", s.ClockOffset
+	if off < 0 {
+		ahead, off = "behind", -off
+	}
 	switch {
 	case s.ClockGiven:
-		fmt.Fprintf(&b, "B's clock is %s ahead of A's, as given\n", dur(s.ClockOffset))
+		fmt.Fprintf(&b, "B's clock is %s %s A's, as given\n", dur(off), ahead)
 	case s.ClockSamples == 0:
 		b.WriteString("no segment of the first ones matched: the clocks are taken as equal\n")
 	default:
-		fmt.Fprintf(&b, "B's clock is %s ahead of A's, estimated from %s seen at both, taking the path's least delay as the same both ways\n",
-			dur(s.ClockOffset), count(s.ClockSamples, "segment"))
+		fmt.Fprintf(&b, "B's clock is %s %s A's, estimated from %s seen at both, taking the path's least delay as the same both ways\n",
+			dur(off), ahead, count(s.ClockSamples, "segment"))
 	}
 	for i, name := range []string{"A → B", "B → A"} {
 		d := &s.Delay[i]
