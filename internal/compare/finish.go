@@ -772,7 +772,11 @@ func (w *words) loneLost(x Side, d conn.Dir, l *lone) {
 	it := Item{Kind: KindLost, Dir: d, HasDir: true, Count: l.n[d], Time: l.first}
 	it.Frames[x] = l.frames[d]
 	it.More = l.n[d] - len(l.frames[d])
-	it.Title = fmt.Sprintf("lost between the points: all %s of %s's %s", plural(l.n[d], "segment", "segments"), who, connWord(l.n[d]))
+	if l.n[d] == 1 {
+		it.Title = fmt.Sprintf("lost between the points: %s's only segment", who)
+	} else {
+		it.Title = fmt.Sprintf("lost between the points: all %d of %s's segments", l.n[d], who)
+	}
 	it.Text = fmt.Sprintf("%s %s passed %s and never reached %s, nor did anything of the connection: the path dropped %s, and the %s never answered. (%s is nearer the %s %s.)",
 		describe(l.segs[d][0]), refs(x, it.Frames[x], it.More), x, y, pronoun(l.n[d]), role(1-d), x, role(d), w.c.SideReason)
 	if wire.Flags(l.segs[d][0].flags)&(wire.SYN|wire.ACK) == wire.SYN {
@@ -780,13 +784,6 @@ func (w *words) loneLost(x Side, d conn.Dir, l *lone) {
 		it.Alone[y] = fmt.Sprintf("%s alone: no trace of the connection", y)
 	}
 	w.add(it)
-}
-
-func connWord(n int) string {
-	if n == 1 {
-		return "only segment"
-	}
-	return "segments"
 }
 
 // loneInjected words a connection seen only downstream, in one direction.

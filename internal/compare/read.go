@@ -3,6 +3,7 @@ package compare
 import (
 	"errors"
 
+	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/wire"
 )
@@ -30,6 +31,7 @@ type reader struct {
 	free  chan []seg
 	batch []seg
 	now   pcap.Time
+	frags analyze.Reassembler
 
 	// Counts, read once out is closed.
 	stats PointStats
@@ -79,9 +81,13 @@ func (r *reader) run() {
 		st.Last = max(st.Last, f.Time)
 		r.now = max(r.now, f.Time)
 		err := wire.Decode(&f, &d)
+		if d.Fragment || err != nil && errors.Is(err, wire.ErrFragment) {
+			// Compared once whole, as the analysis counts it.
+			err = r.frags.Add(&f, &d)
+		}
 		switch {
-		case err == nil && !d.Fragment:
-		case d.Fragment || errors.Is(err, wire.ErrFragment):
+		case err == nil:
+		case errors.Is(err, wire.ErrFragment):
 			st.Fragments++
 			continue
 		case errors.Is(err, wire.ErrNotTCP):
@@ -120,7 +126,7 @@ func (r *reader) run() {
 type PointStats struct {
 	Frames    int // frames read
 	Segments  int // TCP segments among them
-	Fragments int // IP fragments of TCP, left out: compare does not reassemble
+	Fragments int // IP fragments of TCP segments, compared once their datagram is whole
 	Malformed int // frames whose TCP header could not be read whole
 	Conns     int // connections, as tcplens conns counts them
 	// First and Last are the first and last frames' times, on the
