@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/tcplens/tcplens/internal/compare"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/render"
+	"github.com/tcplens/tcplens/internal/report"
 )
 
 type compareOptions struct {
@@ -21,6 +23,8 @@ type compareOptions struct {
 	clockOffset time.Duration
 	rows        int
 	color       string
+	report      string
+	pictures    int
 }
 
 func newCompareCmd(e *env) *cobra.Command {
@@ -53,7 +57,16 @@ alone would conclude, it says so (a forged RST each end blames on the
 other; an option a server seemed to decline because it never got it).
 
 A segment waits for its copy at most --window (on A's clock); a segment
-is judged only while the other capture was running.
+is judged only while the other capture was running (two captures whose
+first, or last, frames are within a second of each other are taken to
+have started, or stopped, together).
+
+--report FILE writes an HTML page besides: the facts, and the most
+interesting connections (--pictures; those the path lost or injected
+segments of first), each with its items and a two-lane ladder: the
+exchange as each point saw it, one lane per point, a line joining each
+segment to its copy. The page is one file that loads nothing, sends
+nothing and runs no script.
 
 The text output gives the points, the clocks and the path's delay each
 way, then the connections with something to say, then the others, up to
@@ -83,6 +96,7 @@ the client and why. The summary:
    median, mean, p99, max, sd, hops}}, conns, paired, only_at: {a, b},
    counts: {kind: n}, outside: {a, b}, window}`,
 		Example: `  tcplens compare client.pcap server.pcap
+  tcplens compare client.pcap server.pcap --report path.html
   tcplens compare --clock-offset 0 router-in.pcap router-out.pcap
   tcplens compare a-1.pcap a-2.pcap -- b.pcap
   tcplens compare --json client.pcap server.pcap | jq 'select(.kind == "lost")'`,
@@ -101,6 +115,8 @@ the client and why. The summary:
 	f.DurationVar(&o.clockOffset, "clock-offset", 0, "B's clock minus A's, when known (0 for captures stamped by one host's clock); estimated when not given")
 	f.IntVar(&o.rows, "rows", 100, "connections the text output shows, those with something to say first")
 	f.StringVar(&o.color, "color", "auto", "colour the text: auto, always or never")
+	f.StringVar(&o.report, "report", "", "also write an HTML page to `FILE`: the facts, and the most interesting connections with their items and a two-lane ladder each (the captures are read twice, so they must be files)")
+	f.IntVar(&o.pictures, "pictures", 10, "connections the --report page shows, the most interesting first")
 	return cmd
 }
 
@@ -148,6 +164,9 @@ func runCompare(e *env, o compareOptions, clockKnown bool, a, b []string) error 
 	if err != nil {
 		return err
 	}
+	if o.report != "" && (slices.Contains(a, "-") || slices.Contains(b, "-")) {
+		return fmt.Errorf("compare: --report reads the captures twice: they must be files, not standard input")
+	}
 	var mu sync.Mutex
 	pe := &env{stdin: e.stdin, stdout: e.stdout, stderr: lockedWriter{&mu, e.stderr}}
 	ca, err := openCapture(pe, a)
@@ -160,6 +179,8 @@ func runCompare(e *env, o compareOptions, clockKnown bool, a, b []string) error 
 		return err
 	}
 	pts := [2]render.ComparePoint{{Files: displayNames(a)}, {Files: displayNames(b)}}
+	var pick picker
+	pick.n = o.pictures
 	w := bufio.NewWriterSize(e.stdout, 256<<10)
 	var (
 		werr         error
@@ -167,6 +188,9 @@ func runCompare(e *env, o compareOptions, clockKnown bool, a, b []string) error 
 		leftOut      int
 	)
 	onConn := func(c *compare.Conn) {
+		if o.report != "" {
+			pick.add(c)
+		}
 		if o.json {
 			if err := render.CompareConnJSON(w, c); err != nil && werr == nil {
 				werr = err
@@ -218,7 +242,112 @@ func runCompare(e *env, o compareOptions, clockKnown bool, a, b []string) error 
 	if errA != nil {
 		return errA
 	}
-	return errB
+	if errB != nil {
+		return errB
+	}
+	if o.report != "" {
+		return writeCompareReport(pe, o, clockKnown, a, b, pts, &pick)
+	}
+	return nil
+}
+
+// picker keeps the n most interesting connections of a comparison, by
+// their IDs at both points: those the path lost or injected segments of
+// first, then the others with something to say, then the first ones.
+type picker struct {
+	n     int
+	kept  []picked
+	order int
+}
+
+type picked struct {
+	ids   [2]int
+	score int
+	order int
+}
+
+func (p *picker) add(c *compare.Conn) {
+	k := picked{order: p.order}
+	p.order++
+	for side, v := range c.Views {
+		if v != nil {
+			k.ids[side] = v.Conn
+		}
+	}
+	for _, it := range c.Items {
+		switch it.Kind {
+		case compare.KindDelay:
+		case compare.KindLost, compare.KindInjected:
+			k.score += 10
+		case compare.KindOnlyAt:
+			k.score++
+		default:
+			k.score += 3
+		}
+	}
+	i := slices.IndexFunc(p.kept, func(x picked) bool { return x.score < k.score })
+	if i < 0 {
+		i = len(p.kept)
+	}
+	if i < p.n {
+		p.kept = slices.Insert(p.kept, i, k)
+		if len(p.kept) > p.n {
+			p.kept = p.kept[:p.n]
+		}
+	}
+}
+
+// writeCompareReport reads the captures again, tracing the connections
+// picked, and writes the page.
+func writeCompareReport(e *env, o compareOptions, clockKnown bool, a, b []string, pts [2]render.ComparePoint, pick *picker) error {
+	ca, err := openCapture(e, a)
+	if err != nil {
+		return err
+	}
+	cb, err := openCapture(e, b)
+	if err != nil {
+		ca.finish()
+		return err
+	}
+	want := map[[2]int]int{}
+	for i, k := range pick.kept {
+		want[k.ids] = i
+	}
+	shown := make([]*compare.Conn, len(pick.kept))
+	sum := compare.Run(pointSource{ca}, pointSource{cb}, compare.Options{
+		Window: o.window, ClockOffset: o.clockOffset, ClockKnown: clockKnown,
+		Trace: func(ia, ib int) bool { _, ok := want[[2]int{ia, ib}]; return ok },
+	}, func(c *compare.Conn) {
+		var ids [2]int
+		for side, v := range c.Views {
+			if v != nil {
+				ids[side] = v.Conn
+			}
+		}
+		if i, ok := want[ids]; ok {
+			shown[i] = c
+		}
+	})
+	ca.finish()
+	cb.finish()
+	shown = slices.DeleteFunc(shown, func(c *compare.Conn) bool { return c == nil })
+	f, err := os.Create(o.report)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	err = report.WriteComparison(w, &report.Comparison{
+		Points: pts, Summary: sum, Conns: shown, Version: version(),
+		Chosen:  fmt.Sprintf("The %d most interesting of %d connections: those the path lost or injected segments of first, then those it rewrote, then the first ones.", len(shown), sum.Conns),
+		LeftOut: sum.Conns - len(shown),
+	})
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // interesting says a connection has more to show than its delay.

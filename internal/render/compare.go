@@ -18,73 +18,71 @@ type ComparePoint struct {
 
 func (p ComparePoint) name() string { return strings.Join(p.Files, ", ") }
 
-// CompareSummaryText writes what the comparison found across the
-// captures: the points, the clocks, the path's delay each way, the counts.
-func CompareSummaryText(w io.Writer, pts [2]ComparePoint, s *compare.Summary, st Style) error {
-	var b strings.Builder
-	for i, side := range []compare.Side{compare.A, compare.B} {
-		head := "        "
-		if i == 0 {
-			head = "compare "
-		}
+// CompareFact is one line of what the comparison found across the
+// captures: its name and its value.
+type CompareFact struct{ Name, Value string }
+
+// CompareFacts says what the comparison found across the captures: the
+// points, the clocks, the path's delay each way, the counts. The text
+// output and the HTML report both show them.
+func CompareFacts(pts [2]ComparePoint, s *compare.Summary) []CompareFact {
+	var fs []CompareFact
+	add := func(name, format string, args ...any) {
+		fs = append(fs, CompareFact{name, fmt.Sprintf(format, args...)})
+	}
+	for _, side := range []compare.Side{compare.A, compare.B} {
 		ps := s.Points[side]
-		fmt.Fprintf(&b, "%s%s  %s: %s in %s", head, st.bold(side.String()), pts[side].name(),
-			count(ps.Segments, "TCP segment"), count(ps.Conns, "connection"))
+		v := fmt.Sprintf("%s: %s in %s", pts[side].name(), count(ps.Segments, "TCP segment"), count(ps.Conns, "connection"))
 		if ps.Segments > 0 {
-			fmt.Fprintf(&b, ", %s to %s UTC", clock(ps.First), clock(ps.Last))
+			v += fmt.Sprintf(", %s to %s UTC", clock(ps.First), clock(ps.Last))
 		}
-		b.WriteString("\n")
+		add(side.String(), "%s", v)
 	}
-	a, bb := s.Clients[compare.A], s.Clients[compare.B]
+	a, b := s.Clients[compare.A], s.Clients[compare.B]
 	switch {
-	case a > 0 && bb == 0:
-		fmt.Fprintf(&b, "points  A is nearer the clients, B nearer the servers (%s)\n", count(a, "connection"))
-	case bb > 0 && a == 0:
-		fmt.Fprintf(&b, "points  B is nearer the clients, A nearer the servers (%s)\n", count(bb, "connection"))
-	case a > 0 || bb > 0:
-		fmt.Fprintf(&b, "points  A is nearer the client of %s, B of %s\n", count(a, "connection"), count(bb, "connection"))
+	case a > 0 && b == 0:
+		add("points", "A is nearer the clients, B nearer the servers (%s)", count(a, "connection"))
+	case b > 0 && a == 0:
+		add("points", "B is nearer the clients, A nearer the servers (%s)", count(b, "connection"))
+	case a > 0:
+		add("points", "A is nearer the client of %s, B of %s", count(a, "connection"), count(b, "connection"))
 	default:
-		b.WriteString("points  which point is nearer the clients is unknown\n")
+		add("points", "which point is nearer the clients is unknown")
 	}
-	b.WriteString("clock   ")
 	ahead, off := "ahead of", s.ClockOffset
 	if off < 0 {
 		ahead, off = "behind", -off
 	}
 	switch {
 	case s.ClockGiven:
-		fmt.Fprintf(&b, "B's clock is %s %s A's, as given\n", dur(off), ahead)
+		add("clock", "B's clock is %s %s A's, as given", dur(off), ahead)
 	case s.ClockSamples == 0:
-		b.WriteString("no segment of the first ones matched: the clocks are taken as equal\n")
+		add("clock", "no segment of the first ones matched: the clocks are taken as equal")
 	default:
-		fmt.Fprintf(&b, "B's clock is %s %s A's, estimated from %s seen at both, taking the path's least delay as the same both ways\n",
+		add("clock", "B's clock is %s %s A's, estimated from %s seen at both, taking the path's least delay as the same both ways",
 			dur(off), ahead, count(s.ClockSamples, "segment"))
 	}
 	for i, name := range []string{"A → B", "B → A"} {
 		d := &s.Delay[i]
-		head := "        "
-		if i == 0 {
-			head = "path    "
-		}
 		if d.N == 0 {
-			fmt.Fprintf(&b, "%s%s  no segment seen at both\n", head, name)
+			add("path "+name, "no segment seen at both")
 			continue
 		}
-		fmt.Fprintf(&b, "%s%s  one-way delay %s median, %s to %s, 99th percentile %s, spread %s; %s",
-			head, name, dur(d.Median), dur(d.Min), dur(d.Max), dur(d.P99), dur(d.SD), count(d.N, "segment"))
+		v := fmt.Sprintf("one-way delay %s median, %s to %s, 99th percentile %s, spread %s; %s",
+			dur(d.Median), dur(d.Min), dur(d.Max), dur(d.P99), dur(d.SD), count(d.N, "segment"))
 		if d.HopsN > 0 {
 			if d.HopsMin == d.HopsMax {
-				fmt.Fprintf(&b, "; %s", count(d.HopsMin, "hop"))
+				v += "; " + count(d.HopsMin, "hop")
 			} else {
-				fmt.Fprintf(&b, "; %d to %d hops", d.HopsMin, d.HopsMax)
+				v += fmt.Sprintf("; %d to %d hops", d.HopsMin, d.HopsMax)
 			}
 		}
-		b.WriteString("\n")
+		add("path "+name, "%s", v)
 	}
-	fmt.Fprintf(&b, "found   %s at both points", count(s.Paired, "connection"))
+	found := count(s.Paired, "connection") + " at both points"
 	for _, side := range []compare.Side{compare.A, compare.B} {
 		if n := s.OnlyAt[side]; n > 0 {
-			fmt.Fprintf(&b, ", %d at %s only", n, side)
+			found += fmt.Sprintf(", %d at %s only", n, side)
 		}
 	}
 	var kinds []string
@@ -94,14 +92,36 @@ func CompareSummaryText(w io.Writer, pts [2]ComparePoint, s *compare.Summary, st
 		}
 	}
 	if len(kinds) == 0 {
-		b.WriteString("; nothing but delay")
+		found += "; nothing but delay"
 	} else {
-		b.WriteString("; " + strings.Join(kinds, ", "))
+		found += "; " + strings.Join(kinds, ", ")
 	}
-	b.WriteString("\n")
+	add("found", "%s", found)
 	for _, side := range []compare.Side{compare.A, compare.B} {
 		if n := s.Outside[side]; n > 0 {
-			fmt.Fprintf(&b, "        %s of %s's were not judged: the other capture was not running when their copy would have passed it\n", count(n, "segment"), side)
+			add("not judged", "%s of %s's: the other capture was not running when their copy would have passed it", count(n, "segment"), side)
+		}
+	}
+	return fs
+}
+
+// CompareSummaryText writes the facts of the comparison across the
+// captures, one a line: the points' and the path's lines under one
+// heading each.
+func CompareSummaryText(w io.Writer, pts [2]ComparePoint, s *compare.Summary, st Style) error {
+	var b strings.Builder
+	for _, f := range CompareFacts(pts, s) {
+		switch f.Name {
+		case "A":
+			fmt.Fprintf(&b, "compare %s  %s\n", st.bold("A"), f.Value)
+		case "B":
+			fmt.Fprintf(&b, "        %s  %s\n", st.bold("B"), f.Value)
+		case "path A → B":
+			fmt.Fprintf(&b, "path    %s  %s\n", st.bold("A → B"), f.Value)
+		case "path B → A":
+			fmt.Fprintf(&b, "        %s  %s\n", st.bold("B → A"), f.Value)
+		default:
+			fmt.Fprintf(&b, "%-7s %s\n", f.Name, f.Value)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
