@@ -382,4 +382,3 @@ func missing(t *testing.T, a, b []pcap.Frame) (onlyA, onlyB [2][]int) {
 	}
 	return onlyA, onlyB
 }
-
