@@ -61,7 +61,7 @@ func estimateClock(as, bs []*seg) clockEstimate {
 		if a.flow.role != conn.RoleSYN && best.flow.role == conn.RoleSYN {
 			d = best.dir
 		}
-		raw := int64(best.t - a.t)
+		raw := int64(best.at - a.at) // both still on their own clocks
 		hops := int(a.ttl) - int(best.ttl)
 		if d == conn.ServerToClient {
 			hops = -hops

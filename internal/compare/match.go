@@ -77,7 +77,7 @@ func Run(a, b Source, o Options, onConn func(*Conn)) *Summary {
 			break
 		}
 		x := A
-		if sa == nil || sb != nil && sb.t-pcap.Time(m.theta) < sa.t {
+		if sa == nil || sb != nil && sb.at-pcap.Time(m.theta) < sa.at {
 			x = B
 		}
 		s := st[x].peek()
@@ -185,9 +185,8 @@ type matcher struct {
 
 // process takes the next segment in merged order.
 func (m *matcher) process(x Side, in *seg) {
-	in.at = in.t
 	if x == B {
-		in.at = in.t - pcap.Time(m.theta)
+		in.at -= pcap.Time(m.theta)
 	}
 	if in.at > m.now {
 		m.now = in.at
@@ -579,7 +578,6 @@ func (m *matcher) match(x Side, i int64, y Side, j int64) {
 	}
 	a.state, b.state = matched, matched
 	a.mate, b.mate = b.frame, a.frame
-	s.mateIdx, c.mateIdx = j, i
 	p := a.flow.m.pair
 	pd := p.pdir(A, a.dir)
 	if !p.deltaSet[pd] {
@@ -601,7 +599,7 @@ func (m *matcher) match(x Side, i int64, y Side, j int64) {
 	}
 	d := &p.dir[pd]
 	d.matched++
-	raw := int64(b.t - a.t)
+	raw := int64(b.at-a.at) + int64(m.theta) // B's clock minus A's
 	d.delay.add(raw, a.frame, b.frame)
 	d.hops.add(int(a.ttl) - int(b.ttl))
 	m.addPath(p, pd, raw, int(a.ttl)-int(b.ttl), a.frame, b.frame)
@@ -611,10 +609,6 @@ func (m *matcher) match(x Side, i int64, y Side, j int64) {
 	}
 	if a.ord > d.topA {
 		d.topA, d.topB, d.topFrames = a.ord, b.ord, [2]int{a.frame, b.frame}
-	}
-	for side, e := range [2]*seg{a, b} {
-		d.recent[side][d.next[side]%recentCopies] = copyOf(e)
-		d.next[side]++
 	}
 	for _, e := range []*seg{a, b} {
 		side := A
@@ -639,16 +633,9 @@ func (m *matcher) duplicate(p *pair, x Side, pd conn.Dir, s *seg) bool {
 	if up, ok := m.upstream(p, pd); !ok || up == x {
 		return false
 	}
-	d := &p.dir[pd]
 	var l *copyID
-	for k := range d.recent[x] {
-		if d.recent[x][k].same(s) {
-			l = &d.recent[x][k]
-			break
-		}
-	}
-	if l == nil {
-		// Further back: the copy may have come after a burst.
+	{
+		// The copy it repeats came shortly before, perhaps after a burst.
 		r := &m.ring[x]
 		for k, n := r.tail-2, 0; k >= r.head && n < maxDupScan; k, n = k-1, n+1 {
 			e := r.at(k)

@@ -70,10 +70,6 @@ type dirState struct {
 	// the highest A place, to tell reordering.
 	topA, topB uint32
 	topFrames  [2]int
-	// recent[side] identifies the latest segments matched at that
-	// point, to tell a duplicate; next[side] is where the next goes.
-	recent [2][recentCopies]copyID
-	next   [2]uint8
 	// sender[side] is what the sender's matched segments carried at
 	// that point: their TTL and IP ID, to compare an injected one with.
 	senderTTL  [2]uint8
@@ -81,10 +77,6 @@ type dirState struct {
 	senderSet  [2]bool
 	rewrites   []rewrite
 }
-
-// recentCopies is how many matched segments a direction remembers at
-// each point: a copy the path duplicated arrives among the next few.
-const recentCopies = 8
 
 // copyID is what makes two captured frames one and the same packet.
 type copyID struct {

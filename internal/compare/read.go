@@ -41,7 +41,7 @@ func newReader(side Side, src Source) *reader {
 	r := &reader{side: side, src: src, out: make(chan []seg, 8), free: make(chan []seg, 10)}
 	r.table = newFlowTable(func(f *flow) {
 		s := r.next()
-		*s = seg{kind: kindEnd, flow: f, t: r.now}
+		*s = seg{kind: kindEnd, flow: f, at: r.now}
 	})
 	return r
 }
@@ -108,7 +108,7 @@ func (r *reader) run() {
 		}
 		fl.lastFrame = f.Number
 		s := r.next()
-		*s = seg{t: f.Time, frame: f.Number, flow: fl, dir: dir, ord: fl.ord[dir], step: -1}
+		*s = seg{at: f.Time, frame: f.Number, flow: fl, dir: dir, ord: fl.ord[dir], step: -1}
 		s.fill(&d)
 		s.rel = uint32(d.Seq - fl.base[end])
 		if d.Flags.Has(wire.ACK) {

@@ -3,12 +3,22 @@ package compare
 // ring holds one point's segments in arrival order from the moment they
 // are read until their window has passed, matched or not: the matcher's
 // memory. Segments are named by absolute index, valid while in the ring.
+// It is a queue of fixed chunks, so that it holds what the window holds
+// and not up to twice that, and never copies a segment to grow.
 type ring struct {
-	buf        []seg
-	head, tail int64 // [head, tail) are held
+	chunks     []*[chunkSize]seg // chunks[0] holds index base
+	base       int64             // index of chunks[0][0]
+	head, tail int64             // [head, tail) are held
+	free       []*[chunkSize]seg
 }
 
-func (r *ring) at(i int64) *seg { return &r.buf[i&int64(len(r.buf)-1)] }
+const chunkBits = 10
+const chunkSize = 1 << chunkBits
+
+func (r *ring) at(i int64) *seg {
+	k := i - r.base
+	return &r.chunks[k>>chunkBits][k&(chunkSize-1)]
+}
 
 func (r *ring) holds(i int64) bool { return i >= r.head && i < r.tail }
 
@@ -16,8 +26,14 @@ func (r *ring) len() int { return int(r.tail - r.head) }
 
 // push copies s in and returns its index.
 func (r *ring) push(s *seg) int64 {
-	if r.len() == len(r.buf) {
-		r.grow()
+	if int(r.tail-r.base)>>chunkBits == len(r.chunks) {
+		var c *[chunkSize]seg
+		if n := len(r.free); n > 0 {
+			c, r.free = r.free[n-1], r.free[:n-1]
+		} else {
+			c = new([chunkSize]seg)
+		}
+		r.chunks = append(r.chunks, c)
 	}
 	i := r.tail
 	*r.at(i) = *s
@@ -25,19 +41,20 @@ func (r *ring) push(s *seg) int64 {
 	return i
 }
 
-func (r *ring) grow() {
-	n := max(2*len(r.buf), 1024)
-	nb := make([]seg, n)
-	for i := r.head; i < r.tail; i++ {
-		nb[i&int64(n-1)] = *r.at(i)
-	}
-	r.buf = nb
-}
-
 // pop lets go of the oldest segment.
 func (r *ring) pop() {
 	*r.at(r.head) = seg{} // the flow may be freed
 	r.head++
+	if r.head-r.base == chunkSize {
+		// Keep one spare chunk: a window that shrinks gives the rest
+		// back.
+		if len(r.free) == 0 {
+			r.free = append(r.free, r.chunks[0])
+		}
+		r.chunks[0] = nil
+		r.chunks = r.chunks[1:]
+		r.base += chunkSize
+	}
 }
 
 // queue is a FIFO of ring indices.
@@ -61,15 +78,4 @@ func (q *queue) dropFront(n int) {
 		m := copy(q.q, q.q[q.head:])
 		q.q, q.head = q.q[:m], 0
 	}
-}
-
-// remove removes the entry at position k (0 is the front).
-func (q *queue) remove(k int) {
-	if k == 0 {
-		q.dropFront(1)
-		return
-	}
-	i := q.head + k
-	copy(q.q[i:], q.q[i+1:])
-	q.q = q.q[:len(q.q)-1]
 }

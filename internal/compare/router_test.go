@@ -42,9 +42,7 @@ func TestRouterScenarios(t *testing.T) {
 			if sc.Name != "router-snat" && sc.Name != "router-dnat" {
 				// NAT hides the connection's two ends from each other's
 				// namespace: the kernel's states are joined without it.
-				if err := netlab.CheckExpect(sc.Expect, r.States(netlab.Client), r.States(netlab.Server)); err != nil {
-					t.Errorf("kernel: %v", err)
-				}
+				checkKernel(t, sc.Expect, r.States(netlab.Client), r.States(netlab.Server))
 			}
 			client, _ := r.CaptureAt(netlab.PointClient)
 			server, _ := r.CaptureAt(netlab.PointServer)
@@ -55,6 +53,24 @@ func TestRouterScenarios(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkKernel checks the states a router scenario expects, and each end
+// state it names.
+func checkKernel(t *testing.T, e netlab.Expect, client, server []string) {
+	t.Helper()
+	if err := netlab.CheckExpect(e, client, server); err != nil {
+		t.Errorf("kernel: %v", err)
+	}
+	for _, x := range []struct {
+		who  string
+		got  []string
+		want string
+	}{{"client", client, e.ClientEnd}, {"server", server, e.ServerEnd}} {
+		if x.want != "" && (len(x.got) == 0 || x.got[len(x.got)-1] != x.want) {
+			t.Errorf("kernel: the %s's states %v do not end in %s", x.who, x.got, x.want)
+		}
 	}
 }
 

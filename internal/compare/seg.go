@@ -90,7 +90,6 @@ type seg struct {
 	// The matcher's.
 	state    uint8
 	mate     int   // frame of the copy at the other point, once matched
-	mateIdx  int64 // its index in the other point's ring
 	resentBy int64 // ring index of the first later segment that resent these bytes, 0 if none
 	step     int32 // its step in its pair's trace, -1 if none
 	inLoose  bool  // in the loose index

@@ -97,10 +97,11 @@ func routed(name, doc string, rules, counters [][]string) Scenario {
 
 // closeFirstByClient is what the kernel shows of the usual exchange: the
 // path adds no delay, so the exchange takes about a millisecond and only
-// the end states (TIME_WAIT for 60 s, the server's socket gone) last long
-// enough for the poller.
+// the client's TIME_WAIT (60 s) lasts long enough for the poller to be
+// sure to see it; the server's socket may come and go between two polls.
+// The router scenarios' test checks the end states given.
 func closeFirstByClient() Expect {
-	return Expect{ClientEnd: "TIME_WAIT", ServerEnd: Gone, CheckEnd: true}
+	return Expect{ClientEnd: "TIME_WAIT"}
 }
 
 var forwardCounters = [][]string{{"iptables", "-v", "-x", "-n", "-L", "FORWARD"}}
@@ -174,7 +175,7 @@ func RouterReject() Scenario {
 		},
 		Expect: Expect{
 			Client:    []string{"ESTABLISHED"},
-			ClientEnd: Gone, ServerEnd: "ESTABLISHED", CheckEnd: true,
+			ClientEnd: Gone, ServerEnd: "ESTABLISHED",
 		},
 	}
 }
