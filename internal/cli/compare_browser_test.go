@@ -74,11 +74,12 @@ func TestCompareInBrowser(t *testing.T) {
 			if tc.name == "hostile" {
 				var title string
 				must(t, p.Eval(`document.title`, &title))
-				if !strings.Contains(title, hostileName) {
+				if !strings.Contains(title, strings.ReplaceAll(hostileName, "/", "_")) {
 					t.Errorf("the title %q does not show the file's name as text", title)
 				}
 			}
 			shot(t, p, "overview.png")
+			must(t, p.Eval(`document.querySelector('details.conn[open] .ladder-box').scrollIntoView({block: 'start'})`, nil))
 			shotOf(t, p, "details.conn[open] .ladder-box", "lanes.png")
 			if probs := p.Problems(); len(probs) > 0 {
 				t.Errorf("the page complained:\n%s", strings.Join(probs, "\n"))

@@ -371,7 +371,7 @@ func (m *matcher) pairUp(x Side, i int64, y Side, j int64) {
 		}
 		f.m.loose = nil
 	}
-	all = append(all, waiting{x, i, s.at}, waiting{y, j, c.at})
+	all = append(all, waiting{x, i, s.at}) // c was waiting: it is among them
 	slices.SortStableFunc(all, func(u, v waiting) int { return cmpTime(u.at, v.at) })
 	if p.trace != nil {
 		for _, w := range all {

@@ -107,11 +107,11 @@ func Lanes(out io.Writer, c *compare.Conn, o Options) error {
 			stop := x + (other-x)*0.45
 			laneLine(w, x, yi, stop, yi+4, "copy lost")
 			w.raw(`<path class="cross" d="M`, num(stop-4), " ", num(yi), "l8 8m0 -8l-8 8", `"/>`)
-			w.textAt(stop+(other-x)*0.04, yi+4, "tag", anchorToward(x, other), verdictWord(s.Verdict))
+			w.textAt(stop+(other-x)*0.04, yi+7, "tag", anchorToward(x, other), verdictWord(s.Verdict))
 		case s.Verdict == compare.KindInjected:
 			laneLine(w, mid, yi-4, x, yi, "copy injected")
 			w.raw(`<circle class="origin" cx="`, num(mid), `" cy="`, num(yi-4), `" r="3"/>`)
-			w.textAt(mid+(other-x)*0.02, yi-6, "tag", anchorToward(other, x), "injected in the path")
+			w.textAt(mid+(other-x)*0.025, yi-1, "tag", anchorToward(x, other), "injected in the path")
 		case s.Verdict != 0:
 			w.textAt(x+(other-x)*0.1, yi+4, "tag", anchorToward(x, other), verdictWord(s.Verdict))
 		}
