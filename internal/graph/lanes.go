@@ -47,7 +47,7 @@ func Lanes(out io.Writer, c *compare.Conn, o Options) error {
 	if t.Left > 0 {
 		height += 16
 	}
-	w := &svgWriter{}
+	w := &svgWriter{extraCSS: LanesCSS}
 	label := "two-lane ladder: the connection as capture points A and B saw it"
 	w.open(o, "graph lanes", lanesWidth, height, label)
 	w.title(label)

@@ -69,7 +69,7 @@ type compareItem struct {
 // its style sheet and its pictures, runs no script, loads nothing and
 // sends nothing; everything from the captures is escaped.
 func WriteComparison(w io.Writer, r *Comparison) error {
-	css := pageCSS + graph.CSS + compareCSS
+	css := pageCSS + graph.CSS + graph.LanesCSS + compareCSS
 	v := compareView{
 		Title:   strings.Join(r.Points[compare.A].Files, ", ") + " and " + strings.Join(r.Points[compare.B].Files, ", "),
 		A:       r.Points[compare.A].Files,
