@@ -378,11 +378,10 @@ func (m *matcher) pairUp(x Side, i int64, y Side, j int64) {
 			m.traceStep(p, w.side, m.ring[w.side].at(w.i))
 		}
 	}
-	m.match(x, i, y, j)
+	// The two copies fix the offsets; then every segment of either flow
+	// arrives in time order, s and c among them, as if paired all along.
+	p.fix(p.pdir(A, sa.dir), sa, sb)
 	for _, w := range all {
-		if w.i == i && w.side == x || w.i == j && w.side == y {
-			continue
-		}
 		m.arrive(w.side, w.i)
 	}
 }
@@ -426,6 +425,7 @@ func (m *matcher) arrive(x Side, i int64) {
 	if s.plen > 0 || s.flags&(wire.SYN|wire.FIN) != 0 {
 		end := s.seqEnd()
 		if d.maxEndSet[x] && s.seq.Less(d.maxEnd[x]) {
+			s.resend = true
 			m.markResent(p, x, pd, i, s)
 		}
 		if !d.maxEndSet[x] || end.Greater(d.maxEnd[x]) {
@@ -466,8 +466,9 @@ func (m *matcher) markResent(p *pair, x Side, pd conn.Dir, i int64, s *seg) {
 }
 
 // find looks for s's copy among side y's segments of direction pd that
-// wait: normally the first of the queue. It takes the copy out of the
-// queue; segments the copy passed go to limbo.
+// wait: normally the first of the queue; else among those a copy passed
+// (limbo: lost, or overtaken), the best alike of both. It takes the copy
+// out; the segments it passed in the queue go to limbo.
 func (m *matcher) find(p *pair, y Side, pd conn.Dir, s *seg) (int64, bool) {
 	q := &p.q[y][pd]
 	r := &m.ring[y]
@@ -481,7 +482,7 @@ func (m *matcher) find(p *pair, y Side, pd conn.Dir, s *seg) (int64, bool) {
 	q.dropFront(n)
 	best, bestPos, bestScore := int64(-1), -1, -1
 	for pos, k := range q.items() {
-		if pos >= maxScan || bestPos >= 0 && pos > bestPos+64 {
+		if pos >= maxScan {
 			break
 		}
 		if !r.holds(k) {
@@ -500,41 +501,51 @@ func (m *matcher) find(p *pair, y Side, pd conn.Dir, s *seg) (int64, bool) {
 			break
 		}
 	}
-	if bestPos >= 0 {
-		// What the copy passed waits in limbo: lost, or overtaken.
-		for _, k := range q.items()[:bestPos] {
-			if r.holds(k) && r.at(k).state == pending {
-				p.limbo[y][pd].push(k)
+	if bestScore < perfect {
+		// A better copy may wait in limbo; on a tie the older one, in
+		// limbo, goes first.
+		lq := &p.limbo[y][pd]
+		live := lq.items()[:0]
+		fromLimbo := int64(-1)
+		for _, k := range lq.items() {
+			if !r.holds(k) || r.at(k).state != pending {
+				continue
+			}
+			live = append(live, k)
+			if bestScore == perfect {
+				continue
+			}
+			if score, ok := m.tightScore(p, pd, s, r.at(k)); ok && score >= bestScore && (fromLimbo < 0 || score > bestScore) {
+				fromLimbo, bestScore = k, score
 			}
 		}
-		q.dropFront(bestPos + 1)
-		return best, true
+		if fromLimbo >= 0 {
+			lq.q, lq.head = slices.DeleteFunc(live, func(k int64) bool { return k == fromLimbo }), 0
+			return fromLimbo, true
+		}
+		lq.q, lq.head = live, 0
 	}
-	lq := &p.limbo[y][pd]
-	live := lq.items()[:0]
-	for _, k := range lq.items() {
-		if !r.holds(k) || r.at(k).state != pending {
-			continue
-		}
-		live = append(live, k)
-		if best >= 0 {
-			continue
-		}
-		if _, ok := m.tightScore(p, pd, s, r.at(k)); ok {
-			best = k
-			live = live[:len(live)-1]
+	if bestPos < 0 {
+		return -1, false
+	}
+	// What the copy passed waits in limbo: lost, or overtaken.
+	for _, k := range q.items()[:bestPos] {
+		if r.holds(k) && r.at(k).state == pending {
+			p.limbo[y][pd].push(k)
 		}
 	}
-	lq.q, lq.head = live, 0
-	return best, best >= 0
+	q.dropFront(bestPos + 1)
+	return best, true
 }
 
 // perfect is the score of a copy identical in all that tightScore weighs.
-const perfect = 4
+const perfect = 5
 
 // tightScore checks that c (at the other point) can be s's copy, and
-// scores how alike they are: the IP ID and timestamp tell a resent
-// segment from the original, the payload a rewritten one.
+// scores how alike they are: the IP ID, the timestamps, the window and
+// the SACK blocks tell apart segments a sender makes alike (a resent
+// segment and the original, the duplicate ACKs of a recovery), the
+// payload a rewritten segment from another.
 func (m *matcher) tightScore(p *pair, pd conn.Dir, s, c *seg) (int, bool) {
 	if s.flags&coreFlags != c.flags&coreFlags || s.plen != c.plen {
 		return 0, false
@@ -553,6 +564,15 @@ func (m *matcher) tightScore(p *pair, pd conn.Dir, s, c *seg) (int, bool) {
 	if !same && !p.deltaSet[pd] {
 		return 0, false // a first match needs the bytes to agree
 	}
+	// Where the path keeps them, the IP ID and the timestamps must be
+	// the same: a segment and the one sent after it differ in both (a
+	// resend, a duplicate ACK), and taking one for the other's copy
+	// would make a rewrite of what was a loss.
+	rw := p.rewrites[pd]
+	ts := has(a.opt.present, wire.HasTimestamps) && has(b.opt.present, wire.HasTimestamps)
+	if p.deltaSet[pd] && (!rw.ipid && a.ipid != b.ipid || !rw.ts && ts && (a.opt.tsval != b.opt.tsval || a.opt.tsecr != b.opt.tsecr)) {
+		return 0, false
+	}
 	score := 0
 	if same {
 		score++
@@ -560,10 +580,13 @@ func (m *matcher) tightScore(p *pair, pd conn.Dir, s, c *seg) (int, bool) {
 	if a.ipid == b.ipid {
 		score++
 	}
-	if !has(a.opt.present, wire.HasTimestamps) || !has(b.opt.present, wire.HasTimestamps) || a.opt.tsval == b.opt.tsval {
+	if !ts || a.opt.tsval == b.opt.tsval && a.opt.tsecr == b.opt.tsecr {
 		score++
 	}
 	if a.win == b.win {
+		score++
+	}
+	if a.opt.nsack == b.opt.nsack && (a.opt.nsack == 0 || !p.deltaSet[1-pd] || uint32(b.opt.sack0-a.opt.sack0) == p.delta[1-pd]) {
 		score++
 	}
 	return score, true
@@ -580,14 +603,7 @@ func (m *matcher) match(x Side, i int64, y Side, j int64) {
 	a.mate, b.mate = b.frame, a.frame
 	p := a.flow.m.pair
 	pd := p.pdir(A, a.dir)
-	if !p.deltaSet[pd] {
-		p.delta[pd], p.deltaSet[pd] = uint32(b.seq-a.seq), true
-		p.deltaFrames[pd] = [2]int{a.frame, b.frame}
-	}
-	if a.flags.Has(wire.ACK) && b.flags.Has(wire.ACK) && !p.deltaSet[1-pd] {
-		p.delta[1-pd], p.deltaSet[1-pd] = uint32(b.ack-a.ack), true
-		p.deltaFrames[1-pd] = [2]int{a.frame, b.frame}
-	}
+	p.fix(pd, a, b)
 	switch {
 	case a.flags&(wire.SYN|wire.ACK) == wire.SYN && p.hs.syn[A] == 0:
 		p.hs.syn = [2]pcap.Time{a.at, b.at}
@@ -626,10 +642,29 @@ func (m *matcher) match(x Side, i int64, y Side, j int64) {
 // the copy a duplicate repeats.
 const maxDupScan = 4096
 
+// fix takes what the first copies of a direction (a at A, b at B) say:
+// the sequence offset of pd, and of the other direction through the
+// acknowledgment, and whether the path keeps the IP ID and timestamps.
+func (p *pair) fix(pd conn.Dir, a, b *seg) {
+	if !p.deltaSet[pd] {
+		p.delta[pd], p.deltaSet[pd] = uint32(b.seq-a.seq), true
+		p.deltaFrames[pd] = [2]int{a.frame, b.frame}
+		p.rewrites[pd].ipid = a.ipid != b.ipid
+		p.rewrites[pd].ts = has(a.opt.present, wire.HasTimestamps) && has(b.opt.present, wire.HasTimestamps) && a.opt.tsval != b.opt.tsval
+	}
+	if a.flags.Has(wire.ACK) && b.flags.Has(wire.ACK) && !p.deltaSet[1-pd] {
+		p.delta[1-pd], p.deltaSet[1-pd] = uint32(b.ack-a.ack), true
+		p.deltaFrames[1-pd] = [2]int{a.frame, b.frame}
+	}
+}
+
 // duplicate reports whether s, for which no original waits, is another
 // copy at a downstream point of the segment matched last: the path
 // duplicated it.
 func (m *matcher) duplicate(p *pair, x Side, pd conn.Dir, s *seg) bool {
+	if s.cut {
+		return false // what tells it from its neighbours may be what the capture cut
+	}
 	if up, ok := m.upstream(p, pd); !ok || up == x {
 		return false
 	}
@@ -849,7 +884,9 @@ func (m *matcher) judge(x Side, s *seg) {
 		if s.resentBy != 0 && m.ring[x].holds(s.resentBy) {
 			r := m.ring[x].at(s.resentBy)
 			ev.resent, ev.resentMate = r.frame, r.mate
-		} else if d := &p.dir[pd]; (s.plen > 0 || s.flags&(wire.SYN|wire.FIN) != 0) && d.ackHighSet[x] && d.ackHigh[x].GreaterEq(s.seqEnd()) {
+		} else if d := &p.dir[pd]; !s.resend && (s.plen > 0 || s.flags&(wire.SYN|wire.FIN) != 0) && d.ackHighSet[x] && d.ackHigh[x].GreaterEq(s.seqEnd()) {
+			// Its receiver had these bytes, and nothing sent them but
+			// this segment: they passed the other point unseen.
 			kind = KindNotCaptured
 			ev.acknowledged = true
 		}

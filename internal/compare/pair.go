@@ -29,6 +29,10 @@ type pair struct {
 	delta       [2]uint32
 	deltaSet    [2]bool
 	deltaFrames [2][2]int // the copies (at A, at B) that fixed each offset
+	// rewrites[d] says what the path rewrites in direction d, as the
+	// direction's first copies show: the IP ID and the timestamps tell
+	// copies apart only where the path keeps them.
+	rewrites [2]struct{ ipid, ts bool }
 	// q[side][d] holds that side's segments of direction d waiting for
 	// their copy, in arrival order; limbo those a later copy passed
 	// (lost, or overtaken).

@@ -93,6 +93,10 @@ type seg struct {
 	resentBy int64 // ring index of the first later segment that resent these bytes, 0 if none
 	step     int32 // its step in its pair's trace, -1 if none
 	inLoose  bool  // in the loose index
+	// resend says the segment carries bytes its sender had sent before
+	// (at the same point); cut that the capture did not hold its whole
+	// header, so copies may differ in what it lacks.
+	resend, cut bool
 }
 
 // Matching states.
@@ -131,6 +135,7 @@ func (s *seg) fill(d *wire.Segment) {
 	if o.NumSACK > 0 {
 		s.opt.sack0 = o.SACK[0].Start
 	}
+	s.cut = len(d.TCP) < d.HeaderLen
 	if d.HeaderLen > wire.TCPMinHeaderLen {
 		s.opt.area = uint8(d.HeaderLen - wire.TCPMinHeaderLen)
 		area := d.TCP.Options()
