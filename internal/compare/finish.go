@@ -205,7 +205,7 @@ func role(d conn.Dir) string {
 	return "server"
 }
 
-func ref(side Side, frame int) string { return fmt.Sprintf("%s#%d", side, frame) }
+func ref(side Side, frame int) string { return side.String() + "#" + strconv.Itoa(frame) }
 
 // refs lists frames of one point: "A#3, A#5 and A#9".
 func refs(side Side, frames []int, more int) string {
@@ -276,7 +276,7 @@ func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
-	return fmt.Sprintf("%d %s", n, many)
+	return strconv.Itoa(n) + " " + many
 }
 
 // ms prints a duration with three significant digits in the unit that
@@ -731,7 +731,8 @@ func (it *Item) refs() []string {
 	return out
 }
 
-// delay words one direction's delay.
+// delay words one direction's delay. Every connection has two, so they
+// are put together without fmt.
 func (w *words) delay(pd conn.Dir) {
 	d := w.c.Delay[pd]
 	up, known := w.m.upstream(w.p, pd)
@@ -740,25 +741,30 @@ func (w *words) delay(pd conn.Dir) {
 		Frames: [2][]int{{d.MaxFrames[A]}, {d.MaxFrames[B]}},
 		From:   ms(d.Min), To: ms(d.Max)}
 	who := w.who(pd, A)
+	segs := plural(d.N, "segment", "segments")
+	mean, lo, hi := ms(d.Mean), it.From, it.To
 	if !known {
-		it.Title = fmt.Sprintf("%s's segments: the points see them %s apart (the order of the points is unknown)", who, ms(d.Mean))
-		it.Text = fmt.Sprintf("Over %s the two points saw %s's segments %s apart on average, from %s to %s.", plural(d.N, "segment", "segments"), who, ms(d.Mean), ms(d.Min), ms(d.Max))
+		it.Title = who + "'s segments: the points see them " + mean + " apart (the order of the points is unknown)"
+		it.Text = "Over " + segs + " the two points saw " + who + "'s segments " + mean + " apart on average, from " + lo + " to " + hi + "."
 		w.add(it)
 		return
 	}
-	it.Title = fmt.Sprintf("one-way delay %s → %s of %s's segments: %s (%s to %s, spread %s)", up, down, who, ms(d.Mean), ms(d.Min), ms(d.Max), ms(d.SD))
+	sd := ms(d.SD)
+	path := up.String() + " → " + down.String()
+	it.Title = "one-way delay " + path + " of " + who + "'s segments: " + mean + " (" + lo + " to " + hi + ", spread " + sd + ")"
 	var b strings.Builder
-	fmt.Fprintf(&b, "Over %s the path from %s to %s took %s on average, at least %s (%s → %s) and at most %s (%s → %s), a standard deviation of %s.",
-		plural(d.N, "segment", "segments"), up, down, ms(d.Mean), ms(d.Min), ref(up, d.MinFrames[up]), ref(down, d.MinFrames[down]),
-		ms(d.Max), ref(up, d.MaxFrames[up]), ref(down, d.MaxFrames[down]), ms(d.SD))
+	b.Grow(256)
+	b.WriteString("Over " + segs + " the path from " + up.String() + " to " + down.String() + " took " + mean + " on average, at least " + lo +
+		" (" + ref(up, d.MinFrames[up]) + " → " + ref(down, d.MinFrames[down]) + ") and at most " + hi +
+		" (" + ref(up, d.MaxFrames[up]) + " → " + ref(down, d.MaxFrames[down]) + "), a standard deviation of " + sd + ".")
 	if d.Max-d.Min > time.Millisecond && d.Max > 2*d.Min {
-		fmt.Fprintf(&b, " The delay grew by %s above its least: queueing between the points.", ms(d.Max-d.Min))
+		b.WriteString(" The delay grew by " + ms(d.Max-d.Min) + " above its least: queueing between the points.")
 	}
 	if d.Min < 0 {
 		b.WriteString(" Some segments arrived before they left by the clocks' offset: the offset is wrong by at least that much (give it with --clock-offset).")
 	}
 	if c := w.c; c.HopsKnown[pd] && c.Hops[pd] > 0 {
-		fmt.Fprintf(&b, " The TTL drops by %d between the points: %s.", c.Hops[pd], plural(c.Hops[pd], "router", "routers"))
+		b.WriteString(" The TTL drops by " + strconv.Itoa(c.Hops[pd]) + " between the points: " + plural(c.Hops[pd], "router", "routers") + ".")
 	}
 	it.Text = b.String()
 	w.add(it)

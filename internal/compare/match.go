@@ -88,6 +88,7 @@ func Run(a, b Source, o Options, onConn func(*Conn)) *Summary {
 		}
 	}
 	m.now = math.MaxInt64
+	m.settle()
 	m.expire()
 	for i, s := range st {
 		m.sum.Points[i] = s.r.stats
@@ -180,6 +181,7 @@ type matcher struct {
 	bootSideKnown bool
 	votes         [2]int
 	paths         [2]pathAcc // by physical direction: A to B, B to A
+	unsettled     []unsettled
 	sum           Summary
 }
 
@@ -190,6 +192,7 @@ func (m *matcher) process(x Side, in *seg) {
 	}
 	if in.at > m.now {
 		m.now = in.at
+		m.settle()
 		m.expire()
 	}
 	if in.kind == kindEnd {
@@ -438,14 +441,62 @@ func (m *matcher) arrive(x Side, i int64) {
 			o.ackHigh[x], o.ackHighSet[x] = s.ack, true
 		}
 	}
-	if j, ok := m.find(p, y, pd, s); ok {
+	j, score, ok := m.find(p, y, pd, s, false)
+	switch {
+	case ok && score == perfect:
+		m.find(p, y, pd, s, true)
 		m.match(x, i, y, j)
 		return
-	}
-	if m.duplicate(p, x, pd, s) {
+	case ok:
+		// Alike but not the same: its own copy may be a moment away (two
+		// captures' clocks are not exact). It waits, and takes the best
+		// there is when the moment has passed (settle).
+		m.unsettled = append(m.unsettled, unsettled{x, i, s.at + settleTime})
+	case m.duplicate(p, x, pd, s):
 		return
 	}
 	p.q[x][pd].push(i)
+}
+
+// settleTime is how long a segment whose best copy is not the same in
+// all it should be waits for a better one: longer than two captures'
+// timestamps of one moment differ.
+const settleTime = pcap.Time(time.Millisecond)
+
+// unsettled is a segment waiting out settleTime.
+type unsettled struct {
+	side Side
+	i    int64
+	due  pcap.Time
+}
+
+// settle gives each segment whose moment has passed the best copy there
+// is, unless a better one took it meanwhile.
+func (m *matcher) settle() {
+	n := 0
+	for _, u := range m.unsettled {
+		if u.due > m.now {
+			break
+		}
+		n++
+		r := &m.ring[u.side]
+		if !r.holds(u.i) {
+			continue
+		}
+		s := r.at(u.i)
+		if s.state != pending {
+			continue
+		}
+		p := s.flow.m.pair
+		pd := p.pdir(u.side, s.dir)
+		if j, _, ok := m.find(p, u.side.Other(), pd, s, true); ok {
+			m.match(u.side, u.i, u.side.Other(), j)
+		}
+	}
+	m.unsettled = m.unsettled[n:]
+	if len(m.unsettled) == 0 {
+		m.unsettled = nil
+	}
 }
 
 // markResent notes, on the segments waiting at x whose bytes s (a
@@ -467,9 +518,10 @@ func (m *matcher) markResent(p *pair, x Side, pd conn.Dir, i int64, s *seg) {
 
 // find looks for s's copy among side y's segments of direction pd that
 // wait: normally the first of the queue; else among those a copy passed
-// (limbo: lost, or overtaken), the best alike of both. It takes the copy
-// out; the segments it passed in the queue go to limbo.
-func (m *matcher) find(p *pair, y Side, pd conn.Dir, s *seg) (int64, bool) {
+// (limbo: lost, or overtaken), the best alike of both, and its score.
+// With take it takes the copy out, and the segments it passed in the
+// queue go to limbo.
+func (m *matcher) find(p *pair, y Side, pd conn.Dir, s *seg, take bool) (int64, int, bool) {
 	q := &p.q[y][pd]
 	r := &m.ring[y]
 	n := 0
@@ -519,23 +571,27 @@ func (m *matcher) find(p *pair, y Side, pd conn.Dir, s *seg) (int64, bool) {
 				fromLimbo, bestScore = k, score
 			}
 		}
-		if fromLimbo >= 0 {
-			lq.q, lq.head = slices.DeleteFunc(live, func(k int64) bool { return k == fromLimbo }), 0
-			return fromLimbo, true
+		if fromLimbo >= 0 && take {
+			live = slices.DeleteFunc(live, func(k int64) bool { return k == fromLimbo })
 		}
 		lq.q, lq.head = live, 0
-	}
-	if bestPos < 0 {
-		return -1, false
-	}
-	// What the copy passed waits in limbo: lost, or overtaken.
-	for _, k := range q.items()[:bestPos] {
-		if r.holds(k) && r.at(k).state == pending {
-			p.limbo[y][pd].push(k)
+		if fromLimbo >= 0 {
+			return fromLimbo, bestScore, true
 		}
 	}
-	q.dropFront(bestPos + 1)
-	return best, true
+	if bestPos < 0 {
+		return -1, 0, false
+	}
+	if take {
+		// What the copy passed waits in limbo: lost, or overtaken.
+		for _, k := range q.items()[:bestPos] {
+			if r.holds(k) && r.at(k).state == pending {
+				p.limbo[y][pd].push(k)
+			}
+		}
+		q.dropFront(bestPos + 1)
+	}
+	return best, bestScore, true
 }
 
 // perfect is the score of a copy identical in all that tightScore weighs.
@@ -577,10 +633,10 @@ func (m *matcher) tightScore(p *pair, pd conn.Dir, s, c *seg) (int, bool) {
 	if same {
 		score++
 	}
-	if a.ipid == b.ipid {
+	if a.ipid == b.ipid || rw.ipid {
 		score++
 	}
-	if !ts || a.opt.tsval == b.opt.tsval && a.opt.tsecr == b.opt.tsecr {
+	if !ts || rw.ts || a.opt.tsval == b.opt.tsval && a.opt.tsecr == b.opt.tsecr {
 		score++
 	}
 	if a.win == b.win {
