@@ -110,9 +110,9 @@ func (td *tcpdump) stop() (dropped int, err error) {
 func (l *lab) capturePoints(delay time.Duration) []CapturePoint {
 	half := delay / 2
 	return []CapturePoint{
-		{Name: PointClient, netns: l.client, Iface: l.clientIf, FromServer: delay},
-		{Name: PointRouter, netns: l.path, Iface: l.monitor, FromClient: half, FromServer: delay - half},
-		{Name: PointServer, netns: l.server, Iface: l.serverIf, FromClient: delay},
+		{Name: PointClient, Netns: l.client.name, Iface: l.clientIf, FromServer: delay},
+		{Name: PointRouter, Netns: l.path.name, Iface: l.monitor, FromClient: half, FromServer: delay - half},
+		{Name: PointServer, Netns: l.server.name, Iface: l.serverIf, FromClient: delay},
 	}
 }
 
@@ -133,7 +133,7 @@ func newCaptures(points []CapturePoint, dir, name string, snaplen int) *captures
 			Point: p.Name, Path: filepath.Join(dir, name+"."+p.Name+".pcap"), Iface: p.Iface,
 			FromClient: p.FromClient, FromServer: p.FromServer,
 		})
-		c.ns = append(c.ns, p.netns.name)
+		c.ns = append(c.ns, p.Netns)
 	}
 	return c
 }

@@ -244,7 +244,7 @@ const (
 // file. A topology lists its points; Run captures at all of them at once.
 type CapturePoint struct {
 	Name  string // file-name safe: PointClient, PointRouter, PointServer or a topology's own
-	netns *netns // where the interface lives
+	Netns string // the network namespace the interface lives in
 	Iface string
 	// FromClient and FromServer are the path's one-way delay between each
 	// endpoint and the point: a frame the client sends passes the point
