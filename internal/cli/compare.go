@@ -30,12 +30,16 @@ type compareOptions struct {
 func newCompareCmd(e *env) *cobra.Command {
 	var o compareOptions
 	cmd := &cobra.Command{
-		Use:   "compare [flags] A B | A... -- B...",
+		Use:   "compare [flags] A B [FILTER] | A... -- B... [FILTER]",
 		Short: "Two captures of the same traffic at two points: what the path between them lost, injected, rewrote, duplicated, reordered and delayed",
 		Long: `compare reads two captures of the same traffic taken at two points of its
 path (A and B; several files of one point go before and after "--") and
 says what happened between them, connection by connection and direction by
-direction, each with its frames in both captures (A#12, B#14).
+direction, each with its frames in both captures (A#12, B#14). A and B may
+be directories (the captures in them, merged) or "-" (standard input, for
+one of them). FILTER, after the files (or from -F FILE), is a tcpdump read
+filter applied to both points' frames alike: mind that NAT between the
+points changes the addresses and ports it may name.
 
 It matches every segment of A to its copy in B by what a path does not
 change (flags, payload, IP ID, timestamps, window, and the sequence numbers
@@ -101,7 +105,7 @@ the client and why. The summary:
   tcplens compare a-1.pcap a-2.pcap -- b.pcap
   tcplens compare --json client.pcap server.pcap | jq 'select(.kind == "lost")'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			a, b, err := comparePoints(args, cmd.ArgsLenAtDash())
+			a, b, err := comparePoints(e, args, cmd.ArgsLenAtDash())
 			if err != nil {
 				return err
 			}
@@ -120,23 +124,41 @@ the client and why. The summary:
 	return cmd
 }
 
-// comparePoints splits the arguments into the two points' files: A B, or
-// A... -- B....
-func comparePoints(args []string, dash int) ([]string, []string, error) {
-	var a, b []string
+// comparePoints splits the arguments into the two points' inputs, each
+// its files then the filter: A B [FILTER], or A... -- B... [FILTER].
+func comparePoints(e *env, args []string, dash int) ([]string, []string, error) {
+	var a, rest []string
 	switch {
 	case dash >= 0:
-		a, b = args[:dash], args[dash:]
-		if len(a) == 0 || len(b) == 0 {
-			return nil, nil, fmt.Errorf("compare: want files on both sides of --")
+		a, rest = args[:dash], args[dash:]
+		if paths, expr, err := splitArgs(e, a); err != nil {
+			return nil, nil, err
+		} else if expr != "" || len(paths) == 0 {
+			return nil, nil, usageError{fmt.Errorf("compare: before --, only A's files (the filter goes after B's)")}
 		}
-	case len(args) == 2:
-		a, b = args[:1], args[1:]
+	case len(args) >= 2:
+		a, rest = args[:1], args[1:]
 	default:
-		return nil, nil, fmt.Errorf("compare: want two captures, A and B (several files of a point: A1 A2 -- B1 B2), got %d arguments", len(args))
+		return nil, nil, usageError{fmt.Errorf("compare: want two captures, A and B (several files of a point: A1 A2 -- B1 B2), got %d arguments", len(args))}
+	}
+	b, expr, err := splitArgs(e, rest)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(b) == 0 {
+		if len(rest) > 0 && looksLikePath(rest[0]) {
+			return nil, nil, &exitError{code: exitNoInput, msg: fmt.Sprintf("open %s: no such file or directory", rest[0])}
+		}
+		return nil, nil, usageError{fmt.Errorf("compare: want B's files after A's")}
+	}
+	if dash < 0 && len(b) > 1 {
+		return nil, nil, usageError{fmt.Errorf("compare: want two captures, A and B; several files of a point go on either side of --: A1 A2 -- B1 B2")}
 	}
 	if slices.Contains(a, "-") && slices.Contains(b, "-") {
-		return nil, nil, fmt.Errorf("compare: standard input can be one point's capture, not both")
+		return nil, nil, usageError{fmt.Errorf("compare: standard input can be one point's capture, not both")}
+	}
+	if expr != "" && e.filterFile == "" {
+		a, b = append(a, expr), append(b, expr)
 	}
 	return a, b, nil
 }
@@ -164,8 +186,16 @@ func runCompare(e *env, o compareOptions, clockKnown bool, a, b []string) error 
 	if err != nil {
 		return err
 	}
+	switch {
+	case o.window <= 0:
+		return usageError{fmt.Errorf("--window %v: want a duration above zero", o.window)}
+	case o.rows < 0:
+		return usageError{fmt.Errorf("--rows %d: want zero or more", o.rows)}
+	case o.pictures < 0:
+		return usageError{fmt.Errorf("--pictures %d: want zero or more", o.pictures)}
+	}
 	if o.report != "" && (slices.Contains(a, "-") || slices.Contains(b, "-")) {
-		return fmt.Errorf("compare: --report reads the captures twice: they must be files, not standard input")
+		return usageError{fmt.Errorf("compare: --report reads the captures twice: they must be files, not standard input")}
 	}
 	var mu sync.Mutex
 	pe := &env{stdin: e.stdin, stdout: e.stdout, stderr: lockedWriter{&mu, e.stderr}}
@@ -178,7 +208,7 @@ func runCompare(e *env, o compareOptions, clockKnown bool, a, b []string) error 
 		ca.finish()
 		return err
 	}
-	pts := [2]render.ComparePoint{{Files: displayNames(a)}, {Files: displayNames(b)}}
+	pts := [2]render.ComparePoint{{Files: ca.names()}, {Files: cb.names()}}
 	var pick picker
 	pick.n = o.pictures
 	w := bufio.NewWriterSize(e.stdout, 256<<10)
@@ -360,10 +390,12 @@ func interesting(c *compare.Conn) bool {
 	return false
 }
 
-func displayNames(paths []string) []string {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		out[i] = displayName(p)
+
+// names are the capture's inputs as the user named them.
+func (c *capture) names() []string {
+	out := make([]string, len(c.inputs))
+	for i, in := range c.inputs {
+		out[i] = in.name
 	}
 	return out
 }

@@ -25,9 +25,14 @@ func TestCompareArgs(t *testing.T) {
 		{"several files of a point", []string{a, "--", b, in}, 0, "B  " + b + ", " + in},
 		{"one file", []string{a}, exitUsage, "want two captures"},
 		{"three files", []string{a, b, in}, exitUsage, "want two captures"},
-		{"empty side", []string{a, "--"}, exitUsage, "both sides of --"},
+		{"empty side", []string{a, "--"}, exitUsage, "want B's files"},
+		{"filter", []string{a, b, "tcp", "port", "8000"}, 0, "1 lost"},
+		{"filter after several", []string{a, "--", b, "port", "9"}, 0, "0 TCP segments"},
+		{"filter before --", []string{a, "port", "8000", "--", b}, exitUsage, "before --"},
 		{"stdin twice", []string{"-", "-"}, exitUsage, "not both"},
-		{"missing", []string{a, "/nonexistent.pcap"}, exitNoInput, "no capture could be read"},
+		{"missing", []string{a, "/nonexistent.pcap"}, exitNoInput, "no such file"},
+		{"window", []string{"--window", "0s", a, b}, exitUsage, "--window"},
+		{"rows", []string{"--rows", "-1", a, b}, exitUsage, "--rows"},
 		{"report from stdin", []string{"--report", filepath.Join(t.TempDir(), "x.html"), a, "-"}, exitUsage, "must be files"},
 	}
 	for _, tc := range tests {

@@ -68,10 +68,10 @@ func (l *lab) counters(r *Router) []string {
 // and the router's two interfaces. The path adds no delay.
 func (l *lab) routedPoints() []CapturePoint {
 	return []CapturePoint{
-		{Name: PointClient, netns: l.client, Iface: l.clientIf},
-		{Name: PointRouterIn, netns: l.path, Iface: l.pathC},
-		{Name: PointRouterOut, netns: l.path, Iface: l.pathS},
-		{Name: PointServer, netns: l.server, Iface: l.serverIf},
+		{Name: PointClient, Netns: l.client.name, Iface: l.clientIf},
+		{Name: PointRouterIn, Netns: l.path.name, Iface: l.pathC},
+		{Name: PointRouterOut, Netns: l.path.name, Iface: l.pathS},
+		{Name: PointServer, Netns: l.server.name, Iface: l.serverIf},
 	}
 }
 
