@@ -16,7 +16,7 @@ import (
 // its items and a two-lane ladder with a mark per segment of both points
 // and a line per copy. Screenshots go to the artifact directory
 // (go test -artifacts keeps them: README's picture is lanes.png of
-// router-reject).
+// router-drop).
 func TestCompareInBrowser(t *testing.T) {
 	chromium := browser.Require(t)
 	b, err := browser.Start(chromium, t.TempDir())
@@ -31,6 +31,7 @@ func TestCompareInBrowser(t *testing.T) {
 		a, b string
 	}{
 		{"router-reject", filepath.Join(router, "router-reject", "client.pcap"), filepath.Join(router, "router-reject", "server.pcap")},
+		{"router-drop", filepath.Join(router, "router-drop", "client.pcap"), filepath.Join(router, "router-drop", "server.pcap")},
 		{"router-optstrip", filepath.Join(router, "router-optstrip", "client.pcap"), filepath.Join(router, "router-optstrip", "server.pcap")},
 		{"router-queue", filepath.Join(router, "router-queue", "client.pcap"), filepath.Join(router, "router-queue", "server.pcap")},
 		{"hostile", hostileA, hostileB},

@@ -306,6 +306,21 @@ func ms(d time.Duration) string {
 	return sign + strconv.FormatInt(int64(d), 10) + " ns"
 }
 
+// bitRate prints bits a second with three significant digits.
+func bitRate(bps float64) string {
+	v, unit := bps/1e6, "Mbit/s"
+	if v >= 1000 {
+		v, unit = v/1000, "Gbit/s"
+	}
+	prec := 0
+	if v < 10 {
+		prec = 2
+	} else if v < 100 {
+		prec = 1
+	}
+	return strconv.FormatFloat(v, 'f', prec, 64) + " " + unit
+}
+
 // identity says how the path renamed the connection: NAT and sequence
 // offsets.
 func (w *words) identity() {
@@ -489,7 +504,7 @@ func (w *words) stripCost(opt string, pd conn.Dir) string {
 	case "wscale":
 		cost := "Window scaling needs the option on both SYNs: without it neither end may have more than 64 KiB unacknowledged, at most 64 KiB per round trip"
 		if rtt, side, ok := w.handshakeRTT(); ok && rtt > 0 {
-			cost += fmt.Sprintf(" (%.1f Mbit/s at the %s round trip seen at %s)", 65535*8/rtt.Seconds()/1e6, ms(rtt), side)
+			cost += fmt.Sprintf(" (%s at the %s round trip seen at %s)", bitRate(65535*8/rtt.Seconds()), ms(rtt), side)
 		}
 		return cost + "."
 	case "sackOK":
