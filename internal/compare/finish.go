@@ -13,22 +13,71 @@ import (
 	"github.com/tcplens/tcplens/internal/wire"
 )
 
+// finishJob is a connection the matcher is done with, and which point is
+// nearer its client, for the finisher to report.
+type finishJob struct {
+	p      *pair // seen at both points, or
+	f      *flow // seen at one
+	side   Side
+	known  bool
+	reason string
+}
+
+// finish hands a connection the matcher is done with to the finisher,
+// deciding first, while the matcher's tallies are at hand, which point
+// is nearer its client.
+func (m *matcher) finish(p *pair, f *flow) {
+	j := finishJob{p: p, f: f}
+	if p != nil {
+		j.side, j.known, j.reason = m.clientSide(p)
+		if j.known && !strings.HasPrefix(j.reason, "as ") {
+			m.votes[j.side]++
+		}
+	} else {
+		j.side, j.known, j.reason = m.globalSide()
+	}
+	m.fin <- j
+}
+
+// finisher reports connections, on a goroutine of its own: the words and
+// whatever onConn does take the matcher's time otherwise. It reads what
+// the matcher no longer writes: the pair, its flows, the clocks' offset.
+func (m *matcher) finisher(done chan<- struct{}) {
+	for j := range m.fin {
+		if j.p != nil {
+			m.finishPair(j)
+		} else {
+			m.finishLone(j)
+		}
+	}
+	close(done)
+}
+
+// upstream is the point that direction pd passes first, as the
+// connection's points were decided.
+func (c *Conn) upstream(pd conn.Dir) (Side, bool) {
+	if !c.ClientSideKnown {
+		return 0, false
+	}
+	if pd == conn.ClientToServer {
+		return c.ClientSide, true
+	}
+	return c.ClientSide.Other(), true
+}
+
 // finishPair reports a connection seen at both points.
-func (m *matcher) finishPair(p *pair) {
+func (m *matcher) finishPair(j finishJob) {
+	p := j.p
 	c := &Conn{Trace: p.trace}
 	for _, side := range []Side{A, B} {
 		c.Views[side] = viewOf(p.flow[side], p, side)
 	}
-	cs, ok, why := m.clientSide(p)
-	c.ClientSide, c.ClientSideKnown, c.SideReason = cs, ok, why
-	if ok && !strings.HasPrefix(why, "as ") {
-		m.votes[cs]++
-	}
+	c.ClientSide, c.ClientSideKnown, c.SideReason = j.side, j.known, j.reason
 	w := words{c: c, p: p, m: m}
 	for pd := conn.Dir(0); pd < 2; pd++ {
 		d := &p.dir[pd]
 		c.Matched[pd] = d.matched
-		up, upKnown := m.upstream(p, pd)
+		up, upKnown := c.upstream(pd)
 		if d.delay.n > 0 {
 			c.Delay[pd] = m.oneWay(&d.delay, up)
 		}
@@ -126,7 +175,8 @@ func (m *matcher) oneWay(w *welford, up Side) Delay {
 }
 
 // finishLone reports a connection seen at one point only.
-func (m *matcher) finishLone(f *flow) {
+func (m *matcher) finishLone(j finishJob) {
+	f := j.f
 	side := f.m.side
 	c := &Conn{}
 	c.Views[side] = viewOf(f, nil, side)
@@ -138,8 +188,8 @@ func (m *matcher) finishLone(f *flow) {
 	}
 	m.sum.OnlyAt[side]++
 	l := f.m.lone
-	cs, known, why := m.globalSide()
-	c.ClientSide, c.ClientSideKnown, c.SideReason = cs, known, why
+	cs, known := j.side, j.known
+	c.ClientSide, c.ClientSideKnown, c.SideReason = cs, known, j.reason
 	w := words{c: c, m: m}
 	up := func(d conn.Dir) bool { return known && (d == conn.ClientToServer) == (cs == side) }
 	switch {
@@ -360,7 +410,7 @@ func (w *words) identity() {
 		}
 		delta := int64(int32(w.p.delta[pd]))
 		from, to := A, B
-		if up, ok := w.m.upstream(w.p, pd); ok && up == B {
+		if up, ok := w.c.upstream(pd); ok && up == B {
 			from, to, delta = B, A, -delta
 		}
 		fr := w.p.deltaFrames[pd]
@@ -380,7 +430,7 @@ func (w *words) identity() {
 // rewrite turns one kind of difference between copies into an item,
 // from the upstream copy to the downstream one.
 func (w *words) rewrite(pd conn.Dir, r *rewrite) {
-	up, known := w.m.upstream(w.p, pd)
+	up, known := w.c.upstream(pd)
 	down := up.Other()
 	if !known {
 		up, down = A, B
@@ -572,7 +622,7 @@ func (w *words) event(e *event) {
 	case KindReordered:
 		a, b, oa, ob := e.segs[0], e.segs[1], e.other[0], e.other[1]
 		it.Frames = [2][]int{{a.frame, oa.frame}, {b.frame, ob.frame}}
-		up, known := w.m.upstream(w.p, pd)
+		up, known := w.c.upstream(pd)
 		if !known {
 			up = A
 		}
@@ -750,7 +800,7 @@ func (it *Item) refs() []string {
 // are put together without fmt.
 func (w *words) delay(pd conn.Dir) {
 	d := w.c.Delay[pd]
-	up, known := w.m.upstream(w.p, pd)
+	up, known := w.c.upstream(pd)
 	down := up.Other()
 	it := Item{Kind: KindDelay, Dir: pd, HasDir: true, Count: d.N,
 		Frames: [2][]int{{d.MaxFrames[A]}, {d.MaxFrames[B]}},

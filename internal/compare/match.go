@@ -60,6 +60,9 @@ func Run(a, b Source, o Options, onConn func(*Conn)) *Summary {
 		go r.run()
 		st[i] = &stream{r: r}
 	}
+	m.fin = make(chan finishJob, 1024)
+	finished := make(chan struct{})
+	go m.finisher(finished)
 	st[A].boot(bootSegments)
 	st[B].boot(bootSegments)
 	m.theta = o.ClockOffset
@@ -90,6 +93,8 @@ func Run(a, b Source, o Options, onConn func(*Conn)) *Summary {
 	m.now = math.MaxInt64
 	m.settle()
 	m.expire()
+	close(m.fin)
+	<-finished
 	for i, s := range st {
 		m.sum.Points[i] = s.r.stats
 	}
@@ -182,6 +187,7 @@ type matcher struct {
 	votes         [2]int
 	paths         [2]pathAcc // by physical direction: A to B, B to A
 	unsettled     []unsettled
+	fin           chan finishJob // to the finisher
 	sum           Summary
 }
 
@@ -991,7 +997,7 @@ func (m *matcher) maybeFinish(f *flow) {
 	p := f.m.pair
 	if p == nil {
 		f.m.done = true
-		m.finishLone(f)
+		m.finish(nil, f)
 		return
 	}
 	for _, g := range p.flow {
@@ -1000,7 +1006,7 @@ func (m *matcher) maybeFinish(f *flow) {
 		}
 	}
 	p.flow[A].m.done, p.flow[B].m.done = true, true
-	m.finishPair(p)
+	m.finish(p, nil)
 }
 
 // traceStep records s in p's trace.

@@ -19,7 +19,7 @@ type Source interface {
 
 // batchSize is how many segments a reader hands over at once: one
 // channel operation per batch, not per segment.
-const batchSize = 256
+const batchSize = 1024
 
 // reader decodes one point's frames on a goroutine of its own, numbers
 // their connections and hands the segments over in batches.
@@ -38,7 +38,7 @@ type reader struct {
 }
 
 func newReader(side Side, src Source) *reader {
-	r := &reader{side: side, src: src, out: make(chan []seg, 8), free: make(chan []seg, 10)}
+	r := &reader{side: side, src: src, out: make(chan []seg, 32), free: make(chan []seg, 34)}
 	r.table = newFlowTable(func(f *flow) {
 		s := r.next()
 		*s = seg{kind: kindEnd, flow: f, at: r.now}
