@@ -13,8 +13,8 @@ import (
 // TestCompareInBrowser opens compare's pages in headless Chromium: each
 // must render with no console error, exception, policy violation or
 // request beyond itself, and no script; every connection shown must have
-// its items and a two-lane ladder with a mark per segment of both points
-// and a line per copy. Screenshots go to the artifact directory
+// its items, a two-lane ladder with a mark per segment of both points
+// and a line per copy, and its delay graph. Screenshots go to the artifact directory
 // (go test -artifacts keeps them: README's picture is lanes.png of
 // router-drop).
 func TestCompareInBrowser(t *testing.T) {
@@ -53,21 +53,21 @@ func TestCompareInBrowser(t *testing.T) {
 			}
 			t.Logf("page loaded in %v", time.Since(began))
 			var f struct {
-				Conns, Lanes, Items, Marks, Copies, Steps int
+				Conns, Lanes, Delays, Items, Marks, Copies, Steps int
 				Scripts                                   int
 				CSP                                       string
 			}
 			must(t, p.Eval(`(() => {
 				const n = s => document.querySelectorAll(s).length;
-				return {Conns: n('details.conn'), Lanes: n('details.conn svg.lanes'), Items: n('details.conn .items li'),
+				return {Conns: n('details.conn'), Lanes: n('details.conn svg.lanes'), Delays: n('details.conn svg.delays'), Items: n('details.conn .items li'),
 					Marks: n('svg.lanes .mark'), Copies: n('svg.lanes path.copy:not(.head)'), Steps: n('svg.lanes .seg'),
 					Scripts: n('script'),
 					CSP: document.querySelector('meta[http-equiv="Content-Security-Policy"]').content};
 			})()`, &f))
 			t.Logf("%+v", f)
-			if f.Conns == 0 || f.Lanes != f.Conns || f.Items == 0 || f.Marks != f.Steps || f.Copies == 0 {
-				t.Errorf("%d connections, %d two-lane ladders, %d items, %d marks for %d segments, %d lines: want a ladder each, a mark per segment, lines",
-					f.Conns, f.Lanes, f.Items, f.Marks, f.Steps, f.Copies)
+			if f.Conns == 0 || f.Lanes != f.Conns || f.Delays != f.Conns || f.Items == 0 || f.Marks != f.Steps || f.Copies == 0 {
+				t.Errorf("%d connections, %d two-lane ladders, %d delay graphs, %d items, %d marks for %d segments, %d lines: want a ladder and a graph each, a mark per segment, lines",
+					f.Conns, f.Lanes, f.Delays, f.Items, f.Marks, f.Steps, f.Copies)
 			}
 			if f.Scripts != 0 || !strings.Contains(f.CSP, "script-src 'none'") || !strings.Contains(f.CSP, "default-src 'none'") {
 				t.Errorf("%d scripts, policy %q: want none, and a policy that allows none", f.Scripts, f.CSP)

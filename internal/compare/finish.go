@@ -53,9 +53,9 @@ func (m *matcher) finisher(done chan<- struct{}) {
 	close(done)
 }
 
-// upstream is the point that direction pd passes first, as the
-// connection's points were decided.
-func (c *Conn) upstream(pd conn.Dir) (Side, bool) {
+// Upstream is the point that the connection's direction pd passes first,
+// when known.
+func (c *Conn) Upstream(pd conn.Dir) (Side, bool) {
 	if !c.ClientSideKnown {
 		return 0, false
 	}
@@ -77,7 +77,7 @@ func (m *matcher) finishPair(j finishJob) {
 	for pd := conn.Dir(0); pd < 2; pd++ {
 		d := &p.dir[pd]
 		c.Matched[pd] = d.matched
-		up, upKnown := c.upstream(pd)
+		up, upKnown := c.Upstream(pd)
 		if d.delay.n > 0 {
 			c.Delay[pd] = m.oneWay(&d.delay, up)
 		}
@@ -410,7 +410,7 @@ func (w *words) identity() {
 		}
 		delta := int64(int32(w.p.delta[pd]))
 		from, to := A, B
-		if up, ok := w.c.upstream(pd); ok && up == B {
+		if up, ok := w.c.Upstream(pd); ok && up == B {
 			from, to, delta = B, A, -delta
 		}
 		fr := w.p.deltaFrames[pd]
@@ -430,7 +430,7 @@ func (w *words) identity() {
 // rewrite turns one kind of difference between copies into an item,
 // from the upstream copy to the downstream one.
 func (w *words) rewrite(pd conn.Dir, r *rewrite) {
-	up, known := w.c.upstream(pd)
+	up, known := w.c.Upstream(pd)
 	down := up.Other()
 	if !known {
 		up, down = A, B
@@ -622,7 +622,7 @@ func (w *words) event(e *event) {
 	case KindReordered:
 		a, b, oa, ob := e.segs[0], e.segs[1], e.other[0], e.other[1]
 		it.Frames = [2][]int{{a.frame, oa.frame}, {b.frame, ob.frame}}
-		up, known := w.c.upstream(pd)
+		up, known := w.c.Upstream(pd)
 		if !known {
 			up = A
 		}
@@ -800,7 +800,7 @@ func (it *Item) refs() []string {
 // are put together without fmt.
 func (w *words) delay(pd conn.Dir) {
 	d := w.c.Delay[pd]
-	up, known := w.c.upstream(pd)
+	up, known := w.c.Upstream(pd)
 	down := up.Other()
 	it := Item{Kind: KindDelay, Dir: pd, HasDir: true, Count: d.N,
 		Frames: [2][]int{{d.MaxFrames[A]}, {d.MaxFrames[B]}},

@@ -263,3 +263,59 @@ func laneTags(c *compare.Conn) (tags, classes map[[2]int]string) {
 	}
 	return tags, classes
 }
+
+// Delays draws the one-way delay of each segment seen at both points
+// over time, each direction in its colour: the time from the point it
+// passed first to the other (B's times on A's clock), so that queueing
+// between the points shows as a rise. c must carry a Trace.
+func Delays(out io.Writer, c *compare.Conn, o Options) error {
+	p := &plot{w: &svgWriter{extraCSS: LanesCSS}, yUnit: unitMillis, yPerValue: 1e-6}
+	var series [2]Series
+	for d := range series {
+		series[d] = newSeries(DefaultLimits.Points)
+	}
+	var t0, dur int64
+	if c.Trace != nil && len(c.Trace.Steps) > 0 {
+		steps := c.Trace.Steps
+		t0 = int64(steps[0].Time)
+		dur = int64(steps[len(steps)-1].Time) - t0
+		at := map[[2]int]int64{} // (side, frame) → time
+		for _, s := range steps {
+			at[[2]int{int(s.Side), s.Frame}] = int64(s.Time)
+		}
+		for _, s := range steps {
+			up, ok := c.Upstream(s.Dir)
+			if !ok || s.Side != up || s.Mate == 0 || s.Verdict != 0 {
+				continue
+			}
+			down, ok := at[[2]int{int(up.Other()), s.Mate}]
+			if !ok {
+				continue
+			}
+			v := down - int64(s.Time)
+			series[s.Dir].add(int64(s.Time)-t0, v, v, v, s.Frame, "")
+			p.y1 = max(p.y1, float64(v)*1e-6)
+			p.y0 = min(p.y0, float64(v)*1e-6)
+		}
+	}
+	p.start("delays", "One-way delay between the points", "delay", dur)
+	for d, class := range []string{"owd-c", "owd-s"} {
+		side := compare.A
+		if up, ok := c.Upstream(conn.Dir(d)); ok {
+			side = up
+		}
+		p.marks(&series[d], class, func(pt *Point) string {
+			if pt.N == 1 {
+				return fmt.Sprintf("%s#%d at +%.6f s: %s to the other point", side, pt.Frame, float64(pt.T0)/1e9, formatDuration(pt.Lo))
+			}
+			return fmt.Sprintf("%s#%d to %s#%d (%d segments): %s to %s", side, pt.Frame, side, pt.LastFrame, pt.N, formatDuration(pt.Lo), formatDuration(pt.Hi))
+		})
+	}
+	p.legend("owd-c", series[0].Total)
+	p.legend("owd-s", series[1].Total)
+	empty := ""
+	if series[0].Total+series[1].Total == 0 {
+		empty = "no segment seen at both points, or which point is upstream is unknown"
+	}
+	return p.end(out, o, empty)
+}

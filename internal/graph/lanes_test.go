@@ -25,11 +25,12 @@ func (s *frameList) Next() (pcap.Frame, bool) {
 	return s.fs[s.i-1], true
 }
 
-// TestLanesGolden draws the two-lane ladder of router scenarios recorded
-// at the client and the server: a segment dropped and resent, a segment
-// rejected with a forged reset, options stripped.
+// TestLanesGolden draws the two-lane ladder and the delay graph of router
+// scenarios recorded at the client and the server: a segment dropped and
+// resent, a segment rejected with a forged reset, options stripped, a
+// queue.
 func TestLanesGolden(t *testing.T) {
-	for _, name := range []string{"router-drop", "router-reject", "router-optstrip"} {
+	for _, name := range []string{"router-drop", "router-reject", "router-optstrip", "router-queue"} {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join("../../testdata/kernel/router", name)
 			var fs [2][]pcap.Frame
@@ -60,6 +61,15 @@ func TestLanesGolden(t *testing.T) {
 				t.Errorf("%d lines between the lanes for %d segments seen at both points", copies, c.Matched[0]+c.Matched[1])
 			}
 			golden(t, filepath.Join("testdata", name+"-lanes.svg"), svg)
+			b.Reset()
+			if err := graph.Delays(&b, c, graph.Options{Standalone: true}); err != nil {
+				t.Fatal(err)
+			}
+			checkXML(t, name, b.Bytes())
+			if marks := strings.Count(b.String(), `class="owd-`); marks < c.Matched[0]+c.Matched[1] {
+				t.Errorf("%d marks of delay for %d segments seen at both points", marks, c.Matched[0]+c.Matched[1])
+			}
+			golden(t, filepath.Join("testdata", name+"-delays.svg"), b.Bytes())
 		})
 	}
 }

@@ -57,7 +57,7 @@ type compareConn struct {
 	Anchor, Heading, Summary, Side string
 	Open                           bool
 	Items                          []compareItem
-	Lanes                          template.HTML
+	Lanes, Delays                  template.HTML
 }
 
 type compareItem struct {
@@ -129,6 +129,11 @@ func WriteComparison(w io.Writer, r *Comparison) error {
 				return err
 			}
 			cv.Lanes = template.HTML(b.String()) // escaped by the graph package
+			b.Reset()
+			if err := graph.Delays(&b, c, graph.Options{}); err != nil {
+				return err
+			}
+			cv.Delays = template.HTML(b.String())
 		}
 		v.Conns = append(v.Conns, cv)
 	}
