@@ -409,7 +409,10 @@ func cmpTime(a, b pcap.Time) int {
 func (m *matcher) unLoose(side Side, k int64, w *seg) {
 	key := looseKey(w)
 	chain := m.loose[side][key]
-	if n := slices.Index(chain, k); n >= 0 {
+	switch n := slices.Index(chain, k); {
+	case n == 0:
+		chain = chain[1:] // the ring lets go of segments in arrival order: the chain's first
+	case n > 0:
 		chain = slices.Delete(chain, n, n+1)
 	}
 	if len(chain) == 0 {
@@ -461,7 +464,7 @@ func (m *matcher) arrive(x Side, i int64) {
 	case m.duplicate(p, x, pd, s):
 		return
 	}
-	p.q[x][pd].push(i)
+	p.q[x][pd].push(i, &m.ring[x])
 }
 
 // settleTime is how long a segment whose best copy is not the same in
@@ -592,7 +595,7 @@ func (m *matcher) find(p *pair, y Side, pd conn.Dir, s *seg, take bool) (int64, 
 		// What the copy passed waits in limbo: lost, or overtaken.
 		for _, k := range q.items()[:bestPos] {
 			if r.holds(k) && r.at(k).state == pending {
-				p.limbo[y][pd].push(k)
+				p.limbo[y][pd].push(k, r)
 			}
 		}
 		q.dropFront(bestPos + 1)
@@ -758,7 +761,7 @@ func (m *matcher) duplicate(p *pair, x Side, pd conn.Dir, s *seg) bool {
 			return true
 		}
 	}
-	p.events = append(p.events, event{kind: KindDuplicated, dir: pd, side: x, orig: l.otherFrame, count: 2,
+	p.addEvent(event{kind: KindDuplicated, dir: pd, side: x, orig: l.otherFrame, count: 2,
 		segs: []evSeg{{frame: l.frame}, evSegOf(s)}, time: s.at})
 	m.traceVerdict(p, s, KindDuplicated)
 	return true
@@ -783,7 +786,7 @@ func (m *matcher) reordered(p *pair, pd conn.Dir, a, b *seg) {
 		p.events[last].more++
 		return
 	}
-	p.events = append(p.events, event{kind: KindReordered, dir: pd, count: 2, time: a.at,
+	p.addEvent(event{kind: KindReordered, dir: pd, count: 2, time: a.at,
 		segs:  []evSeg{evSegOf(a), evSegOf(b)},
 		other: []evSeg{{frame: d.topFrames[A]}, {frame: d.topFrames[B]}}})
 }
@@ -969,7 +972,7 @@ func (m *matcher) judge(x Side, s *seg) {
 			return
 		}
 	}
-	p.events = append(p.events, event{kind: kind, dir: pd, side: x, segs: []evSeg{ev}, count: 1, time: s.at, lastOr: s.ord})
+	p.addEvent(event{kind: kind, dir: pd, side: x, segs: []evSeg{ev}, count: 1, time: s.at, lastOr: s.ord})
 }
 
 func (m *matcher) judgeLone(x Side, s *seg) {

@@ -157,6 +157,26 @@ type evSeg struct {
 // maxEventFrames bounds the frames an event lists.
 const maxEventFrames = 100
 
+// maxEvents bounds the events a pair keeps: past it, each is counted on
+// the last of its kind and direction (one of each is kept).
+const maxEvents = 1000
+
+// addEvent keeps an event, or counts it once the pair holds maxEvents.
+func (p *pair) addEvent(e event) {
+	if len(p.events) < maxEvents {
+		p.events = append(p.events, e)
+		return
+	}
+	for k := len(p.events) - 1; k >= 0; k-- {
+		if l := &p.events[k]; l.kind == e.kind && l.dir == e.dir {
+			l.count += e.count
+			l.more += e.count
+			return
+		}
+	}
+	p.events = append(p.events, e) // the first of its kind and direction: a few more at most
+}
+
 // lone is what was judged of a flow that never paired.
 type lone struct {
 	n      [2]int // segments by local direction

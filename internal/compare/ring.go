@@ -22,8 +22,6 @@ func (r *ring) at(i int64) *seg {
 
 func (r *ring) holds(i int64) bool { return i >= r.head && i < r.tail }
 
-func (r *ring) len() int { return int(r.tail - r.head) }
-
 // push copies s in and returns its index.
 func (r *ring) push(s *seg) int64 {
 	if int(r.tail-r.base)>>chunkBits == len(r.chunks) {
@@ -63,9 +61,20 @@ type queue struct {
 	head int
 }
 
-func (q *queue) push(i int64) { q.q = append(q.q, i) }
-
-func (q *queue) len() int { return len(q.q) - q.head }
+// push adds ring index i, first letting go of the entries at the front
+// that the ring (r) no longer holds, or that are no longer pending: so a
+// queue holds at most what the window does, even one nothing looks into.
+func (q *queue) push(i int64, r *ring) {
+	n := 0
+	for _, k := range q.items() {
+		if r.holds(k) && r.at(k).state == pending {
+			break
+		}
+		n++
+	}
+	q.dropFront(n)
+	q.q = append(q.q, i)
+}
 
 func (q *queue) items() []int64 { return q.q[q.head:] }
 
