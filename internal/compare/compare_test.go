@@ -153,6 +153,31 @@ func TestPath(t *testing.T) {
 			if !c.ClientSideKnown || c.ClientSide != compare.A {
 				t.Errorf("client side %v (known %v, %s), want A", c.ClientSide, c.ClientSideKnown, c.SideReason)
 			}
+			// The same pair the other way round: the same items, their
+			// frames at the other points, the client's side B.
+			if tc.clockKnown {
+				return // the offset given is B's clock minus A's
+			}
+			swapped, _ := run(t, b, a, compare.Options{})
+			if len(swapped) != 1 {
+				t.Fatalf("swapped: %d connections", len(swapped))
+			}
+			var back []string
+			for i := range swapped[0].Items {
+				it := swapped[0].Items[i]
+				if it.Kind == compare.KindDelay {
+					continue
+				}
+				it.Frames[compare.A], it.Frames[compare.B] = it.Frames[compare.B], it.Frames[compare.A]
+				back = append(back, item(&it))
+			}
+			slices.Sort(back)
+			if !slices.Equal(back, got) {
+				t.Errorf("B against A:\n  %s\nA against B:\n  %s", strings.Join(back, "\n  "), strings.Join(got, "\n  "))
+			}
+			if sc := swapped[0]; !sc.ClientSideKnown || sc.ClientSide != compare.B {
+				t.Errorf("swapped: client side %v (known %v), want B", sc.ClientSide, sc.ClientSideKnown)
+			}
 			if d := sum.ClockOffset - p.ClockOffset; d < -time.Microsecond || d > time.Microsecond {
 				t.Errorf("clock offset %v, want %v", sum.ClockOffset, p.ClockOffset)
 			}

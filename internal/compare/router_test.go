@@ -398,3 +398,40 @@ func missing(t *testing.T, a, b []pcap.Frame) (onlyA, onlyB [2][]int) {
 	}
 	return onlyA, onlyB
 }
+
+// TestRouterBesideRouter compares, in every router scenario, the capture
+// at each end with the capture on the router's interface facing it: a
+// veth apart, with nothing between them but a wire (the router's rules act
+// past its own interface), they must show nothing but the delay, whatever
+// the router did, and each pair must know which point is nearer the
+// client from the delays alone (no TTL drops on a wire).
+func TestRouterBesideRouter(t *testing.T) {
+	for _, sc := range netlab.RouterCatalogue() {
+		t.Run(sc.Name, func(t *testing.T) {
+			path := filepath.Join(routerRecordings, sc.Name, "record.json")
+			rec, err := netlab.LoadRecord(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			files := map[string]string{}
+			for _, c := range rec.Points() {
+				files[c.Point] = c.PointPath(path)
+			}
+			for _, pair := range [][2]string{{netlab.PointClient, netlab.PointRouterIn}, {netlab.PointRouterOut, netlab.PointServer}} {
+				conns, _ := run(t, readPcap(t, files[pair[0]]), readPcap(t, files[pair[1]]), compare.Options{})
+				if got := kinds(conns); len(got) != 0 {
+					t.Errorf("%s against %s: %v, want nothing but the delay", pair[0], pair[1], got)
+				}
+				for _, c := range conns {
+					if c.Views[compare.A] == nil || c.Views[compare.B] == nil {
+						t.Errorf("%s against %s: a connection seen at one point only", pair[0], pair[1])
+					}
+					if !c.ClientSideKnown || c.ClientSide != compare.A || c.HopsKnown[0] && c.Hops[0] != 0 {
+						t.Errorf("%s against %s: client side %v (known %v: %s), %d hops; want A, from the delays, and no hop",
+							pair[0], pair[1], c.ClientSide, c.ClientSideKnown, c.SideReason, c.Hops[0])
+					}
+				}
+			}
+		})
+	}
+}
