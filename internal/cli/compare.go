@@ -390,7 +390,6 @@ func interesting(c *compare.Conn) bool {
 	return false
 }
 
-
 // names are the capture's inputs as the user named them.
 func (c *capture) names() []string {
 	out := make([]string, len(c.inputs))

@@ -54,8 +54,8 @@ func TestCompareInBrowser(t *testing.T) {
 			t.Logf("page loaded in %v", time.Since(began))
 			var f struct {
 				Conns, Lanes, Delays, Items, Marks, Copies, Steps int
-				Scripts                                   int
-				CSP                                       string
+				Scripts                                           int
+				CSP                                               string
 			}
 			must(t, p.Eval(`(() => {
 				const n = s => document.querySelectorAll(s).length;
