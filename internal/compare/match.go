@@ -450,10 +450,9 @@ func (m *matcher) arrive(x Side, i int64) {
 			o.ackHigh[x], o.ackHighSet[x] = s.ack, true
 		}
 	}
-	j, score, ok := m.find(p, y, pd, s, false)
+	j, score, ok := m.find(p, y, pd, s, perfect)
 	switch {
 	case ok && score == perfect:
-		m.find(p, y, pd, s, true)
 		m.match(x, i, y, j)
 		return
 	case ok:
@@ -498,7 +497,7 @@ func (m *matcher) settle() {
 		}
 		p := s.flow.m.pair
 		pd := p.pdir(u.side, s.dir)
-		if j, _, ok := m.find(p, u.side.Other(), pd, s, true); ok {
+		if j, _, ok := m.find(p, u.side.Other(), pd, s, 0); ok {
 			m.match(u.side, u.i, u.side.Other(), j)
 		}
 	}
@@ -528,9 +527,9 @@ func (m *matcher) markResent(p *pair, x Side, pd conn.Dir, i int64, s *seg) {
 // find looks for s's copy among side y's segments of direction pd that
 // wait: normally the first of the queue; else among those a copy passed
 // (limbo: lost, or overtaken), the best alike of both, and its score.
-// With take it takes the copy out, and the segments it passed in the
-// queue go to limbo.
-func (m *matcher) find(p *pair, y Side, pd conn.Dir, s *seg, take bool) (int64, int, bool) {
+// When the score is takeFrom or more it takes the copy out, and the
+// segments it passed in the queue go to limbo.
+func (m *matcher) find(p *pair, y Side, pd conn.Dir, s *seg, takeFrom int) (int64, int, bool) {
 	q := &p.q[y][pd]
 	r := &m.ring[y]
 	n := 0
@@ -580,7 +579,7 @@ func (m *matcher) find(p *pair, y Side, pd conn.Dir, s *seg, take bool) (int64, 
 				fromLimbo, bestScore = k, score
 			}
 		}
-		if fromLimbo >= 0 && take {
+		if fromLimbo >= 0 && bestScore >= takeFrom {
 			live = slices.DeleteFunc(live, func(k int64) bool { return k == fromLimbo })
 		}
 		lq.q, lq.head = live, 0
@@ -591,7 +590,7 @@ func (m *matcher) find(p *pair, y Side, pd conn.Dir, s *seg, take bool) (int64, 
 	if bestPos < 0 {
 		return -1, 0, false
 	}
-	if take {
+	if bestScore >= takeFrom {
 		// What the copy passed waits in limbo: lost, or overtaken.
 		for _, k := range q.items()[:bestPos] {
 			if r.holds(k) && r.at(k).state == pending {
