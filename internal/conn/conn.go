@@ -13,6 +13,7 @@ import (
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/tcp"
 	"github.com/tcplens/tcplens/internal/wire"
+	"github.com/tcplens/tcplens/internal/zeek"
 )
 
 // Dir is the direction of a segment relative to the connection's roles.
@@ -139,8 +140,12 @@ type Conn struct {
 	// and the client sends the data again after the handshake.
 	SYNDataAccepted bool
 
-	// Zeek's connection history, built as segments go by.
-	History history
+	// Zeek's bookkeeping of the connection (conn_state, history, sizes),
+	// kept as segments go by. Its originator is the client: the roles, and
+	// so Zeek's "^", are tcplens's (the SYN's sender, or without a
+	// handshake the guess that Role records), where Zeek would guess
+	// from its analyzers' ports.
+	History zeek.History
 }
 
 // Key is the connection's 4-tuple: its endpoints' addresses, in Key's
@@ -228,7 +233,7 @@ func (c *Conn) Step(end int, in *tcp.Input, r *tcp.Result) {
 	if c.ReusedPorts && in.Frame == c.FirstFrame {
 		r.Analysis.Add(event.ReusedPorts)
 	}
-	c.History.step(in.Seg, end == c.Client)
+	c.History.Step(in.Seg, end == c.Client)
 }
 
 // ZeekState is Zeek's conn_state for the connection (S0, S1, SF, REJ …).
