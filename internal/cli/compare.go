@@ -285,20 +285,17 @@ func runCompare(e *env, o compareOptions, clockKnown bool, a, b []string) error 
 // their IDs at both points: those the path lost or injected segments of
 // first, then the others with something to say, then the first ones.
 type picker struct {
-	n     int
-	kept  []picked
-	order int
+	n    int
+	kept []picked // the most interesting first; of equal interest, the first come
 }
 
 type picked struct {
 	ids   [2]int
 	score int
-	order int
 }
 
 func (p *picker) add(c *compare.Conn) {
-	k := picked{order: p.order}
-	p.order++
+	var k picked
 	for side, v := range c.Views {
 		if v != nil {
 			k.ids[side] = v.Conn
