@@ -191,22 +191,30 @@ func (m *matcher) finishLone(j finishJob) {
 	cs, known := j.side, j.known
 	c.ClientSide, c.ClientSideKnown, c.SideReason = cs, known, j.reason
 	w := words{c: c, m: m}
-	up := func(d conn.Dir) bool { return known && (d == conn.ClientToServer) == (cs == side) }
+	single := l.n[0] == 0 || l.n[1] == 0
+	d := conn.Dir(0)
+	if l.n[0] == 0 {
+		d = 1
+	}
+	if single && !known {
+		// Nothing else orders the points: the point that saw the
+		// segments is the one they passed first, if the other is on
+		// their path at all.
+		c.ClientSide, c.ClientSideKnown = side, true
+		if d == conn.ServerToClient {
+			c.ClientSide = side.Other()
+		}
+		c.SideReason = "by elimination: only " + side.String() + " saw these segments"
+		known, cs = true, c.ClientSide
+	}
+	up := known && (d == conn.ClientToServer) == (cs == side)
 	switch {
-	case known && l.n[0] > 0 && l.n[1] == 0 && up(0) || known && l.n[1] > 0 && l.n[0] == 0 && up(1):
-		d := conn.Dir(0)
-		if l.n[0] == 0 {
-			d = 1
-		}
-		w.loneLost(side, d, l)
-	case known && l.n[0] > 0 && l.n[1] == 0 || known && l.n[1] > 0 && l.n[0] == 0:
-		d := conn.Dir(0)
-		if l.n[0] == 0 {
-			d = 1
-		}
-		w.loneInjected(side, d, l)
-	default:
+	case !single || l.outside == l.n[0]+l.n[1]:
 		w.onlyAt(side, l)
+	case up:
+		w.loneLost(side, d, l)
+	default:
+		w.loneInjected(side, d, l)
 	}
 	m.emit(c)
 }
@@ -848,8 +856,12 @@ func (w *words) loneLost(x Side, d conn.Dir, l *lone) {
 	} else {
 		it.Title = fmt.Sprintf("lost between the points: all %d of %s's segments", l.n[d], who)
 	}
-	it.Text = fmt.Sprintf("%s %s passed %s and never reached %s, nor did anything of the connection: the path dropped %s, and the %s never answered. (%s is nearer the %s %s.)",
-		describe(l.segs[d][0]), refs(x, it.Frames[x], it.More), x, y, pronoun(l.n[d]), role(1-d), x, role(d), w.c.SideReason)
+	dropped := "the path dropped " + pronoun(l.n[d])
+	if strings.HasPrefix(w.c.SideReason, "by elimination") {
+		dropped = "if " + y.String() + " is on their path, the path dropped " + pronoun(l.n[d])
+	}
+	it.Text = fmt.Sprintf("%s %s passed %s and never reached %s, nor did anything of the connection: %s, and the %s never answered. (%s is nearer the %s: %s.)",
+		describe(l.segs[d][0]), refs(x, it.Frames[x], it.More), x, y, dropped, role(1-d), x, role(d), w.c.SideReason)
 	if wire.Flags(l.segs[d][0].flags)&(wire.SYN|wire.ACK) == wire.SYN {
 		it.Alone[x] = fmt.Sprintf("%s alone: the %s never answered the SYN", x, role(1-d))
 		it.Alone[y] = fmt.Sprintf("%s alone: no trace of the connection", y)
@@ -880,6 +892,10 @@ func (w *words) onlyAt(x Side, l *lone) {
 	it.Title = fmt.Sprintf("seen at %s only: %s, %s", x, v.Client.String()+" → "+v.Server.String(), plural(n, "segment", "segments"))
 	it.Text = fmt.Sprintf("No segment of this connection (%s to %s) appeared at %s: it does not take the path through %s, or %s's capture filtered it out.",
 		ref(x, v.FirstFrame), ref(x, v.LastFrame), y, y, y)
+	if l.outside == n {
+		it.Text = fmt.Sprintf("No segment of this connection (%s to %s) appeared at %s, whose capture holds nothing from that time: whether they passed %s cannot be told.",
+			ref(x, v.FirstFrame), ref(x, v.LastFrame), y, y)
+	}
 	w.add(it)
 }
 

@@ -987,6 +987,7 @@ func (m *matcher) judgeLone(x Side, s *seg) {
 		l.segs[s.dir] = append(l.segs[s.dir], evSegOf(s))
 	}
 	if !m.inSpan(x, s, true) && !m.inSpan(x, s, false) {
+		l.outside++
 		m.sum.Outside[x]++
 	}
 }

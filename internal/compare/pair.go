@@ -179,10 +179,11 @@ func (p *pair) addEvent(e event) {
 
 // lone is what was judged of a flow that never paired.
 type lone struct {
-	n      [2]int // segments by local direction
-	frames [2][]int
-	first  pcap.Time
-	segs   [2][]evSeg // the first of each direction, for the words
+	n       [2]int // segments by local direction
+	outside int    // of them, seen while the other capture was not running
+	frames  [2][]int
+	first   pcap.Time
+	segs    [2][]evSeg // the first of each direction, for the words
 }
 
 // welford keeps the count, mean, variance, minimum and maximum of a

@@ -435,3 +435,99 @@ func TestRouterBesideRouter(t *testing.T) {
 		})
 	}
 }
+
+// TestRelayScenarios runs netlab scenarios whose relay drops frames on
+// their way (as root), captured at the client (A) and at the server (B) at
+// once, and checks that compare finds lost exactly the frames the relay
+// says it dropped, from the side each was sent, and nothing else but the
+// delay: a data segment, the handshake's last ACK, the full-sized
+// segments of a path MTU black hole. Where the relay dropped every SYN of
+// the only connection, B's capture holds nothing at all, and compare must
+// say the connection was seen at A only and that whether it passed B
+// cannot be told.
+func TestRelayScenarios(t *testing.T) {
+	netlab.Require(t)
+	for _, name := range []string{"fast-retransmit", "lost-handshake-ack", "syn-timeout", "pmtu-blackhole"} {
+		t.Run(name, func(t *testing.T) {
+			sc, ok := netlab.Lookup(name)
+			if !ok {
+				t.Fatalf("no scenario %s", name)
+			}
+			r := netlab.Run(t, sc)
+			if t.Failed() {
+				return
+			}
+			client, _ := r.CaptureAt(netlab.PointClient)
+			server, _ := r.CaptureAt(netlab.PointServer)
+			a, b := readPcap(t, client.Path), readPcap(t, server.Path)
+			conns, _ := run(t, a, b, compare.Options{})
+			// The frames the relay dropped, at the point their sender is
+			// next to: the client's at A, the server's at B.
+			var want []string
+			for _, d := range r.Drops {
+				fs, side := a, compare.A
+				if d.Dir == netlab.ServerToClient {
+					fs, side = b, compare.B
+				}
+				n := frameOf(t, fs, d)
+				if n == 0 {
+					t.Fatalf("the dropped %v is not in the %s capture", d, side)
+				}
+				want = append(want, fmt.Sprintf("%s#%d", side, n))
+			}
+			var got []string
+			for _, c := range conns {
+				for _, it := range c.Items {
+					switch it.Kind {
+					case compare.KindOnlyAt:
+						if name == "syn-timeout" && strings.Contains(it.Text, "cannot be told") {
+							got, want = nil, nil
+							continue
+						}
+						t.Errorf("%s: %s", it.Kind, it.Text)
+					case compare.KindDelay:
+					case compare.KindLost:
+						for side, fs := range it.Frames {
+							for _, f := range fs {
+								got = append(got, fmt.Sprintf("%s#%d", compare.Side(side), f))
+							}
+						}
+					default:
+						t.Errorf("%s %s: %s", it.Kind, it.Dir, it.Title)
+					}
+				}
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("lost %v, the relay dropped %v", got, want)
+			}
+		})
+	}
+}
+
+// frameOf finds the frame the relay dropped in a capture: of those with
+// its flags, sequence and acknowledgment numbers and length (a resent SYN
+// has all of them the same), the one captured nearest the time the relay
+// took it.
+func frameOf(t *testing.T, fs []pcap.Frame, d netlab.Dropped) int {
+	t.Helper()
+	best, bestGap := 0, time.Duration(1<<62)
+	for i := range fs {
+		var s wire.Segment
+		if err := wire.Decode(&fs[i], &s); err != nil && s.TCP == nil {
+			continue
+		}
+		if uint32(s.Seq) != d.Seq || uint32(s.Ack) != d.Ack || s.Flags != d.Flags || s.PayloadLen != d.Len {
+			continue
+		}
+		gap := fs[i].Time.Std().Sub(d.Time)
+		if gap < 0 {
+			gap = -gap
+		}
+		if gap < bestGap {
+			best, bestGap = fs[i].Number, gap
+		}
+	}
+	return best
+}
