@@ -42,7 +42,14 @@ func TestRouterScenarios(t *testing.T) {
 			if sc.Name != "router-snat" && sc.Name != "router-dnat" {
 				// NAT hides the connection's two ends from each other's
 				// namespace: the kernel's states are joined without it.
-				checkKernel(t, sc.Expect, r.States(netlab.Client), r.States(netlab.Server))
+				e := sc.Expect
+				if r.MaxPollGap > 10*time.Millisecond {
+					// A loaded machine starved the poller: only the end
+					// states, which last, are sure to have been seen.
+					t.Logf("polls up to %v apart: checking the end states only", r.MaxPollGap)
+					e.Client, e.Server = nil, nil
+				}
+				checkKernel(t, e, r.States(netlab.Client), r.States(netlab.Server))
 			}
 			client, _ := r.CaptureAt(netlab.PointClient)
 			server, _ := r.CaptureAt(netlab.PointServer)
