@@ -198,12 +198,13 @@ func runCompare(e *env, o compareOptions, clockKnown bool, a, b []string) error 
 		return usageError{fmt.Errorf("compare: --report reads the captures twice: they must be files, not standard input")}
 	}
 	var mu sync.Mutex
-	pe := &env{stdin: e.stdin, stdout: e.stdout, stderr: lockedWriter{&mu, e.stderr}}
-	ca, err := openCapture(pe, a)
+	pe := *e // -F included: a new env read the captures unfiltered
+	pe.stderr = lockedWriter{&mu, e.stderr}
+	ca, err := openCapture(&pe, a)
 	if err != nil {
 		return err
 	}
-	cb, err := openCapture(pe, b)
+	cb, err := openCapture(&pe, b)
 	if err != nil {
 		ca.finish()
 		return err
@@ -276,7 +277,7 @@ func runCompare(e *env, o compareOptions, clockKnown bool, a, b []string) error 
 		return errB
 	}
 	if o.report != "" {
-		return writeCompareReport(pe, o, clockKnown, a, b, pts, &pick)
+		return writeCompareReport(&pe, o, clockKnown, a, b, pts, &pick)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,5 +78,19 @@ func TestCompareJSON(t *testing.T) {
 	}
 	if want := "lost injected delay delay summary"; strings.Join(kinds, " ") != want {
 		t.Errorf("kinds %v, want %s", kinds, want)
+	}
+}
+
+// TestCompareFilterFile: -F filters both points as a filter after B's
+// files does (the points' readers once took an env without it).
+func TestCompareFilterFile(t *testing.T) {
+	router := filepath.Join(testdata, "kernel", "router", "router-drop")
+	a, b := filepath.Join(router, "client.pcap"), filepath.Join(router, "server.pcap")
+	flt := filepath.Join(t.TempDir(), "filter")
+	os.WriteFile(flt, []byte("port 9\n"), 0o644)
+	withF, errOut, code := run(t, nil, "compare", "-F", flt, a, b)
+	after, _, _ := run(t, nil, "compare", a, b, "port", "9")
+	if code != 0 || withF != after || !strings.Contains(withF, "0 TCP segments") {
+		t.Errorf("compare -F (exit %d, %s):\n%s\ncompare A B FILTER:\n%s", code, errOut, withF, after)
 	}
 }
