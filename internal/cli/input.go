@@ -127,11 +127,16 @@ func (c *capture) warn(name string, err error) {
 	fmt.Fprintf(c.e.stderr, "tcplens: warning: %s: %v\n", name, err)
 }
 
-// finish closes the files and turns "nothing could be read" into exit 1.
+// finish closes the files, says how many records of each held no bytes
+// (the reader warned at the first), and turns "nothing could be read"
+// into exit 1.
 func (c *capture) finish() error {
 	for _, in := range c.inputs {
 		if in.closer != nil {
 			in.closer.Close()
+		}
+		if n := in.reader.EmptyFrames(); n > 1 {
+			fmt.Fprintf(c.e.stderr, "tcplens: warning: %s: %d of its %d records captured no bytes and hold no packet\n", in.name, n, in.reader.Frames())
 		}
 	}
 	if c.frames == 0 && c.problems > 0 {

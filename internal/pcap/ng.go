@@ -417,6 +417,9 @@ func (r *Reader) ngPacket(typ uint32, body []byte, off int64) (Frame, error) {
 		s.pending = &FormatError{Format: "pcapng", Offset: off, Frame: frameNo,
 			Msg: fmt.Sprintf("%s says %d captured bytes, more than the wire length %d", blockTypeName, caplen, wire)}
 	}
+	if caplen == 0 {
+		s.pending = r.emptyRecord(off, frameNo, wire)
+	}
 	r.frames++
 	return Frame{Number: r.frames, Offset: off, Time: t, Link: ifc.Link, Interface: idx, Length: length, Data: data}, nil
 }

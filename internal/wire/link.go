@@ -70,6 +70,9 @@ func ParseLink(t pcap.LinkType, data []byte) (Link, error) {
 // per frame.
 func parseLink(t pcap.LinkType, data []byte, l *Link) error {
 	l.Type = t
+	if len(data) == 0 {
+		return errNoBytes
+	}
 	switch t {
 	case pcap.LinkEthernet:
 		if len(data) < ethernetHeaderLen {
@@ -140,9 +143,6 @@ func parseLink(t pcap.LinkType, data []byte, l *Link) error {
 			l.EtherType = EtherTypeIPv6
 		}
 	case pcap.LinkRaw, pcap.LinkRaw12, pcap.LinkRaw14:
-		if len(data) < 1 {
-			return errorf("raw ip", 0, "empty frame")
-		}
 		switch data[0] >> 4 {
 		case 4:
 			l.EtherType = EtherTypeIPv4
@@ -156,6 +156,10 @@ func parseLink(t pcap.LinkType, data []byte, l *Link) error {
 	}
 	return nil
 }
+
+// errNoBytes is the error of a frame that captured nothing: one value, so
+// that a file of millions of empty records allocates nothing for them.
+var errNoBytes = &Error{Layer: "frame", format: "no bytes captured"}
 
 func isVLAN(typ uint16) bool {
 	switch typ {

@@ -344,6 +344,9 @@ func TestParseLinkTruncated(t *testing.T) {
 			for n := range len(tc.data) {
 				_, err := wire.ParseLink(tc.link, tc.data[:n])
 				layer, off := tc.errAt(n)
+				if n == 0 {
+					layer = "frame" // nothing captured: no link layer at all
+				}
 				wantError(t, tc.link.String()+" of "+itoa(n)+" bytes", err, layer, off)
 			}
 			if _, err := wire.ParseLink(tc.link, tc.data); err != nil {
