@@ -86,8 +86,8 @@ func TestParseLink(t *testing.T) {
 				"0180c2000000" + // destination MAC (STP)
 				"66778899aabb" + // source MAC
 				"0026" + // 802.3 length 38, not an EtherType
-				"424203"), // LLC
-			want: wire.Link{HeaderLen: 14},
+				"424203"), // LLC: spanning tree
+			want: wire.Link{HeaderLen: 17, NumEncaps: 1, Encaps: [wire.MaxEncaps]wire.Encap{{Kind: wire.EncapLLC, Len: 3, Offset: 14}}, End: 14 + 38},
 		},
 		{
 			name: "ethernet arp",
