@@ -13,6 +13,7 @@ import (
 type connsOptions struct {
 	json     bool
 	maxConns int
+	sel      selection
 }
 
 func newConnsCmd(e *env) *cobra.Command {
@@ -87,11 +88,18 @@ ISN; end_reason is why it left the table: end of capture, idle, evicted
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.json, "json", false, "print one JSON object per connection")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts: SYNs nothing answered); the oldest idle are evicted and counted")
+	addMaxConns(f, &o.maxConns)
+	o.sel.register(f, false, false)
 	return cmd
 }
 
 func runConns(e *env, o connsOptions, paths []string) error {
+	if err := checkMaxConns(o.maxConns); err != nil {
+		return err
+	}
+	if err := o.sel.parse(); err != nil {
+		return err
+	}
 	c, err := openCapture(e, paths)
 	if err != nil {
 		return err
@@ -100,6 +108,9 @@ func runConns(e *env, o connsOptions, paths []string) error {
 	var rows render.ConnRows // the table, printed at the end in ID order
 	var werr error
 	an := analyze.New(analyze.Options{MaxConns: o.maxConns, Pipeline: true}, nil, func(cn *conn.Conn, why conn.EndReason) {
+		if !o.sel.connection(cn) {
+			return
+		}
 		s := analyze.Summarize(cn, why)
 		if o.json {
 			if err := render.ConnLineJSON(w, &s); err != nil && werr == nil {
@@ -113,6 +124,9 @@ func runConns(e *env, o connsOptions, paths []string) error {
 		f, ok := c.next()
 		if !ok {
 			break
+		}
+		if !o.sel.haveFirst {
+			o.sel.first, o.sel.haveFirst = f.Time, true
 		}
 		an.Add(&f)
 	}

@@ -101,7 +101,7 @@ func styleFor(e *env, mode string) (render.Style, error) {
 		return render.Style{}, nil
 	case "auto", "":
 	default:
-		return render.Style{}, fmt.Errorf("--color %q: want auto, always or never", mode)
+		return render.Style{}, usagef("--color %q: want auto, always or never", mode)
 	}
 	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
 		return render.Style{}, nil
@@ -126,12 +126,15 @@ type reportOptions struct {
 
 func (o *reportOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.color, "color", "auto", "colour the text: auto (in a terminal), always or never")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts: SYNs nothing answered); the oldest idle are evicted and counted")
+	addMaxConns(f, &o.maxConns)
 }
 
 // run opens the capture and diagnoses it, keeping the rows most
 // interesting connections, and the ladders of those want selects.
 func (o *reportOptions) run(e *env, paths []string, rows int, want func(id int) bool) (render.Style, *diagnosis, *capture, error) {
+	if err := checkMaxConns(o.maxConns); err != nil {
+		return render.Style{}, nil, nil, err
+	}
 	st, err := styleFor(e, o.color)
 	if err != nil {
 		return st, nil, nil, err
@@ -141,6 +144,19 @@ func (o *reportOptions) run(e *env, paths []string, rows int, want func(id int) 
 		return st, nil, nil, err
 	}
 	return st, diagnoseCapture(e, c, o.maxConns, rows, want), c, nil
+}
+
+// addMaxConns is the --max-conns flag of every command that analyses.
+func addMaxConns(f *pflag.FlagSet, n *int) {
+	f.IntVar(n, "max-conns", conn.DefaultMaxConns, "most connections held at once, of them at most 65536 attempts (SYNs nothing answered); the oldest idle are evicted and counted")
+}
+
+// checkMaxConns refuses a --max-conns that is not a count.
+func checkMaxConns(n int) error {
+	if n < 1 {
+		return usagef("--max-conns %d: the most connections held at once is a number from 1", n)
+	}
+	return nil
 }
 
 type diagnoseOptions struct {
@@ -200,7 +216,7 @@ capped counts.`,
 func runDiagnose(e *env, o diagnoseOptions, paths []string) error {
 	min, ok := diagnose.ParseSeverity(o.min)
 	if !ok {
-		return fmt.Errorf("--min-severity %q: want info, notice, warning or error", o.min)
+		return usagef("--min-severity %q: want info, notice, warning or error", o.min)
 	}
 	st, d, c, err := o.run(e, paths, 0, nil)
 	if err != nil {
