@@ -81,7 +81,7 @@ func (k EncapKind) String() string {
 type Encap struct {
 	Kind   EncapKind
 	Len    uint8
-	Offset uint16
+	Offset uint32
 }
 
 // Link is what the link-layer header says about a frame.
@@ -438,7 +438,7 @@ func (l *Link) addVLAN(tpid, tci uint16) {
 
 func (l *Link) addEncap(k EncapKind, off, n int) {
 	if l.NumEncaps < MaxEncaps {
-		l.Encaps[l.NumEncaps] = Encap{Kind: k, Len: uint8(n), Offset: uint16(min(off, 0xffff))}
+		l.Encaps[l.NumEncaps] = Encap{Kind: k, Len: uint8(n), Offset: uint32(off)}
 	}
 	l.NumEncaps++
 }
