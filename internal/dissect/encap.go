@@ -181,7 +181,7 @@ func (b *builder) mpls(off int) {
 	}
 	b.put(b.mkBits("label", "label", off, 3, 0, 20, utoa(label), m))
 	b.put(b.mkBits("tc", "traffic class", off+2, 1, 4, 3, utoa(tc), "QoS class (the EXP field before RFC 5462); also ECN in the MPLS domain"))
-	bm := "0: another stack entry follows"
+	bm := "another stack entry follows"
 	if bos == 1 {
 		bm = "bottom of stack: the packet follows"
 		if b.has(off+4, 1) {

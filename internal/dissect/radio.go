@@ -40,7 +40,11 @@ var rtSpecs = map[int]rtSpec{
 		return fmt.Sprintf("0x%02x", v[0]), strings.Join(s, "; ")
 	}},
 	2: {1, 1, "rate", "rate", func(v []byte) (string, string) {
-		return strconv.FormatFloat(float64(v[0])/2, 'f', -1, 64) + " Mb/s", "in 500 kb/s units"
+		m := "in 500 kb/s units"
+		if v[0] >= 0x80 && v[0] <= 0x8f {
+			m += fmt.Sprintf("; FreeBSD puts 0x80 + an 802.11n MCS index here, and tcpdump reads it so: MCS %d", v[0]&0x7f)
+		}
+		return strconv.FormatFloat(float64(v[0])/2, 'f', -1, 64) + " Mb/s", m
 	}},
 	3: {2, 4, "channel", "channel", func(v []byte) (string, string) {
 		return fmt.Sprintf("%d MHz", le16(v)), fmt.Sprintf("flags 0x%04x: %s", le16(v[2:]), channelFlags(uint32(le16(v[2:]))))
