@@ -6,10 +6,12 @@ package analyze
 
 import (
 	"errors"
+	"net/netip"
 	"runtime"
 
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/event"
+	"github.com/tcplens/tcplens/internal/flowhash"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/tcp"
 	"github.com/tcplens/tcplens/internal/wire"
@@ -22,6 +24,24 @@ type Options struct {
 	// twice the speed on two cores; it applies when onSegment is nil,
 	// and with more than one core. The connections are the same.
 	Pipeline bool
+	// Shard, when its N is above 1, analyses only the connections whose
+	// flow hash (internal/flowhash: both directions alike, the same on
+	// every machine) falls in shard K of N, so that N runs over the same
+	// capture, K from 0 to N-1, analyse each connection once between
+	// them. A segment of another shard is decoded and counted, moves the
+	// connection table's clock (connections end at the moments they
+	// would in a run of every shard), goes to OnSkip when set, and is
+	// otherwise left alone.
+	Shard  Shard
+	OnSkip func(s *wire.Segment, t pcap.Time)
+}
+
+// Shard is shard K of N.
+type Shard struct{ K, N int }
+
+// Has reports whether the connection between a and b is in the shard.
+func (sh Shard) Has(a, b netip.AddrPort) bool {
+	return sh.N <= 1 || flowhash.Shard(flowhash.Of(a, b), sh.N) == sh.K
 }
 
 // Segment is one analysed TCP segment. It and everything it points to are
@@ -43,6 +63,7 @@ type Stats struct {
 	NotTCP      int // frames without TCP
 	Fragments   int // later IP fragments of TCP segments
 	Malformed   int // TCP segments whose headers could not be decoded
+	Skipped     int // TCP segments of connections in other shards (Options.Shard)
 	First, Last pcap.Time
 	// Links counts frames by link type. It lags by the frames of the
 	// latest run of one link type until Close: a map update per frame
@@ -67,13 +88,16 @@ type Analyzer struct {
 	linkRun int           // how many of them Stats.Links does not count yet
 
 	pipe *pipeline // nil when the analysis runs on the caller's goroutine alone
+
+	shard  Shard
+	onSkip func(*wire.Segment, pcap.Time)
 }
 
 // New returns an Analyzer that calls onSegment for every TCP segment (may
 // be nil) and onConn for every connection when it ends: idle, evicted,
 // replaced by a new one on its 4-tuple, or at the end of the capture.
 func New(opts Options, onSegment func(*Segment), onConn func(*conn.Conn, conn.EndReason)) *Analyzer {
-	a := &Analyzer{onSegment: onSegment}
+	a := &Analyzer{onSegment: onSegment, shard: opts.Shard, onSkip: opts.OnSkip}
 	a.Stats.Links = map[pcap.LinkType]int{}
 	a.table = conn.NewTable(opts.MaxConns, onConn)
 	a.res.Changes = make([]tcp.Change, 0, 8)
@@ -98,7 +122,7 @@ func (a *Analyzer) Add(frame *pcap.Frame) {
 	s := &a.seg
 	c, end, err := a.find(f, s)
 	if c == nil {
-		if err != nil && s.TCP == nil && !errors.Is(err, wire.ErrFragment) && !errors.Is(err, wire.ErrNotTCP) {
+		if err != nil && s.TCP == nil && !errors.Is(err, wire.ErrFragment) && !errors.Is(err, wire.ErrNotTCP) && err != errSkipped {
 			a.res = tcp.Result{BytesInFlight: -1, WindowScaled: -1, Changes: a.res.Changes[:0]}
 			a.res.Analysis.Add(event.Malformed)
 			a.emit(f, err, nil, 0)
@@ -149,6 +173,14 @@ func (a *Analyzer) find(f *pcap.Frame, s *wire.Segment) (*conn.Conn, int, error)
 		}
 		// The fixed header is there: the numbers can still be analysed.
 	}
+	if !a.shard.Has(s.Src, s.Dst) {
+		st.Skipped++
+		a.table.Tick(f.Time)
+		if a.onSkip != nil {
+			a.onSkip(s, f.Time)
+		}
+		return nil, 0, errSkipped
+	}
 	st.Segments++
 	c, end := a.table.Lookup(s, f.Time)
 	if c.Segments == 1 {
@@ -156,6 +188,9 @@ func (a *Analyzer) find(f *pcap.Frame, s *wire.Segment) (*conn.Conn, int, error)
 	}
 	return c, end, err
 }
+
+// errSkipped marks a segment of another shard's connection.
+var errSkipped = errors.New("analyze: a connection of another shard")
 
 // input is what Step needs of a segment, its checksum verified.
 func input(f *pcap.Frame, s *wire.Segment) tcp.Input {

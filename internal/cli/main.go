@@ -144,6 +144,8 @@ every segment, and what went wrong.`,
 	root.AddCommand(newLabCmd(e))
 	root.AddCommand(newDiagnoseCmd(e), newExplainCmd(e))
 	root.AddCommand(newReportCmd(e), newGraphCmd(e))
+	root.AddCommand(newCompareCmd(e))
+	root.AddCommand(newExportCmd(e))
 	setupOverview(root, e)
 	addCompletions(root, e)
 	return root

@@ -262,7 +262,7 @@ func (t *Table) create(s *wire.Segment, end int, now pcap.Time) *Conn {
 	c.Conn = *tcp.NewConn(tcp.NewEndpoint(key.A), tcp.NewEndpoint(key.B))
 	c.decideRoles(s, end)
 	if c.Client != end {
-		c.History.flipped()
+		c.History.Flip()
 	}
 	if s.Src.Addr().Is6() {
 		k, _ := key6Of(s)
@@ -379,6 +379,16 @@ func (t *Table) expire(now pcap.Time) {
 			t.Expired++
 		}
 		c = prev
+	}
+}
+
+// Tick moves the table's clock to now for a segment it does not see (one
+// of a connection that another run analyses): the connections idle past
+// their timeout leave at the same moments as in a table that sees every
+// segment, which sweeps them as it looks segments up.
+func (t *Table) Tick(now pcap.Time) {
+	if now.Sub(t.lastScan) >= time.Second {
+		t.expire(now)
 	}
 }
 

@@ -107,6 +107,11 @@ type Collector struct {
 	// Want, when set, names connections kept whole whatever their rank:
 	// those a command was asked to show.
 	Want func(id int) bool
+	// Ended, when set, is handed every connection as the rules are done
+	// with it: its summary and all its findings (a finding whose words
+	// wait for the capture's end is Pending; Complete writes them). It
+	// is valid only during the call.
+	Ended func(c *Conn)
 
 	Stats CaptureFacts
 
@@ -164,6 +169,9 @@ func (col *Collector) ended(c *Conn) {
 	c.Facts.Server.readable()
 	col.x = env{hosts: &col.hosts, capture: col.Stats, end: col.last}
 	c.Findings = diagnoseConn(&col.x, c)
+	if col.Ended != nil {
+		col.Ended(c)
+	}
 	col.conns++
 	col.vantages[c.Vantage]++
 	col.services.add(c)
@@ -310,6 +318,13 @@ func diagnoseConn(x *env, c *Conn) []Finding {
 	Sort(out)
 	return out
 }
+
+// Complete writes the words of findings that waited for the capture's
+// end, now that it is known (end is its last frame's time).
+func Complete(fs []Finding, end pcap.Time) { finishAll(fs, end) }
+
+// Pending reports whether the finding's words wait for the capture's end.
+func (f *Finding) Pending() bool { return f.late != nil }
 
 // finishAll completes the findings that waited for the capture's end.
 func finishAll(fs []Finding, end pcap.Time) {

@@ -104,13 +104,18 @@ func Write(w io.Writer, r *Report) error {
 }
 
 // csp allows the page's own script and style sheet, by hash, and nothing
-// else: no other script, no connection, no image, font or frame.
+// else: no other script, no connection, no image, font or frame. A page
+// without a script (js "") allows none.
 func csp(js, css string) string {
 	hash := func(s string) string {
 		sum := sha256.Sum256([]byte(s))
 		return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 	}
-	return "default-src 'none'; script-src " + hash(js) + "; style-src " + hash(css) + "; base-uri 'none'; form-action 'none'"
+	scripts := "'none'"
+	if js != "" {
+		scripts = hash(js)
+	}
+	return "default-src 'none'; script-src " + scripts + "; style-src " + hash(css) + "; base-uri 'none'; form-action 'none'"
 }
 
 func title(files []File) string {
