@@ -28,6 +28,12 @@ bytes each way, the handshake RTT, retransmissions, how and by whom it
 closed, the state of both endpoints at the end of the capture, and Zeek's
 conn_state and history.
 
+--conn (-c), --community-id, --state, --analysis, --since and --until show
+only the connections they select: with an endpoint in one of the --state
+states at the end, with a segment between --since and --until, with a
+segment --analysis names (as read --analysis shows it). The analysis still
+sees every frame, so connections keep their numbers and states.
+
 --json prints one JSON object per connection, one per line, in the order the
 connections end (idle, replaced by a new connection on the same 4-tuple, or
 at the end of the capture). Its schema:
@@ -81,6 +87,8 @@ mark a connection that took over the 4-tuple of an earlier one with a new
 ISN; end_reason is why it left the table: end of capture, idle, evicted
 (the --max-conns cap) or replaced.`,
 		Example: `  tcplens conns trace.pcap
+  tcplens conns trace.pcap --state CLOSE_WAIT
+  tcplens conns trace.pcap --analysis zero_window --since 5m --until 10m
   tcplens conns --json trace.pcap | jq 'select(.close == "rst")'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runConns(e, o, args)
@@ -89,7 +97,7 @@ ISN; end_reason is why it left the table: end of capture, idle, evicted
 	f := cmd.Flags()
 	f.BoolVar(&o.json, "json", false, "print one JSON object per connection")
 	addMaxConns(f, &o.maxConns)
-	o.sel.register(f, false, false)
+	o.sel.register(f, selConnShort|selAnalysis|selState)
 	return cmd
 }
 
@@ -100,6 +108,7 @@ func runConns(e *env, o connsOptions, paths []string) error {
 	if err := o.sel.parse(); err != nil {
 		return err
 	}
+	e.showProgress(o.json, false)
 	c, err := openCapture(e, paths)
 	if err != nil {
 		return err
@@ -107,7 +116,13 @@ func runConns(e *env, o connsOptions, paths []string) error {
 	w := bufio.NewWriterSize(e.stdout, 256<<10)
 	var rows render.ConnRows // the table, printed at the end in ID order
 	var werr error
-	an := analyze.New(analyze.Options{MaxConns: o.maxConns, Pipeline: true}, nil, func(cn *conn.Conn, why conn.EndReason) {
+	var onSeg func(*analyze.Segment)
+	if !o.sel.kinds.Empty() {
+		// Only --analysis reads the segments: without it the analysis
+		// runs on its two-goroutine pipeline.
+		onSeg = o.sel.observe
+	}
+	an := analyze.New(analyze.Options{MaxConns: o.maxConns, Pipeline: true}, onSeg, func(cn *conn.Conn, why conn.EndReason) {
 		if !o.sel.connection(cn) {
 			return
 		}
@@ -125,9 +140,7 @@ func runConns(e *env, o connsOptions, paths []string) error {
 		if !ok {
 			break
 		}
-		if !o.sel.haveFirst {
-			o.sel.first, o.sel.haveFirst = f.Time, true
-		}
+		o.sel.frame(&f)
 		an.Add(&f)
 	}
 	an.Close()

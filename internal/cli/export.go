@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -206,7 +205,8 @@ func runExport(e *env, o exportOptions, args []string) error {
 		je := e
 		if j > 0 {
 			// Every job meets the same problems in the files: one says so.
-			je = &env{stdin: e.stdin, stdout: e.stdout, stderr: io.Discard}
+			// (A new env without e's -F read the capture unfiltered.)
+			je = e.again()
 		}
 		sub := analyze.Shard{K: shard.K*jobs + j, N: shard.N * jobs}
 		wg.Add(1)

@@ -280,3 +280,18 @@ func TestExportNoFindings(t *testing.T) {
 			exporttest.Dataset{Connections: want, Transitions: a.Transitions}))
 	}
 }
+
+// TestExportJobsFilterFile: every job of export --jobs reads the capture
+// through the filter -F gives, as through one given after the files (the
+// jobs after the first once read it unfiltered).
+func TestExportJobsFilterFile(t *testing.T) {
+	flt := filepath.Join(t.TempDir(), "filter")
+	os.WriteFile(flt, []byte("port 40006 or port 40007\n"), 0o644)
+	a, b := t.TempDir(), t.TempDir()
+	exportTo(t, a, "--jobs", "2", "-F", flt)
+	exportTo(t, b, "--jobs", "2", "port", "40006", "or", "port", "40007")
+	got, want := exporttest.Read(t, a), exporttest.Read(t, b)
+	if d := exporttest.Diff(got, want); d != "" || len(want.Connections) != 2 {
+		t.Errorf("export --jobs 2 -F differs from export --jobs 2 FILTER (%d connections):\n%s", len(want.Connections), d)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/bpf"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/sample"
@@ -38,6 +39,8 @@ type input struct {
 	closer io.Closer
 	reader *pcap.Reader // while open
 	done   bool
+	size   int64           // of a regular file, 0 when unknown
+	count  *countingReader // the bytes read of it, since it was last opened
 
 	// What the file said about itself, kept when it is closed.
 	format     pcap.Format
@@ -76,6 +79,15 @@ type capture struct {
 
 	one *input // the only input: read directly
 
+	prog     *progress // nil when no progress line is drawn
+	progNext int       // the frames read at which the progress line is looked at next
+
+	// split reads the second half of the one input on another core (see
+	// split.go); skipTo, once it stopped short, is the last record it
+	// handled, which the first half's reader skips to.
+	split  *split
+	skipTo int64
+
 	// The merge: inputs by their first frame's time, those open with the
 	// frame each has pending.
 	order    []*input
@@ -101,7 +113,7 @@ func openCapture(e *env, args []string) (*capture, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &capture{e: e}
+	c := &capture{e: e, skipTo: -1}
 	if expr != "" {
 		if c.filter, err = bpf.NewFilter(expr); err != nil {
 			// A word that names no file but looks like one was meant as
@@ -116,7 +128,7 @@ func openCapture(e *env, args []string) (*capture, error) {
 		if stdinIsData(e.stdin) {
 			paths = []string{"-"}
 		} else {
-			fmt.Fprintf(e.stderr, "tcplens: no file given: reading the %s\n", sample.Name)
+			fmt.Fprintf(e.notes(), "tcplens: no file given: reading the %s\n", sample.Name)
 			r, err := pcap.NewReaderBytes(sample.Capture)
 			if err != nil {
 				return nil, err
@@ -131,6 +143,17 @@ func openCapture(e *env, args []string) (*capture, error) {
 	if err := c.collect(paths); err != nil {
 		return nil, err
 	}
+	if e.progress {
+		var total int64
+		for _, in := range c.inputs {
+			if in.size == 0 {
+				total = 0 // a pipe among them: how much is left is not known
+				break
+			}
+			total += in.size
+		}
+		c.prog = newProgress(e, total, e.pass)
+	}
 	if len(c.inputs) == 1 {
 		c.one = c.inputs[0]
 		if c.one.reader != nil {
@@ -139,11 +162,26 @@ func openCapture(e *env, args []string) (*capture, error) {
 		if err := c.open(c.one); err != nil {
 			return nil, &exitError{code: exitNoInput, msg: err.Error()}
 		}
+		c.startSplit(expr)
 		return c, nil
 	}
 	c.order = slices.Clone(c.inputs)
 	sort.SliceStable(c.order, func(i, j int) bool { return c.order[i].first < c.order[j].first })
 	return c, nil
+}
+
+// bytesRead is how many bytes of the inputs are read.
+func (c *capture) bytesRead() int64 {
+	var n int64
+	for _, in := range c.inputs {
+		if in.count != nil {
+			n += in.count.n
+		}
+	}
+	if c.split != nil {
+		n += c.split.bytes.Load()
+	}
+	return n
 }
 
 // splitArgs takes the leading arguments that name files, directories or
@@ -227,7 +265,11 @@ func (c *capture) collect(paths []string) error {
 			continue
 		}
 		if !st.IsDir() {
-			c.inputs = append(c.inputs, &input{name: p, path: p, reopen: st.Mode().IsRegular()})
+			in := &input{name: p, path: p, reopen: st.Mode().IsRegular()}
+			if in.reopen {
+				in.size = st.Size()
+			}
+			c.inputs = append(c.inputs, in)
 			continue
 		}
 		entries, err := os.ReadDir(p)
@@ -239,7 +281,11 @@ func (c *capture) collect(paths []string) error {
 		for _, ent := range entries {
 			if ent.Type().IsRegular() && !strings.HasPrefix(ent.Name(), ".") {
 				fp := filepath.Join(p, ent.Name())
-				c.inputs = append(c.inputs, &input{name: fp, path: fp, reopen: true, fromDir: true})
+				var size int64
+				if info, err := ent.Info(); err == nil {
+					size = info.Size()
+				}
+				c.inputs = append(c.inputs, &input{name: fp, path: fp, reopen: true, fromDir: true, size: size})
 				n++
 			}
 		}
@@ -271,7 +317,7 @@ func (c *capture) collect(paths []string) error {
 		}
 		c.inputs = kept
 		if skipped > 0 {
-			fmt.Fprintf(c.e.stderr, "tcplens: %s in the directories given are not captures: skipped\n", plural(skipped, "file"))
+			fmt.Fprintf(c.e.notes(), "tcplens: %s in the directories given are not captures: skipped\n", plural(skipped, "file"))
 		}
 	}
 	if len(problems) > 0 {
@@ -306,6 +352,11 @@ func (c *capture) open(in *input) error {
 	var rd io.Reader
 	if in.path == "" {
 		rd = c.e.stdin
+		if f, ok := rd.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+				in.size = st.Size()
+			}
+		}
 	} else {
 		f, err := os.Open(in.path)
 		if err != nil {
@@ -313,7 +364,8 @@ func (c *capture) open(in *input) error {
 		}
 		rd, in.closer = f, f
 	}
-	r, err := pcap.NewReader(rd)
+	in.count = &countingReader{r: rd}
+	r, err := pcap.NewReader(in.count)
 	if err != nil {
 		if in.closer != nil {
 			in.closer.Close()
@@ -342,6 +394,10 @@ func (c *capture) peekFirst(in *input) pcap.Time {
 
 func (c *capture) close(in *input) {
 	if in.reader != nil {
+		// The reader warned at the first record that held no packet.
+		if n := in.reader.EmptyFrames(); n > 1 {
+			fmt.Fprintf(c.e.stderr, "tcplens: warning: %s: %d of its %d records captured no bytes and hold no packet\n", in.name, n, in.reader.Frames())
+		}
 		in.keep()
 		in.reader = nil
 	}
@@ -356,12 +412,17 @@ func (c *capture) close(in *input) {
 // on the way; false at the end.
 func (c *capture) next() (pcap.Frame, bool) {
 	for {
-		f, ok := c.nextFrame()
+		f, ok, filtered := c.nextFrame()
 		if !ok {
+			c.prog.clear()
 			return f, false
 		}
 		c.read = max(c.read, f.Number)
-		if c.filter != nil {
+		if c.prog != nil && c.read >= c.progNext {
+			c.progNext = c.read + progressFrames
+			c.prog.tick(c.read, c.bytesRead())
+		}
+		if c.filter != nil && !filtered {
 			pass, err := c.filter.Match(&f, c.inputs[f.File].bigEndian)
 			if err != nil {
 				c.err = usageError{err}
@@ -376,21 +437,55 @@ func (c *capture) next() (pcap.Frame, bool) {
 	}
 }
 
-// nextFrame returns the next frame of the merge.
-func (c *capture) nextFrame() (pcap.Frame, bool) {
+// analyzeAll hands every frame of c to an, then closes an.
+func (c *capture) analyzeAll(an *analyze.Analyzer) {
+	for {
+		f, ok := c.next()
+		if !ok {
+			break
+		}
+		an.Add(&f)
+	}
+	an.Close()
+}
+
+// nextFrame returns the next frame of the merge, and whether it passed
+// the filter already.
+func (c *capture) nextFrame() (f pcap.Frame, ok, filtered bool) {
 	if c.err != nil {
-		return pcap.Frame{}, false
+		return pcap.Frame{}, false, false
 	}
 	if c.one != nil {
 		for {
+			if s := c.split; s != nil && s.draining {
+				f, ok, end := s.next()
+				if ok {
+					c.read = max(c.read, s.readSoFar())
+					return f, true, true
+				}
+				c.split = nil
+				if end {
+					return pcap.Frame{}, false, false
+				}
+				c.skipTo = s.skipTo // the first half's reader takes over
+			}
 			// A call through the interface and the wrapper costs a tenth
 			// of what reading a frame does: the one input is read directly.
 			f, err := c.one.reader.Next()
 			if err == nil {
-				return f, true
+				if f.Offset <= c.skipTo {
+					continue // the second half handled it
+				}
+				if c.split != nil && f.Offset >= c.split.at {
+					if c.split.reached(&f) {
+						continue // the second half has it
+					}
+					c.split = nil // the boundary was no record's: read on alone
+				}
+				return f, true, false
 			}
 			if err == io.EOF {
-				return pcap.Frame{}, false
+				return pcap.Frame{}, false, false
 			}
 			c.warn(c.one.name, err)
 		}
@@ -437,7 +532,7 @@ func (c *capture) nextFrame() (pcap.Frame, bool) {
 			continue
 		}
 		if best < 0 {
-			return pcap.Frame{}, false
+			return pcap.Frame{}, false, false
 		}
 		h := &c.heads[best]
 		h.stale = true
@@ -445,18 +540,24 @@ func (c *capture) nextFrame() (pcap.Frame, bool) {
 		f := h.frame
 		f.Number = c.count
 		f.File = h.index
-		return f, true
+		return f, true, false
 	}
 }
 
 func (c *capture) warn(name string, err error) {
 	c.problems++
-	fmt.Fprintf(c.e.stderr, "tcplens: warning: %s: %v\n", name, err)
+	c.prog.clear()
+	fmt.Fprintf(c.e.notes(), "tcplens: warning: %s: %v\n", name, err)
 }
 
 // finish closes the files and turns "nothing could be read" into exit 1,
 // and a filter that cannot take a frame's link type into exit 2.
 func (c *capture) finish() error {
+	c.prog.clear()
+	if c.split != nil {
+		c.split.cancel()
+		c.split = nil
+	}
 	for _, in := range c.inputs {
 		c.close(in)
 	}

@@ -173,22 +173,27 @@ func (c *Conn) RoleGuessed() bool { return c.Role != RoleSYN }
 // decideRoles picks the client of a new connection from its first
 // segment, sent by Ends[sender].
 func (c *Conn) decideRoles(s *wire.Segment, sender int) {
+	c.Client, c.Role = Roles(s, sender)
+}
+
+// Roles decides, from a connection's first segment s, sent by its end
+// number sender (0 or 1), which end is the client and how that was
+// decided: what the table does for a new connection, for callers that
+// number connections as it does without its analysis.
+func Roles(s *wire.Segment, sender int) (client int, how Role) {
 	switch {
 	case s.Flags.Has(wire.SYN) && !s.Flags.Has(wire.ACK):
-		c.Client, c.Role = sender, RoleSYN
+		return sender, RoleSYN
 	case s.Flags.Has(wire.SYN | wire.ACK):
-		c.Client, c.Role = 1-sender, RoleSYN
-	default:
-		sp, dp := s.Src.Port(), s.Dst.Port()
-		switch serverSide(sp, dp) {
-		case 1: // the destination is the server
-			c.Client, c.Role = sender, RolePorts
-		case -1:
-			c.Client, c.Role = 1-sender, RolePorts
-		default:
-			c.Client, c.Role = sender, RoleSpeaker
-		}
+		return 1 - sender, RoleSYN
 	}
+	switch serverSide(s.Src.Port(), s.Dst.Port()) {
+	case 1: // the destination is the server
+		return sender, RolePorts
+	case -1:
+		return 1 - sender, RolePorts
+	}
+	return sender, RoleSpeaker
 }
 
 // serverSide says which port looks like a server's: 1 for dst, -1 for

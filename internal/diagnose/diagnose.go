@@ -31,7 +31,10 @@ type Report struct {
 	// ConnCount is how many connections the capture held; Vantages
 	// counts them by where their timing says the capture was taken.
 	ConnCount int
-	Vantages  [4]int
+	// Shown is how many of them Collector.Show accepted: ConnCount
+	// without Show.
+	Shown    int
+	Vantages [4]int
 	// Findings are what diagnose prints, worst first: the capture's, each
 	// connection's own, and for an id that more than AggregateAbove
 	// connections share, one finding that stands for all of them.
@@ -74,6 +77,31 @@ func (r *Report) ConnFindings(id int) []Finding {
 	return out
 }
 
+// Narrow leaves findings out of a report narrowed to some connections
+// (Collector.Show): those about the capture as a whole, which concern no
+// one connection, unless capture says to keep them; and with ids given,
+// those of other ids. Counts and Groups follow.
+func (r *Report) Narrow(capture bool, ids []string) {
+	keep := func(id string) bool { return len(ids) == 0 || slices.Contains(ids, id) }
+	r.Findings = slices.DeleteFunc(r.Findings, func(f Finding) bool {
+		whole := f.Conn == 0 && f.Conns == 0
+		drop := !keep(f.ID) || whole && !capture
+		if drop && whole && f.Severity <= Error {
+			r.Counts[f.Severity]--
+		}
+		return drop
+	})
+	r.Groups = slices.DeleteFunc(r.Groups, func(g Group) bool {
+		if keep(g.ID) {
+			return false
+		}
+		for s, n := range g.Severities {
+			r.Counts[s] -= n
+		}
+		return true
+	})
+}
+
 // Group returns the group of finding id, nil when no connection has one.
 func (r *Report) Group(id string) *Group {
 	for i := range r.Groups {
@@ -107,6 +135,13 @@ type Collector struct {
 	// Want, when set, names connections kept whole whatever their rank:
 	// those a command was asked to show.
 	Want func(id int) bool
+	// Show, when set, narrows the report to the connections it accepts (a
+	// command's --conn, --state, --since …), asked once for each as it
+	// ends, its findings made: only theirs are grouped, counted and
+	// reported, only they fill the rows. Every connection is still
+	// diagnosed and feeds the capture-wide rules: what is shown is
+	// narrowed, not what is analysed.
+	Show func(c *Conn) bool
 	// Ended, when set, is handed every connection as the rules are done
 	// with it: its summary and all its findings (a finding whose words
 	// wait for the capture's end is Pending; Complete writes them). It
@@ -132,6 +167,7 @@ type Collector struct {
 	x   env
 
 	conns    int
+	shown    int
 	vantages [4]int
 	groups   map[string]*Group
 	rows     rowStore
@@ -181,8 +217,13 @@ func (col *Collector) ended(c *Conn) {
 	col.unseen.add(c)
 	col.pairs.add(c, col.replaced.take(c))
 	col.replaced.put(c)
-	if s := col.scans.add(c); s != nil {
-		s.pend(c) // a probe: its findings wait for its scanner's verdict
+	probe := col.scans.add(c)
+	if col.Show != nil && !col.Show(c) {
+		return
+	}
+	col.shown++
+	if probe != nil {
+		probe.pend(c) // a probe: its findings wait for its scanner's verdict
 	} else {
 		col.group(c)
 	}
@@ -232,7 +273,7 @@ func (col *Collector) worstOfAny(id int) bool {
 // analyzer is closed (every connection has ended). stats are the
 // analyzer's counts.
 func (col *Collector) Finish(stats analyze.Stats) *Report {
-	rep := &Report{ConnCount: col.conns, Vantages: col.vantages, Stats: stats, Capture: col.Stats}
+	rep := &Report{ConnCount: col.conns, Shown: col.shown, Vantages: col.vantages, Stats: stats, Capture: col.Stats}
 	end := col.last
 	col.scans.settle(col.groups)
 	for i := range col.rows.rows {

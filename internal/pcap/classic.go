@@ -182,6 +182,9 @@ func (r *Reader) classicNext() (Frame, error) {
 	if warn != "" {
 		s.pending = &FormatError{Format: "pcap", Offset: off, Frame: frameNo, Msg: warn}
 	}
+	if caplen == 0 {
+		s.pending = r.emptyRecord(off, frameNo, length)
+	}
 	r.pos += n
 	s.prevOff = off
 	s.lastSec = sec
