@@ -68,7 +68,6 @@ type harness struct {
 	frame int
 
 	changes []tcp.Change // what step's segments changed
-
 }
 
 func newHarness(t *testing.T, max int) *harness {

@@ -125,14 +125,15 @@ func endWords(c *diagnose.Conn) string {
 	return ""
 }
 
-// writeUnshown writes the changes no step of the ladder made: those the
-// connection's end made (a new connection's SYN taking over its TIME_WAIT,
-// a correction only the end allows), and any a step of another
-// connection made.
+// writeUnshown writes the changes after the ladder's last step that no
+// step made: those the connection's end made (a correction only the end
+// allows), and those a later frame of another connection made (a new
+// connection's SYN taking over its TIME_WAIT).
 func writeUnshown(b *strings.Builder, c *diagnose.Conn, ld *analyze.Ladder, st Style) {
-	if ld == nil {
+	if ld == nil || len(ld.Steps) == 0 {
 		return
 	}
+	lastFrame := ld.Steps[len(ld.Steps)-1].Frame
 	type key struct {
 		client   bool
 		frame    int
@@ -151,7 +152,7 @@ func writeUnshown(b *strings.Builder, c *diagnose.Conn, ld *analyze.Ladder, st S
 		h      []tcp.Transition
 	}{{"client", true, c.Client.History}, {"server", false, c.Server.History}} {
 		for _, t := range e.h {
-			if shown[key{e.client, t.Frame, t.From, t.State, t.Time}] {
+			if shown[key{e.client, t.Frame, t.From, t.State, t.Time}] || (t.Frame != 0 && t.Frame <= lastFrame) {
 				continue
 			}
 			at := "at the end"

@@ -410,7 +410,7 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 }
 
 // forged judges an RST from `from`'s address against its own packets in
-// the connection (see Forgery), and records the verdict.
+// the connection (see Forgery), the why in g.
 func (c *Conn) forged(from, to *Endpoint, in *Input, g *Forgery) bool {
 	s := in.Seg
 	*g = Forgery{Frame: in.Frame, TTL: s.TTL, OwnMin: from.ttlMin, OwnMax: from.ttlMax, OwnN: from.ttlN, Held: from.State}
