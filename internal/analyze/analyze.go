@@ -182,6 +182,7 @@ func (a *Analyzer) find(f *pcap.Frame, s *wire.Segment) (*conn.Conn, int, error)
 		return nil, 0, errSkipped
 	}
 	st.Segments++
+	a.table.Frame = f.Number
 	c, end := a.table.Lookup(s, f.Time)
 	if c.Segments == 1 {
 		st.Conns++

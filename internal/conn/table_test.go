@@ -66,6 +66,8 @@ type harness struct {
 	ends  []int
 	res   []tcp.Result
 	frame int
+
+	changes []tcp.Change // what step's segments changed
 }
 
 func newHarness(t *testing.T, max int) *harness {
@@ -83,6 +85,7 @@ func (h *harness) run(pkts ...pkt) {
 		h.frame++
 		s := p.segment(uint16(h.frame))
 		now := at(p.t)
+		h.table.Frame = h.frame
 		c, end := h.table.Lookup(s, now)
 		var r tcp.Result
 		c.Step(end, &tcp.Input{Seg: s, Frame: h.frame, Time: now}, &r)
