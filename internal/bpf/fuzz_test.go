@@ -119,7 +119,7 @@ func FuzzParseDump(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if err := check(raw, MaxKernel); err != nil {
+		if err := check(raw, MaxKernel, false); err != nil {
 			t.Fatalf("ParseDump(%q) accepted a program the kernel refuses: %v", text, err)
 		}
 		p, err := LoadProgram(raw)

@@ -76,12 +76,17 @@ func NewProgram(expr string, opt Options) (*Program, error) {
 	return loadRaw(raw)
 }
 
+// maxLoops bounds the backward jumps a program makes on a frame, beyond
+// its length: protochain's loop advances at least 8 bytes a turn on an
+// IPv6 extension header, and fails past the frame's end.
+const maxLoops = 1024
+
 // LoadProgram takes a program compiled elsewhere (tcpdump -ddd's, read by
 // ParseDump) for tcplens to run.
 func LoadProgram(raw []xbpf.RawInstruction) (*Program, error) { return loadRaw(raw) }
 
 func loadRaw(raw []xbpf.RawInstruction) (*Program, error) {
-	if err := check(raw, MaxInstructions); err != nil {
+	if err := check(raw, MaxInstructions, true); err != nil {
 		return nil, err
 	}
 	p := &Program{ins: make([]vmIns, len(raw))}
@@ -179,6 +184,7 @@ func (p *Program) Match(data []byte, wirelen int) bool {
 	var mem [16]uint32
 	n := uint64(len(data))
 	ins := p.ins
+	loops := len(data) + maxLoops
 	for pc := 0; pc < len(ins); pc++ {
 		in := &ins[pc]
 		switch in.op {
@@ -254,7 +260,15 @@ func (p *Program) Match(data []byte, wirelen int) bool {
 		case opNeg:
 			a = -a
 		case opJa:
-			pc += int(in.k)
+			d := int(int32(in.k))
+			if d < 0 {
+				// Backward: protochain's loop, which libpcap runs for as
+				// long as it goes on (for ever, given some AH headers).
+				if loops--; loops < 0 {
+					return false
+				}
+			}
+			pc += d
 		case opJeqK:
 			pc += jump(a == in.k, in)
 		case opJgtK:
