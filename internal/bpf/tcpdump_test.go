@@ -318,16 +318,21 @@ func readGolden(t testing.TB) map[string]string {
 	m := map[string]string{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 16<<20)
+	capture := ""
 	for sc.Scan() {
 		line := sc.Text()
+		if c, ok := strings.CutPrefix(line, "## "); ok {
+			capture = c
+			continue
+		}
 		if strings.HasPrefix(line, "#") || line == "" {
 			continue
 		}
-		f := strings.SplitN(line, "\t", 3)
-		if len(f) != 3 {
+		expr, frames, ok := strings.Cut(line, "\t")
+		if !ok || capture == "" {
 			t.Fatalf("golden line %q", line)
 		}
-		m[f[0]+"\t"+f[1]] = f[2]
+		m[capture+"\t"+expr] = frames
 	}
 	return m
 }
@@ -500,10 +505,16 @@ func writeGolden(t testing.TB, m map[string]string) {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
-	b.WriteString("# The frames tcpdump 4.99 (libpcap 1.10) accepts: capture<TAB>expression<TAB>frame numbers, or its error.\n")
+	b.WriteString("# The frames tcpdump 4.99 (libpcap 1.10) accepts: after \"## capture\", expression<TAB>frame numbers, or its error.\n")
 	b.WriteString("# Made by scripts/make-filter-golden.sh; read by internal/bpf's TestFilterMatchesTcpdump.\n")
+	capture := ""
 	for _, k := range keys {
-		fmt.Fprintf(&b, "%s\t%s\n", k, m[k])
+		c, expr, _ := strings.Cut(k, "\t")
+		if c != capture {
+			fmt.Fprintf(&b, "## %s\n", c)
+			capture = c
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", expr, m[k])
 	}
 	if err := os.WriteFile(goldenPath(), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
