@@ -68,7 +68,17 @@ func (e *SyntaxError) Error() string {
 // excerpt quotes the token at pos with a little context on each side,
 // clipped to keep the message one short line.
 func excerpt(s string, pos, n int) string {
-	const side = 20
+	// Quoting can double the length (a filter of '"'s): less context
+	// then keeps the message short.
+	for _, side := range []int{20, 8} {
+		if e := excerptAround(s, pos, n, side); len(e) <= 120 {
+			return e
+		}
+	}
+	return excerptAround(s, pos, n, 0)
+}
+
+func excerptAround(s string, pos, n, side int) string {
 	n = min(n, 30)
 	lo, hi := max(0, pos-side), min(len(s), pos+n+side)
 	// Stay on UTF-8 boundaries: a rune is at most 4 bytes, and bytes
