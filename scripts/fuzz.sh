@@ -45,6 +45,13 @@ while getopts t:m: opt; do
 done
 shift $((OPTIND - 1))
 [ $# -gt 0 ] || set -- ./...
+# Targets that write files (export's datasets: three per input) spend
+# most of their time in the file system's system calls; on tmpfs
+# FuzzExport runs about five times as many inputs (38 against 181 a
+# second here).
+if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+  export TMPDIR=/dev/shm
+fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 log="$tmp/log"
