@@ -33,7 +33,7 @@ type Options struct {
 	// would in a run of every shard), goes to OnSkip when set, and is
 	// otherwise left alone.
 	Shard  Shard
-	OnSkip func(s *wire.Segment, t pcap.Time)
+	OnSkip func(f *pcap.Frame, s *wire.Segment)
 }
 
 // Shard is shard K of N.
@@ -90,7 +90,7 @@ type Analyzer struct {
 	pipe *pipeline // nil when the analysis runs on the caller's goroutine alone
 
 	shard  Shard
-	onSkip func(*wire.Segment, pcap.Time)
+	onSkip func(*pcap.Frame, *wire.Segment)
 }
 
 // New returns an Analyzer that calls onSegment for every TCP segment (may
@@ -177,7 +177,7 @@ func (a *Analyzer) find(f *pcap.Frame, s *wire.Segment) (*conn.Conn, int, error)
 		st.Skipped++
 		a.table.Tick(f.Time)
 		if a.onSkip != nil {
-			a.onSkip(s, f.Time)
+			a.onSkip(f, s)
 		}
 		return nil, 0, errSkipped
 	}

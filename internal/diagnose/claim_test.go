@@ -101,7 +101,7 @@ func auditFindings(t *testing.T, path string) []diagnose.Finding {
 	}
 	an.Close()
 	rep := col.Finish(an.Stats)
-	diagnose.Complete(out, an.Stats.Last)
+	col.Complete(out)
 	for _, f := range rep.Findings {
 		if f.Conn == 0 {
 			out = append(out, f) // the capture's, and those that stand for many

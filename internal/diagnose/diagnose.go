@@ -7,7 +7,6 @@ import (
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
-	"github.com/tcplens/tcplens/internal/pcap"
 )
 
 // Conn is one connection: its summary and, while the rules run on it, its
@@ -386,9 +385,11 @@ func diagnoseConn(x *env, c *Conn) []Finding {
 }
 
 // Complete writes the words of findings that waited for the capture's
-// end, now that it is known (end is its last frame's time; its frame,
-// unknown to the caller, is claimed nothing of).
-func Complete(fs []Finding, end pcap.Time) { finishAll(fs, Mark{Time: end}) }
+// end, once every segment has been handed over: measured to the last
+// segment the Collector saw (its frame and time; in a shard, of whichever
+// shard), as Finish measures them. (A bare time would not do: a finding
+// given an end without its frame measures to its connection's own end.)
+func (col *Collector) Complete(fs []Finding) { finishAll(fs, col.last) }
 
 // Pending reports whether the finding's words wait for the capture's end.
 func (f *Finding) Pending() bool { return f.late != nil }

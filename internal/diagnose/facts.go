@@ -546,9 +546,12 @@ func (col *Collector) Segment(s *analyze.Segment) {
 // a whole: its sender's TTL, which the rules about other connections
 // compare an RST's with, and the capture's clock. Fed every such segment,
 // a Collector diagnoses its connections exactly as one that analyses all.
-func (col *Collector) Skipped(seg *wire.Segment, now pcap.Time) {
-	if now > col.last.Time {
-		col.last = Mark{Time: now} // its frame is unknown here
+func (col *Collector) Skipped(fr *pcap.Frame, seg *wire.Segment) {
+	// The capture's end is the same in every shard: a rule that measures
+	// to it (how long a FIN went unanswered) must not fall back to the
+	// connection's own end for want of the frame.
+	if fr.Time >= col.last.Time {
+		col.last = Mark{Frame: fr.Number, Time: fr.Time}
 	}
 	if !seg.Flags.Has(wire.RST) {
 		col.hosts.add(col.hosts.entry(seg.Src.Addr()), seg.TTL)
