@@ -15,6 +15,27 @@ type input struct {
 	name   string
 	closer io.Closer
 	reader *pcap.Reader
+	mapped []byte // the file mapped into memory, unmapped by finish; nil when read
+	// released is how much of mapped, from its start, the process has
+	// given back (see release).
+	released int64
+}
+
+// releaseStep is how far reading goes past the last release before the
+// pages behind are given back: a few system calls per gigabyte.
+const releaseStep = 16 << 20
+
+// release gives back the pages of the mapped file before offset off,
+// which no frame in use lies in any more. They stay in the page cache, but
+// leave the process's resident memory: otherwise a mapped gigabyte read to
+// its end counts a gigabyte of it.
+func (in *input) release(off int64) {
+	if in.mapped == nil || off-in.released < releaseStep {
+		return
+	}
+	end := off &^ (pageSize - 1)
+	releaseMapped(in.mapped[in.released:end])
+	in.released = end
 }
 
 // capture is the frames of all inputs, merged in time order, with the
@@ -26,7 +47,22 @@ type capture struct {
 	one      *pcap.Reader // the only input: read directly, not through src
 	frames   int
 	problems int
+	// stable says every frame's Data stays valid until finish: each input
+	// is a file mapped into memory and not compressed, so frames are views
+	// into the mapping and the analysis can hand them to other goroutines
+	// without copying them. A caller that keeps frames past the next one
+	// says so with hold, and calls release as it is done with them.
+	stable bool
+	held   bool
 }
+
+// hold says the caller keeps frames after asking for the next: the pages
+// they lie in are given back only when it calls release.
+func (c *capture) hold() { c.held = true }
+
+// release says the caller is done with every frame of input file before
+// offset off.
+func (c *capture) release(file int, off int64) { c.inputs[file].release(off) }
 
 // openCapture opens the named files ("-" is standard input). With no
 // names it opens the built-in sample and says so. Files that cannot be
@@ -60,6 +96,17 @@ func openCapture(e *env, paths []string) (*capture, error) {
 				c.warn(p, err)
 				continue
 			}
+			if data, ok := mapFile(f); ok {
+				f.Close()
+				r, err := pcap.NewReaderBytes(data)
+				if err != nil {
+					unmapFile(data)
+					c.warn(p, err)
+					continue
+				}
+				c.inputs = append(c.inputs, &input{name: displayName(p), reader: r, mapped: data})
+				continue
+			}
 			rd, closer = f, f
 		}
 		r, err := pcap.NewReader(rd)
@@ -82,6 +129,10 @@ func openCapture(e *env, paths []string) (*capture, error) {
 	c.src = pcap.Merge(srcs...)
 	if len(c.inputs) == 1 {
 		c.one = c.inputs[0].reader
+	}
+	c.stable = true
+	for _, in := range c.inputs {
+		c.stable = c.stable && in.mapped != nil && !in.reader.Compressed()
 	}
 	return c, nil
 }
@@ -107,6 +158,9 @@ func (c *capture) next() (pcap.Frame, bool) {
 		}
 		if err == nil {
 			c.frames++
+			if !c.held {
+				c.inputs[f.File].release(f.Offset)
+			}
 			return f, true
 		}
 		if err == io.EOF {
@@ -132,6 +186,10 @@ func (c *capture) finish() error {
 	for _, in := range c.inputs {
 		if in.closer != nil {
 			in.closer.Close()
+		}
+		if in.mapped != nil {
+			unmapFile(in.mapped)
+			in.mapped = nil
 		}
 	}
 	if c.frames == 0 && c.problems > 0 {
