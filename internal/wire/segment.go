@@ -68,6 +68,13 @@ func (s *Segment) Truncated() bool { return len(s.Payload) < s.PayloadLen }
 // frame is malformed.
 func Decode(f *pcap.Frame, s *Segment) error {
 	*s = Segment{WireLen: f.Length}
+	return decode(f, s, false)
+}
+
+// decode is Decode into a Segment whose Link is zero. With locateOnly it
+// stops once it has the TCP header's view and the ports of Src and Dst:
+// what Locate needs, at a third of the cost.
+func decode(f *pcap.Frame, s *Segment, locateOnly bool) error {
 	data := f.Data
 	l := &s.Link
 	if err := parseLink(f.Link, data, l); err != nil {
@@ -177,6 +184,9 @@ func Decode(f *pcap.Frame, s *Segment) error {
 	s.TCPOffset, s.TCP = off, tcp
 	s.Src = netip.AddrPortFrom(s.Src.Addr(), tcp.SrcPort())
 	s.Dst = netip.AddrPortFrom(s.Dst.Addr(), tcp.DstPort())
+	if locateOnly {
+		return nil
+	}
 	s.Seq, s.Ack, s.Flags = tcp.Seq(), tcp.Ack(), tcp.Flags()
 	s.Window, s.Urgent = tcp.Window(), tcp.Urgent()
 	hl := tcp.HeaderLen()
@@ -202,4 +212,41 @@ func Decode(f *pcap.Frame, s *Segment) error {
 		return errorf("tcp", off+len(tcp), "options cut short by the capture: %d of %d header bytes", len(tcp), hl)
 	}
 	return err
+}
+
+// Place is what a frame holds for the connection table, as Decode finds it.
+type Place uint8
+
+const (
+	// NoSegment: no TCP header, Decode fails before it finds one (not
+	// TCP, or a frame malformed below TCP).
+	NoSegment Place = iota
+	// AtSegment: a TCP header, whose addresses and ports Decode gives the
+	// segment even if something after them is malformed.
+	AtSegment
+	// AtFragment: an IP fragment of a TCP datagram (the first or a
+	// later one), which is analysed once its datagram is whole.
+	AtFragment
+)
+
+// Locate finds a frame's TCP segment and its endpoints as Decode does, at
+// a fraction of the cost: the link and IP headers and the TCP ports, no
+// more. It is how the analysis spread over cores deals each frame to the
+// core that holds its connection before any core decodes it: a frame
+// Decode makes a segment of is AtSegment with the same Src and Dst, by
+// construction (both run the same code up to there), and a fragment is
+// AtFragment exactly when Decode calls it one. s is scratch, reused from
+// frame to frame: only Src and Dst mean something after it, and only for
+// AtSegment.
+func Locate(f *pcap.Frame, s *Segment) Place {
+	s.Link = Link{}
+	s.TCP, s.Fragment = nil, false
+	err := decode(f, s, true)
+	switch {
+	case s.Fragment || err == ErrFragment:
+		return AtFragment
+	case s.TCP != nil:
+		return AtSegment
+	}
+	return NoSegment
 }
