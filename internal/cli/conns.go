@@ -2,8 +2,10 @@ package cli
 
 import (
 	"bufio"
+	"runtime"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
@@ -11,8 +13,8 @@ import (
 )
 
 type connsOptions struct {
-	json     bool
-	maxConns int
+	json bool
+	analysis
 }
 
 func newConnsCmd(e *env) *cobra.Command {
@@ -87,7 +89,7 @@ ISN; end_reason is why it left the table: end of capture, idle, evicted
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.json, "json", false, "print one JSON object per connection")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts: SYNs nothing answered); the oldest idle are evicted and counted")
+	o.analysis.register(f)
 	return cmd
 }
 
@@ -99,24 +101,23 @@ func runConns(e *env, o connsOptions, paths []string) error {
 	w := bufio.NewWriterSize(e.stdout, 256<<10)
 	var rows render.ConnRows // the table, printed at the end in ID order
 	var werr error
-	an := analyze.New(analyze.Options{MaxConns: o.maxConns, Pipeline: true}, nil, func(cn *conn.Conn, why conn.EndReason) {
-		s := analyze.Summarize(cn, why)
+	p := analyze.NewParallel(o.options(), func(int) analyze.Hooks[*analyze.Summary] {
+		return analyze.Hooks[*analyze.Summary]{End: func(cn *conn.Conn, why conn.EndReason) *analyze.Summary {
+			s := analyze.Summarize(cn, why)
+			return &s
+		}}
+	}, func(ended *analyze.Ended[*analyze.Summary]) {
+		s := ended.Value
+		s.ID, s.Previous = ended.ID, ended.Previous
 		if o.json {
-			if err := render.ConnLineJSON(w, &s); err != nil && werr == nil {
+			if err := render.ConnLineJSON(w, s); err != nil && werr == nil {
 				werr = err
 			}
 			return
 		}
-		rows.Add(&s)
-	})
-	for {
-		f, ok := c.next()
-		if !ok {
-			break
-		}
-		an.Add(&f)
-	}
-	an.Close()
+		rows.Add(s)
+	}, nil)
+	analyzeParallel(c, p)
 	if werr != nil {
 		return werr
 	}
@@ -125,9 +126,15 @@ func runConns(e *env, o connsOptions, paths []string) error {
 			return err
 		}
 	}
-	reportTable(e, an)
+	reportTable(e, p.Counts())
 	if err := w.Flush(); err != nil {
 		return err
 	}
 	return c.finish()
+}
+
+// registerThreads adds --threads, for the commands that analyse on every
+// core.
+func registerThreads(f *pflag.FlagSet, threads *int) {
+	f.IntVar(threads, "threads", runtime.GOMAXPROCS(0), "analyse on this many cores (at most 64); the output is the same for any number")
 }

@@ -29,7 +29,7 @@ type diagnosis struct {
 // whose every segment is kept for a ladder, and which the report keeps
 // whole (nil: none); rows is how many of the most interesting others it
 // keeps.
-func diagnoseCapture(e *env, c *capture, maxConns, rows int, want func(id int) bool) *diagnosis {
+func diagnoseCapture(e *env, c *capture, an analysis, rows int, want func(id int) bool) *diagnosis {
 	d := &diagnosis{ladders: map[int]*analyze.Ladder{}}
 	var t *tap
 	if want != nil {
@@ -40,8 +40,23 @@ func diagnoseCapture(e *env, c *capture, maxConns, rows int, want func(id int) b
 			}
 		}}
 	}
-	d.rep = diagnoseTapped(e, c, maxConns, keep{rows, want}, t)
+	d.rep = diagnoseTapped(e, c, an, keep{rows, want}, t)
 	return d
+}
+
+// analysis is what the analysis of a capture is given: its flags.
+type analysis struct {
+	maxConns int // --max-conns
+	threads  int // --threads
+}
+
+func (a *analysis) register(f *pflag.FlagSet) {
+	f.IntVar(&a.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts: SYNs nothing answered); the oldest idle are evicted and counted")
+	registerThreads(f, &a.threads)
+}
+
+func (a analysis) options() analyze.Options {
+	return analyze.Options{MaxConns: a.maxConns, Threads: a.threads}
 }
 
 // keep is what the diagnosis keeps whole of the connections that end
@@ -62,10 +77,21 @@ type tap struct {
 
 // diagnoseTapped analyses and diagnoses the frames of c, keeping k of the
 // connections, and handing each segment and each ended connection to t
-// too (t may be nil).
-func diagnoseTapped(e *env, c *capture, maxConns int, k keep, t *tap) *diagnose.Report {
+// too (t may be nil). Without t it runs on every core.
+func diagnoseTapped(e *env, c *capture, an analysis, k keep, t *tap) *diagnose.Report {
 	col := diagnose.NewCollector()
 	col.Rows, col.Want = k.rows, k.want
+	if t == nil {
+		p := analyze.NewParallel(an.options(), func(int) analyze.Hooks[diagnose.Conn] {
+			w := col.Worker()
+			return analyze.Hooks[diagnose.Conn]{Segment: w.Segment, End: w.End}
+		}, func(ended *analyze.Ended[diagnose.Conn]) {
+			col.Ended(&ended.Value, ended.ID, ended.Previous)
+		}, col.Note)
+		analyzeParallel(c, p)
+		reportTable(e, p.Counts())
+		return col.Finish(p.Stats)
+	}
 	onSeg := col.Segment
 	if t != nil {
 		onSeg = func(s *analyze.Segment) {
@@ -73,10 +99,8 @@ func diagnoseTapped(e *env, c *capture, maxConns int, k keep, t *tap) *diagnose.
 			t.segment(s)
 		}
 	}
-	an := analyze.New(analyze.Options{MaxConns: maxConns}, onSeg, func(cn *conn.Conn, why conn.EndReason) {
-		if t != nil {
-			t.end(cn)
-		}
+	a := analyze.New(an.options(), onSeg, func(cn *conn.Conn, why conn.EndReason) {
+		t.end(cn)
 		col.OnConn(cn, why)
 	})
 	for {
@@ -84,11 +108,27 @@ func diagnoseTapped(e *env, c *capture, maxConns int, k keep, t *tap) *diagnose.
 		if !ok {
 			break
 		}
-		an.Add(&f)
+		a.Add(&f)
 	}
-	an.Close()
-	reportTable(e, an)
-	return col.Finish(an.Stats)
+	a.Close()
+	reportTable(e, a.Counts())
+	return col.Finish(a.Stats)
+}
+
+// analyzeParallel deals every frame of c to p and closes it.
+func analyzeParallel[T any](c *capture, p *analyze.Parallel[T]) {
+	if c.stable {
+		c.hold()
+		p.Stable(c.release)
+	}
+	for {
+		f, ok := c.next()
+		if !ok {
+			break
+		}
+		p.Add(&f)
+	}
+	p.Close()
 }
 
 // styleFor decides whether output to e.stdout is coloured: --color always
@@ -120,13 +160,13 @@ func styleFor(e *env, mode string) (render.Style, error) {
 // reportOptions are the flags and the start of every command that prints
 // from a diagnosed capture.
 type reportOptions struct {
-	color    string
-	maxConns int
+	color string
+	analysis
 }
 
 func (o *reportOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.color, "color", "auto", "colour the text: auto (in a terminal), always or never")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts: SYNs nothing answered); the oldest idle are evicted and counted")
+	o.analysis.register(f)
 }
 
 // run opens the capture and diagnoses it, keeping the rows most
@@ -140,7 +180,7 @@ func (o *reportOptions) run(e *env, paths []string, rows int, want func(id int) 
 	if err != nil {
 		return st, nil, nil, err
 	}
-	return st, diagnoseCapture(e, c, o.maxConns, rows, want), c, nil
+	return st, diagnoseCapture(e, c, o.analysis, rows, want), c, nil
 }
 
 type diagnoseOptions struct {

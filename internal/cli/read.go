@@ -170,7 +170,7 @@ func runRead(e *env, o readOptions, paths []string) error {
 	}
 	if an != nil {
 		an.Close()
-		reportTable(e, an)
+		reportTable(e, an.Counts())
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -179,8 +179,7 @@ func runRead(e *env, o readOptions, paths []string) error {
 }
 
 // reportTable warns when the connection table had to evict connections.
-func reportTable(e *env, an *analyze.Analyzer) {
-	t := an.Table()
+func reportTable(e *env, t analyze.TableCounts) {
 	if n := t.Evicted - t.EvictedAttempts; n > 0 {
 		fmt.Fprintf(e.stderr, "tcplens: warning: %d connections were evicted to keep memory bounded (--max-conns); their later segments were analysed as new, mid-stream connections\n", n)
 	}

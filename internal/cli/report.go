@@ -23,7 +23,7 @@ type reportCmdOptions struct {
 	conns    connList
 	pictures int
 	rows     int
-	maxConns int
+	analysis
 }
 
 func newReportCmd(e *env) *cobra.Command {
@@ -65,7 +65,7 @@ Content-Security-Policy admits its own script and style sheet alone.`,
 	f.VarP(&o.conns, "conn", "c", "draw connection `ID` (repeat it or give a list such as 3,7); default: the most interesting")
 	f.IntVar(&o.pictures, "pictures", 20, "without -c, how many connections to draw, the most interesting first")
 	f.IntVar(&o.rows, "rows", diagnose.DefaultRows, "how many connections the table lists, the most interesting first")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts: SYNs nothing answered); the oldest idle are evicted and counted")
+	o.analysis.register(f)
 	return cmd
 }
 
@@ -92,7 +92,7 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 			words = fmt.Sprintf("Pictures of the first %d connections: standard input is read once, so tcplens cannot choose the most interesting; -c ID draws others.", n)
 		}
 		rec := graph.NewRecorder(want, nil, graph.DefaultLimits)
-		rep = diagnoseTapped(e, c, o.maxConns, keep{o.rows, want}, &tap{segment: rec.Segment, end: func(cn *conn.Conn) {
+		rep = diagnoseTapped(e, c, o.analysis, keep{o.rows, want}, &tap{segment: rec.Segment, end: func(cn *conn.Conn) {
 			if g := rec.End(cn); g != nil {
 				pictures = append(pictures, g)
 			}
@@ -107,7 +107,7 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 		if len(o.conns) > 0 {
 			want = o.conns.want()
 		}
-		rep = diagnoseTapped(e, c, o.maxConns, keep{max(o.rows, o.pictures), want}, nil)
+		rep = diagnoseTapped(e, c, o.analysis, keep{max(o.rows, o.pictures), want}, nil)
 		var ids []int
 		ids, chosen = choosePictures(rep, o.conns, o.pictures)
 		if len(ids) > 0 {
@@ -324,7 +324,7 @@ func runGraph(e *env, o graphOptions, paths []string) error {
 	}
 	var g *graph.Conn
 	rec := graph.NewRecorder(o.conns.want(), nil, graph.DefaultLimits)
-	rep := diagnoseTapped(e, c, o.maxConns, keep{0, o.conns.want()}, &tap{segment: rec.Segment, end: func(cn *conn.Conn) {
+	rep := diagnoseTapped(e, c, analysis{maxConns: o.maxConns}, keep{0, o.conns.want()}, &tap{segment: rec.Segment, end: func(cn *conn.Conn) {
 		if r := rec.End(cn); r != nil {
 			g = r
 		}

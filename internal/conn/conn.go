@@ -101,24 +101,17 @@ const (
 
 // Conn is one connection: its identity, roles and analysis state.
 type Conn struct {
-	// What the table writes for every segment comes first, in a cache line
-	// of its own: the analysis may step the connection on another core
-	// (analyze's pipeline), and a line both cores write to would travel
-	// between them twice per segment.
-	End      pcap.Time // the latest segment's time
-	Segments int
-	// Mark is for the caller that steps connections on a goroutine of its
-	// own (see Table.Settle): the number it gave the connection's latest
-	// segment.
-	Mark       uint64
+	End        pcap.Time // the latest segment's time
+	Segments   int
 	prev, next *Conn // the table's recency list, most recent first
-	ID         int   // 1-based, in the order connections first appear
-	Start      pcap.Time
+	// ID numbers connections from 1 in the order they first appear; the
+	// table's caller gives it (see NewTable).
+	ID    int
+	Start pcap.Time
 	// attempt says the connection is, so far, one end's SYNs and nothing
 	// else (see Table.MaxAttempts): 1 + the index in Ends of that end;
 	// 0 once anything else came.
 	attempt int8
-	_       [7]byte
 
 	tcp.Conn
 
@@ -128,8 +121,11 @@ type Conn struct {
 
 	FirstFrame, LastFrame int
 
-	// ReusedPorts is set when a SYN with a new ISN opened this connection
-	// on a 4-tuple that was in use; Previous is that connection's ID.
+	// Replaces is set when this connection took its 4-tuple from another
+	// one: ReusedPorts when a SYN with a new ISN opened it while the other
+	// was in use, else the other had been idle past its timeout. Previous
+	// is that other's ID (as the table read it when it replaced it).
+	Replaces    bool
 	ReusedPorts bool
 	Previous    int
 

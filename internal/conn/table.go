@@ -54,16 +54,14 @@ const DefaultMaxAttempts = 1 << 16
 
 // Table holds the open connections.
 type Table struct {
-	conns4   map[key4]*Conn
-	conns6   map[key6]*Conn
-	recent   *[recentSize]recent4 // a direct-mapped cache in front of conns4
-	recent6  *[recentSize / 4]recent6
-	head     *Conn // most recently seen
-	tail     *Conn // least recently seen
-	nextID   int
-	max      int
-	done     func(*Conn, EndReason)
-	lastScan pcap.Time
+	conns4  map[key4]*Conn
+	conns6  map[key6]*Conn
+	recent  *[recentSize]recent4 // a direct-mapped cache in front of conns4
+	recent6 *[recentSize / 4]recent6
+	head    *Conn // most recently seen
+	tail    *Conn // least recently seen
+	max     int
+	done    func(*Conn, EndReason)
 
 	// Counts of connections that left the table other than at the end.
 	// Evicted counts both caps; EvictedAttempts those of MaxAttempts.
@@ -76,17 +74,15 @@ type Table struct {
 	attempts    []*Conn // in the order created; those that stopped being attempts are skipped
 	attemptsAt  int     // first entry of attempts still to look at
 	numAttempts int     // connections in the table that are attempts
-
-	// Settle, when set, is called before the table reads the state that
-	// Step keeps (the endpoints), before it changes it, and before it
-	// hands a connection to done. A caller that runs Step on another
-	// goroutine than Lookup waits there until the connection's steps so
-	// far are done; the table reads nothing else of what Step writes.
-	Settle func(c *Conn)
 }
 
 // NewTable returns a table that holds at most max connections (0 for the
 // default) and calls done for each connection as it leaves.
+//
+// The table gives its connections no ID: the caller numbers them, in
+// the order they first appear across all its tables (a connection is new
+// when its Segments is 1 after Lookup). Nor does it expire idle
+// connections by itself: the caller calls Expire.
 func NewTable(max int, done func(*Conn, EndReason)) *Table {
 	if max <= 0 {
 		max = DefaultMaxConns
@@ -207,6 +203,7 @@ func (t *Table) Lookup(s *wire.Segment, now pcap.Time) (*Conn, int) {
 			prev := c.ID
 			c = t.create(s, end, now)
 			c.ReusedPorts = why == newISN
+			c.Replaces = true
 			c.Previous = prev
 		} else {
 			t.noteSegment(c, s, end)
@@ -217,9 +214,6 @@ func (t *Table) Lookup(s *wire.Segment, now pcap.Time) (*Conn, int) {
 	t.touch(c)
 	c.End = max(c.End, now) // a corrupt timestamp that goes back does not rewind it
 	c.Segments++
-	if now.Sub(t.lastScan) >= time.Second {
-		t.expire(now)
-	}
 	return c, end
 }
 
@@ -242,7 +236,6 @@ func (t *Table) replaces(c *Conn, s *wire.Segment, end int, now pcap.Time) repla
 	if idleFor <= IdleClosed && !syn {
 		return keep // no timeout is shorter: the state need not be read
 	}
-	t.settle(c)
 	if idleFor > idleTimeout(c) {
 		return idle
 	}
@@ -256,9 +249,8 @@ func (t *Table) replaces(c *Conn, s *wire.Segment, end int, now pcap.Time) repla
 }
 
 func (t *Table) create(s *wire.Segment, end int, now pcap.Time) *Conn {
-	t.nextID++
 	key, _ := KeyOf(s)
-	c := &Conn{ID: t.nextID, Start: now, End: now}
+	c := &Conn{Start: now, End: now}
 	c.Conn = *tcp.NewConn(tcp.NewEndpoint(key.A), tcp.NewEndpoint(key.B))
 	c.decideRoles(s, end)
 	if c.Client != end {
@@ -313,14 +305,7 @@ func (t *Table) unlink(c *Conn) {
 	c.prev, c.next = nil, nil
 }
 
-func (t *Table) settle(c *Conn) {
-	if t.Settle != nil {
-		t.Settle(c)
-	}
-}
-
 func (t *Table) remove(c *Conn, why EndReason) {
-	t.settle(c)
 	t.unlink(c)
 	if c.attempt != 0 {
 		c.attempt = 0
@@ -362,15 +347,19 @@ func idleTimeout(c *Conn) time.Duration {
 	return IdleHalfOpen
 }
 
-// expire removes the connections idle past their timeout, oldest first.
-func (t *Table) expire(now pcap.Time) {
-	t.lastScan = now
+// ExpireEvery is how often, in capture time, the caller is to call
+// Expire: a connection leaves at most this long after its timeout.
+const ExpireEvery = time.Second
+
+// Expire removes the connections idle past their timeout, the least
+// recently seen first. The caller calls it every ExpireEvery of capture
+// time, at a segment: its own time is now.
+func (t *Table) Expire(now pcap.Time) {
 	for c := t.tail; c != nil; {
 		prev := c.prev
 		if now.Sub(c.End) <= IdleClosed {
 			break // everything before it is more recent still
 		}
-		t.settle(c)
 		if now.Sub(c.End) > idleTimeout(c) {
 			for i := range c.Ends {
 				c.Ends[i].ExpireTimeWait(now)
@@ -383,16 +372,15 @@ func (t *Table) expire(now pcap.Time) {
 }
 
 // Close ends the capture: every connection still held leaves the table,
-// oldest first seen first.
+// in the order they first appeared (each has been stepped: FirstFrame is
+// its first segment's).
 func (t *Table) Close(now pcap.Time) {
 	var all []*Conn
 	for c := t.tail; c != nil; c = c.prev {
 		all = append(all, c)
 	}
-	// In order of first appearance, for deterministic output.
-	slices.SortFunc(all, func(a, b *Conn) int { return a.ID - b.ID })
+	slices.SortFunc(all, func(a, b *Conn) int { return a.FirstFrame - b.FirstFrame })
 	for _, c := range all {
-		t.settle(c)
 		for i := range c.Ends {
 			c.Ends[i].ExpireTimeWait(now)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/wire"
 )
 
 // Conn is one connection: its summary and, while the rules run on it, its
@@ -117,8 +118,11 @@ type Collector struct {
 	// The connection whose segment came last, and its facts (see facts).
 	recent      *conn.Conn
 	recentFacts *Facts
-	// spare are ended connections' facts, zeroed, for new ones.
-	spare []*Facts
+	// workers are the Collectors of the workers of a parallel analysis
+	// (see Worker); a worker's notes says so: Note tells the capture-wide
+	// facts its segments feed, in the capture's order.
+	workers []*Collector
+	noted   bool
 	// cur and x are the connection the rules run on and what they know
 	// beyond it, reused: the rules are called through function values,
 	// so what they are handed escapes, and a flood of a million SYNs
@@ -153,8 +157,42 @@ func NewCollector() *Collector {
 func (col *Collector) OnConn(c *conn.Conn, why conn.EndReason) {
 	col.end(c, why, &col.cur)
 	col.ended(&col.cur)
-	col.release(col.cur.Facts)
+	release(col.cur.Facts)
 	col.cur = Conn{}
+}
+
+// Worker returns the Collector of one worker of a parallel analysis
+// (analyze.Parallel), whose Segment and End run on that worker's
+// goroutine: it learns the facts of the worker's connections. col, on the
+// merging goroutine, runs the rules on them as they end (Ended), and
+// learns what every segment feeds across connections (the TTLs of each
+// host, the capture's latest time) from Note.
+func (col *Collector) Worker() *Collector {
+	w := NewCollector()
+	w.noted = true
+	col.workers = append(col.workers, w)
+	col.noted = true
+	return w
+}
+
+// Ended runs the rules on c, a connection a worker ended (End), numbered
+// as the merged analysis numbers it, feeds the capture-wide aggregates and
+// forgets it, unless the report is to keep it whole.
+func (col *Collector) Ended(c *Conn, id, previous int) {
+	c.ID, c.Previous = id, previous
+	col.ended(c)
+	release(c.Facts)
+	c.Facts = nil
+}
+
+// Note learns what a segment feeds across connections, in the capture's
+// order: the parallel analysis's note hook, for a Collector with workers.
+func (col *Collector) Note(n *analyze.Note) {
+	col.last = max(col.last, n.Time)
+	if n.Duplicate || n.Flags.Has(wire.RST) {
+		return // as ipFacts: a second copy says nothing, an RST's TTL is its own
+	}
+	col.hosts.add(col.hosts.entry(n.Src), n.TTL)
 }
 
 // ended runs the rules on c and counts it; the report keeps a copy of it
@@ -211,6 +249,9 @@ func (col *Collector) worstOfAny(id int) bool {
 // analyzer is closed (every connection has ended). stats are the
 // analyzer's counts.
 func (col *Collector) Finish(stats analyze.Stats) *Report {
+	for _, w := range col.workers {
+		col.Stats.add(&w.Stats)
+	}
 	rep := &Report{ConnCount: col.conns, Vantages: col.vantages, Stats: stats, Capture: col.Stats}
 	end := stats.Last
 	for _, g := range col.groups {

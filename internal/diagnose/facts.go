@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/tcplens/tcplens/internal/analyze"
@@ -316,6 +317,18 @@ type CaptureFacts struct {
 	OffloadHost    netip.Addr // the sender of the first: the capturing host
 }
 
+// add adds the counts of another part of the capture (a worker's).
+func (c *CaptureFacts) add(o *CaptureFacts) {
+	c.Truncated += o.Truncated
+	if o.TruncatedFirst != 0 && (c.TruncatedFirst == 0 || o.TruncatedFirst < c.TruncatedFirst) {
+		c.TruncatedFirst = o.TruncatedFirst
+	}
+	c.Offloaded += o.Offloaded
+	if o.OffloadFirst != 0 && (c.OffloadFirst == 0 || o.OffloadFirst < c.OffloadFirst) {
+		c.OffloadFirst, c.OffloadHost = o.OffloadFirst, o.OffloadHost
+	}
+}
+
 // Segment records what one analysed segment shows.
 func (col *Collector) Segment(s *analyze.Segment) {
 	if s.Conn == nil || s.Seg == nil {
@@ -461,10 +474,12 @@ func (col *Collector) ipFacts(f *Facts, me *SideFacts, from, peerEnd *tcp.Endpoi
 		}
 		return
 	}
-	if me.TTLCount == 0 {
-		me.host = col.hosts.entry(seg.Src.Addr())
+	if !col.noted {
+		if me.TTLCount == 0 {
+			me.host = col.hosts.entry(seg.Src.Addr())
+		}
+		col.hosts.add(me.host, seg.TTL)
 	}
-	col.hosts.add(me.host, seg.TTL)
 	if me.TTLCount == 0 || seg.TTL < me.TTLMin {
 		me.TTLMin = seg.TTL
 	}
@@ -695,11 +710,7 @@ func (col *Collector) facts(c *conn.Conn) *Facts {
 	}
 	f := col.open[c]
 	if f == nil {
-		if n := len(col.spare); n > 0 {
-			f, col.spare = col.spare[n-1], col.spare[:n-1]
-		} else {
-			f = &Facts{}
-		}
+		f = spareFacts.Get().(*Facts)
 		col.open[c] = f
 	}
 	col.recent, col.recentFacts = c, f
@@ -738,16 +749,16 @@ func (col *Collector) end(c *conn.Conn, why conn.EndReason, out *Conn) {
 	*out = Conn{Summary: analyze.Summarize(c, why), Facts: f}
 }
 
-// maxSpare bounds the ended connections' facts kept for new ones: enough
-// for the churn of a flood, where one ends as the next begins.
-const maxSpare = 64
+// spareFacts are ended connections' facts, zeroed, for new ones: a flood,
+// where one connection ends as the next begins, allocates none. The
+// merging goroutine of a parallel analysis puts them, the workers get
+// them.
+var spareFacts = sync.Pool{New: func() any { return new(Facts) }}
 
 // release takes back the facts of a connection the rules are done with.
-func (col *Collector) release(f *Facts) {
-	if len(col.spare) < maxSpare {
-		*f = Facts{}
-		col.spare = append(col.spare, f)
-	}
+func release(f *Facts) {
+	*f = Facts{}
+	spareFacts.Put(f)
 }
 
 // flightMeter estimates the bytes a sender put on the path within the
