@@ -41,7 +41,7 @@ type Parallel[T any] struct {
 	note  func(*Note)
 
 	stable  bool
-	release func(file int, off int64)
+	release func(frame int)
 
 	Stats    Stats
 	counter  frameCounter
@@ -101,7 +101,6 @@ type pbatch[T any] struct {
 	logs  [][]record
 	vals  [][]T // each worker's End values, which its records index
 	notes []Note
-	last  []int64 // the offset of the latest frame of each input file
 	// close ends the capture: the workers close their tables instead.
 	close     bool
 	closeAt   int
@@ -170,11 +169,11 @@ func (p *Parallel[T]) newBatch() *pbatch[T] {
 	return b
 }
 
-// Stable says the caller's frames stay valid until Close (a file mapped
-// into memory), so that Add need not copy them; release, when set, is
-// told as the analysis is done with the frames of input file before
-// offset off. Call it before the first Add.
-func (p *Parallel[T]) Stable(release func(file int, off int64)) {
+// Stable says the caller's frames stay valid until released (a file
+// mapped into memory), so that Add need not copy them; release, when
+// set, is told as the analysis is done with the frames up to a number.
+// Call it before the first Add.
+func (p *Parallel[T]) Stable(release func(frame int)) {
 	p.stable, p.release = true, release
 }
 
@@ -225,12 +224,6 @@ func (p *Parallel[T]) Add(f *pcap.Frame) {
 	}
 	b.slots = append(b.slots, slot)
 	b.share[w] = append(b.share[w], int32(i))
-	if p.stable {
-		for len(b.last) <= f.File {
-			b.last = append(b.last, -1)
-		}
-		b.last[f.File] = f.Offset
-	}
 	if len(b.slots) == batchFrames {
 		p.send()
 	}
@@ -289,14 +282,10 @@ func (p *Parallel[T]) merger() {
 	for b := range p.merge {
 		b.wg.Wait()
 		p.mergeBatch(b)
-		if p.release != nil {
-			for file, off := range b.last {
-				if off >= 0 {
-					p.release(file, off)
-				}
-			}
+		if n := len(b.slots); p.release != nil && n > 0 {
+			p.release(b.slots[n-1].f.Number)
 		}
-		b.slots, b.ticks, b.arena, b.last = b.slots[:0], b.ticks[:0], b.arena[:0], b.last[:0]
+		b.slots, b.ticks, b.arena = b.slots[:0], b.ticks[:0], b.arena[:0]
 		for w := range b.share {
 			b.share[w] = b.share[w][:0]
 			clear(b.logs[w]) // the connections may be long gone before the batch is used again

@@ -63,7 +63,7 @@ func ParseDump(s string) ([]xbpf.RawInstruction, error) {
 		}
 		prog = append(prog, xbpf.RawInstruction{Op: uint16(v[0]), Jt: uint8(v[1]), Jf: uint8(v[2]), K: uint32(v[3])})
 	}
-	if err := check(prog); err != nil {
+	if err := check(prog, MaxKernel); err != nil {
 		return nil, err
 	}
 	return prog, nil
@@ -71,9 +71,9 @@ func ParseDump(s string) ([]xbpf.RawInstruction, error) {
 
 // check applies the kernel's structural checks (sk_chk_filter): every
 // jump lands inside the program and the last instruction returns.
-func check(prog []xbpf.RawInstruction) error {
-	if len(prog) == 0 || len(prog) > 4096 {
-		return fmt.Errorf("bpf: program of %d instructions (1 to 4096)", len(prog))
+func check(prog []xbpf.RawInstruction, limit int) error {
+	if len(prog) == 0 || len(prog) > limit {
+		return fmt.Errorf("bpf: program of %d instructions (1 to %d)", len(prog), limit)
 	}
 	for i, in := range prog {
 		class := in.Op & 0x07

@@ -1,7 +1,6 @@
 package bpf
 
 import (
-	"errors"
 	"fmt"
 
 	xbpf "golang.org/x/net/bpf"
@@ -24,6 +23,7 @@ type atom struct {
 	pre  []xbpf.Instruction
 	test xbpf.JumpTest // JumpEqual, JumpGreaterThan, JumpGreaterOrEqual or JumpBitsSet
 	val  uint32
+	x    bool // compare A with X, not with val
 }
 
 func (condTrue) isCond()  {}
@@ -82,12 +82,19 @@ type item struct {
 	always bool // unconditional jump to t
 	test   xbpf.JumpTest
 	val    uint32
+	x      bool
 	t, f   label
+
+	// Trampolines: a conditional jump reaches at most 255 instructions
+	// ahead; a farther target is reached through an unconditional jump
+	// placed right after it, as libpcap does.
+	farT, farF bool
 }
 
 type generator struct {
 	items  []item
 	labels []int // label → index of the item it precedes
+	limit  int
 }
 
 func (g *generator) label() label {
@@ -97,46 +104,66 @@ func (g *generator) label() label {
 
 func (g *generator) place(l label) { g.labels[l] = len(g.items) }
 
-// emit generates code that continues at t if c holds and at f if not.
-func (g *generator) emit(c cond, t, f label) {
-	switch c := c.(type) {
-	case condTrue:
-		g.items = append(g.items, item{always: true, t: t})
-	case condFalse:
-		g.items = append(g.items, item{always: true, t: f})
-	case condNot:
-		g.emit(c.a, f, t)
-	case condAnd:
-		mid := g.label()
-		g.emit(c.a, mid, f)
-		g.place(mid)
-		g.emit(c.b, t, f)
-	case condOr:
-		mid := g.label()
-		g.emit(c.a, t, mid)
-		g.place(mid)
-		g.emit(c.b, t, f)
-	case atom:
-		for _, in := range c.pre {
-			g.items = append(g.items, item{ins: in})
-		}
-		g.items = append(g.items, item{jump: true, test: c.test, val: c.val, t: t, f: f})
+func (g *generator) add(it item) error {
+	if len(g.items) >= g.limit {
+		return errTooLarge(g.limit)
 	}
+	g.items = append(g.items, it)
+	return nil
 }
 
-var errTooFar = errors.New("program too large: a jump spans more than 255 instructions; give tcpdump -ddd output instead")
+func errTooLarge(limit int) error {
+	return fmt.Errorf("the program would be more than %d instructions", limit)
+}
 
-// generate lays out the program: the tests, then "accept" and "reject".
-func generate(c cond, snap uint32) ([]xbpf.Instruction, error) {
+// emit generates code that continues at t if c holds and at f if not.
+func (g *generator) emit(c cond, t, f label) error {
+	switch c := c.(type) {
+	case condTrue:
+		return g.add(item{always: true, t: t})
+	case condFalse:
+		return g.add(item{always: true, t: f})
+	case condNot:
+		return g.emit(c.a, f, t)
+	case condAnd:
+		mid := g.label()
+		if err := g.emit(c.a, mid, f); err != nil {
+			return err
+		}
+		g.place(mid)
+		return g.emit(c.b, t, f)
+	case condOr:
+		mid := g.label()
+		if err := g.emit(c.a, t, mid); err != nil {
+			return err
+		}
+		g.place(mid)
+		return g.emit(c.b, t, f)
+	case atom:
+		for _, in := range c.pre {
+			if err := g.add(item{ins: in}); err != nil {
+				return err
+			}
+		}
+		return g.add(item{jump: true, test: c.test, val: c.val, x: c.x, t: t, f: f})
+	}
+	return fmt.Errorf("internal error: condition %T", c)
+}
+
+// generate lays out the program: the tests, then "accept" and "reject",
+// in at most limit instructions.
+func generate(c cond, snap uint32, limit int) ([]xbpf.Instruction, error) {
 	switch c.(type) {
 	case condTrue:
 		return []xbpf.Instruction{xbpf.RetConstant{Val: snap}}, nil
 	case condFalse:
 		return []xbpf.Instruction{xbpf.RetConstant{Val: 0}}, nil
 	}
-	g := &generator{}
+	g := &generator{limit: limit}
 	accept, reject := g.label(), g.label()
-	g.emit(c, accept, reject)
+	if err := g.emit(c, accept, reject); err != nil {
+		return nil, err
+	}
 	g.place(accept)
 	g.items = append(g.items, item{ins: xbpf.RetConstant{Val: snap}})
 	g.place(reject)
@@ -145,45 +172,83 @@ func generate(c cond, snap uint32) ([]xbpf.Instruction, error) {
 	// A jump to the very next instruction is dropped when unconditional,
 	// which shortens the common "and" chains; conditional jumps keep their
 	// test (the load before them matters), with skip 0.
-	out := make([]xbpf.Instruction, 0, len(g.items))
+	dropped := func(i int) bool { return g.items[i].always && g.labels[g.items[i].t] == i+1 }
 	index := make([]int, len(g.items)+1) // item → output position
-	for i, it := range g.items {
-		index[i] = len(out)
-		if it.always && g.labels[it.t] == i+1 {
-			continue
+	for {
+		n := 0
+		for i, it := range g.items {
+			index[i] = n
+			switch {
+			case dropped(i):
+			case it.jump:
+				n++
+				if it.farT {
+					n++
+				}
+				if it.farF {
+					n++
+				}
+			default:
+				n++
+			}
 		}
-		out = append(out, nil)
+		index[len(g.items)] = n
+		if n > limit {
+			return nil, errTooLarge(limit)
+		}
+		grew := false
+		for i := range g.items {
+			it := &g.items[i]
+			if !it.jump {
+				continue
+			}
+			after := index[i] + 1
+			if !it.farT && index[g.labels[it.t]]-after > 255 {
+				it.farT, grew = true, true
+			}
+			if !it.farF && index[g.labels[it.f]]-after > 255 {
+				it.farF, grew = true, true
+			}
+		}
+		if !grew {
+			break
+		}
 	}
-	index[len(g.items)] = len(out)
+	out := make([]xbpf.Instruction, index[len(g.items)])
 	for i, it := range g.items {
-		if it.always && g.labels[it.t] == i+1 {
+		if dropped(i) {
 			continue
 		}
 		at := index[i]
-		skip := func(l label) (uint8, error) {
-			d := index[g.labels[l]] - at - 1
-			if d < 0 || d > 255 {
-				return 0, errTooFar
-			}
-			return uint8(d), nil
-		}
+		target := func(l label) int { return index[g.labels[l]] }
 		switch {
 		case it.always:
-			d := index[g.labels[it.t]] - at - 1
+			d := target(it.t) - at - 1
 			if d < 0 {
 				return nil, fmt.Errorf("internal error: backward jump")
 			}
 			out[at] = xbpf.Jump{Skip: uint32(d)}
 		case it.jump:
-			st, err := skip(it.t)
-			if err != nil {
-				return nil, err
+			var st, sf uint8
+			pad := 0
+			if it.farT {
+				st = 0
+				out[at+1] = xbpf.Jump{Skip: uint32(target(it.t) - (at + 2))}
+				pad++
+			} else {
+				st = uint8(target(it.t) - at - 1)
 			}
-			sf, err := skip(it.f)
-			if err != nil {
-				return nil, err
+			if it.farF {
+				sf = uint8(pad)
+				out[at+1+pad] = xbpf.Jump{Skip: uint32(target(it.f) - (at + 2 + pad))}
+			} else {
+				sf = uint8(target(it.f) - at - 1)
 			}
-			out[at] = xbpf.JumpIf{Cond: it.test, Val: it.val, SkipTrue: st, SkipFalse: sf}
+			if it.x {
+				out[at] = xbpf.JumpIfX{Cond: it.test, SkipTrue: st, SkipFalse: sf}
+			} else {
+				out[at] = xbpf.JumpIf{Cond: it.test, Val: it.val, SkipTrue: st, SkipFalse: sf}
+			}
 		default:
 			out[at] = it.ins
 		}

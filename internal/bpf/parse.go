@@ -1,9 +1,7 @@
 package bpf
 
 import (
-	"encoding/binary"
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 
@@ -12,9 +10,23 @@ import (
 	"github.com/tcplens/tcplens/internal/pcap"
 )
 
+// Limits on what a filter may ask of the compiler, so that no expression
+// costs more than a few milliseconds and a few megabytes: tcpdump's own
+// filters are a few hundred bytes, long generated ones (a list of hosts)
+// tens of kilobytes.
+const (
+	MaxLength       = 64 << 10 // bytes of expression text
+	MaxDepth        = 100      // nested parentheses, not, unary minus and brackets
+	MaxInstructions = 65536    // instructions of a program run by tcplens
+	MaxKernel       = 4096     // instructions of a program for the kernel (BPF_MAXINSNS)
+)
+
 // Options say what the program will run on.
 type Options struct {
-	Link pcap.LinkType // LinkEthernet, LinkSLL or LinkRaw (LinkIPv4, LinkIPv6, LinkRaw12, LinkRaw14 are raw IP too)
+	// Link is the link type of the frames; LinkNull's header is in the
+	// byte order of the machine that wrote the file, BigEndian says which.
+	Link      pcap.LinkType
+	BigEndian bool
 	// Cooked compiles for a Linux SOCK_DGRAM packet socket: data starts at
 	// the network header and the EtherType is read with the SKF_AD_PROTOCOL
 	// extension. Link is ignored.
@@ -23,26 +35,65 @@ type Options struct {
 	// tags out of the frame into metadata (skb_vlan_untag runs before packet
 	// taps), so vlan reads the SKF_AD_VLAN_TAG extensions and later
 	// primitives do not look behind a tag. Programs that use extensions run
-	// only in the kernel, not in golang.org/x/net/bpf's VM.
+	// only in the kernel. Kernel programs are at most MaxKernel long.
 	Kernel bool
 	// SnapLen is what an accepting program returns: the bytes to keep.
 	// 0 means 262144, tcpdump's default.
 	SnapLen uint32
 }
 
-// A SyntaxError reports a filter expression that cannot be compiled.
+// A SyntaxError reports a filter expression that cannot be compiled, and
+// where: it quotes the offending part, never the whole expression.
 type SyntaxError struct {
 	Expr string
 	Pos  int // byte offset in Expr of the token at fault
+	Len  int // its length in bytes (0: the error concerns the whole filter)
 	Msg  string
 }
 
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("bpf: filter %q at character %d: %s", e.Expr, e.Pos+1, e.Msg)
+	msg := e.Msg
+	if len(msg) > 120 { // a message that quotes a long name
+		msg = printable(msg[:120]) + "…"
+	}
+	if e.Len == 0 && e.Pos == 0 {
+		return "filter: " + msg
+	}
+	if e.Pos >= len(e.Expr) {
+		return fmt.Sprintf("filter: at its end (%s): %s", excerpt(e.Expr, len(e.Expr), 0), msg)
+	}
+	return fmt.Sprintf("filter: at character %d (%s): %s", e.Pos+1, excerpt(e.Expr, e.Pos, e.Len), msg)
 }
 
-// Compile compiles a tcpdump filter expression. An empty expression
-// accepts every frame.
+// excerpt quotes the token at pos with a little context on each side,
+// clipped to keep the message one short line.
+func excerpt(s string, pos, n int) string {
+	const side = 20
+	n = min(n, 30)
+	lo, hi := max(0, pos-side), min(len(s), pos+n+side)
+	// Stay on UTF-8 boundaries: a rune is at most 4 bytes, and bytes
+	// that are no UTF-8 at all must not widen the excerpt.
+	for i := 0; i < 3 && lo > 0 && lo < len(s) && s[lo]&0xc0 == 0x80; i++ {
+		lo--
+	}
+	for i := 0; i < 3 && hi < len(s) && s[hi]&0xc0 == 0x80; i++ {
+		hi++
+	}
+	q := printable(strings.Join(strings.Fields(s[lo:hi]), " "))
+	if lo > 0 {
+		q = "…" + q
+	}
+	if hi < len(s) {
+		q += "…"
+	}
+	if pos < len(s) {
+		return fmt.Sprintf("%q in %q", printable(s[pos:min(len(s), pos+max(n, 1))]), q)
+	}
+	return strconv.Quote(q)
+}
+
+// Compile compiles a tcpdump filter expression to a classic BPF program
+// for the link type opt names. An empty expression accepts every frame.
 func Compile(expr string, opt Options) ([]xbpf.Instruction, error) {
 	c, err := parse(expr, opt)
 	if err != nil {
@@ -52,594 +103,613 @@ func Compile(expr string, opt Options) ([]xbpf.Instruction, error) {
 	if snap == 0 {
 		snap = 262144
 	}
-	prog, err := generate(c, snap)
+	limit := MaxInstructions
+	if opt.Kernel || opt.Cooked {
+		limit = MaxKernel
+	}
+	prog, err := generate(c, snap, limit)
 	if err != nil {
-		return nil, &SyntaxError{Expr: expr, Pos: 0, Msg: err.Error()}
+		return nil, &SyntaxError{Expr: expr, Msg: err.Error()}
 	}
 	return prog, nil
 }
 
-type token struct {
-	s   string
-	pos int
-}
+// Qualifiers (grammar.y's pqual, dqual, aqual).
+type proto uint8
 
-// lex splits an expression into words, parentheses and the operators
-// ! && ||; everything else (addresses, CIDRs, ranges) is one word.
-func lex(s string) []token {
-	var out []token
-	i := 0
-	for i < len(s) {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			i++
-		case c == '(' || c == ')':
-			out = append(out, token{s[i : i+1], i})
-			i++
-		case c == '!' && !strings.HasPrefix(s[i:], "!="):
-			out = append(out, token{"!", i})
-			i++
-		case strings.HasPrefix(s[i:], "&&") || strings.HasPrefix(s[i:], "||"):
-			out = append(out, token{s[i : i+2], i})
-			i += 2
-		default:
-			j := i
-			for j < len(s) && !strings.ContainsRune(" \t\n\r()!", rune(s[j])) && !strings.HasPrefix(s[j:], "&&") && !strings.HasPrefix(s[j:], "||") {
-				j++
-			}
-			out = append(out, token{s[i:j], i})
-			i = j
-		}
-	}
-	return out
-}
-
-// Directions.
 const (
-	dirDefault = iota // src or dst
-	dirSrc
-	dirDst
-	dirAnd // src and dst
+	pDefault proto = iota
+	pLink
+	pIP
+	pARP
+	pRARP
+	pSCTP
+	pTCP
+	pUDP
+	pICMP
+	pIGMP
+	pIGRP
+	pPIM
+	pVRRP
+	pCARP
+	pIPv6
+	pICMPv6
+	pAH
+	pESP
 )
 
-type quals struct {
-	proto string // "", ip, ip6, arp, rarp, tcp, udp, sctp
-	dir   int
-	typ   string // "", host, net, port, portrange, proto
+var protoNames = map[string]proto{
+	"link": pLink, "ether": pLink, "ppp": pLink, "slip": pLink, "fddi": pLink, "tr": pLink, "wlan": pLink,
+	"ip": pIP, "arp": pARP, "rarp": pRARP, "sctp": pSCTP, "tcp": pTCP, "udp": pUDP, "icmp": pICMP,
+	"igmp": pIGMP, "igrp": pIGRP, "pim": pPIM, "vrrp": pVRRP, "carp": pCARP, "ip6": pIPv6,
+	"icmp6": pICMPv6, "ah": pAH, "esp": pESP,
 }
 
-var protoWords = map[string]bool{"ip": true, "ip6": true, "arp": true, "rarp": true, "tcp": true, "udp": true, "sctp": true, "icmp": true, "icmp6": true}
-var typeWords = map[string]bool{"host": true, "net": true, "port": true, "portrange": true, "proto": true}
-var reserved = map[string]bool{"and": true, "or": true, "not": true, "src": true, "dst": true, "vlan": true, "greater": true, "less": true, "mask": true, "(": true, ")": true, "!": true, "&&": true, "||": true}
+// unsupported are libpcap's keywords for protocols and link layers
+// tcplens does not compile.
+var unsupported = map[string]bool{
+	"radio": true, "atalk": true, "aarp": true, "decnet": true, "lat": true, "sca": true, "moprc": true,
+	"mopdl": true, "iso": true, "esis": true, "es-is": true, "isis": true, "is-is": true, "l1": true,
+	"l2": true, "iih": true, "lsp": true, "snp": true, "csnp": true, "psnp": true, "clnp": true,
+	"stp": true, "ipx": true, "netbeui": true, "mpls": true, "pppoed": true, "pppoes": true,
+	"geneve": true, "batadv": true, "lane": true, "llc": true, "metac": true, "bcc": true, "oam": true,
+	"oamf4": true, "oamf4ec": true, "oamf4sc": true, "sc": true, "ilmic": true, "vpi": true, "vci": true,
+	"connectmsg": true, "metaconnect": true, "on": true, "ifname": true, "rset": true, "ruleset": true,
+	"rnr": true, "rulenum": true, "srnr": true, "subrulenum": true, "reason": true, "action": true,
+	"fisu": true, "lssu": true, "lsu": true, "msu": true, "hfisu": true, "hlssu": true, "hmsu": true,
+	"sio": true, "opc": true, "dpc": true, "sls": true, "hsio": true, "hopc": true, "hdpc": true,
+	"hsls": true, "type": true, "subtype": true, "direction": true, "dir": true, "address1": true,
+	"addr1": true, "address2": true, "addr2": true, "address3": true, "addr3": true, "address4": true,
+	"addr4": true, "ra": true, "ta": true, "byte": true, "protochain": true, "gateway": true,
+}
+
+type dir uint8
+
+const (
+	dDefault dir = iota // src or dst
+	dSrc
+	dDst
+	dAnd // src and dst
+)
+
+type addrType uint8
+
+const (
+	aDefault addrType = iota
+	aHost
+	aNet
+	aPort
+	aPortrange
+	aProto
+	aUndef // grammar.y's qerr: nothing to inherit
+)
+
+var addrNames = map[string]addrType{"host": aHost, "net": aNet, "port": aPort, "portrange": aPortrange, "proto": aProto}
+
+type qual struct {
+	proto proto
+	dir   dir
+	addr  addrType
+}
+
+var qerr = qual{addr: aUndef}
+
+// link describes where a link type keeps the network header and its
+// protocol field.
+type linkKind uint8
+
+const (
+	lEthernet linkKind = iota
+	lSLL
+	lSLL2
+	lRaw    // the IP version nibble tells IPv4 from IPv6
+	lIPv4   // IPv4 only
+	lIPv6   // IPv6 only
+	lNull   // BSD loopback: a 32-bit AF_ value in the writer's byte order
+	lLoop   // OpenBSD loopback: the AF_ value in network byte order
+	lCooked // a Linux SOCK_DGRAM socket: skb->protocol from metadata
+	lEthernetKernel
+)
 
 type parser struct {
-	expr string
-	toks []token
-	pos  int
-	opt  Options
+	text  string
+	toks  []token
+	match []int // for a "(" token, the index of its ")"; -1 if unmatched
+	pos   int
+	opt   Options
+	depth int
 
-	lt, nl int // offsets of the EtherType field (-1: none) and of the network header
-
-	last     quals
-	haveLast bool
+	kind linkKind
+	lt   int // offset of the protocol field (EtherType or AF_), -1: none
+	nl   int // offset of the network header
 }
 
 func parse(expr string, opt Options) (cond, error) {
-	p := &parser{expr: expr, toks: lex(expr), opt: opt}
-	switch {
-	case opt.Cooked:
-		p.lt, p.nl = -1, 0
-	case opt.Link == pcap.LinkEthernet:
-		p.lt, p.nl = 12, 14
-	case opt.Link == pcap.LinkSLL:
-		p.lt, p.nl = 14, 16
-	case isRaw(opt.Link):
-		p.lt, p.nl = -1, 0
-	default:
-		return nil, &SyntaxError{Expr: expr, Msg: fmt.Sprintf("link type %v is not supported (Ethernet, Linux cooked v1, raw IP)", opt.Link)}
+	if len(expr) > MaxLength {
+		return nil, &SyntaxError{Expr: expr, Msg: fmt.Sprintf("the expression is %d bytes, more than the %d a filter may have", len(expr), MaxLength)}
 	}
-	if len(p.toks) == 0 {
+	toks, err := lex(expr)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{text: expr, toks: toks, opt: opt}
+	if err := p.setLink(); err != nil {
+		return nil, err
+	}
+	p.match = make([]int, len(toks))
+	var open []int
+	for i, t := range toks {
+		p.match[i] = -1
+		if t.kind != tOp {
+			continue
+		}
+		switch t.s {
+		case "(":
+			open = append(open, i)
+		case ")":
+			if len(open) > 0 {
+				p.match[open[len(open)-1]] = i
+				open = open[:len(open)-1]
+			}
+		}
+	}
+	if len(toks) == 0 {
 		return condTrue{}, nil
 	}
-	c, err := p.expression()
+	c, _, err := p.expr(qerr)
 	if err != nil {
 		return nil, err
 	}
 	if p.pos < len(p.toks) {
-		return nil, p.errorf("unexpected %q", p.toks[p.pos].s)
+		return nil, p.errorf("unexpected %q", clip(p.toks[p.pos].s))
 	}
 	return c, nil
 }
 
-func isRaw(l pcap.LinkType) bool {
-	switch l {
-	case pcap.LinkRaw, pcap.LinkRaw12, pcap.LinkRaw14, pcap.LinkIPv4, pcap.LinkIPv6:
+func (p *parser) setLink() error {
+	p.lt, p.nl = -1, 0
+	switch {
+	case p.opt.Cooked:
+		p.kind = lCooked
+	case p.opt.Link == pcap.LinkEthernet:
+		p.kind, p.lt, p.nl = lEthernet, 12, 14
+		if p.opt.Kernel {
+			p.kind = lEthernetKernel
+		}
+	case p.opt.Link == pcap.LinkSLL:
+		p.kind, p.lt, p.nl = lSLL, 14, 16
+	case p.opt.Link == pcap.LinkSLL2:
+		p.kind, p.lt, p.nl = lSLL2, 0, 20
+	case p.opt.Link == pcap.LinkRaw || p.opt.Link == pcap.LinkRaw12 || p.opt.Link == pcap.LinkRaw14:
+		p.kind = lRaw
+	case p.opt.Link == pcap.LinkIPv4:
+		p.kind = lIPv4
+	case p.opt.Link == pcap.LinkIPv6:
+		p.kind = lIPv6
+	case p.opt.Link == pcap.LinkNull:
+		p.kind, p.lt, p.nl = lNull, 0, 4
+	case p.opt.Link == pcap.LinkLoop:
+		p.kind, p.lt, p.nl = lLoop, 0, 4
+	default:
+		return &SyntaxError{Expr: p.text, Msg: fmt.Sprintf("frames of link type %v cannot be filtered (Ethernet, Linux cooked v1 and v2, raw IP, BSD and OpenBSD loopback can)", p.opt.Link)}
+	}
+	return nil
+}
+
+func (p *parser) errorf(format string, args ...any) error {
+	pos, n := len(p.text), 0
+	if p.pos < len(p.toks) {
+		pos, n = p.toks[p.pos].pos, len(p.toks[p.pos].s)
+	}
+	return &SyntaxError{Expr: p.text, Pos: pos, Len: n, Msg: fmt.Sprintf(format, args...)}
+}
+
+// errorAt reports an error about token i.
+func (p *parser) errorAt(i int, format string, args ...any) error {
+	save := p.pos
+	p.pos = i
+	err := p.errorf(format, args...)
+	p.pos = save
+	return err
+}
+
+func (p *parser) tok(ahead int) token {
+	if p.pos+ahead < len(p.toks) {
+		return p.toks[p.pos+ahead]
+	}
+	return token{kind: tEnd, pos: len(p.text)}
+}
+
+// is reports whether the token ahead is the keyword or operator s.
+func (p *parser) is(ahead int, s ...string) bool {
+	t := p.tok(ahead)
+	if t.kind != tWord && t.kind != tOp {
+		return false
+	}
+	for _, w := range s {
+		if t.s == w {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *parser) next() token {
+	t := p.tok(0)
+	p.pos++
+	return t
+}
+
+func (p *parser) enter() error {
+	if p.depth++; p.depth > MaxDepth {
+		return p.errorf("nested more than %d deep", MaxDepth)
+	}
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
+
+func (p *parser) isAnd() bool { return p.is(0, "and", "&&") }
+func (p *parser) isOr() bool  { return p.is(0, "or", "||") }
+func (p *parser) isNot() bool { return p.is(0, "not", "!") }
+
+// expr is grammar.y's expr: terms, or bare ids that take the qualifiers
+// of the primitive before them ("port 80 or 443"), joined by and and or
+// with equal precedence, left to right. q is the qualifiers the first
+// term may pass on; expr returns those of its last primitive.
+func (p *parser) expr(q qual) (cond, qual, error) {
+	a, q, err := p.term(q)
+	if err != nil {
+		return nil, q, err
+	}
+	for p.isAnd() || p.isOr() {
+		isAnd := p.isAnd()
+		p.next()
+		var b cond
+		if p.startsID(0) {
+			b, q, err = p.id(q)
+		} else {
+			b, q, err = p.term(q)
+		}
+		if err != nil {
+			return nil, q, err
+		}
+		if isAnd {
+			a = and(a, b)
+		} else {
+			a = or(a, b)
+		}
+	}
+	return a, q, nil
+}
+
+// startsID reports whether the tokens ahead are an id (an address, a
+// number, a name, a parenthesised list of them, possibly negated) rather
+// than a term.
+func (p *parser) startsID(ahead int) bool {
+	for p.is(ahead, "not", "!") {
+		ahead++
+	}
+	t := p.tok(ahead)
+	switch t.kind {
+	case tName, tHID, tHID6, tEID:
+		return true
+	case tWord:
+		return !keywords[t.s]
+	case tNum:
+		return !p.arithOpAt(p.pos + ahead + 1)
+	case tOp:
+		if t.s == "(" && !p.arithParen(p.pos+ahead) {
+			return p.startsID(ahead + 1)
+		}
+	}
+	return false
+}
+
+// arithOpAt reports whether token i is an arithmetic or relational operator.
+func (p *parser) arithOpAt(i int) bool {
+	if i >= len(p.toks) || p.toks[i].kind != tOp {
+		return false
+	}
+	switch p.toks[i].s {
+	case "+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>", ">", ">=", "=", "==", "<=", "<", "!=":
 		return true
 	}
 	return false
 }
 
-func (p *parser) errorf(format string, args ...any) error {
-	pos := len(p.expr)
-	if p.pos < len(p.toks) {
-		pos = p.toks[p.pos].pos
+// arithParen reports whether the "(" at token i opens arithmetic, as in
+// "(tcp[13] & 2) != 0": its ")" is followed by an operator.
+func (p *parser) arithParen(i int) bool {
+	m := p.match[i]
+	return m >= 0 && p.arithOpAt(m+1)
+}
+
+// term: not term | rterm.
+func (p *parser) term(q qual) (cond, qual, error) {
+	if p.isNot() {
+		if err := p.enter(); err != nil {
+			return nil, q, err
+		}
+		p.next()
+		c, q, err := p.term(q)
+		p.leave()
+		if err != nil {
+			return nil, q, err
+		}
+		return not(c), q, nil
 	}
-	return &SyntaxError{Expr: p.expr, Pos: pos, Msg: fmt.Sprintf(format, args...)}
+	return p.rterm(q)
 }
 
-func (p *parser) peek(ahead int) string {
-	if p.pos+ahead < len(p.toks) {
-		return p.toks[p.pos+ahead].s
+func (p *parser) rterm(q qual) (cond, qual, error) {
+	t := p.tok(0)
+	switch t.kind {
+	case tEnd:
+		return nil, q, p.errorf("the expression ends where a primitive should follow")
+	case tNum:
+		c, err := p.relation()
+		return c, qerr, err
+	case tOp:
+		switch {
+		case t.s == "(" && p.arithParen(p.pos):
+			c, err := p.relation()
+			return c, qerr, err
+		case t.s == "(":
+			if err := p.enter(); err != nil {
+				return nil, q, err
+			}
+			p.next()
+			c, _, err := p.expr(q)
+			p.leave()
+			if err != nil {
+				return nil, q, err
+			}
+			if !p.is(0, ")") {
+				return nil, q, p.errorf("missing )")
+			}
+			p.next()
+			return c, q, nil // grammar.y: $$.q = $1.q, what came before the "("
+		case t.s == "-":
+			c, err := p.relation()
+			return c, qerr, err
+		}
+		return nil, q, p.errorf("unexpected %q", clip(t.s))
+	case tHID, tHID6, tEID, tName:
+		return nil, q, p.errorf("%q needs a qualifier before it (host, net, port, …)", clip(t.s))
 	}
-	return ""
+	w := t.s
+	switch {
+	case w == "len" || w == "length":
+		c, err := p.relation()
+		return c, qerr, err
+	case protoNames[w] != 0 || w == "link":
+		if p.is(1, "[") {
+			c, err := p.relation()
+			return c, qerr, err
+		}
+		if p.is(1, "broadcast", "multicast") {
+			c, err := p.other()
+			return c, qerr, err
+		}
+		if p.headFollows(1) {
+			return p.headID()
+		}
+		p.next()
+		c, err := p.abbrev(protoNames[w], p.pos-1)
+		return c, qerr, err
+	case p.headFollows(0):
+		return p.headID()
+	case w == "less" || w == "greater" || w == "vlan" || w == "broadcast" || w == "multicast" ||
+		w == "inbound" || w == "outbound" || w == "ifindex":
+		c, err := p.other()
+		return c, qerr, err
+	case unsupported[w]:
+		return nil, q, p.errorf("%q is not supported by tcplens's filters", clip(w))
+	case keywords[w]:
+		return nil, q, p.errorf("unexpected %q", clip(w))
+	}
+	return nil, q, p.errorf("%q needs a qualifier before it (host, net, port, …): tcplens resolves no names", clip(w))
 }
 
-func (p *parser) next() string {
-	s := p.peek(0)
-	p.pos++
-	return s
+// headFollows reports whether a direction or address qualifier is ahead.
+func (p *parser) headFollows(ahead int) bool {
+	return p.is(ahead, "src", "dst", "host", "net", "port", "portrange", "proto", "protochain", "gateway")
 }
 
-// expression: term { (and | or) term }, left to right with equal
-// precedence, as pcap-filter(7) says.
-func (p *parser) expression() (cond, error) {
-	a, err := p.term()
+// headID is "head id": [proto] [src|dst|src or dst|src and dst] [host|net|port|portrange|proto] id.
+func (p *parser) headID() (cond, qual, error) {
+	var q qual
+	if pr, ok := protoNames[p.tok(0).s]; ok && p.tok(0).kind == tWord {
+		q.proto = pr
+		p.next()
+	}
+	if p.is(0, "src", "dst") {
+		first := p.next().s
+		q.dir = dSrc
+		if first == "dst" {
+			q.dir = dDst
+		}
+		if p.is(0, "or", "and", "||", "&&") && p.is(1, "src", "dst") && p.tok(1).s != first {
+			q.dir = dDefault
+			if p.is(0, "and", "&&") {
+				q.dir = dAnd
+			}
+			p.next()
+			p.next()
+		}
+	}
+	if p.is(0, "protochain", "gateway") {
+		return nil, q, p.errorf("%q is not supported by tcplens's filters", clip(p.tok(0).s))
+	}
+	if a, ok := addrNames[p.tok(0).s]; ok && p.tok(0).kind == tWord {
+		q.addr = a
+		p.next()
+	}
+	return p.id(q)
+}
+
+// id is grammar.y's id: an address, number or name with the qualifiers
+// q, a parenthesised list of ids, or a negated id.
+func (p *parser) id(q qual) (cond, qual, error) {
+	if q.addr == aUndef {
+		return nil, q, p.errorf("%q needs a qualifier before it (host, net, port, …)", clip(p.tok(0).s))
+	}
+	if p.isNot() {
+		if err := p.enter(); err != nil {
+			return nil, q, err
+		}
+		p.next()
+		c, q, err := p.id(q)
+		p.leave()
+		if err != nil {
+			return nil, q, err
+		}
+		return not(c), q, nil
+	}
+	if p.is(0, "(") {
+		if err := p.enter(); err != nil {
+			return nil, q, err
+		}
+		p.next()
+		c, err := p.idList(q)
+		p.leave()
+		if err != nil {
+			return nil, q, err
+		}
+		if !p.is(0, ")") {
+			return nil, q, p.errorf("missing )")
+		}
+		p.next()
+		return c, q, nil
+	}
+	c, err := p.nid(q)
+	return c, q, err
+}
+
+// idList is grammar.y's pid: ids joined by and and or, all with q.
+func (p *parser) idList(q qual) (cond, error) {
+	a, _, err := p.id(q)
 	if err != nil {
 		return nil, err
 	}
-	for {
-		switch p.peek(0) {
-		case "and", "&&":
-			p.next()
-			b, err := p.term()
-			if err != nil {
-				return nil, err
-			}
+	for p.isAnd() || p.isOr() {
+		isAnd := p.isAnd()
+		p.next()
+		b, _, err := p.id(q)
+		if err != nil {
+			return nil, err
+		}
+		if isAnd {
 			a = and(a, b)
-		case "or", "||":
-			p.next()
-			b, err := p.term()
-			if err != nil {
-				return nil, err
-			}
-			a = or(a, b)
-		default:
-			return a, nil
-		}
-	}
-}
-
-func (p *parser) term() (cond, error) {
-	switch p.peek(0) {
-	case "not", "!":
-		p.next()
-		a, err := p.term()
-		if err != nil {
-			return nil, err
-		}
-		return not(a), nil
-	case "(":
-		p.next()
-		a, err := p.expression()
-		if err != nil {
-			return nil, err
-		}
-		if p.peek(0) != ")" {
-			return nil, p.errorf("missing )")
-		}
-		p.next()
-		return a, nil
-	case "":
-		return nil, p.errorf("expression ends too soon")
-	}
-	return p.primitive()
-}
-
-func (p *parser) primitive() (cond, error) {
-	var q quals
-	explicit := false
-	w := p.peek(0)
-	switch {
-	case w == "vlan":
-		return p.vlan()
-	case w == "greater" || w == "less":
-		p.next()
-		n, err := p.number(p.next(), 0xffffffff)
-		if err != nil {
-			return nil, err
-		}
-		length := []xbpf.Instruction{xbpf.LoadExtension{Num: xbpf.ExtLen}}
-		if w == "greater" { // len >= n
-			return atom{length, xbpf.JumpGreaterOrEqual, n}, nil
-		}
-		return not(atom{length, xbpf.JumpGreaterThan, n}), nil // len <= n
-	case protoWords[w]:
-		after := p.peek(1)
-		if after == "src" || after == "dst" || typeWords[after] {
-			q.proto, explicit = p.next(), true
 		} else {
-			p.next()
-			return p.protoPrimitive(w)
+			a = or(a, b)
 		}
 	}
-	if w := p.peek(0); w == "src" || w == "dst" {
-		p.next()
-		q.dir = dirSrc
-		if w == "dst" {
-			q.dir = dirDst
-		}
-		if o, d := p.peek(0), p.peek(1); (o == "or" || o == "and") && (d == "src" || d == "dst") && d != w {
-			p.next()
-			p.next()
-			q.dir = dirDefault
-			if o == "and" {
-				q.dir = dirAnd
+	return a, nil
+}
+
+// nid is one address, network, number or name.
+func (p *parser) nid(q qual) (cond, error) {
+	at := p.pos
+	t := p.next()
+	wrap := func(c cond, err error) (cond, error) {
+		if err != nil {
+			if _, ok := err.(*SyntaxError); !ok {
+				return nil, p.errorAt(at, "%v", err)
 			}
 		}
-		explicit = true
+		return c, err
 	}
-	if typeWords[p.peek(0)] {
-		q.typ = p.next()
-		explicit = true
-	}
-	idPos := p.pos
-	id := p.next()
-	if id == "" || reserved[id] || protoWords[id] || typeWords[id] {
-		p.pos = idPos
-		if id == "" {
-			return nil, p.errorf("expression ends where an address, network or port should be")
+	switch t.kind {
+	case tNum:
+		if p.is(0, "/") || p.is(0, "mask") {
+			return wrap(p.maskedNet(q, t, at))
 		}
-		return nil, p.errorf("%q where an address, network or port should be", id)
-	}
-	if !explicit && p.haveLast {
-		q = p.last
-	}
-	p.last, p.haveLast = q, true
-	c, err := p.build(q, id)
-	if err != nil {
-		p.pos = idPos
-		return nil, p.errorf("%v", err)
-	}
-	return c, nil
-}
-
-// protoPrimitive is a protocol keyword standing alone: "tcp", "ip6".
-func (p *parser) protoPrimitive(w string) (cond, error) {
-	switch w {
-	case "ip":
-		return p.ether(0x0800), nil
-	case "ip6":
-		return p.ether(0x86dd), nil
-	case "arp":
-		return p.ether(0x0806), nil
-	case "rarp":
-		return p.ether(0x8035), nil
-	case "tcp":
-		return p.anyProto(6), nil
-	case "udp":
-		return p.anyProto(17), nil
-	case "sctp":
-		return p.anyProto(132), nil
-	case "icmp":
-		return p.ipProto(1), nil
-	case "icmp6":
-		return p.ip6Proto(58), nil
-	}
-	return nil, p.errorf("unknown protocol %q", w)
-}
-
-func (p *parser) vlan() (cond, error) {
-	p.next()
-	var id uint32
-	hasID := false
-	if w := p.peek(0); w != "" && w[0] >= '0' && w[0] <= '9' {
-		n, err := p.number(p.next(), 4095)
+		return wrap(p.ncode(q, t.n, 32, true))
+	case tHID:
+		if p.is(0, "/") || p.is(0, "mask") {
+			return wrap(p.maskedNet(q, t, at))
+		}
+		v, bits, err := dotted(t.s)
 		if err != nil {
-			return nil, err
+			return nil, p.errorAt(at, "%v", err)
 		}
-		id, hasID = n, true
-	}
-	if p.opt.Kernel {
-		c := cond(atom{[]xbpf.Instruction{xbpf.LoadExtension{Num: xbpf.ExtVLANTagPresent}}, xbpf.JumpEqual, 1})
-		if hasID {
-			c = and(c, atom{[]xbpf.Instruction{xbpf.LoadExtension{Num: xbpf.ExtVLANTag}, xbpf.ALUOpConstant{Op: xbpf.ALUOpAnd, Val: 0xfff}}, xbpf.JumpEqual, id})
+		switch q.addr {
+		case aPort, aPortrange, aProto:
+			return nil, p.errorAt(at, "'%s' modifier applied to ip host", addrWord(q.addr))
 		}
-		return c, nil
-	}
-	if p.lt < 0 || p.opt.Link != pcap.LinkEthernet {
-		return nil, p.errorf("no VLAN support for link type %v", p.opt.Link)
-	}
-	tag := or(or(p.ether(0x8100), p.ether(0x88a8)), p.ether(0x9100))
-	if hasID {
-		tag = and(tag, atom{[]xbpf.Instruction{load(p.lt+2, 2), xbpf.ALUOpConstant{Op: xbpf.ALUOpAnd, Val: 0xfff}}, xbpf.JumpEqual, id})
-	}
-	// libpcap moves the offsets of everything parsed after a vlan
-	// keyword behind the tag, whatever the structure of the expression.
-	p.lt += 4
-	p.nl += 4
-	return tag, nil
-}
-
-func (p *parser) number(s string, max uint32) (uint32, error) {
-	n, err := strconv.ParseUint(s, 0, 32)
-	if err != nil || uint32(n) > max {
-		return 0, p.errorf("%q is not a number up to %d", s, max)
-	}
-	return uint32(n), nil
-}
-
-func load(off, size int) xbpf.Instruction { return xbpf.LoadAbsolute{Off: uint32(off), Size: size} }
-
-// ether tests the EtherType (or, on raw links, the IP version).
-func (p *parser) ether(t uint16) cond {
-	switch {
-	case p.opt.Cooked:
-		return atom{[]xbpf.Instruction{xbpf.LoadExtension{Num: xbpf.ExtProto}}, xbpf.JumpEqual, uint32(t)}
-	case p.lt >= 0:
-		return atom{[]xbpf.Instruction{load(p.lt, 2)}, xbpf.JumpEqual, uint32(t)}
-	}
-	version := func(v uint32) cond {
-		return atom{[]xbpf.Instruction{load(0, 1), xbpf.ALUOpConstant{Op: xbpf.ALUOpAnd, Val: 0xf0}}, xbpf.JumpEqual, v}
-	}
-	switch t {
-	case 0x0800:
-		return version(0x40)
-	case 0x86dd:
-		return version(0x60)
-	}
-	return condFalse{}
-}
-
-func (p *parser) ipProto(n uint32) cond {
-	return and(p.ether(0x0800), atom{[]xbpf.Instruction{load(p.nl+9, 1)}, xbpf.JumpEqual, n})
-}
-
-// ip6Proto follows libpcap: the next header, or the one after a
-// fragment header; no other extension header is walked.
-func (p *parser) ip6Proto(n uint32) cond {
-	nh := func(off int, v uint32) cond { return atom{[]xbpf.Instruction{load(off, 1)}, xbpf.JumpEqual, v} }
-	return and(p.ether(0x86dd), or(nh(p.nl+6, n), and(nh(p.nl+6, 44), nh(p.nl+40, n))))
-}
-
-func (p *parser) anyProto(n uint32) cond { return or(p.ipProto(n), p.ip6Proto(n)) }
-
-func dirs(dir int, src, dst cond) cond {
-	switch dir {
-	case dirSrc:
-		return src
-	case dirDst:
-		return dst
-	case dirAnd:
-		return and(src, dst)
-	}
-	return or(src, dst)
-}
-
-func (p *parser) build(q quals, id string) (cond, error) {
-	typ := q.typ
-	if typ == "" {
-		switch {
-		case strings.Contains(id, "/"):
-			typ = "net"
-		default:
-			if _, err := netip.ParseAddr(id); err != nil {
-				return nil, fmt.Errorf("%q needs a type (host, net, port, portrange): tcplens resolves no names", id)
+		return wrap(p.ncode(q, v, bits, false))
+	case tHID6:
+		bits := 128
+		if p.is(0, "/") {
+			p.next()
+			n := p.next()
+			if n.kind != tNum || n.n > 128 {
+				return nil, p.errorAt(p.pos-1, "an IPv6 prefix length is a number up to 128")
 			}
-			typ = "host"
+			bits = int(n.n)
 		}
+		return wrap(p.host6(q, t.s, bits))
+	case tEID:
+		return wrap(p.etherHost(q, t.s))
+	case tWord, tName:
+		if t.kind == tWord && keywords[t.s] {
+			p.pos = at
+			return nil, p.errorf("%q where an address, network or port should be", clip(t.s))
+		}
+		return wrap(p.scode(q, t.s))
+	case tEnd:
+		p.pos = at
+		return nil, p.errorf("the expression ends where an address, network or port should be")
 	}
-	switch typ {
-	case "host", "net":
-		pf, err := p.network(typ, id)
-		if err != nil {
-			return nil, err
-		}
-		return p.addrMatch(q, pf)
-	case "port", "portrange":
-		lo, hi, err := portRange(typ, id)
-		if err != nil {
-			return nil, err
-		}
-		return p.ports(q, lo, hi)
-	case "proto":
-		n, err := protoNumber(id)
-		if err != nil {
-			return nil, err
-		}
-		switch q.proto {
-		case "":
-			return p.anyProto(n), nil
-		case "ip":
-			return p.ipProto(n), nil
-		case "ip6":
-			return p.ip6Proto(n), nil
-		}
-		return nil, fmt.Errorf("%s proto: proto takes ip or ip6", q.proto)
-	}
-	return nil, fmt.Errorf("unknown type %q", typ)
+	p.pos = at
+	return nil, p.errorf("%q where an address, network or port should be", clip(t.s))
 }
 
-// network parses a host address, a CIDR, "ADDR mask MASK" (consuming the
-// next two tokens) or a dotted IPv4 prefix ("10", "192.168").
-func (p *parser) network(typ, id string) (netip.Prefix, error) {
-	if typ == "host" {
-		a, err := netip.ParseAddr(id)
+func addrWord(a addrType) string {
+	for w, x := range addrNames {
+		if x == a {
+			return w
+		}
+	}
+	return "?"
+}
+
+// dotted parses 10, 10.1, 10.1.2 or 10.1.2.3 as libpcap's __pcap_atoin
+// does: the parts fill the address from the left, and their count says
+// how many bits are given.
+func dotted(s string) (v uint32, bits int, err error) {
+	parts := strings.Split(s, ".")
+	for _, part := range parts {
+		n, err := parseNumber(part)
 		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("host %q is not an IP address (names are not resolved)", id)
+			return 0, 0, err
 		}
-		return netip.PrefixFrom(a, a.BitLen()), nil
+		if n > 255 {
+			return 0, 0, fmt.Errorf("%s: each part of an IPv4 address is at most 255", s)
+		}
+		v = v<<8 | n
 	}
-	if strings.Contains(id, "/") {
-		pf, err := netip.ParsePrefix(id)
-		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("net %q: %v", id, err)
-		}
-		if pf.Masked() != pf {
-			return netip.Prefix{}, fmt.Errorf("non-network bits set in %q", id)
-		}
-		return pf, nil
-	}
-	if p.peek(0) == "mask" {
-		p.next()
-		m, err := netip.ParseAddr(p.next())
-		a, err2 := netip.ParseAddr(id)
-		if err != nil || err2 != nil || !m.Is4() || !a.Is4() {
-			return netip.Prefix{}, fmt.Errorf("net %s mask: want IPv4 address and mask", id)
-		}
-		mask := binary.BigEndian.Uint32(m.AsSlice())
-		bits := 0
-		for bits < 32 && mask&(1<<(31-bits)) != 0 {
-			bits++
-		}
-		if mask != ^uint32(0)<<(32-bits) && bits != 32 {
-			return netip.Prefix{}, fmt.Errorf("mask %s is not contiguous", m)
-		}
-		pf := netip.PrefixFrom(a, bits)
-		if pf.Masked() != pf {
-			return netip.Prefix{}, fmt.Errorf("non-network bits set in \"%s mask %s\"", id, m)
-		}
-		return pf, nil
-	}
-	if a, err := netip.ParseAddr(id); err == nil {
-		return netip.PrefixFrom(a, a.BitLen()), nil
-	}
-	// A dotted prefix: "10" is 10.0.0.0/8, "172.16" is 172.16.0.0/16.
-	parts := strings.Split(id, ".")
-	if len(parts) > 3 {
-		return netip.Prefix{}, fmt.Errorf("net %q is not a network", id)
-	}
-	var b [4]byte
-	for i, s := range parts {
-		n, err := strconv.ParseUint(s, 10, 8)
-		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("net %q is not a network", id)
-		}
-		b[i] = byte(n)
-	}
-	return netip.PrefixFrom(netip.AddrFrom4(b), 8*len(parts)), nil
+	return v, 8 * len(parts), nil
 }
 
-// addrMatch is host and net: IPv4 matches IP and ARP/RARP sender and
-// target, IPv6 the IPv6 source and destination.
-func (p *parser) addrMatch(q quals, pf netip.Prefix) (cond, error) {
-	if pf.Addr().Is6() {
-		if q.proto != "" && q.proto != "ip6" {
-			return nil, fmt.Errorf("%s with an IPv6 address", q.proto)
-		}
-		return and(p.ether(0x86dd), dirs(q.dir, words(p.nl+8, pf), words(p.nl+24, pf))), nil
+// clip shortens a name quoted in a message.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
 	}
-	ip := and(p.ether(0x0800), dirs(q.dir, words(p.nl+12, pf), words(p.nl+16, pf)))
-	arpAt := func(c cond) cond { return and(c, dirs(q.dir, words(p.nl+14, pf), words(p.nl+24, pf))) }
-	switch q.proto {
-	case "":
-		return or(ip, arpAt(or(p.ether(0x0806), p.ether(0x8035)))), nil
-	case "ip":
-		return ip, nil
-	case "arp":
-		return arpAt(p.ether(0x0806)), nil
-	case "rarp":
-		return arpAt(p.ether(0x8035)), nil
-	}
-	return nil, fmt.Errorf("%s host/net: takes ip, ip6, arp or rarp", q.proto)
+	return s
 }
 
-// words compares the prefix's network bits at off, 32 bits at a time.
-func words(off int, pf netip.Prefix) cond {
-	addr := pf.Addr().AsSlice()
-	var c cond = condTrue{}
-	for i := 0; i < pf.Bits(); i += 32 {
-		v := binary.BigEndian.Uint32(addr[i/8:])
-		ins := []xbpf.Instruction{load(off+i/8, 4)}
-		if n := pf.Bits() - i; n < 32 {
-			mask := ^uint32(0) << (32 - n)
-			ins = append(ins, xbpf.ALUOpConstant{Op: xbpf.ALUOpAnd, Val: mask})
-			v &= mask
-		}
-		c = and(c, atom{ins, xbpf.JumpEqual, v})
-	}
-	if pf.Bits() == 0 {
-		// libpcap still loads the word: a frame too short for it is rejected.
-		return atom{[]xbpf.Instruction{load(off, 4), xbpf.ALUOpConstant{Op: xbpf.ALUOpAnd, Val: 0}}, xbpf.JumpEqual, 0}
-	}
-	return c
-}
-
-func portRange(typ, id string) (lo, hi uint32, err error) {
-	a, b := id, id
-	if typ == "portrange" {
-		var ok bool
-		if a, b, ok = strings.Cut(id, "-"); !ok {
-			return 0, 0, fmt.Errorf("portrange %q: want LOW-HIGH", id)
+// printable keeps an excerpt one short line: bytes that would be escaped
+// in quotes become "?".
+func printable(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			b[i] = '?'
 		}
 	}
-	l, err1 := strconv.ParseUint(a, 10, 16)
-	h, err2 := strconv.ParseUint(b, 10, 16)
-	if err1 != nil || err2 != nil {
-		return 0, 0, fmt.Errorf("%s %q is not a port number (service names are not resolved)", typ, id)
-	}
-	if l > h {
-		l, h = h, l // libpcap swaps a reversed range
-	}
-	return uint32(l), uint32(h), nil
-}
-
-// ports is port and portrange, after libpcap's gen_port6 then gen_port:
-// IPv6 with the transport header right after the fixed header, then IPv4
-// first fragments.
-func (p *parser) ports(q quals, lo, hi uint32) (cond, error) {
-	var protos []uint32
-	switch q.proto {
-	case "":
-		protos = []uint32{132, 6, 17}
-	case "tcp":
-		protos = []uint32{6}
-	case "udp":
-		protos = []uint32{17}
-	case "sctp":
-		protos = []uint32{132}
-	default:
-		return nil, fmt.Errorf("%s port: port takes tcp, udp or sctp", q.proto)
-	}
-	protoIs := func(off int) cond {
-		var c cond = condFalse{}
-		for _, n := range protos {
-			c = or(c, atom{[]xbpf.Instruction{load(off, 1)}, xbpf.JumpEqual, n})
-		}
-		return c
-	}
-	match := func(pre []xbpf.Instruction) cond {
-		if lo == hi {
-			return atom{pre, xbpf.JumpEqual, lo}
-		}
-		return and(atom{pre, xbpf.JumpGreaterOrEqual, lo}, not(atom{pre, xbpf.JumpGreaterThan, hi}))
-	}
-	v6 := and(p.ether(0x86dd), and(protoIs(p.nl+6),
-		dirs(q.dir, match([]xbpf.Instruction{load(p.nl+40, 2)}), match([]xbpf.Instruction{load(p.nl+42, 2)}))))
-	ihl := func(off int) []xbpf.Instruction {
-		return []xbpf.Instruction{xbpf.LoadMemShift{Off: uint32(p.nl)}, xbpf.LoadIndirect{Off: uint32(p.nl + off), Size: 2}}
-	}
-	notFragment := not(atom{[]xbpf.Instruction{load(p.nl+6, 2)}, xbpf.JumpBitsSet, 0x1fff})
-	v4 := and(p.ether(0x0800), and(protoIs(p.nl+9), and(notFragment, dirs(q.dir, match(ihl(0)), match(ihl(2))))))
-	return or(v6, v4), nil
-}
-
-func protoNumber(id string) (uint32, error) {
-	switch strings.TrimPrefix(id, `\`) {
-	case "tcp":
-		return 6, nil
-	case "udp":
-		return 17, nil
-	case "icmp":
-		return 1, nil
-	case "icmp6":
-		return 58, nil
-	case "sctp":
-		return 132, nil
-	}
-	n, err := strconv.ParseUint(id, 0, 8)
-	if err != nil {
-		return 0, fmt.Errorf("proto %q: want a number up to 255, or tcp, udp, icmp, icmp6, sctp", id)
-	}
-	return uint32(n), nil
+	return string(b)
 }

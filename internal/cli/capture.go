@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tcplens/tcplens/internal/analyze"
+	"github.com/tcplens/tcplens/internal/bpf"
 	live "github.com/tcplens/tcplens/internal/capture"
 	"github.com/tcplens/tcplens/internal/diagnose"
 	"github.com/tcplens/tcplens/internal/pcap"
@@ -23,19 +24,18 @@ import (
 )
 
 type captureOptions struct {
-	iface      string
-	write      string
-	count      int
-	snapLen    int
-	noPromisc  bool
-	filterFile string
-	timeFlags  int
-	absolute   bool
-	nano       bool
-	numeric    int
-	annotate   bool
-	maxConns   int
-	color      string
+	iface     string
+	write     string
+	count     int
+	snapLen   int
+	noPromisc bool
+	timeFlags int
+	absolute  bool
+	nano      bool
+	numeric   int
+	annotate  bool
+	maxConns  int
+	color     string
 }
 
 func newCaptureCmd(e *env) *cobra.Command {
@@ -53,9 +53,10 @@ findings, as tcplens diagnose prints them; and on standard error the
 kernel's packet and drop counters, as tcpdump does.
 
 FILTER is a tcpdump capture filter, compiled to BPF by tcplens and run in
-the kernel: host, net, port, portrange, src/dst, tcp, udp, icmp, ip, ip6,
-vlan, proto, greater/less, with and/or/not. For anything else, give tcpdump's
-compiled program instead: tcplens capture -i eth0 "$(tcpdump -ddd 'EXPR')".
+the kernel, in libpcap's language (see tcplens read --help); -F FILE reads it
+from a file. For what tcplens does not compile (mpls, pppoe, protochain),
+give tcpdump's compiled program instead:
+tcplens capture -i eth0 "$(tcpdump -ddd 'EXPR')".
 
 -w also writes every captured frame (TCP or not) to a pcapng file, flushed
 as it goes, so tcplens read can follow it; read -a, conns and diagnose of
@@ -75,13 +76,12 @@ as Linux cooked frames.`,
 	f.IntVarP(&o.count, "count", "c", 0, "stop after this many frames")
 	f.IntVarP(&o.snapLen, "snapshot-length", "s", 262144, "keep at most this many bytes of each frame")
 	f.BoolVarP(&o.noPromisc, "no-promiscuous-mode", "p", false, "do not put the interface in promiscuous mode")
-	f.StringVarP(&o.filterFile, "filter-file", "F", "", "read the filter expression (or tcpdump -ddd text) from this `FILE`")
 	f.CountVarP(&o.timeFlags, "time", "t", "timestamp format as tcpdump: -t none, -tt epoch seconds, -ttt delta, -tttt date and time, -ttttt since first")
 	f.BoolVarP(&o.absolute, "absolute", "S", false, "print absolute sequence numbers, as tcpdump -S")
 	f.BoolVar(&o.nano, "nano", false, "print nanosecond timestamps")
 	f.CountVarP(&o.numeric, "numeric", "n", "accepted for tcpdump habits (-nn); tcplens never resolves names")
 	f.BoolVarP(&o.annotate, "annotate", "a", false, "add each endpoint's state and the analysis to every line, as read -a")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts: SYNs nothing answered); the oldest idle are evicted and counted")
+	addMaxConns(f, &o.maxConns)
 	f.StringVar(&o.color, "color", "auto", "colour the findings: auto (in a terminal), always or never")
 	cmd.MarkFlagRequired("interface")
 	return cmd
@@ -204,24 +204,40 @@ func connTableTail(w io.Writer, rep *diagnose.Report) error {
 }
 
 func runCapture(e *env, o captureOptions, args []string) error {
+	if o.count < 0 {
+		return usagef("-c %d: the count of frames is a number from 1 (0, the default, captures until stopped)", o.count)
+	}
+	if o.snapLen < 1 || o.snapLen > 262144 {
+		return usagef("-s %d: the snapshot length is from 1 to 262144 bytes", o.snapLen)
+	}
+	if err := checkMaxConns(o.maxConns); err != nil {
+		return err
+	}
 	filter := strings.Join(args, " ")
-	if o.filterFile != "" {
-		b, err := os.ReadFile(o.filterFile)
+	if e.filterFile != "" {
+		b, err := os.ReadFile(e.filterFile)
 		if err != nil {
-			return &exitError{code: exitUsage, msg: err.Error()}
+			return fmt.Errorf("-F: %w", err)
 		}
 		filter = string(b)
 	}
+	if filter != "" && !bpf.IsDump(filter) {
+		// Compiled here, before any privilege is needed, so that a bad
+		// filter is a usage error whoever runs it.
+		if _, err := bpf.Compile(filter, bpf.Options{Kernel: true, Link: pcap.LinkEthernet}); err != nil {
+			return usageError{err}
+		}
+	}
 	style, err := styleFor(e, o.color)
 	if err != nil {
-		return &exitError{code: exitUsage, msg: err.Error()}
+		return err
 	}
 	h, err := live.Open(live.Options{Interface: o.iface, Filter: filter, SnapLen: o.snapLen, NoPromisc: o.noPromisc})
 	if err != nil {
 		if errors.Is(err, errors.ErrUnsupported) {
 			return &exitError{code: exitNoInput, msg: err.Error()}
 		}
-		return &exitError{code: exitUsage, msg: err.Error()}
+		return &exitError{code: exitFailed, msg: err.Error()}
 	}
 	defer h.Close()
 
@@ -236,7 +252,7 @@ func runCapture(e *env, o captureOptions, args []string) error {
 		if o.write != "-" {
 			f, err := os.Create(o.write)
 			if err != nil {
-				return &exitError{code: exitUsage, msg: err.Error()}
+				return err
 			}
 			defer f.Close()
 			w = f

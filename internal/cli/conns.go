@@ -2,19 +2,19 @@ package cli
 
 import (
 	"bufio"
-	"runtime"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/render"
 )
 
 type connsOptions struct {
 	json bool
 	analysis
+	sel selection
 }
 
 func newConnsCmd(e *env) *cobra.Command {
@@ -90,10 +90,17 @@ ISN; end_reason is why it left the table: end of capture, idle, evicted
 	f := cmd.Flags()
 	f.BoolVar(&o.json, "json", false, "print one JSON object per connection")
 	o.analysis.register(f)
+	o.sel.register(f, false, false)
 	return cmd
 }
 
 func runConns(e *env, o connsOptions, paths []string) error {
+	if err := o.analysis.check(); err != nil {
+		return err
+	}
+	if err := o.sel.parse(); err != nil {
+		return err
+	}
 	c, err := openCapture(e, paths)
 	if err != nil {
 		return err
@@ -109,6 +116,9 @@ func runConns(e *env, o connsOptions, paths []string) error {
 	}, func(ended *analyze.Ended[*analyze.Summary]) {
 		s := ended.Value
 		s.ID, s.Previous = ended.ID, ended.Previous
+		if !o.sel.summary(s) {
+			return
+		}
 		if o.json {
 			if err := render.ConnLineJSON(w, s); err != nil && werr == nil {
 				werr = err
@@ -117,7 +127,11 @@ func runConns(e *env, o connsOptions, paths []string) error {
 		}
 		rows.Add(s)
 	}, nil)
-	analyzeParallel(c, p)
+	analyzeParallel(c, p, func(f *pcap.Frame) {
+		if !o.sel.haveFirst {
+			o.sel.first, o.sel.haveFirst = f.Time, true
+		}
+	})
 	if werr != nil {
 		return werr
 	}
@@ -131,10 +145,4 @@ func runConns(e *env, o connsOptions, paths []string) error {
 		return err
 	}
 	return c.finish()
-}
-
-// registerThreads adds --threads, for the commands that analyse on every
-// core.
-func registerThreads(f *pflag.FlagSet, threads *int) {
-	f.IntVar(threads, "threads", runtime.GOMAXPROCS(0), "analyse on this many cores (at most 64); the output is the same for any number")
 }

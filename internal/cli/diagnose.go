@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/diagnose"
+	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/render"
 )
 
@@ -51,8 +53,32 @@ type analysis struct {
 }
 
 func (a *analysis) register(f *pflag.FlagSet) {
-	f.IntVar(&a.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts: SYNs nothing answered); the oldest idle are evicted and counted")
-	registerThreads(f, &a.threads)
+	addMaxConns(f, &a.maxConns)
+	f.IntVar(&a.threads, "threads", runtime.GOMAXPROCS(0), "analyse on this many cores (the cores there are by default; more than 64 count as 64); the output is the same for any number")
+}
+
+// check refuses flags that are not counts.
+func (a *analysis) check() error {
+	if err := checkMaxConns(a.maxConns); err != nil {
+		return err
+	}
+	if a.threads < 1 {
+		return usagef("--threads %d: the number of cores to analyse on is a number from 1", a.threads)
+	}
+	return nil
+}
+
+// addMaxConns is the --max-conns flag of every command that analyses.
+func addMaxConns(f *pflag.FlagSet, n *int) {
+	f.IntVar(n, "max-conns", conn.DefaultMaxConns, "most connections held at once, of them at most 65536 attempts (SYNs nothing answered), split evenly over the 64 shards of the analysis (fewer under a cap below 1048576); the oldest idle are evicted and counted")
+}
+
+// checkMaxConns refuses a --max-conns that is not a count.
+func checkMaxConns(n int) error {
+	if n < 1 {
+		return usagef("--max-conns %d: the most connections held at once is a number from 1", n)
+	}
+	return nil
 }
 
 func (a analysis) options() analyze.Options {
@@ -88,7 +114,7 @@ func diagnoseTapped(e *env, c *capture, an analysis, k keep, t *tap) *diagnose.R
 		}, func(ended *analyze.Ended[diagnose.Conn]) {
 			col.Ended(&ended.Value, ended.ID, ended.Previous)
 		}, col.Note)
-		analyzeParallel(c, p)
+		analyzeParallel(c, p, nil)
 		reportTable(e, p.Counts())
 		return col.Finish(p.Stats)
 	}
@@ -115,8 +141,9 @@ func diagnoseTapped(e *env, c *capture, an analysis, k keep, t *tap) *diagnose.R
 	return col.Finish(a.Stats)
 }
 
-// analyzeParallel deals every frame of c to p and closes it.
-func analyzeParallel[T any](c *capture, p *analyze.Parallel[T]) {
+// analyzeParallel deals every frame of c to p, calling each (may be
+// nil) with each, and closes it.
+func analyzeParallel[T any](c *capture, p *analyze.Parallel[T], each func(*pcap.Frame)) {
 	if c.stable {
 		c.hold()
 		p.Stable(c.release)
@@ -125,6 +152,9 @@ func analyzeParallel[T any](c *capture, p *analyze.Parallel[T]) {
 		f, ok := c.next()
 		if !ok {
 			break
+		}
+		if each != nil {
+			each(&f)
 		}
 		p.Add(&f)
 	}
@@ -141,7 +171,7 @@ func styleFor(e *env, mode string) (render.Style, error) {
 		return render.Style{}, nil
 	case "auto", "":
 	default:
-		return render.Style{}, fmt.Errorf("--color %q: want auto, always or never", mode)
+		return render.Style{}, usagef("--color %q: want auto, always or never", mode)
 	}
 	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
 		return render.Style{}, nil
@@ -172,6 +202,9 @@ func (o *reportOptions) register(f *pflag.FlagSet) {
 // run opens the capture and diagnoses it, keeping the rows most
 // interesting connections, and the ladders of those want selects.
 func (o *reportOptions) run(e *env, paths []string, rows int, want func(id int) bool) (render.Style, *diagnosis, *capture, error) {
+	if err := o.analysis.check(); err != nil {
+		return render.Style{}, nil, nil, err
+	}
 	st, err := styleFor(e, o.color)
 	if err != nil {
 		return st, nil, nil, err
@@ -240,7 +273,7 @@ capped counts.`,
 func runDiagnose(e *env, o diagnoseOptions, paths []string) error {
 	min, ok := diagnose.ParseSeverity(o.min)
 	if !ok {
-		return fmt.Errorf("--min-severity %q: want info, notice, warning or error", o.min)
+		return usagef("--min-severity %q: want info, notice, warning or error", o.min)
 	}
 	st, d, c, err := o.run(e, paths, 0, nil)
 	if err != nil {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -58,7 +57,7 @@ most significant bit of the byte at offset; raw is hexadecimal.`,
   tcplens dissect part1.pcap part2.pcap -f 1500 --json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(o.frames) == 0 {
-				return errors.New("dissect: which frame? give -f N (frames are numbered from 1, as Wireshark numbers them)")
+				return usagef("dissect: which frame? give -f N (frames are numbered from 1, as Wireshark numbers them)")
 			}
 			return runDissect(e, o, args)
 		},
@@ -112,8 +111,11 @@ func runDissect(e *env, o dissectOptions, paths []string) error {
 	if err := c.finish(); err != nil {
 		return err
 	}
-	if missing := o.frames.above(c.frames); missing != "" {
-		return &exitError{code: exitNoFrame, msg: fmt.Sprintf("%s beyond the end of the capture, which has %s", missing, framesWord(c.frames))}
+	if missing := o.frames.above(c.read); missing != "" {
+		return &exitError{code: exitNoFrame, msg: fmt.Sprintf("%s beyond the end of the capture, which has %s", missing, framesWord(c.read))}
+	}
+	if printed == 0 && c.filter != nil {
+		return &exitError{code: exitNoFrame, msg: fmt.Sprintf("no frame asked for passes the filter %q", c.filter)}
 	}
 	return nil
 }

@@ -5,174 +5,562 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
 
+	"github.com/tcplens/tcplens/internal/bpf"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/sample"
 )
 
-// input is one opened capture file.
+// Every command that reads captures reads them through openCapture, which
+// takes the arguments as tcpdump takes them: files first (several are
+// merged in time order as one capture, a directory stands for the
+// captures in it, "-" is standard input), then a filter expression, or
+// the expression in the file -F names. The filter is a read filter, as in
+// tcpdump, tcptrace and tshark -R -2: the command sees only the frames
+// that pass. Frames keep their numbers in the capture, so that frame 7
+// is frame 7 in Wireshark whatever the filter.
+//
+// Files are opened only when their turn comes, and closed when read: a
+// rotated capture of thousands of files holds one or two open at a time.
+
+// input is one capture file, or standard input, or the built-in sample.
 type input struct {
-	name   string
+	name    string // as the user named it
+	path    string // "" for standard input and the sample
+	reopen  bool   // a regular file: opened once to learn its first time, again to read it
+	first   pcap.Time
+	fromDir bool // found in a directory argument
+
 	closer io.Closer
-	reader *pcap.Reader
-	mapped []byte // the file mapped into memory, unmapped by finish; nil when read
-	// released is how much of mapped, from its start, the process has
-	// given back (see release).
-	released int64
+	reader *pcap.Reader // while open
+	done   bool
+
+	// A regular file is mapped into memory while it is read (see mapFile).
+	mapped   []byte
+	mappable bool          // it was, or it is the built-in sample: its frames stay valid
+	released int64         // how much of mapped, from its start, is given back
+	marks    []releaseMark // where reading passed each releaseStep, by frame
+	last     int           // the number of the last frame handed out from it
+
+	// What the file said about itself, kept when it is closed.
+	format     pcap.Format
+	compressed bool
+	bigEndian  bool
+	nano       bool
+	ifaces     []pcap.Interface
+}
+
+// interfaces are the file's interfaces, as far as they are known.
+func (in *input) interfaces() []pcap.Interface {
+	if in.reader != nil {
+		return in.reader.Interfaces()
+	}
+	return in.ifaces
+}
+
+// keep records what the open reader knows.
+func (in *input) keep() {
+	r := in.reader
+	in.format, in.compressed, in.bigEndian, in.nano = r.Format(), r.Compressed(), r.BigEndian(), r.Nanosecond()
+	in.ifaces = slices.Clone(r.Interfaces())
 }
 
 // releaseStep is how far reading goes past the last release before the
 // pages behind are given back: a few system calls per gigabyte.
 const releaseStep = 16 << 20
 
-// release gives back the pages of the mapped file before offset off,
-// which no frame in use lies in any more. They stay in the page cache, but
-// leave the process's resident memory: otherwise a mapped gigabyte read to
-// its end counts a gigabyte of it.
-func (in *input) release(off int64) {
-	if in.mapped == nil || off-in.released < releaseStep {
-		return
-	}
-	end := off &^ (pageSize - 1)
-	releaseMapped(in.mapped[in.released:end])
-	in.released = end
+// releaseMark says that frames numbered above frame lie at or after
+// offset in their input.
+type releaseMark struct {
+	frame  int
+	offset int64
 }
 
-// capture is the frames of all inputs, merged in time order, with the
-// problems met along the way reported on stderr as they happen.
+// release gives back the pages of the mapped file before offset off: they
+// stay in the page cache, but leave the process's resident memory, which
+// would otherwise count every byte of a mapped gigabyte read to its end.
+func (in *input) release(off int64) {
+	end := off &^ (pageSize - 1)
+	if in.mapped != nil && end > in.released {
+		releaseMapped(in.mapped[in.released:end])
+		in.released = end
+	}
+}
+
+// unmap ends the mapping, once no frame in it is in use.
+func (in *input) unmap() {
+	if in.mapped != nil {
+		unmapFile(in.mapped)
+		in.mapped, in.released, in.marks = nil, 0, nil
+	}
+}
+
+// capture is the frames of all inputs, merged in time order and passed
+// through the filter, with the problems met along the way reported on
+// stderr as they happen.
 type capture struct {
 	e        *env
-	inputs   []*input
-	src      pcap.Source
-	one      *pcap.Reader // the only input: read directly, not through src
-	frames   int
+	inputs   []*input // in the order the user named them
+	filter   *bpf.Filter
+	frames   int // frames handed out
+	read     int // frames read, before the filter
 	problems int
-	// stable says every frame's Data stays valid until finish: each input
-	// is a file mapped into memory and not compressed, so frames are views
-	// into the mapping and the analysis can hand them to other goroutines
-	// without copying them. A caller that keeps frames past the next one
-	// says so with hold, and calls release as it is done with them.
+	err      error // a problem that ended the reading
+
+	one *input // the only input: read directly
+
+	// The merge: inputs by their first frame's time, those open with the
+	// frame each has pending.
+	order    []*input
+	nextOpen int
+	heads    []head
+	count    int
+
+	// stable says every frame's Data stays valid until the caller
+	// releases it: each input is a regular file, mapped into memory and
+	// not compressed, so frames are views into the mappings, and the
+	// analysis can hand them to other goroutines without copying them. A
+	// caller that keeps frames past the next one says so with hold and
+	// calls release as it is done with them; otherwise next releases the
+	// frames before the one it returns.
 	stable bool
 	held   bool
 }
 
-// hold says the caller keeps frames after asking for the next: the pages
-// they lie in are given back only when it calls release.
+// hold says the caller keeps frames after asking for the next (see
+// stable): they stay valid until it releases them.
 func (c *capture) hold() { c.held = true }
 
-// release says the caller is done with every frame of input file before
-// offset off.
-func (c *capture) release(file int, off int64) { c.inputs[file].release(off) }
-
-// openCapture opens the named files ("-" is standard input). With no
-// names it opens the built-in sample and says so. Files that cannot be
-// opened are reported and skipped; it fails only if none opens.
-func openCapture(e *env, paths []string) (*capture, error) {
-	c := &capture{e: e}
-	if len(paths) == 0 {
-		fmt.Fprintf(e.stderr, "tcplens: no file given: reading the %s\n", sample.Name)
-		r, err := pcap.NewReaderBytes(sample.Capture)
-		if err != nil {
-			return nil, err
-		}
-		c.inputs = append(c.inputs, &input{name: sample.Name, reader: r})
-	}
-	stdinUsed := false
-	for _, p := range paths {
-		var (
-			rd     io.Reader
-			closer io.Closer
-		)
-		if p == "-" {
-			if stdinUsed {
-				c.warn("-", errors.New("standard input named twice; reading it once"))
-				continue
-			}
-			stdinUsed = true
-			rd = e.stdin
-		} else {
-			f, err := os.Open(p)
-			if err != nil {
-				c.warn(p, err)
-				continue
-			}
-			if data, ok := mapFile(f); ok {
-				f.Close()
-				r, err := pcap.NewReaderBytes(data)
-				if err != nil {
-					unmapFile(data)
-					c.warn(p, err)
-					continue
-				}
-				c.inputs = append(c.inputs, &input{name: displayName(p), reader: r, mapped: data})
-				continue
-			}
-			rd, closer = f, f
-		}
-		r, err := pcap.NewReader(rd)
-		if err != nil {
-			if closer != nil {
-				closer.Close()
-			}
-			c.warn(p, err)
+// release says the caller is done with every frame up to number n: the
+// pages they lie in are given back, and the files read to their end are
+// unmapped.
+func (c *capture) release(n int) {
+	for _, in := range c.inputs {
+		if in.mapped == nil || in.marks == nil && !in.done {
 			continue
 		}
-		c.inputs = append(c.inputs, &input{name: displayName(p), closer: closer, reader: r})
+		if in.done && in.last <= n {
+			in.unmap()
+			continue
+		}
+		k := 0
+		for k < len(in.marks) && in.marks[k].frame <= n {
+			k++
+		}
+		if k > 0 {
+			in.release(in.marks[k-1].offset)
+			in.marks = append(in.marks[:0], in.marks[k:]...)
+		}
 	}
-	if len(c.inputs) == 0 {
-		return nil, &exitError{code: exitNoInput, msg: "no capture could be read"}
+}
+
+type head struct {
+	in     *input
+	index  int // into inputs
+	frame  pcap.Frame
+	loaded bool
+	stale  bool
+}
+
+// openCapture splits args into files and a filter expression, checks that
+// every file can be read and that the filter compiles, and returns the
+// capture. With no file it reads standard input when that is a pipe or a
+// file, else the built-in sample (and says so).
+func openCapture(e *env, args []string) (*capture, error) {
+	paths, expr, err := splitArgs(e, args)
+	if err != nil {
+		return nil, err
 	}
-	srcs := make([]pcap.Source, len(c.inputs))
-	for i, in := range c.inputs {
-		srcs[i] = in.reader
+	c := &capture{e: e}
+	if expr != "" {
+		if c.filter, err = bpf.NewFilter(expr); err != nil {
+			// A word that names no file but looks like one was meant as
+			// a file, not as the start of a filter.
+			if len(args) > len(paths) && looksLikePath(args[len(paths)]) {
+				return nil, &exitError{code: exitNoInput, msg: fmt.Sprintf("open %s: no such file or directory", args[len(paths)])}
+			}
+			return nil, usageError{err}
+		}
 	}
-	c.src = pcap.Merge(srcs...)
+	if len(paths) == 0 {
+		if stdinIsData(e.stdin) {
+			paths = []string{"-"}
+		} else {
+			fmt.Fprintf(e.stderr, "tcplens: no file given: reading the %s\n", sample.Name)
+			r, err := pcap.NewReaderBytes(sample.Capture)
+			if err != nil {
+				return nil, err
+			}
+			in := &input{name: sample.Name, reader: r, mappable: true}
+			in.keep()
+			c.stable = true
+			c.inputs = []*input{in}
+			c.one = in
+			return c, nil
+		}
+	}
+	if err := c.collect(paths); err != nil {
+		return nil, err
+	}
 	if len(c.inputs) == 1 {
-		c.one = c.inputs[0].reader
+		c.one = c.inputs[0]
+		if c.one.reader == nil {
+			if err := c.open(c.one); err != nil {
+				return nil, &exitError{code: exitNoInput, msg: err.Error()}
+			}
+		}
+	} else {
+		c.order = slices.Clone(c.inputs)
+		sort.SliceStable(c.order, func(i, j int) bool { return c.order[i].first < c.order[j].first })
 	}
+	// Every input has been opened once by now, and said whether it could
+	// be mapped and is compressed.
 	c.stable = true
 	for _, in := range c.inputs {
-		c.stable = c.stable && in.mapped != nil && !in.reader.Compressed()
+		c.stable = c.stable && in.mappable && !in.compressed
 	}
 	return c, nil
 }
 
-func displayName(p string) string {
-	if p == "-" {
-		return "standard input"
+// splitArgs takes the leading arguments that name files, directories or
+// "-" as the inputs, and joins the rest into the filter expression; -F
+// gives the expression from a file instead.
+func splitArgs(e *env, args []string) (paths []string, expr string, err error) {
+	for _, a := range args {
+		if a != "-" {
+			if _, err := os.Stat(a); err != nil {
+				break
+			}
+		}
+		paths = append(paths, a)
 	}
-	return p
+	rest := args[len(paths):]
+	if e.filterFile != "" {
+		if len(rest) > 0 {
+			if looksLikePath(rest[0]) {
+				return nil, "", &exitError{code: exitNoInput, msg: fmt.Sprintf("open %s: no such file or directory", rest[0])}
+			}
+			return nil, "", usageError{fmt.Errorf("give the filter either after the files or with -F, not both")}
+		}
+		b, err := os.ReadFile(e.filterFile)
+		if err != nil {
+			return nil, "", &exitError{code: exitNoInput, msg: fmt.Sprintf("-F: %v", err)}
+		}
+		if len(b) > bpf.MaxLength {
+			return nil, "", usageError{fmt.Errorf("-F %s: the filter is %d bytes, more than the %d a filter may have", e.filterFile, len(b), bpf.MaxLength)}
+		}
+		return paths, strings.TrimSpace(string(b)), nil
+	}
+	return paths, strings.Join(rest, " "), nil
 }
 
-// next returns the next frame, reporting problems on the way; false at the end.
-func (c *capture) next() (pcap.Frame, bool) {
-	for {
-		var f pcap.Frame
-		var err error
-		if c.one != nil {
-			// A call through the interface and the wrapper costs a tenth
-			// of what reading a frame does.
-			f, err = c.one.Next()
-		} else {
-			f, err = c.src.Next()
+// looksLikePath reports whether a word that names no file was meant to:
+// a path, or a capture file's name.
+func looksLikePath(s string) bool {
+	if strings.ContainsRune(s, os.PathSeparator) {
+		return true
+	}
+	for _, ext := range []string{".pcap", ".pcapng", ".cap", ".gz", ".dmp", ".trc"} {
+		if strings.HasSuffix(strings.ToLower(s), ext) {
+			return true
 		}
-		if err == nil {
-			c.frames++
-			if !c.held {
-				c.inputs[f.File].release(f.Offset)
+	}
+	return false
+}
+
+// stdinIsData reports whether standard input brings data: a pipe or a
+// file, not a terminal (nor /dev/null, where CI runs with none).
+func stdinIsData(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false // a test's reader: tests name "-" when they mean it
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	m := st.Mode()
+	return m&os.ModeNamedPipe != 0 || m.IsRegular() || m&os.ModeSocket != 0
+}
+
+// collect turns the paths into inputs, expanding directories, and reads
+// each file's first frame time; a file that cannot be read is an error.
+func (c *capture) collect(paths []string) error {
+	var problems []string
+	stdinUsed := false
+	for _, p := range paths {
+		if p == "-" {
+			if stdinUsed {
+				return usageError{errors.New("standard input named twice")}
 			}
-			return f, true
+			stdinUsed = true
+			c.inputs = append(c.inputs, &input{name: "standard input"})
+			continue
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		if !st.IsDir() {
+			c.inputs = append(c.inputs, &input{name: p, path: p, reopen: st.Mode().IsRegular()})
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		n := 0
+		for _, ent := range entries {
+			if ent.Type().IsRegular() && !strings.HasPrefix(ent.Name(), ".") {
+				fp := filepath.Join(p, ent.Name())
+				c.inputs = append(c.inputs, &input{name: fp, path: fp, reopen: true, fromDir: true})
+				n++
+			}
+		}
+		if n == 0 {
+			problems = append(problems, fmt.Sprintf("%s: a directory with no files", p))
+		}
+	}
+	if len(problems) == 0 && len(c.inputs) > 1 {
+		// Learn each file's first time, one file open at a time.
+		kept := c.inputs[:0]
+		skipped := 0
+		for _, in := range c.inputs {
+			if !in.reopen {
+				kept = append(kept, in) // read when merged; opened first
+				continue
+			}
+			if err := c.open(in); err != nil {
+				if in.fromDir && errors.Is(err, pcap.ErrNotCapture) {
+					skipped++
+					continue
+				}
+				problems = append(problems, err.Error())
+				continue
+			}
+			in.first = c.peekFirst(in)
+			c.close(in)
+			in.done = false
+			kept = append(kept, in)
+		}
+		c.inputs = kept
+		if skipped > 0 {
+			fmt.Fprintf(c.e.stderr, "tcplens: %s in the directories given are not captures: skipped\n", plural(skipped, "file"))
+		}
+	}
+	if len(problems) > 0 {
+		if len(problems) > 3 {
+			problems = append(problems[:3], fmt.Sprintf("and %d more", len(problems)-3))
+		}
+		return &exitError{code: exitNoInput, msg: strings.Join(problems, "; ")}
+	}
+	if len(c.inputs) == 0 {
+		return &exitError{code: exitNoInput, msg: "no capture could be read"}
+	}
+	for _, in := range c.inputs {
+		if !in.reopen && in.reader == nil {
+			if err := c.open(in); err != nil {
+				return &exitError{code: exitNoInput, msg: err.Error()}
+			}
+			in.first = 0 // a stream cannot be peeked: it joins the merge at once
+		}
+	}
+	return nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// open opens an input and reads its header. A regular file is mapped
+// into memory (mapFile), or read whole when it cannot be and the capture
+// promised frames that stay valid.
+func (c *capture) open(in *input) error {
+	var rd io.Reader
+	var data []byte
+	if in.path == "" {
+		rd = c.e.stdin
+	} else {
+		f, err := os.Open(in.path)
+		if err != nil {
+			return err
+		}
+		var ok bool
+		if data, ok = mapFile(f); ok {
+			f.Close()
+			in.mappable = true
+		} else if c.stable {
+			data, err = io.ReadAll(f)
+			f.Close()
+			if err != nil {
+				return err
+			}
+		} else {
+			rd, in.closer = f, f
+		}
+	}
+	var r *pcap.Reader
+	var err error
+	if rd == nil {
+		r, err = pcap.NewReaderBytes(data)
+		in.mapped = data
+	} else {
+		r, err = pcap.NewReader(rd)
+	}
+	if err != nil {
+		if in.closer != nil {
+			in.closer.Close()
+			in.closer = nil
+		}
+		in.unmap()
+		return fmt.Errorf("%s: %w", in.name, err)
+	}
+	in.reader = r
+	in.keep()
+	return nil
+}
+
+// peekFirst is the time of the input's first frame; a file without one
+// sorts last.
+func (c *capture) peekFirst(in *input) pcap.Time {
+	for {
+		f, err := in.reader.Next()
+		if err == nil {
+			return f.Time
 		}
 		if err == io.EOF {
+			return 1<<63 - 1
+		}
+	}
+}
+
+func (c *capture) close(in *input) {
+	if in.reader != nil {
+		in.keep()
+		in.reader = nil
+	}
+	if in.closer != nil {
+		in.closer.Close()
+		in.closer = nil
+	}
+	if !c.held {
+		in.unmap()
+	}
+	in.done = true
+}
+
+// next returns the next frame that passes the filter, reporting problems
+// on the way; false at the end.
+func (c *capture) next() (pcap.Frame, bool) {
+	for {
+		f, ok := c.nextFrame()
+		if !ok {
+			return f, false
+		}
+		c.read = max(c.read, f.Number)
+		if in := c.inputs[f.File]; in.mapped != nil {
+			in.last = f.Number
+			switch {
+			case !c.held && f.Offset-in.released >= releaseStep:
+				in.release(f.Offset) // the frames before it are done with
+			case c.held && f.Offset-max(in.released, markOffset(in.marks)) >= releaseStep:
+				in.marks = append(in.marks, releaseMark{f.Number - 1, f.Offset})
+			}
+		}
+		if c.filter != nil {
+			pass, err := c.filter.Match(&f, c.inputs[f.File].bigEndian)
+			if err != nil {
+				c.err = usageError{err}
+				return pcap.Frame{}, false
+			}
+			if !pass {
+				continue
+			}
+		}
+		c.frames++
+		return f, true
+	}
+}
+
+// nextFrame returns the next frame of the merge.
+func (c *capture) nextFrame() (pcap.Frame, bool) {
+	if c.err != nil {
+		return pcap.Frame{}, false
+	}
+	if c.one != nil {
+		for {
+			// A call through the interface and the wrapper costs a tenth
+			// of what reading a frame does: the one input is read directly.
+			f, err := c.one.reader.Next()
+			if err == nil {
+				return f, true
+			}
+			if err == io.EOF {
+				return pcap.Frame{}, false
+			}
+			c.warn(c.one.name, err)
+		}
+	}
+	for {
+		// Advance the source whose frame was handed out last.
+		for i := range c.heads {
+			h := &c.heads[i]
+			if h.stale {
+				h.stale, h.loaded = false, false
+			}
+			for !h.loaded && !h.in.done {
+				f, err := h.in.reader.Next()
+				switch {
+				case err == nil:
+					h.frame, h.loaded = f, true
+				case err == io.EOF:
+					c.close(h.in)
+				default:
+					c.warn(h.in.name, err)
+				}
+			}
+		}
+		c.heads = slices.DeleteFunc(c.heads, func(h head) bool { return !h.loaded })
+		best := -1
+		for i := range c.heads {
+			h := &c.heads[i]
+			if best < 0 || h.frame.Time < c.heads[best].frame.Time || h.frame.Time == c.heads[best].frame.Time && h.index < c.heads[best].index {
+				best = i
+			}
+		}
+		// Open the next file when its first frame comes before all those
+		// pending (or nothing is pending).
+		if c.nextOpen < len(c.order) && (best < 0 || c.order[c.nextOpen].first <= c.heads[best].frame.Time) {
+			in := c.order[c.nextOpen]
+			c.nextOpen++
+			if in.reader == nil {
+				if err := c.open(in); err != nil {
+					c.warn(in.name, err)
+					continue
+				}
+			}
+			c.heads = append(c.heads, head{in: in, index: slices.Index(c.inputs, in)})
+			continue
+		}
+		if best < 0 {
 			return pcap.Frame{}, false
 		}
-		name := c.inputs[0].name
-		var se *pcap.SourceError
-		if errors.As(err, &se) {
-			name = c.inputs[se.File].name
-			err = se.Err
-		}
-		c.warn(name, err)
+		h := &c.heads[best]
+		h.stale = true
+		c.count++
+		f := h.frame
+		f.Number = c.count
+		f.File = h.index
+		return f, true
 	}
 }
 
@@ -181,19 +569,26 @@ func (c *capture) warn(name string, err error) {
 	fmt.Fprintf(c.e.stderr, "tcplens: warning: %s: %v\n", name, err)
 }
 
-// finish closes the files and turns "nothing could be read" into exit 1.
+// finish closes the files and turns "nothing could be read" into exit 1,
+// and a filter that cannot take a frame's link type into exit 2.
 func (c *capture) finish() error {
 	for _, in := range c.inputs {
-		if in.closer != nil {
-			in.closer.Close()
-		}
-		if in.mapped != nil {
-			unmapFile(in.mapped)
-			in.mapped = nil
-		}
+		c.close(in)
+		in.unmap()
+	}
+	if c.err != nil {
+		return c.err
 	}
 	if c.frames == 0 && c.problems > 0 {
 		return &exitError{code: exitNoInput, msg: "no frame could be read"}
 	}
 	return nil
+}
+
+// markOffset is the offset of the latest mark, 0 for none.
+func markOffset(marks []releaseMark) int64 {
+	if len(marks) == 0 {
+		return 0
+	}
+	return marks[len(marks)-1].offset
 }

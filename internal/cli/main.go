@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -18,6 +19,7 @@ import (
 const (
 	exitOK      = 0
 	exitNoInput = 1 // nothing could be read
+	exitFailed  = 1 // an error while running
 	exitUsage   = 2
 )
 
@@ -26,6 +28,8 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+
+	filterFile string // -F: the filter expression of every command that reads captures
 }
 
 // Main runs tcplens with args (without the program name) and returns the
@@ -49,8 +53,39 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return ee.code
 	}
 	fmt.Fprintln(stderr, "tcplens:", err)
-	fmt.Fprintln(stderr, "Run 'tcplens --help' for usage.")
-	return exitUsage
+	if isUsage(err) {
+		fmt.Fprintln(stderr, "Run 'tcplens --help' for usage.")
+		return exitUsage
+	}
+	return exitFailed
+}
+
+// usageError is an error in how tcplens was called: a flag, an argument,
+// a filter. Only these end with the advice to read --help; an error met
+// while running (a file that cannot be written, a namespace that does not
+// exist) does not.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// usagef makes a usageError.
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// isUsage reports whether err is a usage error: ours, or cobra's about
+// its flags, arguments and commands.
+func isUsage(err error) bool {
+	var u usageError
+	if errors.As(err, &u) {
+		return true
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "requires at most", "bad flag syntax"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // execute runs the command, profiled when TCPLENS_CPUPROFILE names a file.
@@ -101,7 +136,8 @@ every segment, and what went wrong.`,
 	}
 	root.Version = version()
 	root.SetVersionTemplate("tcplens {{.Version}}\n")
-	root.CompletionOptions.DisableDefaultCmd = true
+	root.CompletionOptions.HiddenDefaultCmd = false
+	root.PersistentFlags().StringVarP(&e.filterFile, "filter-file", "F", "", "read the filter expression from `FILE` (commands that read captures, and capture)")
 	root.AddCommand(newReadCmd(e), newDissectCmd(e), newConnsCmd(e))
 	root.AddCommand(newSSCmd(e))
 	root.AddCommand(newCaptureCmd(e))
@@ -109,35 +145,43 @@ every segment, and what went wrong.`,
 	root.AddCommand(newDiagnoseCmd(e), newExplainCmd(e))
 	root.AddCommand(newReportCmd(e), newGraphCmd(e))
 	setupOverview(root, e)
+	addCompletions(root, e)
 	return root
 }
 
-// version names the build: the module version when installed with
-// go install, else the VCS revision the binary was built from.
+// version names the build: the module version (when installed with go
+// install of a tagged version), the VCS commit and its time, and says so
+// when the build carries none (go build -buildvcs=false, a tarball).
 func version() string {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "(unknown version)"
+		return "(unknown version: the binary carries no build information)"
 	}
-	if v := info.Main.Version; v != "" && v != "(devel)" {
-		return v
+	v := info.Main.Version
+	if v == "" {
+		v = "(devel)"
 	}
-	rev, dirty := "", ""
+	rev, when, dirty := "", "", ""
 	for _, s := range info.Settings {
 		switch s.Key {
 		case "vcs.revision":
 			rev = s.Value
+		case "vcs.time":
+			when = s.Value
 		case "vcs.modified":
 			if s.Value == "true" {
-				dirty = "+dirty"
+				dirty = ", with uncommitted changes"
 			}
 		}
+	}
+	if rev == "" {
+		return v + ", built without VCS information (no commit recorded)"
 	}
 	if len(rev) > 12 {
 		rev = rev[:12]
 	}
-	if rev == "" {
-		return "(devel)"
+	if when != "" {
+		when = " of " + when
 	}
-	return "devel " + rev + dirty
+	return fmt.Sprintf("%s, commit %s%s%s", v, rev, when, dirty)
 }

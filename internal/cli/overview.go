@@ -2,12 +2,12 @@ package cli
 
 import (
 	"bufio"
-	"fmt"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tcplens/tcplens/internal/bpf"
 	"github.com/tcplens/tcplens/internal/render"
 )
 
@@ -54,10 +54,14 @@ tcplens explain -c 2 and tcplens diagnose work on it too.`,
 const overviewRows = 20
 
 func runOverview(e *env, o overviewOptions, paths []string) error {
-	for _, p := range paths {
-		// A mistyped command reaches here as a file name.
-		if _, err := os.Stat(p); err != nil && p != "-" && !strings.ContainsAny(p, "./") {
-			return fmt.Errorf("unknown command %q (and no file of that name)", p)
+	if len(paths) > 0 && e.filterFile == "" {
+		// A mistyped command reaches here as a file name: neither a file
+		// nor the start of a filter.
+		p := paths[0]
+		if _, err := os.Stat(p); err != nil && p != "-" && !looksLikePath(p) {
+			if _, ferr := bpf.NewFilter(strings.Join(paths, " ")); ferr != nil {
+				return usagef("unknown command %q (and no file of that name)", p)
+			}
 		}
 	}
 	st, d, c, err := o.run(e, paths, overviewRows, nil)
@@ -69,7 +73,7 @@ func runOverview(e *env, o overviewOptions, paths []string) error {
 		files[i] = in.name
 	}
 	w := bufio.NewWriterSize(e.stdout, 64<<10)
-	ov := &render.Overview{Files: files, Report: d.rep, Args: strings.Join(paths, " "), MaxConns: overviewRows}
+	ov := &render.Overview{Files: files, Report: d.rep, Args: hintArgs(paths), MaxConns: overviewRows}
 	if err := render.OverviewText(w, ov, st); err != nil {
 		return err
 	}
@@ -77,4 +81,14 @@ func runOverview(e *env, o overviewOptions, paths []string) error {
 		return err
 	}
 	return c.finish()
+}
+
+// hintArgs is how the overview's hints name the capture: the arguments,
+// or FILE… for a list too long to repeat.
+func hintArgs(paths []string) string {
+	s := strings.Join(paths, " ")
+	if len(s) > 100 {
+		return "FILE…"
+	}
+	return s
 }

@@ -26,18 +26,41 @@ type readOptions struct {
 	json       bool
 	maxConns   int
 	sequential bool
+	count      int
+	write      string
+	sel        selection
 }
 
 func newReadCmd(e *env) *cobra.Command {
 	var o readOptions
 	cmd := &cobra.Command{
-		Use:   "read [flags] [FILE...]",
+		Use:   "read [flags] [FILE|DIR...] [FILTER]",
 		Short: "Print every TCP segment as tcpdump -nn prints it",
 		Long: `read prints one line per TCP segment, byte for byte as 'tcpdump -nn -r FILE tcp'
 prints it up to and including "length N" (tcpdump's application-protocol
-decoding after that is left out). Several files are merged in timestamp order
-as one capture; "-" reads standard input (tcpdump -w - | tcplens read -).
-With no file, read uses a small built-in sample capture.
+decoding after that is left out). Several files, or the captures in a
+directory, are merged in timestamp order as one capture; "-" reads standard
+input (tcpdump -w - | tcplens read -), as does no file when standard input is
+a pipe. Otherwise, with no file, read uses a small built-in sample capture.
+
+FILTER, after the files (or from -F FILE), is a tcpdump filter expression,
+in libpcap's language: host, net, port, portrange, proto, src, dst, ip, ip6,
+tcp, udp, icmp, icmp6, arp, ether host/proto, broadcast, multicast, vlan [ID],
+less, greater, len, proto[expr:size] with arithmetic (+ - * / % & | ^ << >>)
+and comparisons (= != < <= > >=), libpcap's named numbers (tcpflags, tcp-syn,
+tcp-ack, icmp-echo, ...), inbound, outbound, and, or, not. It is a read
+filter: the analysis (-a, --json) sees only the frames that pass, and frames
+keep their numbers in the capture. Every command that reads captures takes
+one.
+  tcplens read trace.pcap 'tcp[tcpflags] & (tcp-syn|tcp-fin) != 0'
+  tcplens read trace.pcap host 10.0.0.7 and port 443
+
+--conn, --community-id, --analysis, --since, --until and --dedup narrow what
+is printed, not what is analysed; -c N stops after N segments; -w FILE
+writes the frames instead of printing them (pcap, or pcapng when the link
+types of the interfaces differ), so that
+  tcplens read big.pcap --conn 17 -w conn17.pcap
+hands one connection to Wireshark with its original timestamps.
 
 Unlike tcpdump's "tcp" filter, read also prints VLAN-tagged frames and IPv6
 segments behind extension headers.
@@ -91,7 +114,10 @@ header's description. A segment that could not be tied to a connection
 (its TCP header is unreadable) has no conn, dir or state_after.`,
 		Example: `  tcplens read trace.pcap
   tcplens read -tt -S trace.pcapng.gz
-  tcpdump -i eth0 -w - | tcplens read -`,
+  tcplens read trace.pcap port 443
+  tcplens read -a trace.pcap --analysis retransmission,zero_window
+  tcplens read big.pcap --conn 17 -w conn17.pcap
+  tcpdump -i eth0 -w - | tcplens read`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runRead(e, o, args)
 		},
@@ -103,16 +129,34 @@ header's description. A segment that could not be tied to a connection
 	f.CountVarP(&o.numeric, "numeric", "n", "accepted for tcpdump habits (-nn); tcplens never resolves names")
 	f.BoolVarP(&o.annotate, "annotate", "a", false, "add each endpoint's state and the analysis to every line")
 	f.BoolVar(&o.json, "json", false, "print one JSON object per segment")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts: SYNs nothing answered); the oldest idle are evicted and counted")
+	addMaxConns(f, &o.maxConns)
+	f.IntVarP(&o.count, "count", "c", 0, "stop after `N` segments (with -w, N frames), as tcpdump -c")
+	f.StringVarP(&o.write, "write", "w", "", "write the frames shown to `FILE` instead of printing them: pcap, or pcapng when the interfaces' link types differ, with the original timestamps (\"-\": standard output)")
+	o.sel.register(f, true, false)
 	f.BoolVar(&o.sequential, "sequential", false, "format on one core (the output is the same)")
 	_ = f.MarkHidden("sequential")
 	return cmd
 }
 
 func runRead(e *env, o readOptions, paths []string) error {
+	if err := checkMaxConns(o.maxConns); err != nil {
+		return err
+	}
+	if o.count < 0 {
+		return usagef("-c %d: the count is a number from 1 (0, the default, reads to the end)", o.count)
+	}
+	if err := o.sel.parse(); err != nil {
+		return err
+	}
+	if o.write != "" && (o.json || o.annotate) {
+		return usagef("-w writes frames, not lines: it takes neither --json nor --annotate")
+	}
 	c, err := openCapture(e, paths)
 	if err != nil {
 		return err
+	}
+	if o.write != "" {
+		return readWrite(e, o, c)
 	}
 	opt := tcpdump.Options{
 		Time:     timeFormat(o.timeFlags),
@@ -122,7 +166,7 @@ func runRead(e *env, o readOptions, paths []string) error {
 		IfName:   ifNamer(),
 	}
 	w := bufio.NewWriterSize(e.stdout, 256<<10)
-	if !o.annotate && !o.json && !o.sequential && runtime.GOMAXPROCS(0) > 1 &&
+	if !o.annotate && !o.json && !o.sequential && o.count == 0 && !o.sel.active() && runtime.GOMAXPROCS(0) > 1 &&
 		opt.Time != tcpdump.TimeDeltaPrev && opt.Time != tcpdump.TimeDeltaFirst {
 		if err := readParallel(c, opt, w); err != nil {
 			return err
@@ -136,10 +180,11 @@ func runRead(e *env, o readOptions, paths []string) error {
 	var line []byte
 	var an *analyze.Analyzer
 	var seg *analyze.Segment
-	if o.annotate || o.json {
+	if o.annotate || o.json || o.sel.needsAnalysis() {
 		an = analyze.New(analyze.Options{MaxConns: o.maxConns}, func(s *analyze.Segment) { seg = s }, nil)
 	}
-	for {
+	shown := 0
+	for o.count == 0 || shown < o.count {
 		f, ok := c.next()
 		if !ok {
 			break
@@ -148,6 +193,9 @@ func runRead(e *env, o readOptions, paths []string) error {
 		if an != nil {
 			seg = nil
 			an.Add(&f)
+		}
+		if !o.sel.segment(&f, seg) {
+			continue
 		}
 		switch {
 		case o.json:
@@ -163,6 +211,7 @@ func runRead(e *env, o readOptions, paths []string) error {
 			}
 		}
 		if len(line) > 0 {
+			shown++
 			if _, err := w.Write(line); err != nil {
 				return err
 			}
@@ -174,6 +223,47 @@ func runRead(e *env, o readOptions, paths []string) error {
 	}
 	if err := w.Flush(); err != nil {
 		return err
+	}
+	return c.finish()
+}
+
+// readWrite is read -w: the frames that pass the filter and the
+// selection, written as they were captured.
+func readWrite(e *env, o readOptions, c *capture) error {
+	fw, err := newFrameWriter(e, o.write, c)
+	if err != nil {
+		return err
+	}
+	var an *analyze.Analyzer
+	var seg *analyze.Segment
+	if o.sel.needsAnalysis() {
+		an = analyze.New(analyze.Options{MaxConns: o.maxConns}, func(s *analyze.Segment) { seg = s }, nil)
+	}
+	for o.count == 0 || fw.frames < o.count {
+		f, ok := c.next()
+		if !ok {
+			break
+		}
+		if an != nil {
+			seg = nil
+			an.Add(&f)
+		}
+		if !o.sel.segment(&f, seg) {
+			continue
+		}
+		if err := fw.write(&f); err != nil {
+			fw.close()
+			return err
+		}
+	}
+	if an != nil {
+		an.Close()
+	}
+	if err := fw.close(); err != nil {
+		return err
+	}
+	if o.write != "-" {
+		fmt.Fprintf(e.stderr, "tcplens: wrote %s to %s\n", plural(fw.frames, "frame"), o.write)
 	}
 	return c.finish()
 }

@@ -139,19 +139,27 @@ func TestReadProblems(t *testing.T) {
 			name:       "not a capture: nothing read, exit 1",
 			args:       []string{"read", notCapture},
 			wantCode:   1,
-			wantStderr: []string{"not a pcap, pcapng or gzip file", "no capture could be read"},
+			wantStderr: []string{"not a pcap, pcapng or gzip file"},
 		},
 		{
-			name:       "one bad file among good ones still reads the good one",
+			// As tcpdump and mergecap: a file that cannot be read is an
+			// error, not a warning and a partial result.
+			name:       "one bad file among good ones is an error",
 			args:       []string{"read", notCapture, capturePath("zeek-http-get.pcap")},
-			wantLines:  14,
+			wantCode:   1,
 			wantStderr: []string{"not a pcap, pcapng or gzip file"},
 		},
 		{
 			name:       "missing file",
 			args:       []string{"read", filepath.Join(testdata, "no-such-file.pcap")},
 			wantCode:   1,
-			wantStderr: []string{"no such file", "no capture could be read"},
+			wantStderr: []string{"no-such-file.pcap: no such file"},
+		},
+		{
+			name:       "missing file among good ones",
+			args:       []string{"read", capturePath("zeek-http-get.pcap"), filepath.Join(testdata, "no-such-file.pcap")},
+			wantCode:   1,
+			wantStderr: []string{"no-such-file.pcap: no such file"},
 		},
 		{
 			name:       "no file reads the built-in demo capture",

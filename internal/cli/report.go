@@ -2,11 +2,12 @@ package cli
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -50,8 +51,8 @@ choose the connections to draw, then to record them (only them: memory stays
 bounded). Standard input is read once, so the pictures are then of the
 connections -c names or of the first ones.
 
-Whatever the capture holds, the page runs no code of its and makes no
-request: everything from the capture is escaped, and the page's
+Whatever the capture holds, the page runs no code but its own and makes
+no request: everything from the capture is escaped, and the page's
 Content-Security-Policy admits its own script and style sheet alone.`,
 		Example: `  tcplens report trace.pcap -o report.html
   tcplens report trace.pcap -c 3,7 -o report.html
@@ -61,7 +62,7 @@ Content-Security-Policy admits its own script and style sheet alone.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.output, "output", "o", "", "write the page to `FILE` (default: standard output)")
+	f.StringVarP(&o.output, "output", "o", "", "write the page to `FILE` (default: the capture's name with .html, in the current directory; - for standard output)")
 	f.VarP(&o.conns, "conn", "c", "draw connection `ID` (repeat it or give a list such as 3,7); default: the most interesting")
 	f.IntVar(&o.pictures, "pictures", 20, "without -c, how many connections to draw, the most interesting first")
 	f.IntVar(&o.rows, "rows", diagnose.DefaultRows, "how many connections the table lists, the most interesting first")
@@ -70,11 +71,25 @@ Content-Security-Policy admits its own script and style sheet alone.`,
 }
 
 func runReport(e *env, o reportCmdOptions, paths []string) error {
-	out, err := openOutput(e, o.output)
+	if err := o.analysis.check(); err != nil {
+		return err
+	}
+	if o.rows < 0 {
+		return usagef("--rows %d: the connections the table lists is a number from 0", o.rows)
+	}
+	if o.pictures < 0 {
+		return usagef("--pictures %d: the connections drawn is a number from 0", o.pictures)
+	}
+	c, err := openCapture(e, paths)
 	if err != nil {
 		return err
 	}
-	c, err := openCapture(e, paths)
+	output := o.output
+	if output == "" {
+		// Never HTML into a terminal: a file named after the capture.
+		output = reportName(c)
+	}
+	out, err := openOutput(e, output)
 	if err != nil {
 		return err
 	}
@@ -132,7 +147,24 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil && o.output == "" {
+		fmt.Fprintf(e.stderr, "tcplens: wrote the report to %s\n", output)
+	}
 	return err
+}
+
+// reportName names the report after the capture: trace.pcap.gz gives
+// trace.html in the current directory; the demo, standard input and
+// several files give tcplens-report.html.
+func reportName(c *capture) string {
+	if len(c.inputs) != 1 || c.inputs[0].path == "" {
+		return "tcplens-report.html"
+	}
+	base := filepath.Base(c.inputs[0].path)
+	for _, ext := range []string{".gz", ".pcapng", ".pcap", ".cap"} {
+		base = strings.TrimSuffix(base, ext)
+	}
+	return base + ".html"
 }
 
 // choosePictures picks the connections to draw: those -c names, in its
@@ -299,20 +331,23 @@ its segment.`,
 	f.VarP(&o.conns, "conn", "c", "the connection `ID` to draw")
 	f.StringVar(&o.kind, "kind", "ladder", "the picture: ladder, tsg, window or rtt")
 	f.StringVar(&o.dir, "dir", "auto", "whose data tsg and window show: client, server, or auto (the direction that carried more)")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once (default 1048576, of them at most 65536 attempts: SYNs nothing answered); the oldest idle are evicted and counted")
+	addMaxConns(f, &o.maxConns)
 	return cmd
 }
 
 func runGraph(e *env, o graphOptions, paths []string) error {
 	kind, err := graph.ParseKind(o.kind)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	if len(o.conns) != 1 {
-		return errors.New("name one connection to draw with -c ID (tcplens conns lists them)")
+		return usagef("name one connection to draw with -c ID (tcplens conns lists them)")
 	}
 	if o.dir != "auto" && o.dir != "client" && o.dir != "server" {
-		return fmt.Errorf("--dir %q: want client, server or auto", o.dir)
+		return usagef("--dir %q: want client, server or auto", o.dir)
+	}
+	if err := checkMaxConns(o.maxConns); err != nil {
+		return err
 	}
 	out, err := openOutput(e, o.output)
 	if err != nil {

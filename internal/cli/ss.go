@@ -142,16 +142,34 @@ type ssRun struct {
 }
 
 func runSS(e *env, o *ssOptions, args []string) error {
+	switch {
+	case o.watch < 0 || o.watch > 0 && o.watch < time.Millisecond:
+		return usagef("--watch %v: the polling interval is at least 1ms (a shorter one only burns a core)", o.watch)
+	case o.duration < 0:
+		return usagef("--duration %v: a duration is not negative", o.duration)
+	case o.interval < 0:
+		return usagef("--interval %v: an interval is not negative (0 prints totals at once)", o.interval)
+	case o.rules.CloseWaitAge < 0:
+		return usagef("--close-wait-age %v: an age is not negative", o.rules.CloseWaitAge)
+	case o.rules.OrphanFinWait2 < 1:
+		return usagef("--orphans %d: a count of sockets is a number from 1", o.rules.OrphanFinWait2)
+	case o.rules.SynRecvHeap < 1:
+		return usagef("--syn-recv-heap %d: a count of sockets is a number from 1", o.rules.SynRecvHeap)
+	}
 	filter, err := sockwatch.ParseFilter(args)
 	if err != nil {
-		return &exitError{code: exitUsage, msg: err.Error()}
+		return usageError{err}
 	}
 	if o.listening {
 		l, _ := sockwatch.ParseFilter([]string{"state", "listening"})
 		filter = sockwatch.Both(l, filter)
 	}
 	if o.netns != "" && !strings.Contains(o.netns, "/") {
+		name := o.netns
 		o.netns = "/var/run/netns/" + o.netns
+		if _, err := os.Stat(o.netns); err != nil {
+			return fmt.Errorf("network namespace %q does not exist (ip netns add %s makes one; ip netns lists them)", name, name)
+		}
 	}
 	r := &ssRun{e: e, o: o, filter: filter}
 	if o.watch == 0 && o.prometheus == "" {
@@ -242,7 +260,11 @@ func (r *ssRun) watchLoop(ctx context.Context) error {
 		flagged = map[string]bool{}
 	)
 	if !r.o.json {
-		fmt.Fprintf(r.e.stderr, "tcplens: watching TCP sockets every %v; Ctrl-C to stop\n", r.o.watch)
+		if r.o.duration > 0 {
+			fmt.Fprintf(r.e.stderr, "tcplens: watching TCP sockets every %v for %v\n", r.o.watch, r.o.duration)
+		} else {
+			fmt.Fprintf(r.e.stderr, "tcplens: watching TCP sockets every %v; Ctrl-C to stop\n", r.o.watch)
+		}
 	}
 	tick := time.NewTicker(r.o.watch)
 	defer tick.Stop()

@@ -196,8 +196,13 @@ func (d *Dissection) AddConnection(cx *Connection) {
 			f := &l.Fields[j]
 			switch f.ID {
 			case "seq":
-				rest := strings.TrimPrefix(f.Meaning, seqAlone)
-				f.Meaning = relativeMeaning(cx.RelSeq, cx.SeqBase, cx.SeqISN, cx.Sender.Role) + "; " + strings.TrimPrefix(rest, "; ")
+				// What follows the raw number's words (the bytes the data
+				// spans) stays; a segment without data has nothing more.
+				rest := strings.TrimPrefix(strings.TrimPrefix(f.Meaning, seqAlone), "; ")
+				f.Meaning = relativeMeaning(cx.RelSeq, cx.SeqBase, cx.SeqISN, cx.Sender.Role)
+				if rest != "" {
+					f.Meaning += "; " + rest
+				}
 			case "ack":
 				if cx.HasAck {
 					ackRaw = uint32(f.RawValue())

@@ -2,9 +2,11 @@ package netlab
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -100,4 +102,78 @@ func (td *tcpdump) stop() (dropped int, err error) {
 		return dropped, fmt.Errorf("netlab: tcpdump: %v: %s", td.err, out)
 	}
 	return dropped, nil
+}
+
+// capturePoints are the lab's capture points: each endpoint's veth, and
+// the router's monitor port, which sees every frame the relay forwards
+// half-way along the path's delay.
+func (l *lab) capturePoints(delay time.Duration) []CapturePoint {
+	half := delay / 2
+	return []CapturePoint{
+		{Name: PointClient, Netns: l.client.name, Iface: l.clientIf, FromServer: delay},
+		{Name: PointRouter, Netns: l.path.name, Iface: l.monitor, FromClient: half, FromServer: delay - half},
+		{Name: PointServer, Netns: l.server.name, Iface: l.serverIf, FromClient: delay},
+	}
+}
+
+// captures is a run's tcpdumps, one per capture point, started and
+// stopped together.
+type captures struct {
+	mu    sync.Mutex
+	files []Capture
+	tds   []*tcpdump // nil while not running
+	snap  int
+	ns    []string
+}
+
+func newCaptures(points []CapturePoint, dir, name string, snaplen int) *captures {
+	c := &captures{snap: snaplen, tds: make([]*tcpdump, len(points))}
+	for _, p := range points {
+		c.files = append(c.files, Capture{
+			Point: p.Name, Path: filepath.Join(dir, name+"."+p.Name+".pcap"), Iface: p.Iface,
+			FromClient: p.FromClient, FromServer: p.FromServer,
+		})
+		c.ns = append(c.ns, p.Netns)
+	}
+	return c
+}
+
+// start starts every capture that is not running, all at once, and
+// returns when all of them listen.
+func (c *captures) start() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	errs := make([]error, len(c.files))
+	var wg sync.WaitGroup
+	for i := range c.files {
+		if c.tds[i] != nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.tds[i], errs[i] = startTcpdump(c.ns[i], c.files[i].Iface, c.files[i].Path, c.snap)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// stop stops every running capture and records what each missed.
+func (c *captures) stop() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for i, td := range c.tds {
+		if td == nil {
+			continue
+		}
+		d, err := td.stop()
+		c.tds[i] = nil
+		c.files[i].Dropped += d
+		if err != nil {
+			errs = append(errs, fmt.Errorf("capture at the %s: %w", c.files[i].Point, err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -12,13 +12,16 @@
 //
 //	client ns            path ns                      server ns
 //	tlkXc0 ──veth── tlkXpc  ⇄ relay ⇄  tlkXps ──veth── tlkXs0
-//	10.77.0.1                                          10.77.0.2
-//	fd00:77::1                                         fd00:77::2
+//	10.77.0.1                 │                        10.77.0.2
+//	fd00:77::1       tlkXma ──veth── tlkXmb            fd00:77::2
+//	                 (mirror)        (monitor)
 //
 // The path namespace has no addresses. A relay in the test process reads
 // every frame (ARP and NDP included) from each path-side veth with an
 // AF_PACKET socket and writes it to the other after the scenario's one-way
-// delay, unless a [Drop] rule matches it. netem is not needed: the relay
+// delay, unless a [Drop] rule matches it as it comes in; half-way along
+// the delay it writes a copy to the mirror veth, as a router's port
+// mirror would. netem is not needed: the relay
 // gives a real path delay (a few ms keeps short states such as LAST_ACK
 // and FIN_WAIT1 observable) and deterministic losses ("the client's final
 // handshake ACK", "the server's 3rd data segment", "every SYN"). Every
@@ -28,8 +31,12 @@
 //
 // # Capture and kernel truth
 //
-// tcpdump listens on the client's or the server's veth (the scenario's
-// [Scenario.Vantage]); it stamps frames with CLOCK_REALTIME. Meanwhile one
+// Every run is captured at three points at once ([CapturePoint]), one
+// tcpdump and one file each: the client's veth, the router's monitor
+// veth (every frame the path forwards, half a delay from each end, after
+// its drops) and the server's veth. The scenario's [Scenario.Vantage]
+// names the main one ([Result.Capture]); [Result.Captures] holds all.
+// tcpdump stamps frames with CLOCK_REALTIME. Meanwhile one
 // poller per endpoint reads that namespace's /proc/net/tcp and tcp6 about
 // every millisecond and records each change of state of every socket on
 // the service port, with the same clock: a kernel state name (SYN_SENT,

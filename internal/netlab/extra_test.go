@@ -27,11 +27,7 @@ func TestExtraScenarios(t *testing.T) {
 			if t.Failed() {
 				return
 			}
-			if *record != "" {
-				if err := r.Save(*record); err != nil {
-					t.Fatal(err)
-				}
-			}
+			save(t, r)
 			t.Run("kernel-truth", func(t *testing.T) { checkKernelTruth(t, r.Record(), r.Capture) })
 		})
 	}

@@ -63,12 +63,13 @@ func (n *netns) sysctl(key, val string) error {
 	})
 }
 
-// lab is the three namespaces and two veth pairs of one run.
+// lab is the three namespaces and three veth pairs of one run.
 type lab struct {
 	id                     string // "tlk" + 6 hex digits
 	client, path, server   *netns
 	clientIf, serverIf     string // endpoint-side veths
 	pathC, pathS           string // path-side veths
+	mirror, monitor        string // the router's mirror port (the relay writes to it) and its peer (tcpdump reads it)
 	clientAddr, serverAddr netip.Addr
 }
 
@@ -119,6 +120,7 @@ func newLab(sc *Scenario, cleanup func(func())) (*lab, error) {
 		id:       id,
 		clientIf: id + "c0", serverIf: id + "s0",
 		pathC: id + "pc", pathS: id + "ps",
+		mirror: id + "ma", monitor: id + "mb",
 		clientAddr: ClientIPv4, serverAddr: ServerIPv4,
 	}
 	if sc.IPv6 {
@@ -168,6 +170,7 @@ func newLab(sc *Scenario, cleanup func(func())) (*lab, error) {
 	if err := ipBatch("",
 		fmt.Sprintf("link add %s netns %s type veth peer name %s netns %s", l.clientIf, l.client.name, l.pathC, l.path.name),
 		fmt.Sprintf("link add %s netns %s type veth peer name %s netns %s", l.serverIf, l.server.name, l.pathS, l.path.name),
+		fmt.Sprintf("link add %s netns %s type veth peer name %s netns %s", l.mirror, l.path.name, l.monitor, l.path.name),
 	); err != nil {
 		return nil, err
 	}
@@ -195,14 +198,18 @@ func newLab(sc *Scenario, cleanup func(func())) (*lab, error) {
 	if err := ipBatch(l.path.name,
 		"link set "+l.pathC+" address 02:00:00:77:01:01",
 		"link set "+l.pathS+" address 02:00:00:77:01:02",
+		"link set "+l.mirror+" address 02:00:00:77:01:03",
+		"link set "+l.monitor+" address 02:00:00:77:01:04",
 		"link set "+l.pathC+" up",
 		"link set "+l.pathS+" up",
+		"link set "+l.mirror+" up",
+		"link set "+l.monitor+" up",
 	); err != nil {
 		return nil, err
 	}
 	// Offloads off: segments as they go on a wire, checksums computed in
 	// software (so valid in the capture) and verified by the receiver.
-	for _, x := range [][2]string{{l.client.name, l.clientIf}, {l.server.name, l.serverIf}, {l.path.name, l.pathC}, {l.path.name, l.pathS}} {
+	for _, x := range [][2]string{{l.client.name, l.clientIf}, {l.server.name, l.serverIf}, {l.path.name, l.pathC}, {l.path.name, l.pathS}, {l.path.name, l.mirror}, {l.path.name, l.monitor}} {
 		if err := run("ip", "netns", "exec", x[0], "ethtool", "-K", x[1], "rx", "off", "tx", "off", "tso", "off", "gso", "off", "gro", "off"); err != nil {
 			return nil, err
 		}

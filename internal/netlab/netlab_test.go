@@ -18,7 +18,10 @@ import (
 	"github.com/tcplens/tcplens/internal/wire"
 )
 
-var record = flag.String("record", "", "write each scenario's capture and kernel record into this `dir` (e.g. ../../testdata/kernel)")
+var (
+	record       = flag.String("record", "", "write each scenario's main capture and kernel record into this `dir` (e.g. ../../testdata/kernel)")
+	recordPoints = flag.String("record-points", "", "write each scenario's captures at every capture point and its kernel record into `dir`/<scenario>/ (e.g. ../../testdata/kernel/vantage)")
+)
 
 // recorded is where the committed runs live.
 const recorded = "../../testdata/kernel"
@@ -49,13 +52,24 @@ func TestScenarios(t *testing.T) {
 			if t.Failed() {
 				return
 			}
-			if *record != "" {
-				if err := r.Save(*record); err != nil {
-					t.Fatal(err)
-				}
-			}
+			save(t, r)
 			t.Run("kernel-truth", func(t *testing.T) { checkKernelTruth(t, r.Record(), r.Capture) })
 		})
+	}
+}
+
+// save saves a run as the -record and -record-points flags ask.
+func save(t *testing.T, r *Result) {
+	t.Helper()
+	if *record != "" {
+		if err := r.Save(*record); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if *recordPoints != "" {
+		if err := r.SavePoints(*recordPoints); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -64,34 +78,48 @@ func TestScenarios(t *testing.T) {
 func checkResult(t *testing.T, r *Result) {
 	t.Helper()
 	sc := r.Scenario
-	st, err := os.Stat(r.Capture)
-	if err != nil {
-		t.Fatalf("no capture: %v", err)
-	}
-	segs, err := ReadCapture(r.Capture, r.ClientAddr.Addr())
-	if err != nil {
-		t.Fatalf("capture (%d bytes) does not decode: %v", st.Size(), err)
+	if len(r.Captures) != 3 || r.Capture == "" {
+		t.Fatalf("captures %+v, main %q: want one at each of the three points, the main one among them", r.Captures, r.Capture)
 	}
 	if r.CaptureDropped != 0 || r.RelayLost != 0 {
 		t.Errorf("frames lost outside the rules: tcpdump %d, relay %d", r.CaptureDropped, r.RelayLost)
 	}
-	// Frames of the lab only, all inside the run, with valid checksums
-	// (offloads are off) and wire-sized (no TSO/GRO super-frames).
-	for _, s := range segs {
-		if !labAddr(s.Seg.Src.Addr()) || !labAddr(s.Seg.Dst.Addr()) {
-			t.Errorf("frame %d: %v > %v is not the lab's", s.N, s.Seg.Src, s.Seg.Dst)
+	var segs []Captured
+	at := map[string][]Captured{}
+	for _, c := range r.Captures {
+		st, err := os.Stat(c.Path)
+		if err != nil {
+			t.Fatalf("no capture at the %s: %v", c.Point, err)
 		}
-		if s.Time.Before(r.Start) || s.Time.After(r.End) {
-			t.Errorf("frame %d at %v outside the run [%v, %v]", s.N, s.Time, r.Start, r.End)
+		cs, err := ReadCapture(c.Path, r.ClientAddr.Addr())
+		if err != nil {
+			t.Fatalf("capture at the %s (%d bytes) does not decode: %v", c.Point, st.Size(), err)
 		}
-		if s.Seg.PayloadLen > 1460 {
-			t.Errorf("frame %d carries %d bytes: offload is on", s.N, s.Seg.PayloadLen)
+		checkFrames(t, c.Point, cs, r.Start, r.End)
+		at[c.Point] = cs
+		if c.Path == r.Capture {
+			segs = cs
 		}
-		// Header and payload are adjacent in the frame's bytes.
-		seglen := s.Seg.HeaderLen + s.Seg.PayloadLen
-		if !s.Seg.Truncated() && cap(s.Seg.TCP) >= seglen {
-			if _, ok := wire.TCPChecksum(s.Seg.Src.Addr(), s.Seg.Dst.Addr(), s.Seg.TCP[:seglen]); !ok {
-				t.Errorf("frame %d: bad TCP checksum", s.N)
+	}
+	if !sc.LateCapture {
+		// Each direction's frames reach the router, then the far end,
+		// in order, less what the path dropped.
+		for _, d := range []Dir{ClientToServer, ServerToClient} {
+			path := []string{PointClient, PointRouter, PointServer}
+			if d == ServerToClient {
+				path = []string{PointServer, PointRouter, PointClient}
+			}
+			drops := 0
+			for _, x := range r.Drops {
+				if x.Dir == d {
+					drops++
+				}
+			}
+			if err := samePath(at[path[0]], at[path[1]], d, drops); err != nil {
+				t.Errorf("%s from the %s to the router: %v", d, path[0], err)
+			}
+			if err := samePath(at[path[1]], at[path[2]], d, 0); err != nil {
+				t.Errorf("%s from the router to the %s: %v", d, path[2], err)
 			}
 		}
 	}
@@ -120,6 +148,72 @@ func checkResult(t *testing.T, r *Result) {
 	}
 	if len(sc.Drops) == 0 && len(r.Drops) > 0 {
 		t.Errorf("the path dropped %v without a rule", r.Drops)
+	}
+}
+
+// samePath reports how the frames going in direction d in the capture
+// downstream differ from those upstream: they must be the same frames
+// (IP ID, flags, sequence and acknowledgment numbers, length), in the same
+// order, less exactly lost of them.
+func samePath(upstream, downstream []Captured, d Dir, lost int) error {
+	type key struct {
+		ipid     uint16
+		flags    wire.Flags
+		seq, ack uint32
+		n        int
+	}
+	k := func(c Captured) key {
+		return key{c.Seg.IPID, c.Seg.Flags, uint32(c.Seg.Seq), uint32(c.Seg.Ack), c.Seg.PayloadLen}
+	}
+	var up, down []key
+	for _, c := range upstream {
+		if c.Dir == d {
+			up = append(up, k(c))
+		}
+	}
+	for _, c := range downstream {
+		if c.Dir == d {
+			down = append(down, k(c))
+		}
+	}
+	i := 0
+	for _, x := range down {
+		for i < len(up) && up[i] != x {
+			i++
+		}
+		if i == len(up) {
+			return fmt.Errorf("frame %+v downstream is not upstream, or not in the same order", x)
+		}
+		i++
+	}
+	if len(up)-len(down) != lost {
+		return fmt.Errorf("%d frames upstream, %d downstream; the path dropped %d", len(up), len(down), lost)
+	}
+	return nil
+}
+
+// checkFrames checks a capture's frames: the lab's only, all inside the
+// run, with valid checksums (offloads are off) and wire-sized (no TSO/GRO
+// super-frames).
+func checkFrames(t *testing.T, point string, segs []Captured, start, end time.Time) {
+	t.Helper()
+	for _, s := range segs {
+		if !labAddr(s.Seg.Src.Addr()) || !labAddr(s.Seg.Dst.Addr()) {
+			t.Errorf("%s frame %d: %v > %v is not the lab's", point, s.N, s.Seg.Src, s.Seg.Dst)
+		}
+		if s.Time.Before(start) || s.Time.After(end) {
+			t.Errorf("%s frame %d at %v outside the run [%v, %v]", point, s.N, s.Time, start, end)
+		}
+		if s.Seg.PayloadLen > 1460 {
+			t.Errorf("%s frame %d carries %d bytes: offload is on", point, s.N, s.Seg.PayloadLen)
+		}
+		// Header and payload are adjacent in the frame's bytes.
+		seglen := s.Seg.HeaderLen + s.Seg.PayloadLen
+		if !s.Seg.Truncated() && cap(s.Seg.TCP) >= seglen {
+			if _, ok := wire.TCPChecksum(s.Seg.Src.Addr(), s.Seg.Dst.Addr(), s.Seg.TCP[:seglen]); !ok {
+				t.Errorf("%s frame %d: bad TCP checksum", point, s.N)
+			}
+		}
 	}
 }
 

@@ -16,9 +16,13 @@ import (
 type Record struct {
 	Scenario string `json:"scenario"`
 	Doc      string `json:"doc"`
-	Capture  string `json:"capture"` // file name of the capture, in the record's directory
-	Vantage  string `json:"vantage"` // "client" or "server": whose interface tcpdump listened on
+	Capture  string `json:"capture"` // file name of the main capture, in the record's directory
+	Vantage  string `json:"vantage"` // "client" or "server": whose interface the main capture was taken on
 	Snaplen  int    `json:"snaplen"` // 0: whole frames
+	// Captures are the captures saved with the record, the main one
+	// among them; a record without them has only the main one, taken at
+	// Vantage (see Points).
+	Captures []CaptureRecord `json:"captures,omitempty"`
 	// Client and Server are the focus connection's endpoints (ip:port,
 	// IPv6 as [addr]:port).
 	Client  string            `json:"client"`
@@ -42,6 +46,31 @@ type Record struct {
 	MaxPollGapMS float64   `json:"max_poll_gap_ms"` // longest time between two polls of one endpoint
 	Kernel       string    `json:"kernel"`          // uname -r
 	Notes        []string  `json:"notes,omitempty"`
+}
+
+// CaptureRecord is one saved capture of a run.
+type CaptureRecord struct {
+	Point string `json:"point"` // "client", "router" or "server"
+	File  string `json:"file"`  // in the record's directory
+	// FromClientMS and FromServerMS are the path's one-way delay between
+	// each endpoint and the point.
+	FromClientMS float64 `json:"from_client_ms"`
+	FromServerMS float64 `json:"from_server_ms"`
+}
+
+// Points returns the record's captures; for a record saved before runs
+// were captured at several points, its one capture, at Vantage.
+func (rec *Record) Points() []CaptureRecord {
+	if len(rec.Captures) > 0 {
+		return rec.Captures
+	}
+	c := CaptureRecord{Point: rec.Vantage, File: rec.Capture}
+	if rec.Vantage == Server.String() {
+		c.FromClientMS = rec.DelayMS
+	} else {
+		c.FromServerMS = rec.DelayMS
+	}
+	return []CaptureRecord{c}
 }
 
 // StatesRecord holds observations per endpoint.
@@ -98,8 +127,18 @@ func obsRecords(obs []Observation) []StateRecord {
 	return out
 }
 
-// Record converts the result to its saved form.
+// Record converts the result to its saved form, with its main capture
+// alone, as Save keeps it.
 func (res *Result) Record() *Record {
+	c, _ := res.CaptureAt(res.Vantage.String())
+	c.Path = res.Scenario.Name + ".pcap"
+	return res.record(c)
+}
+
+// record converts the result to its saved form with the given captures,
+// whose Path is the file name in the record's directory; the first
+// taken at the vantage is the main one.
+func (res *Result) record(captures ...Capture) *Record {
 	sc := res.Scenario
 	snap := sc.Snaplen
 	switch {
@@ -109,7 +148,7 @@ func (res *Result) Record() *Record {
 		snap = 0
 	}
 	rec := &Record{
-		Scenario: sc.Name, Doc: sc.Doc, Capture: sc.Name + ".pcap",
+		Scenario: sc.Name, Doc: sc.Doc,
 		Vantage: res.Vantage.String(), Snaplen: snap,
 		Client: res.ClientAddr.String(), Server: res.ServerAddr.String(),
 		DelayMS: ms(res.Delay), Sysctls: sc.Sysctls,
@@ -124,6 +163,12 @@ func (res *Result) Record() *Record {
 		Start: res.Start.UTC(), End: res.End.UTC(),
 		PollInterval: ms(PollInterval), MaxPollGapMS: ms(res.MaxPollGap),
 		Kernel: res.Kernel, Notes: res.Notes,
+	}
+	for _, c := range captures {
+		if rec.Capture == "" && c.Point == rec.Vantage {
+			rec.Capture = c.Path
+		}
+		rec.Captures = append(rec.Captures, CaptureRecord{Point: c.Point, File: c.Path, FromClientMS: ms(c.FromClient), FromServerMS: ms(c.FromServer)})
 	}
 	for _, d := range res.Drops {
 		rec.Drops = append(rec.Drops, DropRecord{
@@ -142,8 +187,8 @@ func (res *Result) Record() *Record {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// Save writes the capture and the record into dir as <name>.pcap and
-// <name>.json.
+// Save writes the main capture and the record into dir as <name>.pcap
+// and <name>.json.
 func (res *Result) Save(dir string) error {
 	name := res.Scenario.Name
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -152,11 +197,35 @@ func (res *Result) Save(dir string) error {
 	if err := copyFile(filepath.Join(dir, name+".pcap"), res.Capture); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(res.Record(), "", "  ")
+	return writeRecord(filepath.Join(dir, name+".json"), res.Record())
+}
+
+// SavePoints writes every capture of the run and the record into the
+// directory dir/<name>: <point>.pcap for each capture point and
+// record.json.
+func (res *Result) SavePoints(dir string) error {
+	dir = filepath.Join(dir, res.Scenario.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	var saved []Capture
+	for _, c := range res.Captures {
+		file := c.Point + ".pcap"
+		if err := copyFile(filepath.Join(dir, file), c.Path); err != nil {
+			return err
+		}
+		c.Path = file
+		saved = append(saved, c)
+	}
+	return writeRecord(filepath.Join(dir, "record.json"), res.record(saved...))
+}
+
+func writeRecord(path string, rec *Record) error {
+	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, name+".json"), append(b, '\n'), 0o644)
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 func copyFile(dst, src string) error {
@@ -189,9 +258,15 @@ func LoadRecord(path string) (*Record, error) {
 	return &rec, nil
 }
 
-// CapturePath is the path of the record's capture, given the record's own path.
+// CapturePath is the path of the record's main capture, given the record's own path.
 func (rec *Record) CapturePath(recordPath string) string {
 	return filepath.Join(filepath.Dir(recordPath), rec.Capture)
+}
+
+// PointPath is the path of one of the record's captures, given the
+// record's own path.
+func (c CaptureRecord) PointPath(recordPath string) string {
+	return filepath.Join(filepath.Dir(recordPath), c.File)
 }
 
 // ClientAddr parses the focus connection's client endpoint.

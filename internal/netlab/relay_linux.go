@@ -17,13 +17,16 @@ import (
 )
 
 // relay is the path: it copies every frame from one path-side veth to the
-// other after a fixed delay, dropping those its rules match. Each
-// direction is one real-time thread running an event loop (ppoll on the
-// receiving socket with a timeout at the next frame's due time), so that
-// neither the delay nor the order depends on the Go scheduler.
+// other after a fixed delay, dropping those its rules match as they come
+// in. Half-way along the delay it writes a copy of each frame it forwards
+// to the router's mirror port, as a switch's port mirror would: the
+// router's capture point. Each direction is one real-time thread running
+// an event loop (ppoll on the receiving socket with a timeout at the next
+// frame's due time), so that neither the delay nor the order depends on
+// the Go scheduler.
 type relay struct {
-	delay time.Duration
-	c, s  int // AF_PACKET sockets facing the client and the server
+	delay   time.Duration
+	c, s, m int // AF_PACKET sockets facing the client, the server and the mirror port
 
 	armed    atomic.Bool
 	start    time.Time // set before armed
@@ -39,11 +42,14 @@ type relay struct {
 	frames  [3]int                        // relayed, by Dir
 	lost    int                           // frames lost by the sockets themselves
 
+	late [2]time.Duration // per direction, the longest a frame was written after its due time; read after done
+
 	stopOnce sync.Once
 }
 
-// openPacketSock opens an AF_PACKET socket bound to one interface.
-func openPacketSock(ifname string) (int, error) {
+// openPacketSock opens an AF_PACKET socket bound to one interface; one
+// that only sends receives nothing.
+func openPacketSock(ifname string, receive bool) (int, error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return -1, err
@@ -65,7 +71,11 @@ func openPacketSock(ifname string) (int, error) {
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20); err != nil {
 		return fail(err)
 	}
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}); err != nil {
+	proto := uint16(0)
+	if receive {
+		proto = htons(unix.ETH_P_ALL)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: proto, Ifindex: ifi.Index}); err != nil {
 		return fail(err)
 	}
 	return fd, nil
@@ -86,14 +96,19 @@ func socketDrops(fd int) int {
 // startRelay opens the path's sockets inside its namespace and starts
 // copying frames. Rules apply only once arm is called.
 func startRelay(l *lab, delay time.Duration, drops []Drop) (*relay, error) {
-	r := &relay{delay: delay, drops: drops, counts: make([]int, len(drops)), isn: make(map[[2]netip.AddrPort]seq.Num), c: -1, s: -1}
+	r := &relay{delay: delay, drops: drops, counts: make([]int, len(drops)), isn: make(map[[2]netip.AddrPort]seq.Num), c: -1, s: -1, m: -1}
 	err := l.path.do(func() error {
 		var err error
-		if r.c, err = openPacketSock(l.pathC); err != nil {
+		if r.c, err = openPacketSock(l.pathC, true); err != nil {
 			return err
 		}
-		if r.s, err = openPacketSock(l.pathS); err != nil {
+		if r.s, err = openPacketSock(l.pathS, true); err != nil {
 			unix.Close(r.c)
+			return err
+		}
+		if r.m, err = openPacketSock(l.mirror, false); err != nil {
+			unix.Close(r.c)
+			unix.Close(r.s)
 			return err
 		}
 		return nil
@@ -121,19 +136,40 @@ type delayed struct {
 }
 
 // loop relays one direction: frames read from in are written to out
-// delay later, in order (the delay is the same for all).
+// delay later, and to the mirror port half of it later, in order (the
+// delay is the same for all).
 func (r *relay) loop(in, out int, dir Dir, done chan struct{}, rt chan<- bool) {
 	defer close(done)
 	runtime.LockOSThread() // never unlocked: the real-time thread is retired with the goroutine
 	_, ok := realtime()
 	rt <- ok
-	var line []delayed
+	var line, mirror []delayed
+	half := r.delay / 2
 	buf := make([]byte, 1<<16)
 	fds := []unix.PollFd{{Fd: int32(in), Events: unix.POLLIN}}
+	// send writes the frames of q that are due to fd and returns the rest.
+	send := func(q []delayed, fd int) []delayed {
+		now := time.Now()
+		for len(q) > 0 && !q[0].due.After(now) {
+			if late := now.Sub(q[0].due); late > r.late[dir-1] {
+				r.late[dir-1] = late
+			}
+			if _, err := unix.Write(fd, q[0].frame); err != nil {
+				r.mu.Lock()
+				r.lost++
+				r.mu.Unlock()
+			}
+			q[0].frame = nil
+			q = q[1:]
+		}
+		return q
+	}
 	for !r.stopping.Load() {
 		wait := 10 * time.Millisecond // how often the stop flag is looked at
-		if len(line) > 0 {
-			wait = min(wait, max(time.Until(line[0].due), 0))
+		for _, q := range [][]delayed{line, mirror} {
+			if len(q) > 0 {
+				wait = min(wait, max(time.Until(q[0].due), 0))
+			}
 		}
 		ts := unix.NsecToTimespec(int64(wait))
 		n, _ := unix.Ppoll(fds, &ts, nil)
@@ -151,19 +187,12 @@ func (r *relay) loop(in, out int, dir Dir, done chan struct{}, rt chan<- bool) {
 			}
 			frame := append([]byte(nil), buf[:m]...)
 			if !r.drop(frame, dir, now) {
+				mirror = append(mirror, delayed{due: now.Add(half), frame: frame})
 				line = append(line, delayed{due: now.Add(r.delay), frame: frame})
 			}
 		}
-		now := time.Now()
-		for len(line) > 0 && !line[0].due.After(now) {
-			if _, err := unix.Write(out, line[0].frame); err != nil {
-				r.mu.Lock()
-				r.lost++
-				r.mu.Unlock()
-			}
-			line[0].frame = nil
-			line = line[1:]
-		}
+		mirror = send(mirror, r.m)
+		line = send(line, out)
 	}
 }
 
@@ -242,5 +271,6 @@ func (r *relay) stop() {
 		r.mu.Unlock()
 		unix.Close(r.c)
 		unix.Close(r.s)
+		unix.Close(r.m)
 	})
 }

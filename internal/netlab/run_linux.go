@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
@@ -77,7 +76,6 @@ func Run(t testing.TB, sc Scenario) *Result {
 
 	res := &Result{
 		Scenario: sc, Vantage: sc.Vantage, Delay: delay, Kernel: kernelRelease(),
-		Capture:    filepath.Join(t.TempDir(), sc.Name+".pcap"),
 		ClientAddr: netip.AddrPortFrom(l.clientAddr, uint16(FirstClientPort+sc.Focus)),
 		ServerAddr: netip.AddrPortFrom(l.serverAddr, ServicePort),
 	}
@@ -95,36 +93,11 @@ func Run(t testing.TB, sc Scenario) *Result {
 	stopPollers := func() { stopPolls.Do(func() { pc.stop(); ps.stop() }) }
 	cleanup(stopPollers)
 
-	// The capture, now or when a behaviour asks for it.
-	capNS, capIf := l.client.name, l.clientIf
-	if sc.Vantage == Server {
-		capNS, capIf = l.server.name, l.serverIf
-	}
-	var capMu sync.Mutex
-	var td *tcpdump
-	startCap := func() error {
-		capMu.Lock()
-		defer capMu.Unlock()
-		if td != nil {
-			return nil
-		}
-		var err error
-		td, err = startTcpdump(capNS, capIf, res.Capture, snap)
-		return err
-	}
-	stopCap := func() (int, error) {
-		capMu.Lock()
-		defer capMu.Unlock()
-		if td == nil {
-			return 0, nil
-		}
-		d, err := td.stop()
-		td = nil
-		return d, err
-	}
-	cleanup(func() { stopCap() })
+	// The captures, now or when a behaviour asks for them.
+	caps := newCaptures(l.capturePoints(delay), t.TempDir(), sc.Name, snap)
+	cleanup(func() { caps.stop() })
 	if !sc.LateCapture {
-		if err := startCap(); err != nil {
+		if err := caps.start(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -135,7 +108,7 @@ func Run(t testing.TB, sc Scenario) *Result {
 		if !sc.LateCapture {
 			return nil
 		}
-		return startCap()
+		return caps.start()
 	})
 	cleanup(sh.closeAll)
 	server := &Side{Role: Server, Addr: l.serverAddr, Peer: l.clientAddr, Port: ServicePort, netns: l.server.name, sh: sh}
@@ -188,8 +161,14 @@ func Run(t testing.TB, sc Scenario) *Result {
 
 	stopPollers()
 	res.End = time.Now()
-	dropped, capErr := stopCap()
-	res.CaptureDropped = dropped
+	capErr := caps.stop()
+	res.Captures = caps.files
+	for _, c := range res.Captures {
+		res.CaptureDropped += c.Dropped
+		if c.Point == sc.Vantage.String() {
+			res.Capture = c.Path
+		}
+	}
 	sh.closeAll()
 	rl.stop()
 	teardown()
@@ -198,7 +177,8 @@ func Run(t testing.TB, sc Scenario) *Result {
 	rl.mu.Lock()
 	res.Drops = rl.dropped
 	res.RelayLost = rl.lost
-	res.Notes = append(res.Notes, fmt.Sprintf("path: %d frames c2s, %d s2c, %d dropped by rule, %d lost by the relay", rl.frames[ClientToServer], rl.frames[ServerToClient], len(rl.dropped), rl.lost))
+	res.RelayLate = max(rl.late[0], rl.late[1])
+	res.Notes = append(res.Notes, fmt.Sprintf("path: %d frames c2s, %d s2c, %d dropped by rule, %d lost by the relay, forwarded up to %v late", rl.frames[ClientToServer], rl.frames[ServerToClient], len(rl.dropped), rl.lost, res.RelayLate.Round(10*time.Microsecond)))
 	rl.mu.Unlock()
 	if !rl.rt || !pc.rt || !ps.rt {
 		res.Notes = append(res.Notes, "real-time scheduling refused: relay and pollers ran as ordinary threads, so their timing is at the mercy of the machine's load")

@@ -84,12 +84,15 @@ type Scenario struct {
 	// capture; it goes into the record.
 	Doc string
 
-	// Vantage is the endpoint on whose interface tcpdump listens; zero
-	// means Client. A frame the path drops appears in a capture taken
-	// at its sender and not in one taken at its receiver.
+	// Vantage is the endpoint whose capture is the run's main one
+	// (Result.Capture, the one Expect.Capture checks and Save keeps);
+	// zero means Client. Every run is captured at every capture point
+	// (Result.Captures). A frame the path drops appears in a capture
+	// taken at its sender and not in one taken at its receiver, nor at
+	// the router, which drops as frames come in.
 	Vantage Role
-	// LateCapture leaves the capture to the behaviours, which start it
-	// with Side.StartCapture (a capture that begins mid-stream).
+	// LateCapture leaves the captures to the behaviours, which start
+	// them with Side.StartCapture (a capture that begins mid-stream).
 	LateCapture bool
 	// Snaplen is the bytes captured per frame: 0 means DefaultSnaplen,
 	// -1 the whole frame (for scenarios whose payload matters).
@@ -200,6 +203,16 @@ func HoldsByte(off int64) func(p *Packet) bool {
 	}
 }
 
+// CaptureAt returns the run's capture at the named point.
+func (res *Result) CaptureAt(point string) (Capture, bool) {
+	for _, c := range res.Captures {
+		if c.Point == point {
+			return c, true
+		}
+	}
+	return Capture{}, false
+}
+
 // Dropped is a frame the path dropped.
 type Dropped struct {
 	Time   time.Time // when the path received it (CLOCK_REALTIME)
@@ -215,6 +228,37 @@ type Dropped struct {
 // String describes the dropped frame on one line.
 func (d Dropped) String() string {
 	return fmt.Sprintf("%s %s [%s] seq %d ack %d len %d (%s)", d.Time.UTC().Format("15:04:05.000000"), d.Dir, d.Flags, d.Seq, d.Ack, d.Len, d.Rule)
+}
+
+// The capture points of a run: every run is captured at all three at once.
+const (
+	PointClient = "client" // the client's veth, in its namespace
+	PointRouter = "router" // the router's mirror port, in the path's namespace, half-way along the path's delay
+	PointServer = "server" // the server's veth, in its namespace
+)
+
+// CapturePoint is an interface where a run is captured: one tcpdump, one
+// file. A topology lists its points; Run captures at all of them at once.
+type CapturePoint struct {
+	Name  string // file-name safe: PointClient, PointRouter, PointServer or a topology's own
+	Netns string // the network namespace the interface lives in
+	Iface string
+	// FromClient and FromServer are the path's one-way delay between each
+	// endpoint and the point: a frame the client sends passes the point
+	// FromClient later, and one the point sees reaches the client
+	// FromClient later.
+	FromClient, FromServer time.Duration
+}
+
+// Capture is one of a run's captures.
+type Capture struct {
+	Point                  string // the CapturePoint's Name
+	Path                   string // the pcap file (removed with the test's temp dir)
+	Iface                  string // the interface tcpdump listened on
+	FromClient, FromServer time.Duration
+	// Dropped is the kernel's count of frames this tcpdump missed; it
+	// should be 0.
+	Dropped int
 }
 
 // Observation is one kernel state of a socket, as the poller first saw it.
@@ -239,8 +283,11 @@ type Conn struct {
 // Result is what one run of a scenario produced.
 type Result struct {
 	Scenario Scenario
-	Capture  string // path of the pcap file (removed with the test's temp dir)
+	Capture  string // path of the Vantage's pcap file, one of Captures
 	Vantage  Role
+	// Captures are the run's captures, one per capture point, in the
+	// topology's order (client, router, server).
+	Captures []Capture
 
 	// ClientAddr and ServerAddr are the focus connection's endpoints.
 	ClientAddr, ServerAddr netip.AddrPort
@@ -262,10 +309,15 @@ type Result struct {
 	// missed.
 	Polls      [2]int
 	MaxPollGap time.Duration
-	// CaptureDropped is the kernel's count of frames tcpdump missed;
-	// RelayLost counts frames the relay's sockets missed. Both should be 0.
+	// CaptureDropped is the kernel's count of frames the tcpdumps missed,
+	// all captures together; RelayLost counts frames the relay's sockets
+	// missed. Both should be 0.
 	CaptureDropped, RelayLost int
-	Notes                     []string // what the behaviours and the harness logged
+	// RelayLate is the longest a frame waited in the relay beyond its
+	// due time (a real-time thread woken late): the path's delay is
+	// Delay plus up to this much.
+	RelayLate time.Duration
+	Notes     []string // what the behaviours and the harness logged
 }
 
 // States returns the state names of the focus connection's endpoint r.

@@ -268,5 +268,5 @@ func bytesHuman(n uint64) string {
 		div *= unit
 		exp++
 	}
-	return fmt.Sprintf("%.1f%ci", float64(n)/float64(div), "KMGTPE"[exp])
+	return fmt.Sprintf("%.1f%ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

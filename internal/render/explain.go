@@ -103,7 +103,7 @@ func NegotiatedWords(s *analyze.Summary) string {
 // ByteCount is "1 byte", "200 bytes", "19.5 KiB".
 func ByteCount(n uint64) string {
 	if n >= 1024 {
-		return bytesHuman(n) + "B"
+		return bytesHuman(n)
 	}
 	return plural(int(n), "byte")
 }

@@ -50,7 +50,7 @@ func OverviewText(w io.Writer, o *Overview, st Style) error {
 
 func writeCaptureFacts(b *strings.Builder, o *Overview, st Style) {
 	rep, s := o.Report, &o.Report.Stats
-	fmt.Fprintf(b, "%s  %s\n", st.bold("capture"), strings.Join(o.Files, ", "))
+	fmt.Fprintf(b, "%s  %s\n", st.bold("capture"), fileList(o.Files))
 	links := make([]pcap.LinkType, 0, len(s.Links))
 	for l := range s.Links {
 		links = append(links, l)
@@ -62,8 +62,13 @@ func writeCaptureFacts(b *strings.Builder, o *Overview, st Style) {
 	}
 	span := ""
 	if s.Frames > 0 {
+		// The end's date only when it differs from the start's.
+		end := s.Last.Std().Format("15:04:05.000")
+		if s.Last.Std().Format("2006-01-02") != s.First.Std().Format("2006-01-02") {
+			end = s.Last.Std().Format("2006-01-02 15:04:05.000")
+		}
 		span = fmt.Sprintf(", %s from %s to %s UTC", string(AppendDuration(nil, s.Last.Sub(s.First))),
-			s.First.Std().Format("2006-01-02 15:04:05.000"), s.Last.Std().Format("15:04:05.000"))
+			s.First.Std().Format("2006-01-02 15:04:05.000"), end)
 	}
 	fmt.Fprintf(b, "         %s; %s, %s in %s%s\n", orNone(strings.Join(names, ", ")), plural(s.Frames, "packet"),
 		plural(s.Segments, "TCP segment"), plural(rep.ConnCount, "connection"), span)
@@ -71,6 +76,24 @@ func writeCaptureFacts(b *strings.Builder, o *Overview, st Style) {
 		fmt.Fprintf(b, "         %d without TCP, %d malformed, %d later IP fragments\n", s.NotTCP, s.Malformed, s.Fragments)
 	}
 	fmt.Fprintf(b, "         %s\n", VantageWords(rep.Vantages))
+}
+
+// fileList names the files, or a long list's first and last and how
+// many lie between (a rotated capture of thousands of files).
+func fileList(files []string) string {
+	if len(files) <= 4 {
+		return strings.Join(files, ", ")
+	}
+	return fmt.Sprintf("%s, %s, … %d files more …, %s (%d files)", files[0], files[1], len(files)-3, files[len(files)-1], len(files))
+}
+
+// argsOf is how the hints name the capture: " " and the arguments, or
+// nothing for the built-in demo.
+func argsOf(o *Overview) string {
+	if o.Args == "" {
+		return ""
+	}
+	return " " + o.Args
 }
 
 func orNone(s string) string {
@@ -156,7 +179,7 @@ func writeConnRows(b *strings.Builder, o *Overview, st Style) error {
 		return err
 	}
 	if shown := min(len(order), limit); rep.ConnCount > shown {
-		fmt.Fprintf(b, "  … and %d more (tcplens conns FILE lists them all)\n", rep.ConnCount-shown)
+		fmt.Fprintf(b, "  … and %d more (tcplens conns%s lists them all)\n", rep.ConnCount-shown, argsOf(o))
 	}
 	return nil
 }
@@ -234,7 +257,7 @@ func writeFindingSummary(b *strings.Builder, o *Overview, st Style) {
 	}
 	tw.Flush()
 	if len(groups) > limit {
-		fmt.Fprintf(b, "  … and %d more kinds (tcplens diagnose FILE lists them all)\n", len(groups)-limit)
+		fmt.Fprintf(b, "  … and %d more kinds (tcplens diagnose%s lists them all)\n", len(groups)-limit, argsOf(o))
 	}
 }
 
