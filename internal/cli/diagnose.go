@@ -148,11 +148,8 @@ func analyzeParallel[T any](c *capture, p *analyze.Parallel[T], each func(*pcap.
 		c.hold()
 		p.Stable(c.release)
 	}
-	for {
-		f, ok := c.next()
-		if !ok {
-			break
-		}
+	var f pcap.Frame // one for all: a frame that escaped each time would cost an allocation per frame
+	for c.nextInto(&f) {
 		if each != nil {
 			each(&f)
 		}

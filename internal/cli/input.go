@@ -461,10 +461,17 @@ func (c *capture) close(in *input) {
 // next returns the next frame that passes the filter, reporting problems
 // on the way; false at the end.
 func (c *capture) next() (pcap.Frame, bool) {
+	var f pcap.Frame
+	ok := c.nextInto(&f)
+	return f, ok
+}
+
+// nextInto is next into *f: the analysis, which takes millions of frames,
+// spares copying each through the returns.
+func (c *capture) nextInto(f *pcap.Frame) bool {
 	for {
-		f, ok := c.nextFrame()
-		if !ok {
-			return f, false
+		if !c.nextFrame(f) {
+			return false
 		}
 		c.read = max(c.read, f.Number)
 		if in := c.inputs[f.File]; in.mapped != nil {
@@ -477,35 +484,35 @@ func (c *capture) next() (pcap.Frame, bool) {
 			}
 		}
 		if c.filter != nil {
-			pass, err := c.filter.Match(&f, c.inputs[f.File].bigEndian)
+			pass, err := c.filter.Match(f, c.inputs[f.File].bigEndian)
 			if err != nil {
 				c.err = usageError{err}
-				return pcap.Frame{}, false
+				return false
 			}
 			if !pass {
 				continue
 			}
 		}
 		c.frames++
-		return f, true
+		return true
 	}
 }
 
 // nextFrame returns the next frame of the merge.
-func (c *capture) nextFrame() (pcap.Frame, bool) {
+func (c *capture) nextFrame(f *pcap.Frame) bool {
 	if c.err != nil {
-		return pcap.Frame{}, false
+		return false
 	}
 	if c.one != nil {
 		for {
 			// A call through the interface and the wrapper costs a tenth
 			// of what reading a frame does: the one input is read directly.
-			f, err := c.one.reader.Next()
+			err := c.one.reader.Read(f)
 			if err == nil {
-				return f, true
+				return true
 			}
 			if err == io.EOF {
-				return pcap.Frame{}, false
+				return false
 			}
 			c.warn(c.one.name, err)
 		}
@@ -552,15 +559,15 @@ func (c *capture) nextFrame() (pcap.Frame, bool) {
 			continue
 		}
 		if best < 0 {
-			return pcap.Frame{}, false
+			return false
 		}
 		h := &c.heads[best]
 		h.stale = true
 		c.count++
-		f := h.frame
+		*f = h.frame
 		f.Number = c.count
 		f.File = h.index
-		return f, true
+		return true
 	}
 }
 

@@ -110,13 +110,13 @@ func (r *Reader) classicStart() error {
 	return nil
 }
 
-// classicNext reads one record.
-func (r *Reader) classicNext() (Frame, error) {
+// classicNext reads one record into f.
+func (r *Reader) classicNext(f *Frame) error {
 	s := &r.pcap
 	if s.pending != nil {
 		err := s.pending
 		s.pending = nil
-		return Frame{}, err
+		return err
 	}
 	// Keep the previous record in the buffer: if this header is corrupt,
 	// the previous record's length may be the lie, and resynchronising
@@ -132,11 +132,11 @@ func (r *Reader) classicNext() (Frame, error) {
 	if err := r.fill(s.hdrLen); err != nil {
 		if r.avail() == 0 {
 			if r.srcErr != nil {
-				return r.stop(r.sourceError(off, frameNo))
+				return r.stopWith(r.sourceError(off, frameNo))
 			}
-			return r.stop(nil)
+			return r.stopWith(nil)
 		}
-		return r.stop(&FormatError{Format: "pcap", Offset: off, Frame: frameNo,
+		return r.stopWith(&FormatError{Format: "pcap", Offset: off, Frame: frameNo,
 			Msg: fmt.Sprintf("record header cut short: %d of %d bytes", r.avail(), s.hdrLen), Err: err})
 	}
 	start = r.pos // fill may have moved the data
@@ -148,7 +148,7 @@ func (r *Reader) classicNext() (Frame, error) {
 	}
 	n := s.hdrLen + int(caplen)
 	if err := r.fill(n); err != nil {
-		return r.stop(&FormatError{Format: "pcap", Offset: off, Frame: frameNo,
+		return r.stopWith(&FormatError{Format: "pcap", Offset: off, Frame: frameNo,
 			Msg: fmt.Sprintf("record says %d captured bytes, only %d remain", caplen, r.avail()-s.hdrLen), Err: err})
 	}
 	start = r.pos
@@ -186,7 +186,8 @@ func (r *Reader) classicNext() (Frame, error) {
 	s.prevOff = off
 	s.lastSec = sec
 	r.frames++
-	return Frame{Number: r.frames, Offset: off, Time: t, Link: s.link, Length: wire, Data: data}, nil
+	*f = Frame{Number: r.frames, Offset: off, Time: t, Link: s.link, Length: wire, Data: data}
+	return nil
 }
 
 // classicHeader decodes a record header at b.
@@ -236,7 +237,7 @@ const resyncWindow = 1 << 20
 // plausible header is followed by another plausible header (or by the end
 // of the file). The scan starts inside the previous record, because a
 // record whose length field was too large swallows the header after it.
-func (r *Reader) classicResync(off int64, frameNo int, why string) (Frame, error) {
+func (r *Reader) classicResync(off int64, frameNo int, why string) error {
 	s := &r.pcap
 	haveLast := s.prevOff >= 0
 	from := off + 1
@@ -270,9 +271,9 @@ func (r *Reader) classicResync(off int64, frameNo int, why string) (Frame, error
 		r.pos = p
 		s.recovered++
 		to := r.offset(p)
-		return Frame{}, &FormatError{Format: "pcap", Offset: off, Frame: frameNo,
+		return &FormatError{Format: "pcap", Offset: off, Frame: frameNo,
 			Msg: fmt.Sprintf("%s; resuming at offset %d (0x%x), the next plausible record", why, to, to)}
 	}
-	return r.stop(&FormatError{Format: "pcap", Offset: off, Frame: frameNo,
+	return r.stopWith(&FormatError{Format: "pcap", Offset: off, Frame: frameNo,
 		Msg: why + "; no plausible record follows, reading stops"})
 }
