@@ -44,6 +44,7 @@ type input struct {
 	mappable bool          // it was, or it is the built-in sample: its frames stay valid
 	released int64         // how much of mapped, from its start, is given back
 	marks    []releaseMark // where reading passed each releaseStep, by frame
+	nextMark int64         // the offset at which the next release or mark is due
 	last     int           // the number of the last frame handed out from it
 
 	// What the file said about itself, kept when it is closed.
@@ -89,13 +90,30 @@ func (in *input) release(off int64) {
 		releaseMapped(in.mapped[in.released:end])
 		in.released = end
 	}
+	in.nextMark = max(in.nextMark, in.released+releaseStep)
+}
+
+// passed notes that reading handed out frame n, at offset off of the
+// mapped file: it gives back the pages behind, or, when the caller holds
+// frames, marks where they are to be given back.
+func (in *input) passed(n int, off int64, held bool) {
+	in.last = n
+	if off < in.nextMark {
+		return
+	}
+	in.nextMark = off + releaseStep
+	if held {
+		in.marks = append(in.marks, releaseMark{n - 1, off})
+	} else {
+		in.release(off) // the frames before it are done with
+	}
 }
 
 // unmap ends the mapping, once no frame in it is in use.
 func (in *input) unmap() {
 	if in.mapped != nil {
 		unmapFile(in.mapped)
-		in.mapped, in.released, in.marks = nil, 0, nil
+		in.mapped, in.released, in.marks, in.nextMark = nil, 0, nil, 0
 	}
 }
 
@@ -474,14 +492,12 @@ func (c *capture) nextInto(f *pcap.Frame) bool {
 			return false
 		}
 		c.read = max(c.read, f.Number)
-		if in := c.inputs[f.File]; in.mapped != nil {
-			in.last = f.Number
-			switch {
-			case !c.held && f.Offset-in.released >= releaseStep:
-				in.release(f.Offset) // the frames before it are done with
-			case c.held && f.Offset-max(in.released, markOffset(in.marks)) >= releaseStep:
-				in.marks = append(in.marks, releaseMark{f.Number - 1, f.Offset})
-			}
+		in := c.one
+		if in == nil {
+			in = c.inputs[f.File]
+		}
+		if in.mapped != nil {
+			in.passed(f.Number, f.Offset, c.held)
 		}
 		if c.filter != nil {
 			pass, err := c.filter.Match(f, c.inputs[f.File].bigEndian)
@@ -590,12 +606,4 @@ func (c *capture) finish() error {
 		return &exitError{code: exitNoInput, msg: "no frame could be read"}
 	}
 	return nil
-}
-
-// markOffset is the offset of the latest mark, 0 for none.
-func markOffset(marks []releaseMark) int64 {
-	if len(marks) == 0 {
-		return 0
-	}
-	return marks[len(marks)-1].offset
 }
