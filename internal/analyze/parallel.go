@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"math"
 	"net/netip"
 	"sync"
 
@@ -310,20 +311,24 @@ func (p *Parallel[T]) mergeBatch(b *pbatch[T]) {
 		p.mergeUpTo(b, -1)
 		return
 	}
+	next := p.mergeUpTo(b, 0) // the frame of the first record
 	for i := range b.notes {
 		n := &b.notes[i]
 		if n.Frame == 0 {
 			continue
 		}
-		p.mergeUpTo(b, n.Frame)
+		if n.Frame >= next {
+			next = p.mergeUpTo(b, n.Frame)
+		}
 		p.note(n)
 	}
 	p.mergeUpTo(b, -1)
 }
 
 // mergeUpTo hands on the records of b at frames up to frame (all of them
-// for -1), the earliest first across the workers' logs.
-func (p *Parallel[T]) mergeUpTo(b *pbatch[T], frame int) {
+// for -1), the earliest first across the workers' logs, and returns the
+// frame of the next record (math.MaxInt for none).
+func (p *Parallel[T]) mergeUpTo(b *pbatch[T], frame int) int {
 	for {
 		best := -1
 		for w, log := range b.logs {
@@ -332,11 +337,11 @@ func (p *Parallel[T]) mergeUpTo(b *pbatch[T], frame int) {
 			}
 		}
 		if best < 0 {
-			return
+			return math.MaxInt
 		}
 		r := &b.logs[best][p.heads[best]]
 		if frame >= 0 && r.frame > frame {
-			return
+			return r.frame
 		}
 		p.heads[best]++
 		if r.created {
