@@ -110,8 +110,10 @@ type Conn struct {
 	Start pcap.Time
 	// attempt says the connection is, so far, one end's SYNs and nothing
 	// else (see Table.MaxAttempts): 1 + the index in Ends of that end;
-	// 0 once anything else came.
-	attempt int8
+	// 0 once anything else came. attemptAt is then its entry in the
+	// table's list of attempts.
+	attempt   int8
+	attemptAt int32
 
 	tcp.Conn
 

@@ -71,7 +71,7 @@ type Table struct {
 	// unless set before the first Lookup): past it the oldest leaves the
 	// table, evicted.
 	MaxAttempts int
-	attempts    []*Conn // in the order created; those that stopped being attempts are skipped
+	attempts    []*Conn // in the order created; nil for those that stopped being attempts
 	attemptsAt  int     // first entry of attempts still to look at
 	numAttempts int     // connections in the table that are attempts
 }
@@ -96,44 +96,48 @@ func synOnly(s *wire.Segment) bool { return s.Flags&(wire.SYN|wire.ACK|wire.RST)
 // noteSegment keeps c's attempt mark true to the segment its end sent.
 func (t *Table) noteSegment(c *Conn, s *wire.Segment, end int) {
 	if c.attempt != 0 && (int(c.attempt) != end+1 || !synOnly(s)) {
-		c.attempt = 0
-		t.numAttempts--
+		t.notAttempt(c)
 	}
+}
+
+// notAttempt takes c, an attempt, off the list of attempts: its entry is
+// cleared at once, so that the list keeps no ended connection from being
+// freed.
+func (t *Table) notAttempt(c *Conn) {
+	t.attempts[c.attemptAt] = nil
+	c.attempt = 0
+	t.numAttempts--
 }
 
 // addAttempt marks c, just created by a SYN, as an attempt, and evicts
 // the oldest attempt when there are more than MaxAttempts.
 func (t *Table) addAttempt(c *Conn, end int) {
 	c.attempt = int8(end + 1)
+	c.attemptAt = int32(len(t.attempts))
 	t.numAttempts++
 	t.attempts = append(t.attempts, c)
 	for t.numAttempts > max(t.MaxAttempts, 1) && t.attemptsAt < len(t.attempts) {
 		old := t.attempts[t.attemptsAt]
-		t.attempts[t.attemptsAt] = nil
 		t.attemptsAt++
-		if old.attempt != 0 && old != c {
+		if old != nil && old != c {
 			t.remove(old, EndEvicted)
 			t.Evicted++
 			t.EvictedAttempts++
 		}
 	}
-	// Entries of connections that got an answer (or left) linger until
-	// their turn, and keep those connections from being freed; drop them
-	// once there are 1,024 of them, so that at most that many are held
-	// past their end (a pass over the list every 1,024 answers).
-	if live := len(t.attempts) - t.attemptsAt; live-t.numAttempts > 1024 {
+	// The entries of connections that got an answer (or left) are holes;
+	// close them up once they outnumber the attempts, which keeps the
+	// list at most twice the attempts held, at a constant cost per entry.
+	if live := len(t.attempts) - t.attemptsAt; live-t.numAttempts > max(t.numAttempts, 64) {
 		kept := t.attempts[:0]
 		for _, a := range t.attempts[t.attemptsAt:] {
-			if a.attempt != 0 {
+			if a != nil {
+				a.attemptAt = int32(len(kept))
 				kept = append(kept, a)
 			}
 		}
 		clear(t.attempts[len(kept):])
 		t.attempts, t.attemptsAt = kept, 0
-	} else if t.attemptsAt > 1024 && t.attemptsAt > len(t.attempts)/2 {
-		n := copy(t.attempts, t.attempts[t.attemptsAt:])
-		clear(t.attempts[n:])
-		t.attempts, t.attemptsAt = t.attempts[:n], 0
 	}
 }
 
@@ -308,8 +312,7 @@ func (t *Table) unlink(c *Conn) {
 func (t *Table) remove(c *Conn, why EndReason) {
 	t.unlink(c)
 	if c.attempt != 0 {
-		c.attempt = 0
-		t.numAttempts--
+		t.notAttempt(c)
 	}
 	key := c.Key()
 	if a := key.A.Addr(); a.Is6() {
@@ -387,3 +390,4 @@ func (t *Table) Close(now pcap.Time) {
 		t.remove(c, EndCapture)
 	}
 }
+
