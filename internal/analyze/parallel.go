@@ -50,8 +50,8 @@ type Parallel[T any] struct {
 	lastScan pcap.Time    // the time of the latest expiry
 	frames   int          // frames dealt, for the frame number of the end of the capture
 
-	// the merger's
-	ids      map[*conn.Conn]idPair
+	// the merger's: the IDs of the connections open, by first frame
+	ids      map[int]idPair
 	nextID   int
 	replaced int // the ID of the connection a replacement at the current frame ended
 	heads    []int
@@ -134,7 +134,7 @@ func NewParallel[T any](opts Options, hooks func(worker int) Hooks[T], ended fun
 	nw := min(max(opts.Threads, 1), n)
 	p := &Parallel[T]{shards: n, owner: make([]int, n), ended: ended, note: note,
 		merge: make(chan *pbatch[T], batchesOut), free: make(chan *pbatch[T], batchesOut),
-		merged: make(chan struct{}), ids: map[*conn.Conn]idPair{}, heads: make([]int, nw)}
+		merged: make(chan struct{}), ids: map[int]idPair{}, heads: make([]int, nw)}
 	p.Stats.Links = map[pcap.LinkType]int{}
 	for s := range p.owner {
 		p.owner[s] = s * nw / n
@@ -347,14 +347,14 @@ func (p *Parallel[T]) mergeUpTo(b *pbatch[T], frame int) int {
 		if r.created {
 			e := idPair{id: p.nextID + 1}
 			p.nextID++
-			if r.c.Replaces {
+			if r.replaces {
 				e.previous = p.replaced
 			}
-			p.ids[r.c] = e
+			p.ids[r.first] = e
 			continue
 		}
-		e := p.ids[r.c]
-		delete(p.ids, r.c)
+		e := p.ids[r.first]
+		delete(p.ids, r.first)
 		if r.why == conn.EndReplaced {
 			p.replaced = e.id
 		}

@@ -75,9 +75,14 @@ const (
 )
 
 // record is one entry of a worker's log: a connection first seen
-// (created), or one that ended and why.
+// (created), or one that ended and why. The merger knows a connection by
+// its first frame: c is nil in a Parallel's log, whose End has made what
+// it needs of the connection, so that connections ended in the batches on
+// their way to the merger can be freed (in a flood, thousands a batch).
 type record struct {
-	c       *conn.Conn
+	c        *conn.Conn
+	first    int  // the connection's first frame
+	replaces bool // created: it took the 4-tuple of the connection a replacement at this frame ended
 	frame   int // the frame it happened at
 	phase   phase
 	key     int // the order among records of one frame and phase, by ending: last frame (atExpire), first frame (atClose)
@@ -107,7 +112,8 @@ type worker struct {
 	at     int // the frame the table's next ending happens at
 	phase  phase
 	// onEnd, when set, is told of each connection as it ends, as its
-	// ending is logged; it returns the index of what it made of it.
+	// ending is logged; it returns the index of what it made of it, and
+	// the log keeps no connection.
 	onEnd func(c *conn.Conn, why conn.EndReason) int
 }
 
@@ -138,9 +144,10 @@ func (w *worker) ended(c *conn.Conn, why conn.EndReason) {
 	case atClose:
 		key = c.FirstFrame
 	}
-	r := record{c: c, frame: w.at, phase: w.phase, key: key, why: why}
+	r := record{c: c, first: c.FirstFrame, frame: w.at, phase: w.phase, key: key, why: why}
 	if w.onEnd != nil {
 		r.val = w.onEnd(c, why)
+		r.c = nil
 	}
 	w.log = append(w.log, r)
 }
@@ -171,7 +178,11 @@ func (w *worker) lookup(f *pcap.Frame, s *wire.Segment, sh int) (*conn.Conn, int
 	c, end := w.tables[sh].Lookup(s, f.Time)
 	if c.Segments == 1 {
 		w.stats.Conns++
-		w.log = append(w.log, record{c: c, frame: f.Number, phase: atLookup, created: true})
+		r := record{c: c, first: f.Number, frame: f.Number, phase: atLookup, created: true, replaces: c.Replaces}
+		if w.onEnd != nil {
+			r.c = nil
+		}
+		w.log = append(w.log, r)
 	}
 	return c, end
 }
