@@ -83,12 +83,12 @@ type record struct {
 	c        *conn.Conn
 	first    int  // the connection's first frame
 	replaces bool // created: it took the 4-tuple of the connection a replacement at this frame ended
-	frame   int // the frame it happened at
-	phase   phase
-	key     int // the order among records of one frame and phase, by ending: last frame (atExpire), first frame (atClose)
-	why     conn.EndReason
-	created bool
-	val     int // the index of what onEnd made of an ending, among the worker's
+	frame    int  // the frame it happened at
+	phase    phase
+	key      int // the order among records of one frame and phase, by ending: last frame (atExpire), first frame (atClose)
+	why      conn.EndReason
+	created  bool
+	val      int // the index of what onEnd made of an ending, among the worker's
 }
 
 // before is the order of records in the capture.
@@ -235,6 +235,8 @@ func (w *worker) counts(into *TableCounts) {
 		into.Replaced += t.Replaced
 		into.EvictedAttempts += t.EvictedAttempts
 		into.MaxAttempts += t.MaxAttempts
+		into.Frozen += t.Frozen
+		into.Thawed += t.Thawed
 	}
 }
 
@@ -247,4 +249,7 @@ type TableCounts struct {
 	// connection took.
 	Evicted, Expired, Replaced, EvictedAttempts int
 	MaxAttempts                                 int // attempts held at most, over all shards
+	// Frozen and Thawed count the times a connection's state was frozen
+	// and thawed (see conn.DefaultFreezeIdle).
+	Frozen, Thawed int
 }

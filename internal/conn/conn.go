@@ -115,7 +115,11 @@ type Conn struct {
 	attempt   int8
 	attemptAt int32
 
-	tcp.Conn
+	// State is the analysis state; nil while the table keeps it frozen
+	// (see freeze.go), which only the table sees: a connection it hands
+	// out, or hands on as it ends, is thawed.
+	*State
+	cold cold
 
 	// Client is the index in Ends of the client.
 	Client int
@@ -136,7 +140,11 @@ type Conn struct {
 	// section 4.2.2). A server that refuses it acknowledges the SYN alone,
 	// and the client sends the data again after the handshake.
 	SYNDataAccepted bool
+}
 
+// State is a connection's analysis state: both endpoints' and Zeek's.
+type State struct {
+	tcp.Conn
 	// Zeek's connection history, built as segments go by.
 	History history
 }

@@ -74,6 +74,8 @@ type Table struct {
 	attempts    []*Conn // in the order created; nil for those that stopped being attempts
 	attemptsAt  int     // first entry of attempts still to look at
 	numAttempts int     // connections in the table that are attempts
+
+	thawed // the connections whose state is not frozen (freeze.go)
 }
 
 // NewTable returns a table that holds at most max connections (0 for the
@@ -87,7 +89,9 @@ func NewTable(max int, done func(*Conn, EndReason)) *Table {
 	if max <= 0 {
 		max = DefaultMaxConns
 	}
-	return &Table{conns4: make(map[key4]*Conn), conns6: make(map[key6]*Conn), recent: new([recentSize]recent4), recent6: new([recentSize / 4]recent6), max: max, done: done, MaxAttempts: DefaultMaxAttempts}
+	t := &Table{conns4: make(map[key4]*Conn), conns6: make(map[key6]*Conn), recent: new([recentSize]recent4), recent6: new([recentSize / 4]recent6), max: max, done: done, MaxAttempts: DefaultMaxAttempts}
+	t.FreezeIdle, t.MaxThawed = DefaultFreezeIdle, DefaultMaxThawed
+	return t
 }
 
 // synOnly reports whether s is a SYN without ACK: what an attempt is made of.
@@ -201,6 +205,11 @@ func (t *Table) Lookup(s *wire.Segment, now pcap.Time) (*Conn, int) {
 		end = 1
 	}
 	if c != nil {
+		if c.State == nil {
+			t.thaw(c, true)
+		} else {
+			t.thawed.touch(c)
+		}
 		if why := t.replaces(c, s, end, now); why != keep {
 			t.remove(c, EndReplaced)
 			t.Replaced++
@@ -218,6 +227,7 @@ func (t *Table) Lookup(s *wire.Segment, now pcap.Time) (*Conn, int) {
 	t.touch(c)
 	c.End = max(c.End, now) // a corrupt timestamp that goes back does not rewind it
 	c.Segments++
+	t.bound()
 	return c, end
 }
 
@@ -254,8 +264,8 @@ func (t *Table) replaces(c *Conn, s *wire.Segment, end int, now pcap.Time) repla
 
 func (t *Table) create(s *wire.Segment, end int, now pcap.Time) *Conn {
 	key, _ := KeyOf(s)
-	c := &Conn{Start: now, End: now}
-	c.Conn = *tcp.NewConn(tcp.NewEndpoint(key.A), tcp.NewEndpoint(key.B))
+	c := &Conn{Start: now, End: now, State: t.newState()}
+	c.State.Conn = *tcp.NewConn(tcp.NewEndpoint(key.A), tcp.NewEndpoint(key.B))
 	c.decideRoles(s, end)
 	if c.Client != end {
 		c.History.flipped()
@@ -267,6 +277,7 @@ func (t *Table) create(s *wire.Segment, end int, now pcap.Time) *Conn {
 		k, _ := key4Of(s)
 		t.conns4[k] = c
 	}
+	t.thawed.push(c)
 	if t.Len() > t.max {
 		t.remove(t.tail, EndEvicted)
 		t.Evicted++
@@ -310,6 +321,11 @@ func (t *Table) unlink(c *Conn) {
 }
 
 func (t *Table) remove(c *Conn, why EndReason) {
+	if c.State == nil {
+		t.thaw(c, false)
+	} else {
+		t.thawed.unlink(c)
+	}
 	t.unlink(c)
 	if c.attempt != 0 {
 		t.notAttempt(c)
@@ -340,7 +356,7 @@ func (t *Table) remove(c *Conn, why EndReason) {
 // idleTimeout is how long c may stay silent before it leaves the table;
 // never less than IdleClosed.
 func idleTimeout(c *Conn) time.Duration {
-	a, b := c.Ends[0].State, c.Ends[1].State
+	a, b := c.states()
 	switch {
 	case (a == tcp.Closed || a == tcp.TimeWait || a == tcp.Unknown) && (b == tcp.Closed || b == tcp.TimeWait || b == tcp.Unknown):
 		return IdleClosed
@@ -364,6 +380,7 @@ func (t *Table) Expire(now pcap.Time) {
 			break // everything before it is more recent still
 		}
 		if now.Sub(c.End) > idleTimeout(c) {
+			t.thaw(c, true)
 			for i := range c.Ends {
 				c.Ends[i].ExpireTimeWait(now)
 			}
@@ -372,6 +389,7 @@ func (t *Table) Expire(now pcap.Time) {
 		}
 		c = prev
 	}
+	t.freezeIdle(now)
 }
 
 // Close ends the capture: every connection still held leaves the table,
@@ -384,10 +402,10 @@ func (t *Table) Close(now pcap.Time) {
 	}
 	slices.SortFunc(all, func(a, b *Conn) int { return a.FirstFrame - b.FirstFrame })
 	for _, c := range all {
+		t.thaw(c, true)
 		for i := range c.Ends {
 			c.Ends[i].ExpireTimeWait(now)
 		}
 		t.remove(c, EndCapture)
 	}
 }
-
