@@ -27,7 +27,13 @@ sender is the client; without a handshake the roles are guessed from the
 ports or from who spoke first, and marked "?"), duration, packets and payload
 bytes each way, the handshake RTT, retransmissions, how and by whom it
 closed, the state of both endpoints at the end of the capture, and Zeek's
-conn_state and history.
+conn_state and history. The rows are in ID order; a capture of more than
+1,000 connections has its rows printed as the connections end (the order of
+--json), in the columns of the first 1,000, so that the table streams and
+its memory does not grow with the capture.
+
+The analysis runs on --threads cores (the connections spread over 64 shards
+by a hash of their endpoints); the output is the same for any number.
 
 --json prints one JSON object per connection, one per line, in the order the
 connections end (idle, replaced by a new connection on the same 4-tuple, or
@@ -106,7 +112,7 @@ func runConns(e *env, o connsOptions, paths []string) error {
 		return err
 	}
 	w := bufio.NewWriterSize(e.stdout, 256<<10)
-	var rows render.ConnRows // the table, printed at the end in ID order
+	rows := render.NewConnStream(w) // in ID order up to render.StreamAfter rows, then as connections end
 	var werr error
 	p := analyze.NewParallel(o.options(), func(int) analyze.Hooks[*analyze.Summary] {
 		return analyze.Hooks[*analyze.Summary]{End: func(cn *conn.Conn, why conn.EndReason) *analyze.Summary {
