@@ -6,6 +6,7 @@ package analyze
 
 import (
 	"errors"
+	"math"
 
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/event"
@@ -179,7 +180,7 @@ func (a *Analyzer) emit(f *pcap.Frame, err error, c *conn.Conn, end int) {
 // Close ends the capture: every connection still open is handed to onConn.
 func (a *Analyzer) Close() {
 	a.counter.flushLinks(&a.Stats)
-	a.w.close(a.Stats.Frames+1, a.Stats.Last)
+	a.w.close(a.Stats.Frames+1, a.Stats.Last, math.MaxInt)
 	a.flush()
 }
 

@@ -67,6 +67,11 @@ type Hooks[T any] struct {
 	// the worker's goroutine; what it returns is handed to Ended. The
 	// connection's ID and Previous are not set.
 	End func(c *conn.Conn, why conn.EndReason) T
+	// Freeze and Thaw, when set, are told of each of the worker's
+	// connections as the table freezes its state and thaws it (see
+	// conn.Table.Freezing), for a Segment that keeps state of its own
+	// for each connection.
+	Freeze, Thaw func(c *conn.Conn)
 }
 
 // Ended is a connection that ended, as Parallel hands it on: in the
@@ -102,10 +107,12 @@ type pbatch[T any] struct {
 	logs  [][]record
 	vals  [][]T // each worker's End values, which its records index
 	notes []Note
-	// close ends the capture: the workers close their tables instead.
-	close     bool
-	closeAt   int
-	closeTime pcap.Time
+	// close ends the capture: the workers close their tables instead,
+	// for the connections that first appeared before frame closeBefore.
+	close       bool
+	closeAt     int
+	closeTime   pcap.Time
+	closeBefore int
 	wg        sync.WaitGroup
 }
 
@@ -120,6 +127,7 @@ type ptick struct {
 }
 
 const (
+	closeSteps  = 16 // see Close
 	batchFrames = 4096
 	batchArena  = 1 << 20
 	batchesOut  = 4 // batches dealt and not yet merged, at most
@@ -141,6 +149,11 @@ func NewParallel[T any](opts Options, hooks func(worker int) Hooks[T], ended fun
 	}
 	for i := range nw {
 		w := &pworker[T]{worker: newWorker(n, func(s int) bool { return p.owner[s] == i }, opts.MaxConns, new(Stats)), id: i, hooks: hooks(i), notes: note != nil}
+		for _, t := range w.tables {
+			if t != nil {
+				t.Freezing, t.Thawing = w.hooks.Freeze, w.hooks.Thaw
+			}
+		}
 		if w.hooks.End != nil {
 			w.onEnd = func(c *conn.Conn, why conn.EndReason) int {
 				w.vals = append(w.vals, w.hooks.End(c, why))
@@ -251,9 +264,17 @@ func (p *Parallel[T]) Close() {
 		p.send()
 	}
 	p.counter.flushLinks(&p.Stats)
-	b := p.cur
-	b.close, b.closeAt, b.closeTime = true, p.frames+1, p.Stats.Last
-	p.send()
+	// In closeSteps, so that the merger hands on the connections still
+	// open a share at a time, rather than all of them at once.
+	for k := 1; k <= closeSteps; k++ {
+		b := p.cur
+		b.close, b.closeAt, b.closeTime = true, p.frames+1, p.Stats.Last
+		b.closeBefore = p.frames/closeSteps*k + 1
+		if k == closeSteps {
+			b.closeBefore = math.MaxInt
+		}
+		p.send()
+	}
 	for _, ch := range p.work {
 		close(ch)
 	}
@@ -380,7 +401,7 @@ func (w *pworker[T]) run(in <-chan *pbatch[T]) {
 	for b := range in {
 		w.log, w.vals = b.logs[w.id], b.vals[w.id]
 		if b.close {
-			w.close(b.closeAt, b.closeTime)
+			w.close(b.closeAt, b.closeTime, b.closeBefore)
 		} else {
 			w.batch(b)
 		}

@@ -201,14 +201,15 @@ func (w *worker) expire(n int, now pcap.Time) {
 	sortRecords(w.log[from:])
 }
 
-// close ends the capture (after frame n, at time now: its last frame's),
-// logging every connection still held in the order they first appeared.
-func (w *worker) close(n int, now pcap.Time) {
+// close ends the capture (after frame n, at time now: its last frame's)
+// for the connections that first appeared before frame before, logging
+// them in the order they first appeared.
+func (w *worker) close(n int, now pcap.Time, before int) {
 	w.at, w.phase = n, atClose
 	from := len(w.log)
 	for _, t := range w.tables {
 		if t != nil {
-			t.Close(now)
+			t.CloseBefore(now, before)
 		}
 	}
 	sortRecords(w.log[from:])

@@ -110,7 +110,7 @@ func diagnoseTapped(e *env, c *capture, an analysis, k keep, t *tap) *diagnose.R
 	if t == nil {
 		p := analyze.NewParallel(an.options(), func(int) analyze.Hooks[diagnose.Conn] {
 			w := col.Worker()
-			return analyze.Hooks[diagnose.Conn]{Segment: w.Segment, End: w.End}
+			return analyze.Hooks[diagnose.Conn]{Segment: w.Segment, End: w.End, Freeze: w.Freeze, Thaw: w.Thaw}
 		}, func(ended *analyze.Ended[diagnose.Conn]) {
 			col.Ended(&ended.Value, ended.ID, ended.Previous)
 		}, col.Note)

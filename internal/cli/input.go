@@ -72,7 +72,7 @@ func (in *input) keep() {
 
 // releaseStep is how far reading goes past the last release before the
 // pages behind are given back: a few system calls per gigabyte.
-const releaseStep = 16 << 20
+const releaseStep = 4 << 20
 
 // releaseMark says that frames numbered above frame lie at or after
 // offset in their input.

@@ -52,6 +52,10 @@ type thawed struct {
 	// above); negative for never.
 	FreezeIdle time.Duration
 	MaxThawed  int
+	// Freezing and Thawed, when set, are told of each connection frozen
+	// (before) and thawed (after), for a caller that keeps state of its
+	// own beside a connection's to freeze it too.
+	Freezing, Thawing func(c *Conn)
 	// Frozen and Thawed count the times a connection was frozen and
 	// thawed again.
 	Frozen, Thawed int
@@ -113,6 +117,9 @@ func (l *thawed) touch(c *Conn) {
 
 // freeze packs c's state, thawed, and drops it.
 func (l *thawed) freeze(c *Conn) {
+	if l.Freezing != nil {
+		l.Freezing(c)
+	}
 	l.unlink(c)
 	if l.freezer == nil {
 		l.freezer = freezer.New[State]()
@@ -142,6 +149,9 @@ func (l *thawed) thaw(c *Conn, linked bool) {
 	l.Thawed++
 	if linked {
 		l.push(c)
+	}
+	if l.Thawing != nil {
+		l.Thawing(c)
 	}
 }
 

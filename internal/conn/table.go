@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -395,10 +396,17 @@ func (t *Table) Expire(now pcap.Time) {
 // Close ends the capture: every connection still held leaves the table,
 // in the order they first appeared (each has been stepped: FirstFrame is
 // its first segment's).
-func (t *Table) Close(now pcap.Time) {
+func (t *Table) Close(now pcap.Time) { t.CloseBefore(now, math.MaxInt) }
+
+// CloseBefore is Close for the connections that first appeared before
+// frame first: a caller that hands on what it makes of each connection
+// as it ends closes in steps, so as not to hold it for all of them.
+func (t *Table) CloseBefore(now pcap.Time, first int) {
 	var all []*Conn
 	for c := t.tail; c != nil; c = c.prev {
-		all = append(all, c)
+		if c.FirstFrame < first {
+			all = append(all, c)
+		}
 	}
 	slices.SortFunc(all, func(a, b *Conn) int { return a.FirstFrame - b.FirstFrame })
 	for _, c := range all {

@@ -2,11 +2,13 @@ package diagnose
 
 import (
 	"cmp"
+	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/freezer"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/wire"
 )
@@ -123,6 +125,10 @@ type Collector struct {
 	// facts its segments feed, in the capture's order.
 	workers []*Collector
 	noted   bool
+	// frozen are the facts of the connections whose state the table
+	// froze (a worker's; see Freeze), frozen too.
+	frozen  map[*conn.Conn]freezer.Frozen
+	freezer *freezer.Freezer[Facts]
 	// cur and x are the connection the rules run on and what they know
 	// beyond it, reused: the rules are called through function values,
 	// so what they are handed escapes, and a flood of a million SYNs
@@ -170,9 +176,41 @@ func (col *Collector) OnConn(c *conn.Conn, why conn.EndReason) {
 func (col *Collector) Worker() *Collector {
 	w := NewCollector()
 	w.noted = true
+	w.frozen = map[*conn.Conn]freezer.Frozen{}
+	w.freezer = freezer.New[Facts](reflect.TypeFor[*Exchange](), reflect.TypeFor[*Unusual](), reflect.TypeFor[*sentRing]())
 	col.workers = append(col.workers, w)
 	col.noted = true
 	return w
+}
+
+// Freeze freezes the facts of c, whose state the table of a worker
+// (Worker) freezes: a closed connection waits 70 s in the table, and its
+// facts are the larger part of what it holds.
+func (col *Collector) Freeze(c *conn.Conn) {
+	f := col.open[c]
+	if f == nil {
+		return
+	}
+	delete(col.open, c)
+	if c == col.recent {
+		col.recent, col.recentFacts = nil, nil
+	}
+	var fr freezer.Frozen
+	col.freezer.Freeze(f, int64(c.Start), &fr)
+	col.frozen[c] = fr
+	release(f)
+}
+
+// Thaw thaws the facts of c, whose state the table has thawed.
+func (col *Collector) Thaw(c *conn.Conn) {
+	fr, ok := col.frozen[c]
+	if !ok {
+		return
+	}
+	delete(col.frozen, c)
+	f := spareFacts.Get().(*Facts)
+	col.freezer.Thaw(&fr, int64(c.Start), f)
+	col.open[c] = f
 }
 
 // Ended runs the rules on c, a connection a worker ended (End), numbered
