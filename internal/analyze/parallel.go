@@ -113,7 +113,7 @@ type pbatch[T any] struct {
 	closeAt     int
 	closeTime   pcap.Time
 	closeBefore int
-	wg        sync.WaitGroup
+	wg          sync.WaitGroup
 }
 
 type pslot struct {
