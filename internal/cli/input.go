@@ -98,8 +98,8 @@ func (in *input) release(off int64) {
 // frames, marks where they are to be given back.
 func (in *input) passed(n int, off int64, held bool) {
 	in.last = n
-	if off < in.nextMark {
-		return
+	if off < in.nextMark || in.compressed {
+		return // a compressed file's offsets are in what it decompresses to
 	}
 	in.nextMark = off + releaseStep
 	if held {

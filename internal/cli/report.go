@@ -126,7 +126,7 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 		var ids []int
 		ids, chosen = choosePictures(rep, o.conns, o.pictures)
 		if len(ids) > 0 {
-			if pictures, err = recordPictures(e, paths, o.maxConns, rep, ids); err != nil {
+			if pictures, err = recordPictures(e, paths, rep, ids); err != nil {
 				return err
 			}
 		}
@@ -209,7 +209,7 @@ func choosePictures(rep *diagnose.Report, named connList, n int) ([]int, string)
 // recordPictures reads the capture again and records connections ids for
 // the pictures, in that order. It stops after the last frame of the last
 // of them, and keeps the evidence frames of their findings in the ladder.
-func recordPictures(e *env, paths []string, maxConns int, rep *diagnose.Report, ids []int) ([]*graph.Conn, error) {
+func recordPictures(e *env, paths []string, rep *diagnose.Report, ids []int) ([]*graph.Conn, error) {
 	// The first reading said what there was to say about the files.
 	quiet := &env{stdin: e.stdin, stdout: io.Discard, stderr: io.Discard}
 	c, err := openCapture(quiet, paths)
@@ -235,7 +235,15 @@ func recordPictures(e *env, paths []string, maxConns int, rep *diagnose.Report, 
 	}
 	rec := graph.NewRecorder(func(id int) bool { return wanted[id] }, func(frame int) bool { return evidence[frame] }, graph.DefaultLimits)
 	byID := map[int]*graph.Conn{}
-	an := analyze.New(analyze.Options{MaxConns: maxConns}, rec.Segment, func(cn *conn.Conn, _ conn.EndReason) {
+	var sums []*analyze.Summary
+	for _, id := range ids {
+		if cn := rep.Conn(id); cn != nil {
+			sums = append(sums, &cn.Summary)
+		}
+	}
+	// Only the chosen connections, replayed: their segments and ends are
+	// what the first reading's were (analyze.Replay).
+	an := analyze.NewReplay(sums, rep.Stats.Last, rec.Segment, func(cn *conn.Conn, _ conn.EndReason) {
 		if g := rec.End(cn); g != nil {
 			byID[g.ID] = g
 		}
@@ -247,7 +255,6 @@ func recordPictures(e *env, paths []string, maxConns int, rep *diagnose.Report, 
 		}
 		an.Add(&f)
 	}
-	an.Close()
 	out := make([]*graph.Conn, 0, len(ids))
 	for _, id := range ids {
 		if g := byID[id]; g != nil {

@@ -35,7 +35,8 @@ func synFloodFrames(n int) []pcap.Frame {
 }
 
 // TestThreadsSameOutput checks that every command that analyses on
-// several cores prints the same, byte for byte, whatever --threads says:
+// several cores prints the same, byte for byte, whatever --threads says
+// (the report's page included):
 // on a capture mapped into memory and one decompressed as it is read, on
 // Linux recordings, and on a SYN flood that overflows the shards' caps on
 // attempts, so that connections are evicted in every shard.
@@ -53,6 +54,7 @@ func TestThreadsSameOutput(t *testing.T) {
 		{"diagnose", "--json"},
 		{"diagnose"},
 		{"--color", "never"}, // the overview
+		{"report", "-o", "-"},
 	}
 	for _, capture := range captures {
 		for _, cmd := range commands {

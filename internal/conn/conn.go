@@ -46,6 +46,14 @@ func KeyOf(s *wire.Segment) (Key, bool) {
 	return Key{A: src, B: dst}, false
 }
 
+// KeyFor returns the canonical key of the connection between a and b.
+func KeyFor(a, b netip.AddrPort) Key {
+	if less(b, a) {
+		return Key{A: b, B: a}
+	}
+	return Key{A: a, B: b}
+}
+
 func less(x, y netip.AddrPort) bool {
 	if c := x.Addr().Compare(y.Addr()); c != 0 {
 		return c < 0

@@ -226,8 +226,7 @@ func (t *Table) Lookup(s *wire.Segment, now pcap.Time) (*Conn, int) {
 		c = t.create(s, end, now)
 	}
 	t.touch(c)
-	c.End = max(c.End, now) // a corrupt timestamp that goes back does not rewind it
-	c.Segments++
+	c.Count(now)
 	t.bound()
 	return c, end
 }
@@ -264,13 +263,7 @@ func (t *Table) replaces(c *Conn, s *wire.Segment, end int, now pcap.Time) repla
 }
 
 func (t *Table) create(s *wire.Segment, end int, now pcap.Time) *Conn {
-	key, _ := KeyOf(s)
-	c := &Conn{Start: now, End: now, State: t.newState()}
-	c.State.Conn = *tcp.NewConn(tcp.NewEndpoint(key.A), tcp.NewEndpoint(key.B))
-	c.decideRoles(s, end)
-	if c.Client != end {
-		c.History.flipped()
-	}
+	c := open(s, end, now, t.newState())
 	if s.Src.Addr().Is6() {
 		k, _ := key6Of(s)
 		t.conns6[k] = c
@@ -287,6 +280,29 @@ func (t *Table) create(s *wire.Segment, end int, now pcap.Time) *Conn {
 		t.addAttempt(c, end)
 	}
 	return c
+}
+
+// Open returns the connection that segment s, sent by the end of index
+// end in Ends (see KeyOf: 1 when the source is B), opens at time now, as
+// the table makes one: for a caller that follows a connection it knows
+// without a table (analyze.Replay).
+func Open(s *wire.Segment, end int, now pcap.Time) *Conn { return open(s, end, now, new(State)) }
+
+func open(s *wire.Segment, end int, now pcap.Time, st *State) *Conn {
+	key, _ := KeyOf(s)
+	c := &Conn{Start: now, End: now, State: st}
+	c.State.Conn = *tcp.NewConn(tcp.NewEndpoint(key.A), tcp.NewEndpoint(key.B))
+	c.decideRoles(s, end)
+	if c.Client != end {
+		c.History.flipped()
+	}
+	return c
+}
+
+// Count counts a segment of c, at time now.
+func (c *Conn) Count(now pcap.Time) {
+	c.End = max(c.End, now) // a corrupt timestamp that goes back does not rewind it
+	c.Segments++
 }
 
 // touch moves c to the front of the recency list.
