@@ -65,7 +65,9 @@ type Hooks[T any] struct {
 	Segment func(*Segment)
 	// End is called for each of the worker's connections as it ends, on
 	// the worker's goroutine; what it returns is handed to Ended. The
-	// connection's ID and Previous are not set.
+	// connection's ID and Previous are not set, and what End returns
+	// holds nothing of the connection itself, nor of its State: the table
+	// reuses the state for another connection (conn.Table.ReuseEnded).
 	End func(c *conn.Conn, why conn.EndReason) T
 	// Freeze and Thaw, when set, are told of each of the worker's
 	// connections as the table freezes its state and thaws it (see
@@ -152,6 +154,7 @@ func NewParallel[T any](opts Options, hooks func(worker int) Hooks[T], ended fun
 		for _, t := range w.tables {
 			if t != nil {
 				t.Freezing, t.Thawing = w.hooks.Freeze, w.hooks.Thaw
+				t.ReuseEnded = true // End keeps nothing of a connection (see Hooks)
 			}
 		}
 		if w.hooks.End != nil {

@@ -24,7 +24,7 @@ import (
 // first, so that the connections a capture keeps busy stay thawed.
 const (
 	DefaultFreezeIdle = time.Second
-	DefaultMaxThawed  = 256 // per table: 16,384 over the 64 shards of a parallel analysis
+	DefaultMaxThawed  = 64 // per table: 4,096 over the 64 shards of a parallel analysis
 )
 
 // cold is what a connection needs of the table's freezing.
@@ -56,6 +56,12 @@ type thawed struct {
 	// (before) and thawed (after), for a caller that keeps state of its
 	// own beside a connection's to freeze it too.
 	Freezing, Thawing func(c *Conn)
+	// ReuseEnded says the table's done callback keeps nothing of a
+	// connection's State (it copies what it needs): the table then takes
+	// back the state of each connection that left, for the next one, and
+	// a flood, or the end of a capture that thaws tens of thousands of
+	// connections, does not allocate a state for each.
+	ReuseEnded bool
 	// Frozen and Thawed count the times a connection was frozen and
 	// thawed again.
 	Frozen, Thawed int
@@ -126,14 +132,19 @@ func (l *thawed) freeze(c *Conn) {
 	}
 	c.cold.states = [2]tcp.State{c.Ends[0].State, c.Ends[1].State}
 	l.freezer.Freeze(c.State, int64(c.Start), &c.cold.packed)
+	l.takeBack(c)
+	l.Frozen++
+}
+
+// takeBack keeps c's state, which nothing points into, for another
+// connection, and drops it from c. The transitions and lists it points
+// to are not reused: a summary may hold them.
+func (l *thawed) takeBack(c *Conn) {
 	if len(l.spare) < maxSpare {
-		// Nothing else points into a connection's state: its
-		// transitions and its lists are its own, and are dropped here.
 		*c.State = State{}
 		l.spare = append(l.spare, c.State)
 	}
 	c.State = nil
-	l.Frozen++
 }
 
 // thaw unpacks c's state if it is frozen; linked says to put c in the

@@ -368,6 +368,9 @@ func (t *Table) remove(c *Conn, why EndReason) {
 	if t.done != nil {
 		t.done(c, why)
 	}
+	if t.ReuseEnded {
+		t.takeBack(c)
+	}
 }
 
 // idleTimeout is how long c may stay silent before it leaves the table;
