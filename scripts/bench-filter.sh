@@ -9,7 +9,9 @@
 # filter, hyperfine times the two commands, each writing its lines to
 # /dev/null, and `tcplens read FILE` without a filter for the cost of the
 # filter itself; and the CPU time (user + system) of each, which a busy
-# machine disturbs less than the wall clock. Needs hyperfine and tcpdump;
+# machine disturbs less than the wall clock, and the fastest run's wall
+# clock, the one the machine's other work disturbed least. The load
+# average is printed before each capture. Needs hyperfine and tcpdump;
 # builds tcplens from this checkout.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,9 +35,10 @@ echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //
 echo "Tools: tcplens $(cd "$here" && git rev-parse --short HEAD), $(tcpdump --version 2>&1 | head -1), $(go version | cut -d' ' -f3)"
 echo "Runs: $runs per command (hyperfine, 1 warm-up), page cache warm"
 echo
-echo "| capture | filter | lines | tcplens read, no filter | tcplens read FILTER | tcpdump -nn -r FILTER | tcpdump ÷ tcplens | CPU s tcplens / tcpdump |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| capture | filter | lines | tcplens read, no filter | tcplens read FILTER | tcpdump -nn -r FILTER | tcpdump ÷ tcplens, mean | fastest runs | tcpdump ÷ tcplens, fastest | CPU s tcplens / tcpdump |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for c in "$@"; do
+  echo "<!-- $(basename "$c"): load average $(cut -d' ' -f1-3 /proc/loadavg) -->"
   cat "$c" > /dev/null
   hyperfine -N --warmup 1 --runs "$runs" --export-json "$tmp/base.json" -n base "$tmp/tcplens read $c" >/dev/null 2>&1
   for f in "${filters[@]}"; do
@@ -51,7 +54,7 @@ res = {r["command"]: r for r in json.load(open(sys.argv[2]))["results"]}
 t, d = res["tcplens"], res["tcpdump"]
 fmt = lambda r: f'{r["mean"]:.3f} s ± {r["stddev"]:.3f}'
 cpu = lambda r: r["user"] + r["system"]
-print(f'| {os.path.basename(sys.argv[3])} | `{sys.argv[4]}` | {int(sys.argv[5]):,} | {fmt(base)} | {fmt(t)} | {fmt(d)} | **{d["mean"]/t["mean"]:.1f}×** | {cpu(t):.2f} / {cpu(d):.2f} |')
+print(f'| {os.path.basename(sys.argv[3])} | `{sys.argv[4]}` | {int(sys.argv[5]):,} | {fmt(base)} | {fmt(t)} | {fmt(d)} | **{d["mean"]/t["mean"]:.1f}×** | {t["min"]:.3f} / {d["min"]:.3f} s | **{d["min"]/t["min"]:.1f}×** | {cpu(t):.2f} / {cpu(d):.2f} ({cpu(d)/cpu(t):.1f}×) |')
 PY
   done
 done

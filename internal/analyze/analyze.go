@@ -7,9 +7,11 @@ package analyze
 import (
 	"errors"
 	"math"
+	"net/netip"
 
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/event"
+	"github.com/tcplens/tcplens/internal/flowhash"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/tcp"
 	"github.com/tcplens/tcplens/internal/wire"
@@ -21,6 +23,24 @@ type Options struct {
 	// Threads is how many workers a Parallel runs (at most the shards
 	// there are); 0 or less for one. The results do not depend on it.
 	Threads int
+	// Shard, when its N is above 1, has an Analyzer analyse only the
+	// connections whose flow hash (internal/flowhash: both directions
+	// alike, the same on every machine) falls in shard K of N, so that N
+	// runs over the same capture, K from 0 to N-1, analyse each
+	// connection once between them. A segment of another shard is decoded
+	// and counted, moves the analysis's clock (connections end at the
+	// moments they would in a run of every shard), goes to OnSkip when
+	// set, and is otherwise left alone.
+	Shard  Shard
+	OnSkip func(s *wire.Segment, t pcap.Time)
+}
+
+// Shard is shard K of N.
+type Shard struct{ K, N int }
+
+// Has reports whether the connection between a and b is in the shard.
+func (sh Shard) Has(a, b netip.AddrPort) bool {
+	return sh.N <= 1 || flowhash.Shard(hashOf(a, b), sh.N) == sh.K
 }
 
 // Segment is one analysed TCP segment. It and everything it points to are
@@ -42,6 +62,7 @@ type Stats struct {
 	NotTCP      int // frames without TCP
 	Fragments   int // later IP fragments of TCP segments
 	Malformed   int // TCP segments whose headers could not be decoded
+	Skipped     int // TCP segments of connections in other shards (Options.Shard)
 	First, Last pcap.Time
 	// Links counts frames by link type. It lags by the frames of the
 	// latest run of one link type until Close: a map update per frame
@@ -64,13 +85,15 @@ type Analyzer struct {
 	counter   frameCounter
 	ids       int       // connections numbered so far
 	lastScan  pcap.Time // the time of the latest expiry
+	shard     Shard
+	onSkip    func(*wire.Segment, pcap.Time)
 }
 
 // New returns an Analyzer that calls onSegment for every TCP segment (may
 // be nil) and onConn for every connection when it ends: idle, evicted,
 // replaced by a new one on its 4-tuple, or at the end of the capture.
 func New(opts Options, onSegment func(*Segment), onConn func(*conn.Conn, conn.EndReason)) *Analyzer {
-	a := &Analyzer{onSegment: onSegment, onConn: onConn, shards: Shards(opts.MaxConns)}
+	a := &Analyzer{onSegment: onSegment, onConn: onConn, shards: Shards(opts.MaxConns), shard: opts.Shard, onSkip: opts.OnSkip}
 	a.Stats.Links = map[pcap.LinkType]int{}
 	a.w = newWorker(a.shards, func(int) bool { return true }, opts.MaxConns, &a.Stats)
 	return a
@@ -92,7 +115,7 @@ func (a *Analyzer) Add(frame *pcap.Frame) {
 	c, end, err := a.find(f, s)
 	a.flush()
 	if c == nil {
-		if err != nil && s.TCP == nil && !errors.Is(err, wire.ErrFragment) && !errors.Is(err, wire.ErrNotTCP) {
+		if err != nil && s.TCP == nil && !errors.Is(err, wire.ErrFragment) && !errors.Is(err, wire.ErrNotTCP) && err != errSkipped {
 			w.res = tcp.Result{BytesInFlight: -1, WindowScaled: -1, Changes: w.res.Changes[:0]}
 			w.res.Analysis.Add(event.Malformed)
 			a.emit(f, err, nil, 0)
@@ -127,13 +150,31 @@ func (a *Analyzer) find(f *pcap.Frame, s *wire.Segment) (*conn.Conn, int, error)
 	if !w.counted(s, err) {
 		return nil, 0, err
 	}
-	c, end := w.lookup(f, s, shardOf(s.Src, s.Dst, a.shards))
-	if f.Time.Sub(a.lastScan) >= conn.ExpireEvery {
-		a.lastScan = f.Time
-		w.expire(f.Number, f.Time)
+	if !a.shard.Has(s.Src, s.Dst) {
+		a.Stats.Skipped++
+		a.tick(f)
+		if a.onSkip != nil {
+			a.onSkip(s, f.Time)
+		}
+		return nil, 0, errSkipped
 	}
+	c, end := w.lookup(f, s, shardOf(s.Src, s.Dst, a.shards))
+	a.tick(f)
 	return c, end, err
 }
+
+// tick expires idle connections every conn.ExpireEvery, at a segment:
+// one of another shard too, so that connections end at the moments they
+// would in a run of every shard.
+func (a *Analyzer) tick(f *pcap.Frame) {
+	if f.Time.Sub(a.lastScan) >= conn.ExpireEvery {
+		a.lastScan = f.Time
+		a.w.expire(f.Number, f.Time)
+	}
+}
+
+// errSkipped marks a segment of another shard's connection.
+var errSkipped = errors.New("analyze: a connection of another shard")
 
 // flush numbers the connections the worker logged as new and hands on
 // those that ended, in the order logged.

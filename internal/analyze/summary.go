@@ -7,6 +7,7 @@ import (
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/tcp"
+	"github.com/tcplens/tcplens/internal/zeek"
 )
 
 // Vantage is where the capture was taken, relative to the two ends.
@@ -79,6 +80,7 @@ type Summary struct {
 	Close          string // fin, rst, none
 	ZeekState      string
 	ZeekHistory    string
+	Zeek           zeek.Sizes // Zeek's volume columns, for the same connection
 	Vantage        Vantage
 	VantageReason  string
 	ReusedPorts    bool
@@ -103,6 +105,7 @@ func Summarize(c *conn.Conn, why conn.EndReason) Summary {
 		LastFrame:   c.LastFrame,
 		ZeekState:   c.ZeekState(),
 		ZeekHistory: c.ZeekHistory(),
+		Zeek:        c.History.Sizes(),
 		ReusedPorts: c.ReusedPorts,
 		Previous:    c.Previous,
 		EndReason:   why,

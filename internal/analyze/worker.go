@@ -167,7 +167,6 @@ func (w *worker) counted(s *wire.Segment, err error) bool {
 			return false
 		}
 	}
-	w.stats.Segments++
 	return true
 }
 
@@ -175,6 +174,7 @@ func (w *worker) counted(s *wire.Segment, err error) bool {
 // logging its creation.
 func (w *worker) lookup(f *pcap.Frame, s *wire.Segment, sh int) (*conn.Conn, int) {
 	w.at, w.phase = f.Number, atLookup
+	w.stats.Segments++
 	c, end := w.tables[sh].Lookup(s, f.Time)
 	if c.Segments == 1 {
 		w.stats.Conns++

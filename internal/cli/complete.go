@@ -9,6 +9,7 @@ import (
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/diagnose"
 	"github.com/tcplens/tcplens/internal/event"
 	"github.com/tcplens/tcplens/internal/graph"
 	"github.com/tcplens/tcplens/internal/tcp"
@@ -32,6 +33,10 @@ func addCompletions(root *cobra.Command, e *env) {
 	for k := event.Kind(1); k.String() != "invalid"; k++ {
 		kinds = append(kinds, k.String()+"\t"+k.Explain())
 	}
+	var findings []string
+	for _, r := range diagnose.Catalogue() {
+		findings = append(findings, r.ID+"\t"+r.Pattern)
+	}
 	var states []string
 	for st := tcp.Closed; st <= tcp.LastAck; st++ {
 		states = append(states, st.String())
@@ -53,6 +58,7 @@ func addCompletions(root *cobra.Command, e *env) {
 		}
 		reg("analysis", names(kinds...))
 		reg("state", names(states...))
+		reg("finding", names(findings...))
 		reg("color", names("auto", "always", "never"))
 		reg("min-severity", names("info", "notice", "warning", "error"))
 		var pictures []string
@@ -87,18 +93,10 @@ func connIDs(e *env, args []string) []string {
 		return nil
 	}
 	var out []string
-	an := analyze.New(analyze.Options{MaxConns: conn.DefaultMaxConns}, nil, func(cn *conn.Conn, _ conn.EndReason) {
+	c.analyzeAll(analyze.New(analyze.Options{MaxConns: conn.DefaultMaxConns}, nil, func(cn *conn.Conn, _ conn.EndReason) {
 		cl, sv := cn.Ends[cn.Client].Addr, cn.Ends[1-cn.Client].Addr
 		out = append(out, fmt.Sprintf("%d\t%s → %s", cn.ID, cl, sv))
-	})
-	for {
-		f, ok := c.next()
-		if !ok {
-			break
-		}
-		an.Add(&f)
-	}
-	an.Close()
+	}))
 	c.finish()
 	return out
 }

@@ -33,7 +33,14 @@ conn_state and history. The rows are in ID order; a capture of more than
 its memory does not grow with the capture.
 
 The analysis runs on --threads cores (the connections spread over 64 shards
-by a hash of their endpoints); the output is the same for any number.
+by a hash of their endpoints; --analysis runs it on one); the output is the
+same for any number.
+
+--conn (-c), --community-id, --state, --analysis, --since and --until show
+only the connections they select: with an endpoint in one of the --state
+states at the end, with a segment between --since and --until, with a
+segment --analysis names (as read --analysis shows it). The analysis still
+sees every frame, so connections keep their numbers and states.
 
 --json prints one JSON object per connection, one per line, in the order the
 connections end (idle, replaced by a new connection on the same 4-tuple, or
@@ -88,6 +95,8 @@ mark a connection that took over the 4-tuple of an earlier one with a new
 ISN; end_reason is why it left the table: end of capture, idle, evicted
 (the --max-conns cap) or replaced.`,
 		Example: `  tcplens conns trace.pcap
+  tcplens conns trace.pcap --state CLOSE_WAIT
+  tcplens conns trace.pcap --analysis zero_window --since 5m --until 10m
   tcplens conns --json trace.pcap | jq 'select(.close == "rst")'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runConns(e, o, args)
@@ -96,7 +105,7 @@ ISN; end_reason is why it left the table: end of capture, idle, evicted
 	f := cmd.Flags()
 	f.BoolVar(&o.json, "json", false, "print one JSON object per connection")
 	o.analysis.register(f)
-	o.sel.register(f, false, false)
+	o.sel.register(f, selConnShort|selAnalysis|selState)
 	return cmd
 }
 
@@ -107,6 +116,7 @@ func runConns(e *env, o connsOptions, paths []string) error {
 	if err := o.sel.parse(); err != nil {
 		return err
 	}
+	e.showProgress(o.json, false)
 	c, err := openCapture(e, paths)
 	if err != nil {
 		return err
@@ -114,15 +124,8 @@ func runConns(e *env, o connsOptions, paths []string) error {
 	w := bufio.NewWriterSize(e.stdout, 256<<10)
 	rows := render.NewConnStream(w) // in ID order up to render.StreamAfter rows, then as connections end
 	var werr error
-	p := analyze.NewParallel(o.options(), func(int) analyze.Hooks[*analyze.Summary] {
-		return analyze.Hooks[*analyze.Summary]{End: func(cn *conn.Conn, why conn.EndReason) *analyze.Summary {
-			s := analyze.Summarize(cn, why)
-			return &s
-		}}
-	}, func(ended *analyze.Ended[*analyze.Summary]) {
-		s := ended.Value
-		s.ID, s.Previous = ended.ID, ended.Previous
-		if !o.sel.summary(s) {
+	show := func(s *analyze.Summary) {
+		if !o.sel.connection(s) {
 			return
 		}
 		if o.json {
@@ -132,12 +135,36 @@ func runConns(e *env, o connsOptions, paths []string) error {
 			return
 		}
 		rows.Add(s)
-	}, nil)
-	analyzeParallel(c, p, func(f *pcap.Frame) {
-		if !o.sel.haveFirst {
-			o.sel.first, o.sel.haveFirst = f.Time, true
+	}
+	var counts analyze.TableCounts
+	if o.sel.kinds.Empty() {
+		p := analyze.NewParallel(o.options(), func(int) analyze.Hooks[*analyze.Summary] {
+			return analyze.Hooks[*analyze.Summary]{End: func(cn *conn.Conn, why conn.EndReason) *analyze.Summary {
+				s := analyze.Summarize(cn, why)
+				return &s
+			}}
+		}, func(ended *analyze.Ended[*analyze.Summary]) {
+			s := ended.Value
+			s.ID, s.Previous = ended.ID, ended.Previous
+			show(s)
+		}, nil)
+		analyzeParallel(c, p, o.sel.frame)
+		counts = p.Counts()
+	} else {
+		// Only --analysis reads the segments, which the analysis on
+		// every core does not hand back: it runs on one.
+		an := analyze.New(o.options(), o.sel.observe, func(cn *conn.Conn, why conn.EndReason) {
+			s := analyze.Summarize(cn, why)
+			show(&s)
+		})
+		var f pcap.Frame
+		for c.nextInto(&f) {
+			o.sel.frame(&f)
+			an.Add(&f)
 		}
-	})
+		an.Close()
+		counts = an.Counts()
+	}
 	if werr != nil {
 		return werr
 	}
@@ -146,7 +173,7 @@ func runConns(e *env, o connsOptions, paths []string) error {
 			return err
 		}
 	}
-	reportTable(e, p.Counts())
+	reportTable(e, counts)
 	if err := w.Flush(); err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"errors"
-	"fmt"
 	"os"
 	"runtime"
 	"slices"
@@ -30,19 +29,23 @@ type diagnosis struct {
 // diagnoseCapture analyses the frames of c. want selects the connections
 // whose every segment is kept for a ladder, and which the report keeps
 // whole (nil: none); rows is how many of the most interesting others it
-// keeps.
-func diagnoseCapture(e *env, c *capture, an analysis, rows int, want func(id int) bool) *diagnosis {
+// keeps. A ladder keeps the steps within --since/--until.
+func diagnoseCapture(e *env, c *capture, an analysis, rows int, want func(id int) bool, sel *selection) *diagnosis {
 	d := &diagnosis{ladders: map[int]*analyze.Ladder{}}
 	var t *tap
 	if want != nil {
 		lr := analyze.NewLadderRecorder(want)
-		t = &tap{segment: lr.Segment, end: func(cn *conn.Conn) {
-			if ld := lr.End(cn); ld != nil {
+		t = &tap{segment: func(s *analyze.Segment) {
+			if sel.inTime(s.Frame.Time) {
+				lr.Segment(s)
+			}
+		}, end: func(cn *conn.Conn) {
+			if ld := lr.End(cn); ld != nil && sel.showing(cn.ID) {
 				d.ladders[cn.ID] = ld
 			}
 		}}
 	}
-	d.rep = diagnoseTapped(e, c, an, keep{rows, want}, t)
+	d.rep = diagnoseTapped(e, c, an, keep{rows, want}, t, sel)
 	return d
 }
 
@@ -68,19 +71,6 @@ func (a *analysis) check() error {
 	return nil
 }
 
-// addMaxConns is the --max-conns flag of every command that analyses.
-func addMaxConns(f *pflag.FlagSet, n *int) {
-	f.IntVar(n, "max-conns", conn.DefaultMaxConns, "most connections held at once, of them at most 65536 attempts (SYNs nothing answered), split evenly over the 64 shards of the analysis (fewer under a cap below 1048576); the oldest idle are evicted and counted")
-}
-
-// checkMaxConns refuses a --max-conns that is not a count.
-func checkMaxConns(n int) error {
-	if n < 1 {
-		return usagef("--max-conns %d: the most connections held at once is a number from 1", n)
-	}
-	return nil
-}
-
 func (a analysis) options() analyze.Options {
 	return analyze.Options{MaxConns: a.maxConns, Threads: a.threads}
 }
@@ -95,7 +85,7 @@ type keep struct {
 }
 
 // tap is what a command does with each segment, and with each connection
-// as it ends, beside the diagnosis.
+// as it ends, after its diagnosis.
 type tap struct {
 	segment func(*analyze.Segment)
 	end     func(*conn.Conn)
@@ -103,42 +93,57 @@ type tap struct {
 
 // diagnoseTapped analyses and diagnoses the frames of c, keeping k of the
 // connections, and handing each segment and each ended connection to t
-// too (t may be nil). Without t it runs on every core.
-func diagnoseTapped(e *env, c *capture, an analysis, k keep, t *tap) *diagnose.Report {
+// too (t may be nil). sel narrows the report to the connections it
+// selects; the capture's own findings stay only when it names no
+// connection, and with --finding only findings of those ids stay.
+//
+// Without t, and without --analysis (which reads every segment), it runs
+// on every core: the workers learn the facts of their connections, and
+// the rules run on each as the merged analysis hands it on.
+func diagnoseTapped(e *env, c *capture, an analysis, k keep, t *tap, sel *selection) *diagnose.Report {
 	col := diagnose.NewCollector()
 	col.Rows, col.Want = k.rows, k.want
-	if t == nil {
+	narrow := sel.narrows()
+	if narrow {
+		col.Show = sel.show
+	}
+	var rep *diagnose.Report
+	if t == nil && sel.kinds.Empty() {
 		p := analyze.NewParallel(an.options(), func(int) analyze.Hooks[diagnose.Conn] {
 			w := col.Worker()
 			return analyze.Hooks[diagnose.Conn]{Segment: w.Segment, End: w.End, Freeze: w.Freeze, Thaw: w.Thaw}
 		}, func(ended *analyze.Ended[diagnose.Conn]) {
-			col.Ended(&ended.Value, ended.ID, ended.Previous)
+			col.Merged(&ended.Value, ended.ID, ended.Previous)
 		}, col.Note)
-		analyzeParallel(c, p, nil)
+		analyzeParallel(c, p, sel.frame)
 		reportTable(e, p.Counts())
-		return col.Finish(p.Stats)
-	}
-	onSeg := col.Segment
-	if t != nil {
-		onSeg = func(s *analyze.Segment) {
+		rep = col.Finish(p.Stats)
+	} else {
+		a := analyze.New(an.options(), func(s *analyze.Segment) {
 			col.Segment(s)
-			t.segment(s)
+			sel.observe(s)
+			if t != nil {
+				t.segment(s)
+			}
+		}, func(cn *conn.Conn, why conn.EndReason) {
+			col.OnConn(cn, why)
+			if t != nil {
+				t.end(cn) // after the diagnosis, which decides whether it shows
+			}
+		})
+		var f pcap.Frame
+		for c.nextInto(&f) {
+			sel.frame(&f)
+			a.Add(&f)
 		}
+		a.Close()
+		reportTable(e, a.Counts())
+		rep = col.Finish(a.Stats)
 	}
-	a := analyze.New(an.options(), onSeg, func(cn *conn.Conn, why conn.EndReason) {
-		t.end(cn)
-		col.OnConn(cn, why)
-	})
-	for {
-		f, ok := c.next()
-		if !ok {
-			break
-		}
-		a.Add(&f)
+	if narrow {
+		rep.Narrow(!sel.narrowsConns(), sel.findings)
 	}
-	a.Close()
-	reportTable(e, a.Counts())
-	return col.Finish(a.Stats)
+	return rep
 }
 
 // analyzeParallel deals every frame of c to p, calling each (may be
@@ -173,15 +178,7 @@ func styleFor(e *env, mode string) (render.Style, error) {
 	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
 		return render.Style{}, nil
 	}
-	f, ok := e.stdout.(*os.File)
-	if !ok {
-		return render.Style{}, nil
-	}
-	st, err := f.Stat()
-	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return render.Style{}, nil
-	}
-	return render.Style{Color: true}, nil
+	return render.Style{Color: e.isTerminal(e.stdout)}, nil
 }
 
 // reportOptions are the flags and the start of every command that prints
@@ -189,17 +186,22 @@ func styleFor(e *env, mode string) (render.Style, error) {
 type reportOptions struct {
 	color string
 	analysis
+	sel selection
 }
 
 func (o *reportOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.color, "color", "auto", "colour the text: auto (in a terminal), always or never")
 	o.analysis.register(f)
+	o.sel.register(f, selConnShort|selAnalysis|selState|selFinding)
 }
 
 // run opens the capture and diagnoses it, keeping the rows most
 // interesting connections, and the ladders of those want selects.
 func (o *reportOptions) run(e *env, paths []string, rows int, want func(id int) bool) (render.Style, *diagnosis, *capture, error) {
 	if err := o.analysis.check(); err != nil {
+		return render.Style{}, nil, nil, err
+	}
+	if err := o.sel.parse(); err != nil {
 		return render.Style{}, nil, nil, err
 	}
 	st, err := styleFor(e, o.color)
@@ -210,7 +212,20 @@ func (o *reportOptions) run(e *env, paths []string, rows int, want func(id int) 
 	if err != nil {
 		return st, nil, nil, err
 	}
-	return st, diagnoseCapture(e, c, o.analysis, rows, want), c, nil
+	return st, diagnoseCapture(e, c, o.analysis, rows, want, &o.sel), c, nil
+}
+
+// addMaxConns is the --max-conns flag of every command that analyses.
+func addMaxConns(f *pflag.FlagSet, n *int) {
+	f.IntVar(n, "max-conns", conn.DefaultMaxConns, "most connections held at once, of them at most 65536 attempts (SYNs nothing answered), split evenly over the 64 shards of the analysis (fewer under a cap below 1048576); the oldest idle are evicted and counted")
+}
+
+// checkMaxConns refuses a --max-conns that is not a count.
+func checkMaxConns(n int) error {
+	if n < 1 {
+		return usagef("--max-conns %d: the most connections held at once is a number from 1", n)
+	}
+	return nil
 }
 
 type diagnoseOptions struct {
@@ -246,6 +261,13 @@ what that tells of the cause, and names the worst three with their evidence
 frames and a few more as examples; its severity is the worst of theirs.
 Each connection keeps its own finding: tcplens explain -c ID prints it.
 
+--conn (-c), --community-id, --state, --analysis, --finding, --since and
+--until narrow the findings to those of the connections they select (as
+conns selects them; --finding: with a finding of these ids, and only those
+findings are printed). The capture's own findings, which concern no one
+connection (syn-flood, snaplen-truncated), are left out when connections
+are selected. The same flags narrow the overview, explain and report.
+
 --json prints one object per finding and line, with exactly the fields id,
 severity, conn (null for the whole capture, and for a finding that stands
 for many connections), frames, title, explanation and advice.
@@ -255,6 +277,7 @@ diagnosed when it ends and then forgotten; the capture-wide rules read
 capped counts.`,
 		Example: `  tcplens diagnose trace.pcap
   tcplens diagnose --min-severity warning monday-*.pcap
+  tcplens diagnose trace.pcap --state CLOSE_WAIT --finding close-wait-leak
   tcplens diagnose --json trace.pcap | jq -r 'select(.severity == "error") | .title'`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDiagnose(e, o, args)
@@ -272,6 +295,7 @@ func runDiagnose(e *env, o diagnoseOptions, paths []string) error {
 	if !ok {
 		return usagef("--min-severity %q: want info, notice, warning or error", o.min)
 	}
+	e.showProgress(o.json, false)
 	st, d, c, err := o.run(e, paths, 0, nil)
 	if err != nil {
 		return err
@@ -289,13 +313,15 @@ func runDiagnose(e *env, o diagnoseOptions, paths []string) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	return c.finish()
+	if err := c.finish(); err != nil {
+		return err
+	}
+	return o.sel.nothingShown(e, d.rep, d.rep.Shown)
 }
 
 type explainOptions struct {
 	reportOptions
-	conns connList
-	json  bool
+	json bool
 }
 
 func newExplainCmd(e *env) *cobra.Command {
@@ -303,7 +329,7 @@ func newExplainCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "explain [flags] FILE... [-c ID]",
 		Short: "The story of a connection: every segment as a ladder step, each endpoint's state and why, then its findings",
-		Long: `explain tells the story of each connection (or only those -c names): every
+		Long: `explain tells the story of each connection (or of those selected): every
 segment as a ladder step, with its time since the connection's first segment,
 its direction, flags, relative sequence and acknowledgment numbers, window and
 length; the state of both endpoints after it, and for every state change the
@@ -312,7 +338,9 @@ connection's findings with their evidence.
 
 Connections are numbered as conns and diagnose number them. Only the
 connections asked for keep their segments in memory: on a large capture, name
-them with -c.
+them with -c. --community-id, --state, --analysis, --finding, --since and
+--until select connections as in conns and diagnose; --since and --until
+also narrow each story to the steps between them.
 
 --json prints one object per connection and line: {"conn": the conns --json
 object, "steps": [{frame, time, since_start, dir, flags, seq, ack, seq_raw,
@@ -326,7 +354,6 @@ analysis_text}], "findings": [the diagnose --json objects]}.`,
 		},
 	}
 	f := cmd.Flags()
-	f.VarP(&o.conns, "conn", "c", "connection `ID` to explain, as conns and diagnose number them; repeat it or give a list such as 3,7")
 	f.BoolVar(&o.json, "json", false, "print one JSON object per connection")
 	o.register(f)
 	return cmd
@@ -334,9 +361,10 @@ analysis_text}], "findings": [the diagnose --json objects]}.`,
 
 func runExplain(e *env, o explainOptions, paths []string) error {
 	want := func(int) bool { return true }
-	if len(o.conns) > 0 {
-		want = func(id int) bool { return slices.Contains(o.conns, id) }
+	if ids := o.sel.conns; len(ids) > 0 && len(o.sel.communityID) == 0 {
+		want = ids.want()
 	}
+	e.showProgress(o.json, false)
 	st, d, c, err := o.run(e, paths, 0, want)
 	if err != nil {
 		return err
@@ -345,7 +373,7 @@ func runExplain(e *env, o explainOptions, paths []string) error {
 	shown := 0
 	for i := range d.rep.Conns {
 		cn := &d.rep.Conns[i]
-		if !want(cn.ID) {
+		if !want(cn.ID) || !o.sel.showing(cn.ID) {
 			continue
 		}
 		fs := d.rep.ConnFindings(cn.ID)
@@ -368,11 +396,7 @@ func runExplain(e *env, o explainOptions, paths []string) error {
 	if err := c.finish(); err != nil {
 		return err
 	}
-	if missing := o.conns.missing(d.rep); len(missing) > 0 {
-		return &exitError{code: exitNoFrame, msg: fmt.Sprintf("no connection %s in the capture, which has %d (tcplens conns lists them)",
-			joinInts(missing), d.rep.ConnCount)}
-	}
-	return nil
+	return o.sel.nothingShown(e, d.rep, shown)
 }
 
 // connList is the value of -c: connection ids. It implements pflag.Value.

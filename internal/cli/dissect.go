@@ -69,6 +69,7 @@ most significant bit of the byte at offset; raw is hexadecimal.`,
 }
 
 func runDissect(e *env, o dissectOptions, paths []string) error {
+	e.showProgress(o.json, true)
 	c, err := openCapture(e, paths)
 	if err != nil {
 		return err

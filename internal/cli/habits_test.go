@@ -329,6 +329,9 @@ func TestFlagValidation(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want a usage error", args, code, errOut)
 		}
 	}
+	if out, _, _ := run(t, nil, "report", "--help"); !strings.Contains(out, "runs no code but its own") {
+		t.Errorf("report --help:\n%s", out)
+	}
 	_, errOut, code := run(t, nil, "report", "-o", "/nonexistent/x.html")
 	if code != 1 || strings.Contains(errOut, "--help") || !strings.Contains(errOut, "/nonexistent/x.html") {
 		t.Errorf("report -o /nonexistent/x.html: exit %d, stderr %q", code, errOut)
@@ -383,6 +386,10 @@ func TestCompletionVersionReport(t *testing.T) {
 	out, _, _ = run(t, nil, "__complete", "read", "--analysis", "")
 	if !strings.Contains(out, "zero_window\t") {
 		t.Errorf("analysis names not completed:\n%s", out)
+	}
+	out, _, _ = run(t, nil, "__complete", "diagnose", "--finding", "")
+	if !strings.Contains(out, "close-wait-leak\t") {
+		t.Errorf("finding ids not completed:\n%s", out)
 	}
 	out, _, _ = run(t, nil, "--version")
 	if !strings.HasPrefix(out, "tcplens ") || !(strings.Contains(out, "commit") || strings.Contains(out, "without VCS information")) {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/bpf"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/sample"
@@ -38,6 +39,8 @@ type input struct {
 	closer io.Closer
 	reader *pcap.Reader // while open
 	done   bool
+	size   int64           // of a regular file, 0 when unknown
+	count  *countingReader // the bytes read of it, since it was last opened; nil when mapped
 
 	// A regular file is mapped into memory while it is read (see mapFile).
 	mapped   []byte
@@ -46,6 +49,7 @@ type input struct {
 	marks    []releaseMark // where reading passed each releaseStep, by frame
 	nextMark int64         // the offset at which the next release or mark is due
 	last     int           // the number of the last frame handed out from it
+	lastOff  int64         // and its offset
 
 	// What the file said about itself, kept when it is closed.
 	format     pcap.Format
@@ -97,7 +101,7 @@ func (in *input) release(off int64) {
 // mapped file: it gives back the pages behind, or, when the caller holds
 // frames, marks where they are to be given back.
 func (in *input) passed(n int, off int64, held bool) {
-	in.last = n
+	in.last, in.lastOff = n, off
 	if off < in.nextMark || in.compressed {
 		return // a compressed file's offsets are in what it decompresses to
 	}
@@ -131,6 +135,15 @@ type capture struct {
 
 	one *input // the only input: read directly
 
+	prog     *progress // nil when no progress line is drawn
+	progNext int       // the frames read at which the progress line is looked at next
+
+	// split reads the second half of the one input on another core (see
+	// split.go); skipTo, once it stopped short, is the last record it
+	// handled, which the first half's reader skips to.
+	split  *split
+	skipTo int64
+
 	// The merge: inputs by their first frame's time, those open with the
 	// frame each has pending.
 	order    []*input
@@ -140,7 +153,8 @@ type capture struct {
 
 	// stable says every frame's Data stays valid until the caller
 	// releases it: each input is a regular file, mapped into memory and
-	// not compressed, so frames are views into the mappings, and the
+	// not compressed (or the built-in sample), and no second reader
+	// splits the file, so frames are views into the mappings, and the
 	// analysis can hand them to other goroutines without copying them. A
 	// caller that keeps frames past the next one says so with hold and
 	// calls release as it is done with them; otherwise next releases the
@@ -193,7 +207,7 @@ func openCapture(e *env, args []string) (*capture, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &capture{e: e}
+	c := &capture{e: e, skipTo: -1}
 	if expr != "" {
 		if c.filter, err = bpf.NewFilter(expr); err != nil {
 			// A word that names no file but looks like one was meant as
@@ -208,21 +222,32 @@ func openCapture(e *env, args []string) (*capture, error) {
 		if stdinIsData(e.stdin) {
 			paths = []string{"-"}
 		} else {
-			fmt.Fprintf(e.stderr, "tcplens: no file given: reading the %s\n", sample.Name)
+			fmt.Fprintf(e.notes(), "tcplens: no file given: reading the %s\n", sample.Name)
 			r, err := pcap.NewReaderBytes(sample.Capture)
 			if err != nil {
 				return nil, err
 			}
 			in := &input{name: sample.Name, reader: r, mappable: true}
 			in.keep()
-			c.stable = true
 			c.inputs = []*input{in}
 			c.one = in
+			c.stable = true
 			return c, nil
 		}
 	}
 	if err := c.collect(paths); err != nil {
 		return nil, err
+	}
+	if e.progress {
+		var total int64
+		for _, in := range c.inputs {
+			if in.size == 0 {
+				total = 0 // a pipe among them: how much is left is not known
+				break
+			}
+			total += in.size
+		}
+		c.prog = newProgress(e, total, e.pass)
 	}
 	if len(c.inputs) == 1 {
 		c.one = c.inputs[0]
@@ -230,6 +255,7 @@ func openCapture(e *env, args []string) (*capture, error) {
 			if err := c.open(c.one); err != nil {
 				return nil, &exitError{code: exitNoInput, msg: err.Error()}
 			}
+			c.startSplit(expr)
 		}
 	} else {
 		c.order = slices.Clone(c.inputs)
@@ -237,11 +263,28 @@ func openCapture(e *env, args []string) (*capture, error) {
 	}
 	// Every input has been opened once by now, and said whether it could
 	// be mapped and is compressed.
-	c.stable = true
+	c.stable = c.split == nil
 	for _, in := range c.inputs {
 		c.stable = c.stable && in.mappable && !in.compressed
 	}
 	return c, nil
+}
+
+// bytesRead is how many bytes of the inputs are read.
+func (c *capture) bytesRead() int64 {
+	var n int64
+	for _, in := range c.inputs {
+		switch {
+		case in.count != nil:
+			n += in.count.n
+		case in.mapped != nil:
+			n += in.lastOff
+		}
+	}
+	if c.split != nil {
+		n += c.split.bytes.Load()
+	}
+	return n
 }
 
 // splitArgs takes the leading arguments that name files, directories or
@@ -325,7 +368,11 @@ func (c *capture) collect(paths []string) error {
 			continue
 		}
 		if !st.IsDir() {
-			c.inputs = append(c.inputs, &input{name: p, path: p, reopen: st.Mode().IsRegular()})
+			in := &input{name: p, path: p, reopen: st.Mode().IsRegular()}
+			if in.reopen {
+				in.size = st.Size()
+			}
+			c.inputs = append(c.inputs, in)
 			continue
 		}
 		entries, err := os.ReadDir(p)
@@ -337,7 +384,11 @@ func (c *capture) collect(paths []string) error {
 		for _, ent := range entries {
 			if ent.Type().IsRegular() && !strings.HasPrefix(ent.Name(), ".") {
 				fp := filepath.Join(p, ent.Name())
-				c.inputs = append(c.inputs, &input{name: fp, path: fp, reopen: true, fromDir: true})
+				var size int64
+				if info, err := ent.Info(); err == nil {
+					size = info.Size()
+				}
+				c.inputs = append(c.inputs, &input{name: fp, path: fp, reopen: true, fromDir: true, size: size})
 				n++
 			}
 		}
@@ -369,7 +420,7 @@ func (c *capture) collect(paths []string) error {
 		}
 		c.inputs = kept
 		if skipped > 0 {
-			fmt.Fprintf(c.e.stderr, "tcplens: %s in the directories given are not captures: skipped\n", plural(skipped, "file"))
+			fmt.Fprintf(c.e.notes(), "tcplens: %s in the directories given are not captures: skipped\n", plural(skipped, "file"))
 		}
 	}
 	if len(problems) > 0 {
@@ -399,40 +450,47 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// open opens an input and reads its header. A regular file is mapped
-// into memory (mapFile), or read whole when it cannot be and the capture
-// promised frames that stay valid.
+// open opens an input and reads its header.
 func (c *capture) open(in *input) error {
 	var rd io.Reader
-	var data []byte
 	if in.path == "" {
 		rd = c.e.stdin
+		if f, ok := rd.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+				in.size = st.Size()
+			}
+		}
 	} else {
 		f, err := os.Open(in.path)
 		if err != nil {
 			return err
 		}
-		var ok bool
-		if data, ok = mapFile(f); ok {
+		if data, ok := mapFile(f); ok {
 			f.Close()
-			in.mappable = true
-		} else if c.stable {
-			data, err = io.ReadAll(f)
-			f.Close()
-			if err != nil {
-				return err
-			}
+			in.mapped, in.mappable = data, true
 		} else {
 			rd, in.closer = f, f
 		}
 	}
 	var r *pcap.Reader
 	var err error
-	if rd == nil {
-		r, err = pcap.NewReaderBytes(data)
-		in.mapped = data
-	} else {
-		r, err = pcap.NewReader(rd)
+	if in.mapped != nil {
+		r, err = pcap.NewReaderBytes(in.mapped)
+		if err == nil && r.Compressed() {
+			// Decompressed, its frames are copies anyway: read it as a
+			// stream, which counts the bytes read (the progress line).
+			in.unmap()
+			in.mappable = false
+			f, ferr := os.Open(in.path)
+			if ferr != nil {
+				return ferr
+			}
+			rd, in.closer = f, f
+		}
+	}
+	if in.mapped == nil {
+		in.count = &countingReader{r: rd}
+		r, err = pcap.NewReader(in.count)
 	}
 	if err != nil {
 		if in.closer != nil {
@@ -488,7 +546,9 @@ func (c *capture) next() (pcap.Frame, bool) {
 // spares copying each through the returns.
 func (c *capture) nextInto(f *pcap.Frame) bool {
 	for {
-		if !c.nextFrame(f) {
+		ok, filtered := c.nextFrame(f)
+		if !ok {
+			c.prog.clear()
 			return false
 		}
 		c.read = max(c.read, f.Number)
@@ -499,7 +559,11 @@ func (c *capture) nextInto(f *pcap.Frame) bool {
 		if in.mapped != nil {
 			in.passed(f.Number, f.Offset, c.held)
 		}
-		if c.filter != nil {
+		if c.prog != nil && c.read >= c.progNext {
+			c.progNext = c.read + progressFrames
+			c.prog.tick(c.read, c.bytesRead())
+		}
+		if c.filter != nil && !filtered {
 			pass, err := c.filter.Match(f, c.inputs[f.File].bigEndian)
 			if err != nil {
 				c.err = usageError{err}
@@ -514,21 +578,53 @@ func (c *capture) nextInto(f *pcap.Frame) bool {
 	}
 }
 
-// nextFrame returns the next frame of the merge.
-func (c *capture) nextFrame(f *pcap.Frame) bool {
+// analyzeAll hands every frame of c to an, then closes an.
+func (c *capture) analyzeAll(an *analyze.Analyzer) {
+	var f pcap.Frame
+	for c.nextInto(&f) {
+		an.Add(&f)
+	}
+	an.Close()
+}
+
+// nextFrame reads the next frame of the merge into *f, and says whether
+// it passed the filter already.
+func (c *capture) nextFrame(f *pcap.Frame) (ok, filtered bool) {
 	if c.err != nil {
-		return false
+		return false, false
 	}
 	if c.one != nil {
 		for {
+			if s := c.split; s != nil && s.draining {
+				fr, ok, end := s.next()
+				if ok {
+					*f = fr
+					c.read = max(c.read, s.readSoFar())
+					return true, true
+				}
+				c.split = nil
+				if end {
+					return false, false
+				}
+				c.skipTo = s.skipTo // the first half's reader takes over
+			}
 			// A call through the interface and the wrapper costs a tenth
 			// of what reading a frame does: the one input is read directly.
 			err := c.one.reader.Read(f)
 			if err == nil {
-				return true
+				if f.Offset <= c.skipTo {
+					continue // the second half handled it
+				}
+				if c.split != nil && f.Offset >= c.split.at {
+					if c.split.reached(f) {
+						continue // the second half has it
+					}
+					c.split = nil // the boundary was no record's: read on alone
+				}
+				return true, false
 			}
 			if err == io.EOF {
-				return false
+				return false, false
 			}
 			c.warn(c.one.name, err)
 		}
@@ -575,7 +671,7 @@ func (c *capture) nextFrame(f *pcap.Frame) bool {
 			continue
 		}
 		if best < 0 {
-			return false
+			return false, false
 		}
 		h := &c.heads[best]
 		h.stale = true
@@ -583,18 +679,24 @@ func (c *capture) nextFrame(f *pcap.Frame) bool {
 		*f = h.frame
 		f.Number = c.count
 		f.File = h.index
-		return true
+		return true, false
 	}
 }
 
 func (c *capture) warn(name string, err error) {
 	c.problems++
-	fmt.Fprintf(c.e.stderr, "tcplens: warning: %s: %v\n", name, err)
+	c.prog.clear()
+	fmt.Fprintf(c.e.notes(), "tcplens: warning: %s: %v\n", name, err)
 }
 
 // finish closes the files and turns "nothing could be read" into exit 1,
 // and a filter that cannot take a frame's link type into exit 2.
 func (c *capture) finish() error {
+	c.prog.clear()
+	if c.split != nil {
+		c.split.cancel()
+		c.split = nil
+	}
 	for _, in := range c.inputs {
 		c.close(in)
 		in.unmap()

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -30,16 +31,49 @@ type env struct {
 	stderr io.Writer
 
 	filterFile string // -F: the filter expression of every command that reads captures
+	// reread says the captures are being read again, after a first
+	// reading that said what there was to say of them: their notes and
+	// warnings are not repeated.
+	reread bool
+
+	// progress lets openCapture draw a progress line on stderr (see
+	// showProgress); terminal and now stand in for the terminal check and
+	// the clock in tests.
+	progress bool
+	pass     string // what a reading is for, when a command reads twice
+	terminal func(io.Writer) bool
+	now      func() time.Time
+}
+
+// notes is where what the capture's reading says of its inputs goes.
+func (e *env) notes() io.Writer {
+	if e.reread {
+		return io.Discard
+	}
+	return e.stderr
+}
+
+// again is e for a second reading of the same captures.
+func (e *env) again() *env {
+	a := *e
+	a.reread = true
+	a.pass = "second reading"
+	return &a
 }
 
 // Main runs tcplens with args (without the program name) and returns the
 // process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	return mainWith(&env{stdin: stdin, stdout: stdout, stderr: stderr}, args)
+}
+
+// mainWith is Main in surroundings a test may have made.
+func mainWith(e *env, args []string) int {
+	stderr := e.stderr
 	root := newRoot(e)
 	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
+	root.SetIn(e.stdin)
+	root.SetOut(e.stdout)
 	root.SetErr(stderr)
 	err := execute(root)
 	if err == nil {
@@ -144,6 +178,8 @@ every segment, and what went wrong.`,
 	root.AddCommand(newLabCmd(e))
 	root.AddCommand(newDiagnoseCmd(e), newExplainCmd(e))
 	root.AddCommand(newReportCmd(e), newGraphCmd(e))
+	root.AddCommand(newCompareCmd(e))
+	root.AddCommand(newExportCmd(e))
 	setupOverview(root, e)
 	addCompletions(root, e)
 	return root

@@ -64,6 +64,7 @@ func runOverview(e *env, o overviewOptions, paths []string) error {
 			}
 		}
 	}
+	e.showProgress(false, false)
 	st, d, c, err := o.run(e, paths, overviewRows, nil)
 	if err != nil {
 		return err

@@ -3,8 +3,11 @@ package cli
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tcplens/tcplens/internal/analyze"
+	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/event"
 	"github.com/tcplens/tcplens/internal/render"
 	"github.com/tcplens/tcplens/internal/tcpdump"
@@ -55,8 +59,11 @@ one.
   tcplens read trace.pcap 'tcp[tcpflags] & (tcp-syn|tcp-fin) != 0'
   tcplens read trace.pcap host 10.0.0.7 and port 443
 
---conn, --community-id, --analysis, --since, --until and --dedup narrow what
-is printed, not what is analysed; -c N stops after N segments; -w FILE
+--conn, --community-id, --analysis, --state, --since, --until and --dedup
+narrow what is printed, not what is analysed. --state (connections with an
+endpoint in one of these states at their end) reads the capture twice, first
+to learn each connection's end; standard input only when it is a file, not a
+pipe. -c N stops after N segments; -w FILE
 writes the frames instead of printing them (pcap, or pcapng when the link
 types of the interfaces differ), so that
   tcplens read big.pcap --conn 17 -w conn17.pcap
@@ -132,7 +139,7 @@ header's description. A segment that could not be tied to a connection
 	addMaxConns(f, &o.maxConns)
 	f.IntVarP(&o.count, "count", "c", 0, "stop after `N` segments (with -w, N frames), as tcpdump -c")
 	f.StringVarP(&o.write, "write", "w", "", "write the frames shown to `FILE` instead of printing them: pcap, or pcapng when the interfaces' link types differ, with the original timestamps (\"-\": standard output)")
-	o.sel.register(f, true, false)
+	o.sel.register(f, selAnalysis|selState|selDedup)
 	f.BoolVar(&o.sequential, "sequential", false, "format on one core (the output is the same)")
 	_ = f.MarkHidden("sequential")
 	return cmd
@@ -151,12 +158,24 @@ func runRead(e *env, o readOptions, paths []string) error {
 	if o.write != "" && (o.json || o.annotate) {
 		return usagef("-w writes frames, not lines: it takes neither --json nor --annotate")
 	}
+	e.showProgress(o.json, o.write == "" || o.write == "-")
+	var ends *bitset
+	if len(o.sel.states) > 0 {
+		// A connection's state at its end is known only at its end, after
+		// its segments: a first reading learns which connections --state
+		// selects, the second prints theirs.
+		var err error
+		if ends, err = connsEnding(e, &o, paths); err != nil {
+			return err
+		}
+		e = e.again()
+	}
 	c, err := openCapture(e, paths)
 	if err != nil {
 		return err
 	}
 	if o.write != "" {
-		return readWrite(e, o, c)
+		return readWrite(e, o, c, ends)
 	}
 	opt := tcpdump.Options{
 		Time:     timeFormat(o.timeFlags),
@@ -194,7 +213,7 @@ func runRead(e *env, o readOptions, paths []string) error {
 			seg = nil
 			an.Add(&f)
 		}
-		if !o.sel.segment(&f, seg) {
+		if !o.sel.segment(&f, seg, ends) {
 			continue
 		}
 		switch {
@@ -229,7 +248,7 @@ func runRead(e *env, o readOptions, paths []string) error {
 
 // readWrite is read -w: the frames that pass the filter and the
 // selection, written as they were captured.
-func readWrite(e *env, o readOptions, c *capture) error {
+func readWrite(e *env, o readOptions, c *capture, ends *bitset) error {
 	fw, err := newFrameWriter(e, o.write, c)
 	if err != nil {
 		return err
@@ -248,7 +267,7 @@ func readWrite(e *env, o readOptions, c *capture) error {
 			seg = nil
 			an.Add(&f)
 		}
-		if !o.sel.segment(&f, seg) {
+		if !o.sel.segment(&f, seg, ends) {
 			continue
 		}
 		if err := fw.write(&f); err != nil {
@@ -266,6 +285,60 @@ func readWrite(e *env, o readOptions, c *capture) error {
 		fmt.Fprintf(e.stderr, "tcplens: wrote %s to %s\n", plural(fw.frames, "frame"), o.write)
 	}
 	return c.finish()
+}
+
+// connsEnding reads the capture a first time, and returns the ids of the
+// connections with an endpoint at their end in a state --state names.
+// Standard input can be read twice only when it is a file.
+func connsEnding(e *env, o *readOptions, paths []string) (*bitset, error) {
+	if err := rewindable(e, paths); err != nil {
+		return nil, err
+	}
+	first := *e
+	first.pass = "first reading"
+	c, err := openCapture(&first, paths)
+	if err != nil {
+		return nil, err
+	}
+	ends := &bitset{}
+	p := analyze.NewParallel(analyze.Options{MaxConns: o.maxConns, Threads: runtime.GOMAXPROCS(0)}, func(int) analyze.Hooks[bool] {
+		return analyze.Hooks[bool]{End: func(cn *conn.Conn, _ conn.EndReason) bool {
+			return o.sel.endState(cn.Ends[0].State, cn.Ends[1].State)
+		}}
+	}, func(e *analyze.Ended[bool]) {
+		if e.Value {
+			ends.set(e.ID)
+		}
+	}, nil)
+	analyzeParallel(c, p, nil)
+	if err := c.finish(); err != nil {
+		return nil, err
+	}
+	if in, ok := e.stdin.(io.Seeker); ok && readsStdin(e, paths) {
+		if _, err := in.Seek(0, io.SeekStart); err != nil {
+			return nil, fmt.Errorf("standard input: %w", err)
+		}
+	}
+	return ends, nil
+}
+
+// readsStdin reports whether the capture paths name is standard input.
+func readsStdin(e *env, paths []string) bool {
+	return slices.Contains(paths, "-") || len(paths) == 0 && stdinIsData(e.stdin)
+}
+
+// rewindable refuses to read standard input twice unless it is a file,
+// which can be read again from its start.
+func rewindable(e *env, paths []string) error {
+	if !readsStdin(e, paths) {
+		return nil
+	}
+	if f, ok := e.stdin.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			return nil
+		}
+	}
+	return usagef("--state reads the capture twice, first to learn each connection's state at its end, and standard input is not a file but a pipe or a terminal, which can be read only once: save it to a file (tcpdump -w FILE) and name the file, or use conns --state to list the connections")
 }
 
 // reportTable warns when the connection table had to evict connections.

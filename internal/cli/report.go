@@ -15,16 +15,17 @@ import (
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/diagnose"
 	"github.com/tcplens/tcplens/internal/graph"
+	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/render"
 	"github.com/tcplens/tcplens/internal/report"
 )
 
 type reportCmdOptions struct {
 	output   string
-	conns    connList
 	pictures int
 	rows     int
 	analysis
+	sel selection
 }
 
 func newReportCmd(e *env) *cobra.Command {
@@ -46,10 +47,15 @@ A long connection's ladder keeps its first and last segments and those that
 change a state or carry analysis, and its graphs merge segments into time
 columns that keep their extremes; each picture says when it does.
 
+--conn (-c), --community-id, --state, --analysis, --finding, --since and
+--until narrow the report to the connections they select, as in diagnose:
+its findings, its table and its pictures are theirs (-c 3,7 draws 3 and 7).
+
 The capture is read twice when it comes from files: first to diagnose it and
 choose the connections to draw, then to record them (only them: memory stays
 bounded). Standard input is read once, so the pictures are then of the
-connections -c names or of the first ones.
+connections -c names or of the first ones (with a selection, of the first
+selected: every connection open is recorded until --pictures are drawn).
 
 Whatever the capture holds, the page runs no code but its own and makes
 no request: everything from the capture is escaped, and the page's
@@ -63,7 +69,7 @@ Content-Security-Policy admits its own script and style sheet alone.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.output, "output", "o", "", "write the page to `FILE` (default: the capture's name with .html, in the current directory; - for standard output)")
-	f.VarP(&o.conns, "conn", "c", "draw connection `ID` (repeat it or give a list such as 3,7); default: the most interesting")
+	o.sel.register(f, selConnShort|selAnalysis|selState|selFinding)
 	f.IntVar(&o.pictures, "pictures", 20, "without -c, how many connections to draw, the most interesting first")
 	f.IntVar(&o.rows, "rows", diagnose.DefaultRows, "how many connections the table lists, the most interesting first")
 	o.analysis.register(f)
@@ -80,6 +86,10 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 	if o.pictures < 0 {
 		return usagef("--pictures %d: the connections drawn is a number from 0", o.pictures)
 	}
+	if err := o.sel.parse(); err != nil {
+		return err
+	}
+	e.showProgress(false, false)
 	c, err := openCapture(e, paths)
 	if err != nil {
 		return err
@@ -98,33 +108,34 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 		pictures []*graph.Conn
 		chosen   string
 	)
+	named := o.sel.conns
 	if slices.Contains(paths, "-") {
 		// Standard input goes by once: record while diagnosing.
-		want, words := o.conns.want(), fmt.Sprintf("Pictures of connections %s, named by -c.", joinInts(o.conns))
-		if len(o.conns) == 0 {
+		want, words := named.want(), fmt.Sprintf("Pictures of connections %s, named by -c.", joinInts(named))
+		if len(named) == 0 {
 			n := o.pictures
-			want = func(id int) bool { return id <= n }
+			want = func(id int) bool { return len(pictures) < n && (o.sel.narrows() || id <= n) }
 			words = fmt.Sprintf("Pictures of the first %d connections: standard input is read once, so tcplens cannot choose the most interesting; -c ID draws others.", n)
 		}
 		rec := graph.NewRecorder(want, nil, graph.DefaultLimits)
 		rep = diagnoseTapped(e, c, o.analysis, keep{o.rows, want}, &tap{segment: rec.Segment, end: func(cn *conn.Conn) {
-			if g := rec.End(cn); g != nil {
+			if g := rec.End(cn); g != nil && o.sel.showing(cn.ID) && len(pictures) < max(o.pictures, len(named)) {
 				pictures = append(pictures, g)
 			}
-		}})
+		}}, &o.sel)
 		slices.SortFunc(pictures, func(a, b *graph.Conn) int { return a.ID - b.ID })
 		chosen = words
-		if len(o.conns) == 0 && len(pictures) == rep.ConnCount {
+		if len(named) == 0 && len(pictures) == rep.Shown {
 			chosen = "Every connection is in pictures."
 		}
 	} else {
 		var want func(int) bool
-		if len(o.conns) > 0 {
-			want = o.conns.want()
+		if len(named) > 0 {
+			want = named.want()
 		}
-		rep = diagnoseTapped(e, c, o.analysis, keep{max(o.rows, o.pictures), want}, nil)
+		rep = diagnoseTapped(e, c, o.analysis, keep{max(o.rows, o.pictures), want}, nil, &o.sel)
 		var ids []int
-		ids, chosen = choosePictures(rep, o.conns, o.pictures)
+		ids, chosen = choosePictures(rep, named, o.pictures)
 		if len(ids) > 0 {
 			if pictures, err = recordPictures(e, paths, rep, ids); err != nil {
 				return err
@@ -136,11 +147,12 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 	if err := c.finish(); err != nil {
 		return err
 	}
-	if missing := o.conns.missing(rep); len(missing) > 0 {
-		fmt.Fprintf(e.stderr, "tcplens: warning: no connection %s in the capture, which has %d\n", joinInts(missing), rep.ConnCount)
+	if err := o.sel.nothingShown(e, rep, rep.Shown); err != nil {
+		// The page is still worth writing.
+		fmt.Fprintf(e.stderr, "tcplens: warning: %v\n", err)
 	}
 	w := bufio.NewWriterSize(out, 256<<10)
-	err = report.Write(w, &report.Report{Files: files, Diagnosis: rep, Pictures: pictures, Chosen: chosen, Version: version()})
+	err = report.Write(w, &report.Report{Files: files, Diagnosis: rep, Pictures: pictures, Chosen: chosen, Selection: o.sel.words(), Version: version()})
 	if err == nil {
 		err = w.Flush()
 	}
@@ -210,9 +222,7 @@ func choosePictures(rep *diagnose.Report, named connList, n int) ([]int, string)
 // the pictures, in that order. It stops after the last frame of the last
 // of them, and keeps the evidence frames of their findings in the ladder.
 func recordPictures(e *env, paths []string, rep *diagnose.Report, ids []int) ([]*graph.Conn, error) {
-	// The first reading said what there was to say about the files.
-	quiet := &env{stdin: e.stdin, stdout: io.Discard, stderr: io.Discard}
-	c, err := openCapture(quiet, paths)
+	c, err := openCapture(e.again(), paths)
 	if err != nil {
 		return nil, err
 	}
@@ -248,11 +258,8 @@ func recordPictures(e *env, paths []string, rep *diagnose.Report, ids []int) ([]
 			byID[g.ID] = g
 		}
 	})
-	for {
-		f, ok := c.next()
-		if !ok || f.Number > last {
-			break
-		}
+	var f pcap.Frame
+	for c.nextInto(&f) && f.Number <= last {
 		an.Add(&f)
 	}
 	out := make([]*graph.Conn, 0, len(ids))
@@ -300,7 +307,7 @@ func (l connList) want() func(id int) bool {
 
 type graphOptions struct {
 	output   string
-	conns    connList
+	sel      selection
 	kind     string
 	dir      string
 	maxConns int
@@ -326,7 +333,10 @@ report number them) as a standalone SVG file:
 
 tsg and window show one direction's data: by default the one that carried
 more (--dir client or server to choose). Hovering a mark in a browser shows
-its segment.`,
+its segment.
+
+--community-id names the connection instead of -c; --since and --until draw
+only its segments between them.`,
 		Example: `  tcplens graph trace.pcap -c 3 --kind tsg -o conn3-tsg.svg
   tcplens graph trace.pcap -c 3 --kind ladder -o conn3-ladder.svg`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -335,7 +345,7 @@ its segment.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.output, "output", "o", "", "write the SVG to `FILE` (default: standard output)")
-	f.VarP(&o.conns, "conn", "c", "the connection `ID` to draw")
+	o.sel.register(f, selConnShort)
 	f.StringVar(&o.kind, "kind", "ladder", "the picture: ladder, tsg, window or rtt")
 	f.StringVar(&o.dir, "dir", "auto", "whose data tsg and window show: client, server, or auto (the direction that carried more)")
 	addMaxConns(f, &o.maxConns)
@@ -347,8 +357,11 @@ func runGraph(e *env, o graphOptions, paths []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if len(o.conns) != 1 {
-		return usagef("name one connection to draw with -c ID (tcplens conns lists them)")
+	if err := o.sel.parse(); err != nil {
+		return err
+	}
+	if len(o.sel.conns)+len(o.sel.communityID) != 1 {
+		return usagef("name one connection to draw with -c ID or --community-id (tcplens conns lists them)")
 	}
 	if o.dir != "auto" && o.dir != "client" && o.dir != "server" {
 		return usagef("--dir %q: want client, server or auto", o.dir)
@@ -360,22 +373,44 @@ func runGraph(e *env, o graphOptions, paths []string) error {
 	if err != nil {
 		return err
 	}
+	e.showProgress(false, false)
 	c, err := openCapture(e, paths)
 	if err != nil {
 		return err
 	}
-	var g *graph.Conn
-	rec := graph.NewRecorder(o.conns.want(), nil, graph.DefaultLimits)
-	rep := diagnoseTapped(e, c, analysis{maxConns: o.maxConns}, keep{0, o.conns.want()}, &tap{segment: rec.Segment, end: func(cn *conn.Conn) {
-		if r := rec.End(cn); r != nil {
-			g = r
+	var drawn []*graph.Conn // a Community ID can name several, one after another on the same ports
+	named := func(id int) bool { return slices.Contains(o.sel.conns, id) || o.sel.cidMatch.has(id) }
+	rec := graph.NewRecorder(nil, nil, graph.DefaultLimits)
+	rep := diagnoseTapped(e, c, analysis{maxConns: o.maxConns}, keep{0, named}, &tap{segment: func(s *analyze.Segment) {
+		if s.Conn != nil && o.sel.conn(s.Conn) && o.sel.inTime(s.Frame.Time) {
+			rec.Segment(s)
 		}
-	}})
+	}, end: func(cn *conn.Conn) {
+		if r := rec.End(cn); r != nil {
+			drawn = append(drawn, r)
+		}
+	}}, &o.sel)
 	if err := c.finish(); err != nil {
 		return err
 	}
-	if g == nil {
-		return &exitError{code: exitNoFrame, msg: fmt.Sprintf("no connection %d in the capture, which has %d (tcplens conns lists them)", o.conns[0], rep.ConnCount)}
+	if len(drawn) == 0 {
+		which := "connection " + joinInts(o.sel.conns)
+		if len(o.sel.conns) == 0 {
+			which = "connection with Community ID " + o.sel.communityID[0]
+		}
+		if len(o.sel.conns) > 0 && o.sel.conns[0] <= rep.ConnCount || slices.ContainsFunc(o.sel.cidMatch, func(w uint64) bool { return w != 0 }) {
+			return &exitError{code: exitNoFrame, msg: fmt.Sprintf("%s has no segment between --since and --until", which)}
+		}
+		return &exitError{code: exitNoFrame, msg: fmt.Sprintf("no %s in the capture, which has %d (tcplens conns lists them)", which, rep.ConnCount)}
+	}
+	slices.SortFunc(drawn, func(a, b *graph.Conn) int { return a.ID - b.ID })
+	g := drawn[0]
+	if len(drawn) > 1 {
+		ids := make([]int, len(drawn))
+		for i, d := range drawn {
+			ids[i] = d.ID
+		}
+		fmt.Fprintf(e.stderr, "tcplens: the Community ID names %d connections (%s, the same ports reused): drawing %d; -c ID draws another\n", len(drawn), joinInts(ids), g.ID)
 	}
 	dir := g.MainDir()
 	switch o.dir {

@@ -160,3 +160,38 @@ func asList(v any) []any {
 	l, _ := v.([]any)
 	return l
 }
+
+// TestCompareJSONSchema: compare --json on every router recording and on a
+// pair through a path that does much at once uses only keys its --help
+// documents, and each item's kind is one of those --help lists.
+func TestCompareJSONSchema(t *testing.T) {
+	keys := map[string]bool{}
+	help, _, _ := run(t, nil, "compare", "--help")
+	dirs, _ := filepath.Glob(filepath.Join(testdata, "kernel", "router", "*"))
+	hostileA, hostileB := hostilePair(t)
+	pairs := [][2]string{{hostileA, hostileB}}
+	for _, d := range dirs {
+		pairs = append(pairs, [2]string{filepath.Join(d, "client.pcap"), filepath.Join(d, "server.pcap")})
+	}
+	for _, p := range pairs {
+		out, errOut, code := run(t, nil, "compare", "--json", p[0], p[1])
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", p, code, errOut)
+		}
+		objs := jsonLines(t, out)
+		for i, m := range objs {
+			keysOf(m, keys)
+			kind, _ := m["kind"].(string)
+			if i == len(objs)-1 {
+				if kind != "summary" {
+					t.Errorf("%v: the last object is %q, want the summary", p, kind)
+				}
+				continue
+			}
+			if !regexp.MustCompile(`\b` + regexp.QuoteMeta(kind) + `\b`).MatchString(help) {
+				t.Errorf("%v: kind %q is not in compare --help", p, kind)
+			}
+		}
+	}
+	documented(t, "compare", keys)
+}

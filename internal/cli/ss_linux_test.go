@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -239,7 +240,7 @@ func TestSSCloseWaitLeak(t *testing.T) {
 	client.Close()
 	time.Sleep(400 * time.Millisecond)
 	port := fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
-	out, errOut, code := run(t, nil, "ss", "-i", "0", "--close-wait-age", "300ms", "sport", "=", ":"+port)
+	out, errOut, code := run(t, nil, "ss", "-p", "--interval", "0", "--close-wait-age", "300ms", "sport", "=", ":"+port)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -254,7 +255,7 @@ func TestSSCloseWaitLeak(t *testing.T) {
 	t.Logf("tcplens ss output:\n%s", out)
 
 	// The same as JSON.
-	out, _, _ = run(t, nil, "ss", "-i", "0", "--json", "--close-wait-age", "300ms", "sport", "=", ":"+port)
+	out, _, _ = run(t, nil, "ss", "--interval", "0", "--json", "--close-wait-age", "300ms", "sport", "=", ":"+port)
 	var rep struct {
 		Flags []struct {
 			Kind      string `json:"kind"`
@@ -319,7 +320,7 @@ func TestSSSynRecvHeap(t *testing.T) {
 		listenRaw(t, 7004, 16)
 		connectRaw(t, 7004, 24)
 	})
-	out, errOut, code := run(t, nil, "ss", "--netns", ns.Name, "-i", "300ms", "--json", "sport = :7004")
+	out, errOut, code := run(t, nil, "ss", "--netns", ns.Name, "--interval", "300ms", "--json", "sport = :7004")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -395,5 +396,181 @@ func TestSSPrometheus(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("exposition lacks %q:\n%s", want, body)
 		}
+	}
+}
+
+// ssScene opens, in ns, a listener on IPv4 and one on IPv6, a connection
+// with data waiting unread, one in CLOSE_WAIT and FIN_WAIT2, and one in
+// TIME_WAIT; they stay until the test ends.
+func ssScene(t *testing.T, ns *netnstest.NS) {
+	t.Helper()
+	keep := func(c io.Closer) { t.Cleanup(func() { c.Close() }) }
+	ns.Run(t, func() {
+		l4, err := net.Listen("tcp4", "127.0.0.1:7101")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep(l4)
+		l6, err := net.Listen("tcp6", "[::1]:7102")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep(l6)
+		c1, err := net.Dial("tcp4", "127.0.0.1:7101")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep(c1)
+		s1 := mustAccept(t, l4)
+		keep(s1)
+		c1.Write(bytes.Repeat([]byte("x"), 5000)) // unread: Recv-Q 5000
+		c2, err := net.Dial("tcp4", "127.0.0.1:7101")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s2 := mustAccept(t, l4)
+		keep(s2)
+		c2.Close() // s2 CLOSE_WAIT, c2 FIN_WAIT2
+		c3, err := net.Dial("tcp6", "[::1]:7102")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s3 := mustAccept(t, l6)
+		s3.Close()
+		io.Copy(io.Discard, c3)
+		c3.Close() // s3 TIME_WAIT
+	})
+	time.Sleep(100 * time.Millisecond) // the FINs and their ACKs
+}
+
+// ssLines reads ss's socket lines (-H): per socket, its first line's
+// fields and its second line's (-m, -i), by local and peer address.
+func ssLines(t *testing.T, out string) map[string][2][]string {
+	t.Helper()
+	m := map[string][2][]string{}
+	key := ""
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "\t") {
+			e := m[key]
+			e[1] = strings.Fields(l)
+			m[key] = e
+			continue
+		}
+		f := strings.Fields(l)
+		if len(f) < 5 || strings.HasPrefix(l, "Failed") { // ss's complaint about cgroups, on stderr
+			continue
+		}
+		key = f[3] + " " + f[4]
+		m[key] = [2][]string{f, nil}
+	}
+	return m
+}
+
+// TestSSMatchesSS runs tcplens ss with ss's flags beside iproute2's ss
+// with the same flags, in a namespace holding a socket of each lasting
+// state, and compares them field by field: the states (ss spells them
+// ESTAB, TIME-WAIT, ...), queues, addresses, processes, timers, uid,
+// inode, socket cookie, cgroup, v6only and shutdown; socket memory; and
+// every tcp_info field but those that move between two readings (the
+// times since the last send, receive and ACK, a timer's expiry). -s
+// prints ss's summary, and -4, -6, -l, -a and the default choose the
+// sockets ss chooses.
+func TestSSMatchesSS(t *testing.T) {
+	ns := netnstest.New(t)
+	netnstest.Require(t, "ss")
+	ssScene(t, ns)
+	states := map[string]string{"ESTAB": "ESTABLISHED", "SYN-SENT": "SYN_SENT", "SYN-RECV": "SYN_RECV", "FIN-WAIT-1": "FIN_WAIT1",
+		"FIN-WAIT-2": "FIN_WAIT2", "TIME-WAIT": "TIME_WAIT", "UNCONN": "CLOSE", "CLOSE-WAIT": "CLOSE_WAIT", "LAST-ACK": "LAST_ACK",
+		"LISTEN": "LISTEN", "CLOSING": "CLOSING"}
+	// ip netns exec mounts a /sys of the namespace's own, where ss finds
+	// no cgroup2 file system to name cgroups in (cgroup:unreachable:1):
+	// cgroup paths are compared apart.
+	moving := regexp.MustCompile(`^(lastsnd|lastrcv|lastack|busy):|^timer:|^cgroup:`)
+	for _, flags := range []string{"-tanpeo", "-tanmi", "-tnmieo", "-tlnp", "-tan4", "-tan6", "-tn"} {
+		ours, errOut, code := run(t, nil, "ss", "--netns", ns.Name, flags, "-H")
+		if code != 0 {
+			t.Fatalf("tcplens ss %s: exit %d: %s", flags, code, errOut)
+		}
+		theirs := ns.Exec(t, "ss", flags, "-H")
+		o, s := ssLines(t, ours), ssLines(t, theirs)
+		if len(o) != len(s) || len(o) == 0 {
+			t.Errorf("ss %s: %d sockets, ss lists %d:\n%s\n-- ss --\n%s", flags, len(o), len(s), ours, theirs)
+		}
+		for k, sl := range s {
+			ol, ok := o[k]
+			if !ok {
+				t.Errorf("ss %s: %s missing:\n%s", flags, k, ours)
+				continue
+			}
+			if st, ok := states[sl[0][0]]; ok {
+				sl[0][0] = st
+			}
+			for _, line := range []int{0, 1} {
+				a, b := ol[line], sl[line]
+				a = slices.DeleteFunc(slices.Clone(a), func(f string) bool { return moving.MatchString(f) })
+				b = slices.DeleteFunc(slices.Clone(b), func(f string) bool { return moving.MatchString(f) })
+				if strings.Join(a, " ") != strings.Join(b, " ") {
+					t.Errorf("ss %s, %s, line %d:\n tcplens %s\n      ss %s", flags, k, line+1, strings.Join(a, " "), strings.Join(b, " "))
+				}
+			}
+			// A timer's name and retransmissions, not its expiry.
+			timer := func(f []string) string {
+				for _, x := range f {
+					if strings.HasPrefix(x, "timer:(") {
+						p := strings.Split(strings.Trim(x, "timer:()"), ",")
+						return p[0] + "," + p[len(p)-1]
+					}
+				}
+				return ""
+			}
+			if a, b := timer(ol[0]), timer(sl[0]); a != b {
+				t.Errorf("ss %s, %s: timer %q, ss %q", flags, k, a, b)
+			}
+			cgroup := func(f []string) string {
+				for _, x := range f {
+					if strings.HasPrefix(x, "cgroup:") {
+						return x
+					}
+				}
+				return ""
+			}
+			if a, b := cgroup(ol[0]), cgroup(sl[0]); (a == "") != (b == "") || a != "" && !strings.HasPrefix(a, "cgroup:/") {
+				t.Errorf("ss %s, %s: %q, ss %q", flags, k, a, b)
+			}
+		}
+	}
+
+	// ss -s: the namespace's summary. The TCP line's total, closed and
+	// orphaned count the host's sockets, which others open and close
+	// meanwhile: only its estab and timewait are the namespace's own.
+	// A netlink socket, closed, counts among the sockets in use until the
+	// kernel frees it after a grace period: those of the readings above
+	// may still count for a while.
+	var ours, theirs string
+	for try := 0; try < 20; try++ {
+		ours, _, _ = run(t, nil, "ss", "--netns", ns.Name, "-s", "-H")
+		theirs = ns.Exec(t, "ss", "-s")
+		if strings.SplitN(ours, "\n", 2)[0] == strings.SplitN(theirs, "\n", 2)[0] {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tcpLine := regexp.MustCompile(`(?m)^TCP: +\d+ \(estab (\d+), closed \d+, orphaned \d+, timewait (\d+)\)$`)
+	om, sm := tcpLine.FindStringSubmatch(ours), tcpLine.FindStringSubmatch(theirs)
+	if om == nil || sm == nil || om[1] != sm[1] || om[2] != sm[2] {
+		t.Errorf("ss -s TCP line:\n%s\n-- ss --\n%s", ours, theirs)
+	}
+	if a, b := tcpLine.ReplaceAllString(ours, ""), tcpLine.ReplaceAllString(theirs, ""); a != b {
+		t.Errorf("ss -s:\n%q\n-- ss --\n%q", a, b)
+	}
+}
+
+// TestSSWatchDuration: --watch with --duration stops by itself and says
+// how long it watches, not to press Ctrl-C.
+func TestSSWatchDuration(t *testing.T) {
+	start := time.Now()
+	_, errOut, code := run(t, nil, "ss", "--watch", "10ms", "--duration", "80ms", "sport = :1")
+	if code != 0 || !strings.Contains(errOut, "every 10ms for 80ms") || strings.Contains(errOut, "Ctrl-C") || time.Since(start) > 5*time.Second {
+		t.Errorf("exit %d after %v, stderr %q", code, time.Since(start), errOut)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/tcp"
 	"github.com/tcplens/tcplens/internal/wire"
+	"github.com/tcplens/tcplens/internal/zeek"
 )
 
 // Dir is the direction of a segment relative to the connection's roles.
@@ -153,8 +154,12 @@ type Conn struct {
 // State is a connection's analysis state: both endpoints' and Zeek's.
 type State struct {
 	tcp.Conn
-	// Zeek's connection history, built as segments go by.
-	History history
+	// Zeek's bookkeeping of the connection (conn_state, history, sizes),
+	// kept as segments go by. Its originator is the client: the roles, and
+	// so Zeek's "^", are tcplens's (the SYN's sender, or without a
+	// handshake the guess that Role records), where Zeek would guess
+	// from its analyzers' ports.
+	History zeek.History
 }
 
 // Key is the connection's 4-tuple: its endpoints' addresses, in Key's
@@ -182,22 +187,27 @@ func (c *Conn) RoleGuessed() bool { return c.Role != RoleSYN }
 // decideRoles picks the client of a new connection from its first
 // segment, sent by Ends[sender].
 func (c *Conn) decideRoles(s *wire.Segment, sender int) {
+	c.Client, c.Role = Roles(s, sender)
+}
+
+// Roles decides, from a connection's first segment s, sent by its end
+// number sender (0 or 1), which end is the client and how that was
+// decided: what the table does for a new connection, for callers that
+// number connections as it does without its analysis.
+func Roles(s *wire.Segment, sender int) (client int, how Role) {
 	switch {
 	case s.Flags.Has(wire.SYN) && !s.Flags.Has(wire.ACK):
-		c.Client, c.Role = sender, RoleSYN
+		return sender, RoleSYN
 	case s.Flags.Has(wire.SYN | wire.ACK):
-		c.Client, c.Role = 1-sender, RoleSYN
-	default:
-		sp, dp := s.Src.Port(), s.Dst.Port()
-		switch serverSide(sp, dp) {
-		case 1: // the destination is the server
-			c.Client, c.Role = sender, RolePorts
-		case -1:
-			c.Client, c.Role = 1-sender, RolePorts
-		default:
-			c.Client, c.Role = sender, RoleSpeaker
-		}
+		return 1 - sender, RoleSYN
 	}
+	switch serverSide(s.Src.Port(), s.Dst.Port()) {
+	case 1: // the destination is the server
+		return sender, RolePorts
+	case -1:
+		return 1 - sender, RolePorts
+	}
+	return sender, RoleSpeaker
 }
 
 // serverSide says which port looks like a server's: 1 for dst, -1 for
@@ -237,7 +247,7 @@ func (c *Conn) Step(end int, in *tcp.Input, r *tcp.Result) {
 	if c.ReusedPorts && in.Frame == c.FirstFrame {
 		r.Analysis.Add(event.ReusedPorts)
 	}
-	c.History.step(in.Seg, end == c.Client)
+	c.History.Step(in.Seg, end == c.Client)
 }
 
 // ZeekState is Zeek's conn_state for the connection (S0, S1, SF, REJ …).

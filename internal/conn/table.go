@@ -294,7 +294,7 @@ func open(s *wire.Segment, end int, now pcap.Time, st *State) *Conn {
 	c.State.Conn = *tcp.NewConn(tcp.NewEndpoint(key.A), tcp.NewEndpoint(key.B))
 	c.decideRoles(s, end)
 	if c.Client != end {
-		c.History.flipped()
+		c.History.Flip()
 	}
 	return c
 }

@@ -34,7 +34,10 @@ type Report struct {
 	// ConnCount is how many connections the capture held; Vantages
 	// counts them by where their timing says the capture was taken.
 	ConnCount int
-	Vantages  [4]int
+	// Shown is how many of them Collector.Show accepted: ConnCount
+	// without Show.
+	Shown    int
+	Vantages [4]int
 	// Findings are what diagnose prints, worst first: the capture's, each
 	// connection's own, and for an id that more than AggregateAbove
 	// connections share, one finding that stands for all of them.
@@ -77,6 +80,31 @@ func (r *Report) ConnFindings(id int) []Finding {
 	return out
 }
 
+// Narrow leaves findings out of a report narrowed to some connections
+// (Collector.Show): those about the capture as a whole, which concern no
+// one connection, unless capture says to keep them; and with ids given,
+// those of other ids. Counts and Groups follow.
+func (r *Report) Narrow(capture bool, ids []string) {
+	keep := func(id string) bool { return len(ids) == 0 || slices.Contains(ids, id) }
+	r.Findings = slices.DeleteFunc(r.Findings, func(f Finding) bool {
+		whole := f.Conn == 0 && f.Conns == 0
+		drop := !keep(f.ID) || whole && !capture
+		if drop && whole && f.Severity <= Error {
+			r.Counts[f.Severity]--
+		}
+		return drop
+	})
+	r.Groups = slices.DeleteFunc(r.Groups, func(g Group) bool {
+		if keep(g.ID) {
+			return false
+		}
+		for s, n := range g.Severities {
+			r.Counts[s] -= n
+		}
+		return true
+	})
+}
+
 // Group returns the group of finding id, nil when no connection has one.
 func (r *Report) Group(id string) *Group {
 	for i := range r.Groups {
@@ -110,6 +138,18 @@ type Collector struct {
 	// Want, when set, names connections kept whole whatever their rank:
 	// those a command was asked to show.
 	Want func(id int) bool
+	// Show, when set, narrows the report to the connections it accepts (a
+	// command's --conn, --state, --since …), asked once for each as it
+	// ends, its findings made: only theirs are grouped, counted and
+	// reported, only they fill the rows. Every connection is still
+	// diagnosed and feeds the capture-wide rules: what is shown is
+	// narrowed, not what is analysed.
+	Show func(c *Conn) bool
+	// Ended, when set, is handed every connection as the rules are done
+	// with it: its summary and all its findings (a finding whose words
+	// wait for the capture's end is Pending; Complete writes them). It
+	// is valid only during the call.
+	Ended func(c *Conn)
 
 	Stats CaptureFacts
 
@@ -137,6 +177,7 @@ type Collector struct {
 	x   env
 
 	conns    int
+	shown    int
 	vantages [4]int
 	groups   map[string]*Group
 	rows     rowStore
@@ -170,7 +211,7 @@ func (col *Collector) OnConn(c *conn.Conn, why conn.EndReason) {
 // Worker returns the Collector of one worker of a parallel analysis
 // (analyze.Parallel), whose Segment and End run on that worker's
 // goroutine: it learns the facts of the worker's connections. col, on the
-// merging goroutine, runs the rules on them as they end (Ended), and
+// merging goroutine, runs the rules on them as they end (Merged), and
 // learns what every segment feeds across connections (the TTLs of each
 // host, the capture's latest time) from Note.
 func (col *Collector) Worker() *Collector {
@@ -213,10 +254,10 @@ func (col *Collector) Thaw(c *conn.Conn) {
 	col.open[c] = f
 }
 
-// Ended runs the rules on c, a connection a worker ended (End), numbered
+// Merged runs the rules on c, a connection a worker ended (End), numbered
 // as the merged analysis numbers it, feeds the capture-wide aggregates and
 // forgets it, unless the report is to keep it whole.
-func (col *Collector) Ended(c *Conn, id, previous int) {
+func (col *Collector) Merged(c *Conn, id, previous int) {
 	c.ID, c.Previous = id, previous
 	col.ended(c)
 	release(c.Facts)
@@ -224,13 +265,13 @@ func (col *Collector) Ended(c *Conn, id, previous int) {
 }
 
 // Note learns what a segment feeds across connections, in the capture's
-// order: the parallel analysis's note hook, for a Collector with workers.
+// order, as Segment does for a Collector without workers: the parallel
+// analysis's note hook.
 func (col *Collector) Note(n *analyze.Note) {
 	col.last = max(col.last, n.Time)
-	if n.Duplicate || n.Flags.Has(wire.RST) {
-		return // as ipFacts: a second copy says nothing, an RST's TTL is its own
+	if !n.Flags.Has(wire.RST) {
+		col.hosts.add(col.hosts.entry(n.Src), n.TTL)
 	}
-	col.hosts.add(col.hosts.entry(n.Src), n.TTL)
 }
 
 // ended runs the rules on c and counts it; the report keeps a copy of it
@@ -240,11 +281,18 @@ func (col *Collector) ended(c *Conn) {
 	c.Facts.Server.readable()
 	col.x = env{hosts: &col.hosts, capture: col.Stats, end: col.last}
 	c.Findings = diagnoseConn(&col.x, c)
+	if col.Ended != nil {
+		col.Ended(c)
+	}
 	col.conns++
 	col.vantages[c.Vantage]++
 	col.services.add(c)
 	col.pairs.add(c, col.replaced.take(c))
 	col.replaced.put(c)
+	if col.Show != nil && !col.Show(c) {
+		return
+	}
+	col.shown++
 	for _, f := range c.Findings {
 		g := col.groups[f.ID]
 		if g == nil {
@@ -290,7 +338,7 @@ func (col *Collector) Finish(stats analyze.Stats) *Report {
 	for _, w := range col.workers {
 		col.Stats.add(&w.Stats)
 	}
-	rep := &Report{ConnCount: col.conns, Vantages: col.vantages, Stats: stats, Capture: col.Stats}
+	rep := &Report{ConnCount: col.conns, Shown: col.shown, Vantages: col.vantages, Stats: stats, Capture: col.Stats}
 	end := stats.Last
 	for _, g := range col.groups {
 		finishAll(g.Worst, end)
@@ -389,6 +437,13 @@ func diagnoseConn(x *env, c *Conn) []Finding {
 	Sort(out)
 	return out
 }
+
+// Complete writes the words of findings that waited for the capture's
+// end, now that it is known (end is its last frame's time).
+func Complete(fs []Finding, end pcap.Time) { finishAll(fs, end) }
+
+// Pending reports whether the finding's words wait for the capture's end.
+func (f *Finding) Pending() bool { return f.late != nil }
 
 // finishAll completes the findings that waited for the capture's end.
 func finishAll(fs []Finding, end pcap.Time) {

@@ -97,10 +97,11 @@ type SideFacts struct {
 	Kinds []KindEvidence
 
 	// host is its address's entry in the Collector's host table, found
-	// at its first packet: nil when the full table could not take it.
-	// A side's address never changes, and a map lookup per segment cost
-	// a tenth of diagnose on long transfers.
-	host *ttlRange
+	// at its first packet (hostFound): nil when the full table could not
+	// take it. A side's address never changes, and a map lookup per
+	// segment cost a tenth of diagnose on long transfers.
+	host      *ttlRange
+	hostFound bool
 
 	*Exchange
 }
@@ -338,6 +339,18 @@ func (col *Collector) Segment(s *analyze.Segment) {
 	seg, r := s.Seg, s.Result
 	now := Mark{Frame: s.Frame.Number, Time: s.Frame.Time}
 	col.last = max(col.last, now.Time)
+	me := f.Side(s.Dir)
+	if !seg.Flags.Has(wire.RST) && !col.noted {
+		// The host table counts every packet its address's TTL arrived
+		// with, a second copy of one included: what a run that does not
+		// analyse other connections' segments counts alike (Skipped). A
+		// worker of a parallel analysis leaves it to the merging
+		// Collector, which hears of every segment in order (Note).
+		if !me.hostFound {
+			me.host, me.hostFound = col.hosts.entry(seg.Src.Addr()), true
+		}
+		col.hosts.add(me.host, seg.TTL)
+	}
 	if r.Analysis.Has(event.DuplicateFrame) {
 		return // a second copy of a packet says nothing new
 	}
@@ -354,7 +367,7 @@ func (col *Collector) Segment(s *analyze.Segment) {
 			f.MaxGap, f.GapBefore, f.GapAfter = gap, f.Last, now
 		}
 	}
-	me, peer := f.Side(s.Dir), f.Side(1-s.Dir)
+	peer := f.Side(1 - s.Dir)
 	from := &s.Conn.Ends[s.End]
 	to := &s.Conn.Ends[1-s.End]
 	// Only a bare SYN or SYN-ACK leaves the sides lean: everything the
@@ -439,6 +452,18 @@ func (col *Collector) Segment(s *analyze.Segment) {
 	f.Last = now
 }
 
+// Skipped records what a segment of a connection this run does not
+// analyse (export --shard leaves it to another run) says of the capture as
+// a whole: its sender's TTL, which the rules about other connections
+// compare an RST's with, and the capture's clock. Fed every such segment,
+// a Collector diagnoses its connections exactly as one that analyses all.
+func (col *Collector) Skipped(seg *wire.Segment, now pcap.Time) {
+	col.last = max(col.last, now)
+	if !seg.Flags.Has(wire.RST) {
+		col.hosts.add(col.hosts.entry(seg.Src.Addr()), seg.TTL)
+	}
+}
+
 // offload counts the segments whose bad checksum checksum offload at the
 // capturing host explains (the analysis flags only the others). The whole
 // checksum is computed only for segments whose header already looks like
@@ -473,12 +498,6 @@ func (col *Collector) ipFacts(f *Facts, me *SideFacts, from, peerEnd *tcp.Endpoi
 			me.UnansweredAtRST = me.unanswered
 		}
 		return
-	}
-	if !col.noted {
-		if me.TTLCount == 0 {
-			me.host = col.hosts.entry(seg.Src.Addr())
-		}
-		col.hosts.add(me.host, seg.TTL)
 	}
 	if me.TTLCount == 0 || seg.TTL < me.TTLMin {
 		me.TTLMin = seg.TTL

@@ -158,6 +158,7 @@ var legendNames = map[string]string{
 	"data": "data segments", "retrans": "retransmissions", "probe": "window probes and keep-alives",
 	"ack": "ACK", "win": "receive window", "sack": "SACK blocks", "dup": "duplicate ACKs", "zero": "zero windows",
 	"bif": "bytes in flight", "rwnd": "receive window", "rtt-c": "client's data", "rtt-s": "server's data",
+	"owd-c": "client's segments", "owd-s": "server's segments",
 }
 
 // legend adds a swatch and a name to the line above the plot.
@@ -192,7 +193,7 @@ func (p *plot) end(out io.Writer, o Options, empty string) error {
 			y += noteHeight
 		}
 	}
-	doc := &svgWriter{}
+	doc := &svgWriter{extraCSS: p.w.extraCSS}
 	doc.open(o, "graph "+p.class, plotWidth, y, p.title)
 	doc.raw(p.w.b.String())
 	return doc.close(out)

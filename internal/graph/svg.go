@@ -22,10 +22,17 @@ type Options struct {
 	Standalone bool
 }
 
+// LanesCSS is the style sheet of the two-lane ladder (Lanes), besides
+// CSS: a page that inlines one includes both.
+//
+//go:embed lanes.css
+var LanesCSS string
+
 // svgWriter builds a picture. Every string that can come from a capture
 // goes through text or attr, which escape it for XML and HTML alike.
 type svgWriter struct {
-	b strings.Builder
+	b        strings.Builder
+	extraCSS string // a standalone picture's style beyond CSS
 }
 
 func (w *svgWriter) raw(s ...string) {
@@ -45,7 +52,7 @@ func (w *svgWriter) open(o Options, class string, width, height int, label strin
 	w.raw(`<svg xmlns="http://www.w3.org/2000/svg" class="`, class, `" width="`, itoa(width), `" height="`, itoa(height),
 		`" viewBox="0 0 `, itoa(width), " ", itoa(height), `" role="img" aria-label="`, escape(label), `">`, "\n")
 	if o.Standalone {
-		w.raw("<style>\n", CSS, "</style>\n", `<rect class="bg" width="100%" height="100%"/>`, "\n")
+		w.raw("<style>\n", CSS, w.extraCSS, "</style>\n", `<rect class="bg" width="100%" height="100%"/>`, "\n")
 	}
 }
 

@@ -29,6 +29,11 @@
 // TSO, GSO, GRO and checksum offload are off on all veths, so the capture
 // shows wire-sized segments with valid checksums.
 //
+// A scenario with a [Router] replaces the relay by an IP router between
+// two subnets, whose iptables and tc rules are what the path does (what
+// netfilter does cannot be done below it, where the relay copies frames);
+// [RouterCatalogue] lists those scenarios, for tcplens compare.
+//
 // # Capture and kernel truth
 //
 // Every run is captured at three points at once ([CapturePoint]), one

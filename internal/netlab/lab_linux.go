@@ -126,6 +126,9 @@ func newLab(sc *Scenario, cleanup func(func())) (*lab, error) {
 	if sc.IPv6 {
 		l.clientAddr, l.serverAddr = ClientIPv6, ServerIPv6
 	}
+	if sc.Router != nil {
+		l.clientAddr, l.serverAddr = RoutedClientIPv4, RoutedServerIPv4
+	}
 	sweepOnce.Do(sweep)
 	names := make([]string, 3)
 	for i, suffix := range []string{"c", "p", "s"} {

@@ -28,7 +28,7 @@ func Run(t testing.TB, sc Scenario) *Result {
 	switch {
 	case delay == 0:
 		delay = DefaultDelay
-	case delay < 0:
+	case delay < 0 || sc.Router != nil:
 		delay = 0
 	}
 	snap := sc.Snaplen
@@ -64,7 +64,7 @@ func Run(t testing.TB, sc Scenario) *Result {
 		t.Fatal(err)
 	}
 	t1 := time.Now()
-	rl, err := startRelay(l, delay, sc.Drops)
+	rl, err := l.startPath(&sc, delay)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func Run(t testing.TB, sc Scenario) *Result {
 	cleanup(stopPollers)
 
 	// The captures, now or when a behaviour asks for them.
-	caps := newCaptures(l.capturePoints(delay), t.TempDir(), sc.Name, snap)
+	caps := newCaptures(l.points(&sc, delay), t.TempDir(), sc.Name, snap)
 	cleanup(func() { caps.stop() })
 	if !sc.LateCapture {
 		if err := caps.start(); err != nil {
@@ -168,6 +168,9 @@ func Run(t testing.TB, sc Scenario) *Result {
 		if c.Point == sc.Vantage.String() {
 			res.Capture = c.Path
 		}
+	}
+	if sc.Router != nil {
+		res.Notes = append(res.Notes, l.counters(sc.Router)...)
 	}
 	sh.closeAll()
 	rl.stop()

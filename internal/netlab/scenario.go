@@ -105,6 +105,9 @@ type Scenario struct {
 	Delay time.Duration
 	// Drops are the path's losses; a frame any rule matches is dropped.
 	Drops []Drop
+	// Router, when set, makes the path an IP router whose iptables and
+	// tc rules are what it does, instead of the relay (see Router).
+	Router *Router
 	// Sysctls are set in both endpoints' namespaces before anything runs
 	// ("net.ipv4.tcp_syn_retries": "2"). A key starting with "?" is set
 	// only if the kernel has it (newer knobs such as

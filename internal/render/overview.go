@@ -150,9 +150,18 @@ func ConnRank(rep *diagnose.Report) []int {
 func writeConnRows(b *strings.Builder, o *Overview, st Style) error {
 	rep := o.Report
 	limit := cmp.Or(o.MaxConns, 20)
-	fmt.Fprintf(b, "%s\n", st.bold("connections, most interesting first"))
-	if rep.ConnCount == 0 {
+	total := rep.Shown // of a report narrowed by a selection, the connections it selected
+	if total == rep.ConnCount {
+		fmt.Fprintf(b, "%s\n", st.bold("connections, most interesting first"))
+	} else {
+		fmt.Fprintf(b, "%s\n", st.bold(fmt.Sprintf("connections selected (%d of %d), most interesting first", total, rep.ConnCount)))
+	}
+	switch {
+	case rep.ConnCount == 0:
 		b.WriteString("  none: the capture holds no TCP connection\n")
+		return nil
+	case total == 0:
+		b.WriteString("  none: no connection is selected\n")
 		return nil
 	}
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
@@ -178,8 +187,8 @@ func writeConnRows(b *strings.Builder, o *Overview, st Style) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if shown := min(len(order), limit); rep.ConnCount > shown {
-		fmt.Fprintf(b, "  … and %d more (tcplens conns%s lists them all)\n", rep.ConnCount-shown, argsOf(o))
+	if shown := min(len(order), limit); total > shown {
+		fmt.Fprintf(b, "  … and %d more (tcplens conns%s lists them all)\n", total-shown, argsOf(o))
 	}
 	return nil
 }

@@ -37,7 +37,10 @@ type Report struct {
 	// them; Chosen says in words how they were chosen.
 	Pictures []*graph.Conn
 	Chosen   string
-	Version  string // of tcplens, for the footer
+	// Selection is the command line's narrowing of the report to some
+	// connections (--state CLOSE_WAIT), "" for none.
+	Selection string
+	Version   string // of tcplens, for the footer
 }
 
 // File is one capture file read.
@@ -104,13 +107,18 @@ func Write(w io.Writer, r *Report) error {
 }
 
 // csp allows the page's own script and style sheet, by hash, and nothing
-// else: no other script, no connection, no image, font or frame.
+// else: no other script, no connection, no image, font or frame. A page
+// without a script (js "") allows none.
 func csp(js, css string) string {
 	hash := func(s string) string {
 		sum := sha256.Sum256([]byte(s))
 		return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 	}
-	return "default-src 'none'; script-src " + hash(js) + "; style-src " + hash(css) + "; base-uri 'none'; form-action 'none'"
+	scripts := "'none'"
+	if js != "" {
+		scripts = hash(js)
+	}
+	return "default-src 'none'; script-src " + scripts + "; style-src " + hash(css) + "; base-uri 'none'; form-action 'none'"
 }
 
 func title(files []File) string {
@@ -174,6 +182,10 @@ func captureFacts(r *Report) []fact {
 	fs := []fact{
 		{"packets", fmt.Sprintf("%s, of which %s TCP segments in %s connections", render.Thousands(s.Frames), render.Thousands(s.Segments), render.Thousands(rep.ConnCount))},
 		{"link types", strings.Join(names, ", ")},
+	}
+	if r.Selection != "" {
+		fs = append(fs, fact{"selected", fmt.Sprintf("%s of the %s connections, by %s: the findings, the table and the pictures are theirs",
+			render.Thousands(rep.Shown), render.Thousands(rep.ConnCount), r.Selection)})
 	}
 	if s.Frames > 0 {
 		fs = append(fs, fact{"time", fmt.Sprintf("%s UTC to %s UTC (%s)", s.First.Std().Format("2006-01-02 15:04:05.000000"),

@@ -83,14 +83,18 @@ func tableData(rep *diagnose.Report, pictured map[int]bool) table {
 // tableNote says which connections the table leaves out, and where to
 // find them: "" when it holds them all.
 func tableNote(rep *diagnose.Report, files []File) string {
-	if len(rep.Conns) >= rep.ConnCount {
+	if len(rep.Conns) >= rep.Shown {
 		return ""
 	}
 	names := make([]string, len(files))
 	for i, f := range files {
 		names[i] = f.Name
 	}
-	return fmt.Sprintf("The table holds the %s most interesting of the capture's %s connections (those with the worst findings first); "+
+	of := fmt.Sprintf("the capture's %s connections", render.Thousands(rep.Shown))
+	if rep.Shown < rep.ConnCount {
+		of = fmt.Sprintf("the %s connections selected", render.Thousands(rep.Shown))
+	}
+	return fmt.Sprintf("The table holds the %s most interesting of %s (those with the worst findings first); "+
 		"the other %s are counted above but not listed: tcplens conns %s lists every connection.",
-		render.Thousands(len(rep.Conns)), render.Thousands(rep.ConnCount), render.Thousands(rep.ConnCount-len(rep.Conns)), strings.Join(names, " "))
+		render.Thousands(len(rep.Conns)), of, render.Thousands(rep.Shown-len(rep.Conns)), strings.Join(names, " "))
 }

@@ -26,6 +26,12 @@ func Take(opt Options) (*Snapshot, error) {
 	snap := &Snapshot{}
 	err := InNetNS(opt.NetNS, func() error {
 		var err error
+		if !opt.SocketsOnly {
+			// Before the dump, whose netlink socket counts among the
+			// sockets in use until the kernel frees it, after a grace
+			// period: ss -s counts before it dumps too.
+			snap.Sockstat = readSockstat()
+		}
 		if !opt.Proc {
 			snap.Sockets, err = dumpNetlink(opt.Raw)
 			if err == nil {
@@ -171,6 +177,23 @@ func readCounters() Counters {
 		return nil
 	}
 	return c
+}
+
+func readSockstat() *Sockstat {
+	s := &Sockstat{}
+	for _, name := range []string{"sockstat", "sockstat6"} {
+		b, err := os.ReadFile("/proc/thread-self/net/" + name)
+		if err != nil {
+			if name == "sockstat" {
+				return nil
+			}
+			continue // IPv6 disabled
+		}
+		if ParseSockstat(bytes.NewReader(b), s) != nil {
+			return nil
+		}
+	}
+	return s
 }
 
 func readSysctl() Sysctl {

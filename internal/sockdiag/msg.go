@@ -118,6 +118,16 @@ type Socket struct {
 	Info     *TCPInfo // nil when the kernel sent none (TIME_WAIT, request sockets, /proc fallback)
 	Cong     string   // congestion control algorithm, "" if not reported
 	Shutdown uint8    // bit 0: the application shut down reading, bit 1: writing
+	// HasShutdown says the kernel reported Shutdown: a full socket's
+	// (ss -e prints it as <->, <-, ->, -).
+	HasShutdown bool
+	// V6Only is IPV6_V6ONLY of an IPv6 socket, nil for others.
+	V6Only   *bool
+	Mem      *MemInfo // the socket's memory (ss -m); nil when not reported
+	CC       *CCInfo  // the congestion control's own state (BBR, DCTCP, Vegas); nil when it has none
+	CgroupID uint64   // the cgroup v2 id of the socket (ss -e prints its path); 0 when not reported
+	ULP      string   // the upper layer protocol on the socket ("tls", "mptcp"), "" for none
+	Mark     uint32   // SO_MARK, reported to a privileged reader only
 
 	Owners []Owner // processes holding the socket, filled by ResolveOwners
 }
@@ -311,14 +321,23 @@ const (
 
 	attrMemInfo   = 1
 	attrInfo      = 2
+	attrVegasInfo = 3
 	attrCong      = 4
 	attrSkMemInfo = 7
 	attrShutdown  = 8
+	attrDCTCPInfo = 9
+	attrV6Only    = 11
+	attrMark      = 15
+	attrBBRInfo   = 16
+	attrULPInfo   = 19
+	attrCgroupID  = 21
 )
 
-// Ext is the idiag_ext bit set of the attributes a dump asks for: tcp_info,
-// the congestion control name and the shutdown state.
-const Ext = 1<<(attrInfo-1) | 1<<(attrCong-1) | 1<<(attrShutdown-1)
+// Ext is the idiag_ext bit set of the attributes a dump asks for, as ss
+// -tmie asks: tcp_info, the congestion control's name and its own state
+// (asked as VEGASINFO, answered as Vegas's, DCTCP's or BBR's), the socket
+// memory and the shutdown state. The cgroup and the mark come unasked.
+const Ext = 1<<(attrInfo-1) | 1<<(attrVegasInfo-1) | 1<<(attrCong-1) | 1<<(attrSkMemInfo-1) | 1<<(attrShutdown-1)
 
 // A MsgError reports a malformed netlink message.
 type MsgError struct {
@@ -463,8 +482,27 @@ func decodeDiagMsg(order binary.ByteOrder, b []byte, base int, s *Socket) error 
 			s.Cong = cString(v)
 		case attrShutdown:
 			if len(v) >= 1 {
-				s.Shutdown = v[0]
+				s.Shutdown, s.HasShutdown = v[0], true
 			}
+		case attrV6Only:
+			if len(v) >= 1 {
+				v6only := v[0] != 0
+				s.V6Only = &v6only
+			}
+		case attrSkMemInfo:
+			s.Mem = decodeMemInfo(order, v)
+		case attrVegasInfo, attrDCTCPInfo, attrBBRInfo:
+			s.CC = decodeCCInfo(order, typ, v)
+		case attrMark:
+			if len(v) >= 4 {
+				s.Mark = order.Uint32(v)
+			}
+		case attrCgroupID:
+			if len(v) >= 8 {
+				s.CgroupID = order.Uint64(v)
+			}
+		case attrULPInfo:
+			s.ULP = ulpName(order, v)
 		}
 		off += align4(n)
 	}

@@ -30,8 +30,21 @@ func describe(sockets []Socket) string {
 	for _, s := range sockets {
 		l := fmt.Sprintf("%v local=%v peer=%v req=%v q=%d/%d timer=%v/%d/%v if=%d uid=%d inode=%d cookie=%#x cong=%q shut=%d",
 			s.State, s.Local, s.Peer, s.Request, s.RecvQ, s.SendQ, s.Timer, s.Retrans, s.Expires, s.IfIndex, s.UID, s.Inode, s.Cookie, s.Cong, s.Shutdown)
+		if s.HasShutdown || s.CgroupID != 0 || s.ULP != "" || s.V6Only != nil || s.Mark != 0 {
+			v6only := "-"
+			if s.V6Only != nil {
+				v6only = fmt.Sprint(*s.V6Only)
+			}
+			l += fmt.Sprintf(" shut-known=%v cgroup=%d ulp=%q v6only=%s mark=%d", s.HasShutdown, s.CgroupID, s.ULP, v6only, s.Mark)
+		}
 		if s.Info != nil {
 			l += fmt.Sprintf("\n\tinfo %+v", *s.Info)
+		}
+		if s.Mem != nil {
+			l += fmt.Sprintf("\n\tmem %+v", *s.Mem)
+		}
+		if s.CC != nil {
+			l += fmt.Sprintf("\n\tcc %+v", *s.CC)
 		}
 		lines = append(lines, l)
 	}
@@ -191,7 +204,7 @@ func TestDumpRequest(t *testing.T) {
 	got := dumpRequest(binary.LittleEndian, afInet6, AllStates, Ext, 7)
 	want := unhex(t, `
 		48000000 1400 0103 07000000 00000000 // len 72, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST|NLM_F_DUMP, seq 7
-		0a 06 8a 00                          // AF_INET6, IPPROTO_TCP, ext INFO|CONG|SHUTDOWN, pad
+		0a 06 ce 00                          // AF_INET6, IPPROTO_TCP, ext INFO|VEGASINFO|CONG|SKMEMINFO|SHUTDOWN, pad
 		ff1f0000                             // states: all 13 bits, request sockets included
 	`)
 	want = append(want, make([]byte, 48)...) // inet_diag_sockid: match any

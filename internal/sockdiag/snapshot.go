@@ -14,6 +14,7 @@ type Snapshot struct {
 
 	Counters Counters // /proc/net/snmp and /proc/net/netstat; nil if unreadable
 	Sysctl   Sysctl
+	Sockstat *Sockstat // /proc/net/sockstat and sockstat6; nil if unreadable
 }
 
 // Sysctl holds the settings that give counts their meaning. Zero means

@@ -142,6 +142,7 @@ type Report struct {
 	Flags     []Flag
 	Deltas    []Delta // Watched counters; Delta is 0 without a previous snapshot
 	Counters  sockdiag.Counters
+	Sockstat  *sockdiag.Sockstat // the namespace's socket counts, for ss -s; nil if unread
 
 	// TimeWait is the largest number of TIME_WAIT sockets toward one
 	// destination from one local address, and that destination.
@@ -154,7 +155,7 @@ type Report struct {
 // the interval. tr, if not nil, has been updated with cur: it dates how
 // long sockets have been in their state.
 func Assess(cur, prev *sockdiag.Snapshot, tr *Tracker, keep func(*sockdiag.Socket) bool, rules Rules) *Report {
-	r := &Report{Time: cur.Time, Source: cur.Source, Sysctl: cur.Sysctl, Counts: map[sockdiag.State]int{}, Counters: cur.Counters}
+	r := &Report{Time: cur.Time, Source: cur.Source, Sysctl: cur.Sysctl, Counts: map[sockdiag.State]int{}, Counters: cur.Counters, Sockstat: cur.Sockstat}
 	if prev != nil {
 		r.Interval = cur.Time.Sub(prev.Time)
 	}

@@ -27,6 +27,7 @@ import (
 // Like ss, an expression without a state selects every state.
 type Filter struct {
 	states uint32 // bit i set: State i selected
+	stated bool   // the filter names states (state, exclude)
 	expr   node   // nil: everything
 }
 
@@ -113,6 +114,7 @@ func ParseFilter(words []string) (*Filter, error) {
 		}
 		i += 2
 	}
+	f.stated = include|exclude != 0
 	if include == 0 {
 		include = stateGroups["all"]
 	}

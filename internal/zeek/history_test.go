@@ -1,4 +1,4 @@
-package conn
+package zeek
 
 import (
 	"strings"
@@ -11,7 +11,7 @@ import (
 // zeekRun feeds a testcap script to Zeek's bookkeeping, the client being
 // the originator. A line ending in "cut=N" has the last N bytes of its
 // payload cut by the snap length.
-func zeekRun(t *testing.T, script string, flip bool) *history {
+func zeekRun(t *testing.T, script string, flip bool) *History {
 	t.Helper()
 	var cuts []int
 	var lines []string
@@ -30,9 +30,9 @@ func zeekRun(t *testing.T, script string, flip bool) *history {
 		cuts = append(cuts, cut)
 	}
 	frames := testcap.Build(strings.Join(lines, "\n"))
-	var h history
+	var h History
 	if flip {
-		h.flipped()
+		h.Flip()
 	}
 	for i := range frames {
 		f := &frames[i]
@@ -41,7 +41,7 @@ func zeekRun(t *testing.T, script string, flip bool) *history {
 		if err := wire.Decode(f, &s); err != nil {
 			t.Fatalf("frame %d: %v", i+1, err)
 		}
-		h.step(&s, s.Src == testcap.Client)
+		h.Step(&s, s.Src == testcap.Client)
 	}
 	return &h
 }

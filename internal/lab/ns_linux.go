@@ -1,6 +1,6 @@
 //go:build linux
 
-package cli
+package lab
 
 import (
 	"fmt"
@@ -13,19 +13,19 @@ import (
 	"github.com/tcplens/tcplens/internal/sockdiag"
 )
 
-// labNS is a network namespace the lab makes for itself, with its loopback
+// netns is a network namespace the lab makes for itself, with its loopback
 // up. Nothing names it (no ip netns entry): it lives while its descriptor
 // and the sockets in it are open, so it goes when the lab ends, however the
 // lab ends, and takes its firewall rules and TIME_WAIT sockets with it.
-type labNS struct {
+type netns struct {
 	fd   int
 	path string // /proc/self/fd/N: a path sockdiag.InNetNS can enter
 }
 
-// newLabNS makes the namespace. It needs CAP_SYS_ADMIN.
-func newLabNS() (*labNS, error) {
+// newNetns makes the namespace. It needs CAP_SYS_ADMIN.
+func newNetns() (*netns, error) {
 	type result struct {
-		ns  *labNS
+		ns  *netns
 		err error
 	}
 	ch := make(chan result, 1)
@@ -44,7 +44,7 @@ func newLabNS() (*labNS, error) {
 	return r.ns, r.err
 }
 
-func unshareNet() (ns *labNS, back bool, err error) {
+func unshareNet() (ns *netns, back bool, err error) {
 	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, true, fmt.Errorf("lab: current network namespace: %w", err)
@@ -68,7 +68,7 @@ func unshareNet() (ns *labNS, back bool, err error) {
 	if err != nil {
 		return nil, true, fmt.Errorf("lab: new network namespace: %w", err)
 	}
-	return &labNS{fd: fd, path: fmt.Sprintf("/proc/self/fd/%d", fd)}, true, nil
+	return &netns{fd: fd, path: fmt.Sprintf("/proc/self/fd/%d", fd)}, true, nil
 }
 
 // loopbackUp sets IFF_UP on lo, as ip link set lo up does.
@@ -93,7 +93,7 @@ func loopbackUp() error {
 }
 
 // Path is what sockdiag.Options.NetNS takes; "" for the host's namespace.
-func (ns *labNS) Path() string {
+func (ns *netns) Path() string {
 	if ns == nil {
 		return ""
 	}
@@ -102,14 +102,14 @@ func (ns *labNS) Path() string {
 
 // run calls f on a thread inside the namespace (or as it is, for the
 // host's): sockets f opens live there, and so do the processes it starts.
-func (ns *labNS) run(f func() error) error {
+func (ns *netns) run(f func() error) error {
 	return sockdiag.InNetNS(ns.Path(), f)
 }
 
 // iptables runs iptables inside the namespace. A child process inherits
 // the namespaces of the thread that starts it, and run keeps that thread
 // inside.
-func (ns *labNS) iptables(args ...string) error {
+func (ns *netns) iptables(args ...string) error {
 	return ns.run(func() error {
 		out, err := exec.Command("iptables", args...).CombinedOutput()
 		if err != nil {
@@ -120,7 +120,7 @@ func (ns *labNS) iptables(args ...string) error {
 }
 
 // Close lets the namespace go once its sockets are closed.
-func (ns *labNS) Close() {
+func (ns *netns) Close() {
 	if ns != nil {
 		unix.Close(ns.fd)
 	}

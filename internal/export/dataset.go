@@ -1,0 +1,440 @@
+package export
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/tcplens/tcplens/internal/pcap"
+)
+
+// Format is the file format of a dataset.
+type Format uint8
+
+const (
+	Parquet Format = iota // Apache Parquet: zstd, dictionaries for the columns of few values
+	JSONL                 // JSON lines: one object per row
+)
+
+func (f Format) ext() string {
+	if f == JSONL {
+		return ".jsonl"
+	}
+	return ".parquet"
+}
+
+// The tables' names, which are their directories.
+const (
+	TableConnections = "connections"
+	TableFindings    = "findings"
+	TableTransitions = "transitions"
+	TableSegments    = "segments"
+)
+
+// Rows per Parquet row group. A group is held in memory until it is full
+// and written out, so these bound the memory a partition's open file
+// takes, whatever the capture's size: about 20 MiB for segments, 30 for
+// connections.
+const (
+	connectionGroupRows = 64 << 10
+	segmentGroupRows    = 128 << 10
+)
+
+// pageBuffer is each column's page buffer: an open file holds one per
+// column (70 for connections), so parquet-go's 256 KiB default would
+// take 18 MiB a file; pages of 64 KiB are as well read.
+const pageBuffer = 64 << 10
+
+// maxOpenPartitions bounds the partitions of one table written at once.
+// Rows come in roughly time order (connections as they end, segments as
+// they were captured), so one or two are open at a time; a row for a
+// partition closed already goes to a new file in it.
+const maxOpenPartitions = 4
+
+// batchRows is how many rows a partition gathers before handing them to
+// the file writer at once.
+const batchRows = 1024
+
+// Dataset writes the tables of an export under a directory, one
+// directory per table, partitioned as Hive does:
+//
+//	DIR/TABLE/sensor=SENSOR/date=YYYY-MM-DD/hour=H/NAME-N.parquet
+//
+// date and hour are UTC, of the connection's first packet (of the
+// segment's own time for segments). NAME must differ between the runs
+// that write into one dataset (each capture group and shard has its
+// own), so that none overwrites another's files; a file is written under
+// a temporary name and renamed when complete, so that a run that fails
+// leaves no partial file that a query would read.
+//
+// Rows come in through Tables, one per goroutine that makes them, which
+// gather them in batches per partition; the files are opened, encoded,
+// compressed and written on a goroutine of the Dataset's own, so that
+// this work overlaps the analysis that makes the rows, and several
+// analyses (shards of one capture) write into the same files.
+type Dataset struct {
+	w           *writer
+	connections *fileSet[Connection]
+	findings    *fileSet[Finding]
+	transitions *fileSet[Transition]
+	segments    *fileSet[Segment] // nil unless asked for
+}
+
+// writer runs the file work, in the order it was handed over.
+type writer struct {
+	jobs chan func() error
+	done chan struct{}
+	mu   sync.Mutex
+	err  error // the first job's error; later jobs are skipped
+}
+
+// writerDepth is how many batches may wait for the writer: enough to
+// smooth out a burst of connections ending at once, few enough to bound
+// the memory they hold.
+const writerDepth = 16
+
+func newWriter() *writer {
+	w := &writer{jobs: make(chan func() error, writerDepth), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for job := range w.jobs {
+			if w.failed() == nil {
+				if err := job(); err != nil {
+					w.mu.Lock()
+					w.err = err
+					w.mu.Unlock()
+				}
+			}
+		}
+	}()
+	return w
+}
+
+func (w *writer) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// NewDataset returns a dataset writing under dir in format, its files
+// named name in the partitions of sensor.
+func NewDataset(dir string, format Format, sensor, name string, segments bool) (*Dataset, error) {
+	if err := ValidName(sensor); err != nil {
+		return nil, fmt.Errorf("sensor %w", err)
+	}
+	if err := ValidName(name); err != nil {
+		return nil, fmt.Errorf("file name %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	d := &Dataset{
+		w:           newWriter(),
+		connections: newFileSet[Connection](dir, TableConnections, format, sensor, name, connectionGroupRows),
+		findings:    newFileSet[Finding](dir, TableFindings, format, sensor, name, connectionGroupRows),
+		transitions: newFileSet[Transition](dir, TableTransitions, format, sensor, name, connectionGroupRows),
+	}
+	if segments {
+		d.segments = newFileSet[Segment](dir, TableSegments, format, sensor, name, segmentGroupRows)
+	}
+	return d, nil
+}
+
+// Tables returns the tables for one goroutine to write rows into; Flush
+// them when it is done.
+func (d *Dataset) Tables() *Tables {
+	t := &Tables{
+		Connections: newTable(d.w, d.connections),
+		Findings:    newTable(d.w, d.findings),
+		Transitions: newTable(d.w, d.transitions),
+	}
+	if d.segments != nil {
+		t.Segments = newTable(d.w, d.segments)
+	}
+	return t
+}
+
+// Close completes every file, once every Tables was flushed, and reports
+// the first error met.
+func (d *Dataset) Close() error {
+	d.w.jobs <- d.connections.closeAll
+	d.w.jobs <- d.findings.closeAll
+	d.w.jobs <- d.transitions.closeAll
+	if d.segments != nil {
+		d.w.jobs <- d.segments.closeAll
+	}
+	close(d.w.jobs)
+	<-d.w.done
+	return d.w.err
+}
+
+// ValidName checks a sensor or file name: it becomes part of a path, so
+// letters, digits, '.', '_' and '-' only, not starting with '.'.
+func ValidName(s string) error {
+	if s == "" {
+		return errors.New("name is empty")
+	}
+	for i, c := range []byte(s) {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-':
+		case c == '.' && i > 0:
+		default:
+			return fmt.Errorf("name %q: only letters, digits, '.', '_' and '-' (not first) may be used", s)
+		}
+	}
+	return nil
+}
+
+// Tables are a dataset's tables as one goroutine writes rows into them.
+type Tables struct {
+	Connections *Table[Connection]
+	Findings    *Table[Finding]
+	Transitions *Table[Transition]
+	Segments    *Table[Segment] // nil unless the dataset has the segments table
+}
+
+// Flush hands every partial batch to the dataset, and reports the first
+// error met so far.
+func (t *Tables) Flush() error {
+	errs := []error{t.Connections.Flush(), t.Findings.Flush(), t.Transitions.Flush()}
+	if t.Segments != nil {
+		errs = append(errs, t.Segments.Flush())
+	}
+	return errors.Join(errs...)
+}
+
+// Table gathers one goroutine's rows of a table in batches, one per
+// partition, and hands each batch to the dataset's writer when it is
+// full.
+type Table[T any] struct {
+	w       *writer
+	set     *fileSet[T]
+	batches map[partition]*batch[T]
+	// cur is the batch of the latest row's partition, which holds the
+	// times from curFrom to curTo: rows come in time order mostly, and a
+	// map lookup and a calendar computation per row cost a tenth of
+	// writing a segment's.
+	cur            *batch[T]
+	curFrom, curTo pcap.Time
+	rows           int64
+	err            error
+}
+
+type batch[T any] struct {
+	p    partition
+	rows []T
+}
+
+// partition is a date and an hour in UTC.
+type partition struct {
+	year, month, day, hour int
+}
+
+// partitionOf is the partition of time t, and the times it holds.
+func partitionOf(t pcap.Time) (p partition, from, to pcap.Time) {
+	s := t.Std()
+	start := s.Truncate(time.Hour)
+	return partition{s.Year(), int(s.Month()), s.Day(), s.Hour()}, pcap.Time(start.UnixNano()), pcap.Time(start.Add(time.Hour).UnixNano())
+}
+
+func (p partition) dir() string {
+	return fmt.Sprintf("date=%04d-%02d-%02d/hour=%d", p.year, p.month, p.day, p.hour)
+}
+
+func newTable[T any](w *writer, set *fileSet[T]) *Table[T] {
+	return &Table[T]{w: w, set: set, batches: make(map[partition]*batch[T])}
+}
+
+// Rows is how many rows the table was given.
+func (t *Table[T]) Rows() int64 { return t.rows }
+
+// Write adds a row to the partition of time at. The table keeps the row
+// until its batch is written, so the row's slices must not change after.
+func (t *Table[T]) Write(at pcap.Time, row *T) error {
+	if t.err != nil {
+		return t.err
+	}
+	if t.cur == nil || at < t.curFrom || at >= t.curTo {
+		p, from, to := partitionOf(at)
+		b := t.batches[p]
+		if b == nil {
+			b = &batch[T]{p: p, rows: t.set.newBatch()}
+			t.batches[p] = b
+		}
+		t.cur, t.curFrom, t.curTo = b, from, to
+	}
+	b := t.cur
+	b.rows = append(b.rows, *row)
+	t.rows++
+	if len(b.rows) == batchRows {
+		t.send(b.p, b.rows)
+		b.rows = t.set.newBatch()
+	}
+	return t.err
+}
+
+// Flush hands every partial batch to the writer.
+func (t *Table[T]) Flush() error {
+	for p, b := range t.batches {
+		if len(b.rows) > 0 {
+			t.send(p, b.rows)
+		}
+		delete(t.batches, p)
+	}
+	t.cur = nil
+	return t.err
+}
+
+func (t *Table[T]) send(p partition, b []T) {
+	set := t.set
+	t.w.jobs <- func() error { return set.write(p, b) }
+	if err := t.w.failed(); err != nil {
+		t.err = err
+	}
+}
+
+// fileSet is the files of one table: only the writer's goroutine touches
+// it, but for the batches it hands back.
+type fileSet[T any] struct {
+	dir, name    string
+	format       Format
+	sensor, file string
+	groupRows    int64
+	open         map[partition]*partFile[T]
+	files        map[partition]int // files started in each partition
+	clock        uint64
+	free         chan []T // batches written, for reuse
+}
+
+func newFileSet[T any](dir, name string, format Format, sensor, file string, groupRows int64) *fileSet[T] {
+	return &fileSet[T]{dir: dir, name: name, format: format, sensor: sensor, file: file, groupRows: groupRows,
+		open: make(map[partition]*partFile[T]), files: make(map[partition]int), free: make(chan []T, writerDepth)}
+}
+
+func (s *fileSet[T]) newBatch() []T {
+	select {
+	case b := <-s.free:
+		return b
+	default:
+		return make([]T, 0, batchRows)
+	}
+}
+
+// write writes a batch of rows into the partition's file, opening it
+// when needed, and takes the batch back for reuse.
+func (s *fileSet[T]) write(p partition, batch []T) error {
+	f := s.open[p]
+	if f == nil {
+		var err error
+		if f, err = s.openPartition(p); err != nil {
+			return err
+		}
+	}
+	s.clock++
+	f.used = s.clock
+	err := f.write(batch)
+	clear(batch)
+	select {
+	case s.free <- batch[:0]:
+	default:
+	}
+	return err
+}
+
+func (s *fileSet[T]) openPartition(p partition) (*partFile[T], error) {
+	if len(s.open) >= maxOpenPartitions {
+		var oldest partition
+		var used uint64
+		for q, f := range s.open {
+			if used == 0 || f.used < used {
+				oldest, used = q, f.used
+			}
+		}
+		err := s.open[oldest].close()
+		delete(s.open, oldest)
+		if err != nil {
+			return nil, err
+		}
+	}
+	dir := filepath.Join(s.dir, s.name, "sensor="+s.sensor, p.dir())
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	s.files[p]++
+	path := filepath.Join(dir, s.file+"-"+strconv.Itoa(s.files[p])+s.format.ext())
+	f, err := os.Create(path + ".tmp")
+	if err != nil {
+		return nil, err
+	}
+	pf := &partFile[T]{path: path, f: f}
+	if s.format == JSONL {
+		pf.bw = bufio.NewWriterSize(f, 256<<10)
+		pf.enc = json.NewEncoder(pf.bw)
+		pf.enc.SetEscapeHTML(false)
+	} else {
+		pf.pw = parquet.NewGenericWriter[T](f,
+			parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+			parquet.MaxRowsPerRowGroup(s.groupRows),
+			parquet.PageBufferSize(pageBuffer),
+			parquet.CreatedBy("tcplens", "", ""))
+	}
+	s.open[p] = pf
+	return pf, nil
+}
+
+// closeAll completes the set's open files.
+func (s *fileSet[T]) closeAll() error {
+	var errs []error
+	for p, f := range s.open {
+		errs = append(errs, f.close())
+		delete(s.open, p)
+	}
+	return errors.Join(errs...)
+}
+
+// partFile is one file being written in a partition.
+type partFile[T any] struct {
+	path string // its name once complete; it is written as path+".tmp"
+	f    *os.File
+	pw   *parquet.GenericWriter[T]
+	bw   *bufio.Writer
+	enc  *json.Encoder
+	used uint64
+}
+
+func (p *partFile[T]) write(batch []T) error {
+	if p.pw != nil {
+		_, err := p.pw.Write(batch)
+		return err
+	}
+	for i := range batch {
+		if err := p.enc.Encode(&batch[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *partFile[T]) close() error {
+	var err error
+	if p.pw != nil {
+		err = p.pw.Close()
+	} else {
+		err = p.bw.Flush()
+	}
+	err = errors.Join(err, p.f.Close())
+	if err != nil {
+		os.Remove(p.f.Name())
+		return fmt.Errorf("%s: %w", p.path, err)
+	}
+	return os.Rename(p.f.Name(), p.path)
+}
