@@ -8,7 +8,11 @@
 # Writes, for every capture C (a .gz is decompressed first):
 #   testdata/tcpdump/C.txt          tcpdump -nn -tt -r C FILTER
 # where FILTER is "tcp" extended through up to three VLAN tags (plain "tcp"
-# on link types without VLANs), because tcplens also prints tagged frames.
+# on link types without VLANs), because tcplens also prints tagged frames;
+# and for every link-type capture L of testdata/links/ (made by
+# scripts/linkcaps, only TCP in them, in link layers the "tcp" filter does
+# not look through: MPLS, PPPoE, LLC, 802.11):
+#   testdata/tcpdump/L.txt          tcpdump -nn -tt -r L
 # And the variants the tests check, listed in testdata/tcpdump/VARIANTS:
 #   other timestamp formats and time zones, -S, --nano;
 #   C.resync.txt for the two captures with a corrupt record header: tcpdump
@@ -56,6 +60,10 @@ for c in "$caps"/*; do
   name="$(basename "$c" .gz)"
   plain "$c"
   run_tcpdump "$tmp/cap" -nn -tt > "$out/$name.txt"
+done
+
+for c in "$here"/testdata/links/*.pcap; do
+  tcpdump -nn -tt -r "$c" > "$out/$(basename "$c").txt" 2>/dev/null
 done
 
 # Variants: file, tcplens/tcpdump flags, time zone.

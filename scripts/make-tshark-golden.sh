@@ -5,8 +5,9 @@
 #
 # Usage: scripts/make-tshark-golden.sh
 #
-# Writes, for every capture C (a .gz is decompressed to a temporary file
-# first), testdata/tshark/C.tsv (C without .gz): one header line, then one
+# Writes, for every capture C of testdata/captures (a .gz is decompressed
+# to a temporary file first) and of testdata/links, testdata/tshark/C.tsv
+# (C without .gz): one header line, then one
 # tab-separated line per frame tshark dissects as TCP (-Y tcp), with the
 # fields that internal/wire's TestMatchesTshark compares against
 # wire.Decode. A field that occurs more than once (the inner header of an
@@ -38,7 +39,7 @@ tcp.options.timestamp.tsecr tcp.option_kind"
 args=()
 for f in $fields; do args+=(-e "$f"); done
 
-for c in "$caps"/*; do
+for c in "$caps"/* "$here"/testdata/links/*; do
   name="$(basename "$c" .gz)"
   case "$c" in
     *.gz) gzip -dc "$c" > "$tmp/cap"; f="$tmp/cap" ;;

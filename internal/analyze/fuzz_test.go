@@ -31,7 +31,7 @@ const maxPipelineSeed = 8 << 10
 // object; an annotation is one line; every connection ends exactly once,
 // numbered 1, 2, 3 … in the order of first appearance.
 func FuzzPipeline(f *testing.F) {
-	for _, pattern := range []string{"captures/*", "kernel/*.pcap"} {
+	for _, pattern := range []string{"captures/*", "kernel/*.pcap", "links/*.pcap"} {
 		files, _ := filepath.Glob(filepath.Join(testdata, pattern))
 		for _, file := range files {
 			b := readAll(f, file)

@@ -31,7 +31,10 @@ func newDissectCmd(e *env) *cobra.Command {
 		Long: `dissect shows frames field by field, as Wireshark's packet details do, and
 says what each field means for this segment: the frame's capture facts, every
 field of the link header (Ethernet with its VLAN tags, Linux cooked v1 and v2,
-BSD loopback), of IPv4 or IPv6 (with each extension header) and of TCP, each
+loopback, and every other link type read reads: PPP, FDDI, Token Ring, 802.11
+and its radio headers, pflog, NFLOG, ...) and of each encapsulation after it
+(802.2 LLC and SNAP, MPLS label stack entries, PPPoE, PPP, Cisco HDLC, the
+802.11 MAC header), of IPv4 or IPv6 (with each extension header) and of TCP, each
 TCP option, the IPv4 and TCP checksums verified, and the first 64 bytes of
 the payload. Each line shows the field's byte offset in the frame, its bits
 when it is narrower than a byte, its raw value and its meaning.

@@ -521,6 +521,10 @@ func (c *capture) peekFirst(in *input) pcap.Time {
 
 func (c *capture) close(in *input) {
 	if in.reader != nil {
+		// The reader warned at the first record that held no packet.
+		if n := in.reader.EmptyFrames(); n > 1 {
+			fmt.Fprintf(c.e.stderr, "tcplens: warning: %s: %d of its %d records captured no bytes and hold no packet\n", in.name, n, in.reader.Frames())
+		}
 		in.keep()
 		in.reader = nil
 	}

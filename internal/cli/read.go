@@ -69,8 +69,21 @@ types of the interfaces differ), so that
   tcplens read big.pcap --conn 17 -w conn17.pcap
 hands one connection to Wireshark with its original timestamps.
 
-Unlike tcpdump's "tcp" filter, read also prints VLAN-tagged frames and IPv6
-segments behind extension headers.
+Unlike tcpdump's "tcp" filter, read also prints VLAN-tagged frames, IPv6
+segments behind extension headers, and TCP inside MPLS label stacks, PPPoE
+sessions and 802.2 LLC/SNAP, which that filter does not look through; what
+tcpdump prints of those layers before the IP part (MPLS labels, the PPPoE
+session, a Token Ring route, radiotap fields, an enc SPI) is printed as
+tcpdump prints it.
+
+Every link type libpcap reads that carries IP is read: Ethernet (Ethernet
+II, IEEE 802.3 with LLC/SNAP, VLAN tags, MPLS, PPPoE), Linux cooked v1 and
+v2, BSD and OpenBSD loopback, raw IP (DLT 12, 14, LINKTYPE 101, 228, 229),
+PPP, PPP in HDLC framing, PPPoE, Cisco HDLC, Frame Relay, SLIP, FDDI,
+Token Ring, IEEE 802.11 alone and with radiotap, Prism or AVS radio
+headers, ATM (RFC 1483, SunATM), IP over Fibre Channel, IP over
+InfiniBand, Apple IP over FireWire, OpenBSD pflog and enc, Solaris ipnet,
+Linux NFLOG, Juniper Ethernet and netANALYZER.
 
 --annotate adds, after each line, the state of both endpoints after the
 segment and what the segment means:

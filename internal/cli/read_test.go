@@ -110,6 +110,17 @@ func TestReadProblems(t *testing.T) {
 	if err := os.WriteFile(notCapture, []byte("these are not packets\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A gzip bomb in small: 16 KiB expanding to 16 MiB of zeros after a
+	// pcap header, a million records that captured nothing.
+	var bomb bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&bomb, gzip.BestCompression)
+	zw.Write([]byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 1, 0, 0, 0})
+	zw.Write(make([]byte, 16<<20))
+	zw.Close()
+	bombPath := filepath.Join(t.TempDir(), "bomb.pcap.gz")
+	if err := os.WriteFile(bombPath, bomb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name       string
 		args       []string
@@ -129,6 +140,13 @@ func TestReadProblems(t *testing.T) {
 			args:       []string{"read", "-tt", capturePath("suri-http-mime-truncated.pcap.gz")},
 			wantLines:  2696,
 			wantStderr: []string{"pcap: frame 2697 at offset 2715459", "record header cut short: 1 of 16 bytes"},
+		},
+		{
+			name:      "a gzip bomb of empty records: one warning at the first, a count at the end",
+			args:      []string{"read", bombPath},
+			wantLines: 0,
+			wantStderr: []string{bombPath + ": pcap: frame 1 at offset 24 (0x18): the record captured no bytes (wire length 0)",
+				bombPath + ": 1048576 of its 1048576 records captured no bytes and hold no packet"},
 		},
 		{
 			name:      "empty capture is not an error",

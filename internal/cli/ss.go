@@ -5,14 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -78,7 +76,10 @@ queues, listen-queue overflows -- and the kernel's TCP counters
 gone), polling every INTERVAL (default 100ms): the live version of
 watch -n 0.1 'ss -tan | grep :9999'. A state that lasts less than the
 interval can be missed. --prometheus serves the counts, flags and counters
-for scraping.
+for scraping, and warns when ADDR reaches beyond loopback. A client that
+does not send its headers within 5s, its request within 10s, read the
+answer within 30s or send its next request within 30s is dropped; none
+can hold up another's scrape.
 
 FILTER is ss's: "state STATE" (repeatable; groups all, connected,
 synchronized, bucket, big), "exclude STATE", then an expression of
@@ -292,35 +293,13 @@ func serveMetrics(e *env, o *ssOptions, src *sockwatch.Source) (*http.Server, er
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	var (
-		mu   sync.Mutex
-		tr   sockwatch.Tracker
-		prev *sockdiag.Snapshot
-	)
-	mux := http.NewServeMux()
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, req *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		snap, err := src.Take()
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		tr.Update(snap, nil, nil)
-		rep := sockwatch.Assess(snap, prev, &tr, nil, o.rules)
-		prev = snap
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		w.Write(sockwatch.AppendPrometheus(nil, rep))
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, req *http.Request) {
-		if req.URL.Path != "/" {
-			http.NotFound(w, req)
-			return
-		}
-		io.WriteString(w, "tcplens ss: metrics at /metrics\n")
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	m := &sockwatch.Metrics{Take: src.Take, Rules: o.rules}
+	srv := m.Server(sockwatch.DefaultTimeouts)
 	fmt.Fprintf(e.stderr, "tcplens: serving Prometheus metrics on http://%s/metrics\n", ln.Addr())
+	if sockwatch.BeyondLoopback(ln.Addr()) {
+		fmt.Fprintf(e.stderr, "tcplens: warning: --prometheus %s listens beyond loopback: anyone who can reach port %d of this host reads its sockets' addresses and the processes that own them (127.0.0.1:PORT serves this host only)\n",
+			o.prometheus, ln.Addr().(*net.TCPAddr).Port)
+	}
 	go srv.Serve(ln)
 	return srv, nil
 }

@@ -370,6 +370,16 @@ func TestSSListenOverflow(t *testing.T) {
 	t.Logf("watch output:\n%s", w.out.String())
 }
 
+// TestSSPrometheusBeyondLoopback: listening on every interface is allowed,
+// with a warning that says who can read what.
+func TestSSPrometheusBeyondLoopback(t *testing.T) {
+	w := startMain(t, "ss", "--prometheus", "0.0.0.0:0")
+	w.wait(t, `warning: --prometheus 0\.0\.0\.0:0 listens beyond loopback: anyone who can reach port \d+ of this host reads its sockets`, true)
+	if code := w.interrupt(t); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}
+
 // TestSSPrometheus scrapes the endpoint once.
 func TestSSPrometheus(t *testing.T) {
 	w := startMain(t, "ss", "--prometheus", "127.0.0.1:0")
@@ -382,6 +392,9 @@ func TestSSPrometheus(t *testing.T) {
 	resp.Body.Close()
 	if code := w.interrupt(t); code != 0 {
 		t.Errorf("exit %d", code)
+	}
+	if strings.Contains(w.errOut.String(), "warning") {
+		t.Errorf("a warning for a loopback address:\n%s", w.errOut.String())
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
 		t.Errorf("Content-Type %q", ct)

@@ -1,9 +1,13 @@
 package dissect_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -248,15 +252,25 @@ var dissectCases = []dissectCase{
 		},
 	},
 	{
-		name: "an 802.3 length instead of an EtherType",
+		name: "an 802.3 length instead of an EtherType, then LLC/SNAP with no IP",
 		link: pcap.LinkEthernet,
 		hex: `
 			001122334455 66778899aabb // MACs
 			0026      // length 38
-			aaaa03000000 0000 // LLC/SNAP`,
-		layers: "ethernet",
-		stop:   "0x0026 is an IEEE 802.3 length, not an EtherType",
-		fields: map[string]string{"ethernet/ethertype": "38: an IEEE 802.3 length (38)"},
+			aaaa03000000 0000 // LLC/SNAP, protocol 0`,
+		layers: "ethernet llc snap",
+		stop:   "SNAP OUI 00:00:00, protocol 0x0000: no IP follows",
+		fields: map[string]string{"ethernet/ethertype": "38: an IEEE 802.3 length (38)", "llc/dsap": "0xaa: destination service access point: SNAP"},
+	},
+	{
+		name: "spanning tree over 802.2 LLC",
+		link: pcap.LinkEthernet,
+		hex: `
+			0180c2000000 66778899aabb // MACs
+			0026      // length 38
+			424203 0000 // LLC: STP`,
+		layers: "ethernet llc",
+		stop:   "DSAP 0x42 (spanning tree (802.1D)): this LLC frame carries no IP",
 	},
 	{
 		name: "ARP",
@@ -361,12 +375,12 @@ var dissectCases = []dissectCase{
 	},
 	{
 		name: "unknown link type",
-		link: 105, hex: `00`,
-		stop: "link type 105",
+		link: 147, hex: `00`,
+		stop: "link type 147",
 	},
 	{
 		name: "an empty Ethernet frame", link: pcap.LinkEthernet, hex: ``,
-		stop: "ethernet at byte 0: frame is 0 bytes, the header needs 14", malformed: true,
+		stop: "frame at byte 0: no bytes captured", malformed: true,
 		layers: "ethernet",
 	},
 	{
@@ -957,10 +971,36 @@ func TestRawValue(t *testing.T) {
 // FuzzFrame feeds arbitrary bytes under every link type: Frame must never
 // panic, and what it returns must keep its invariants.
 func FuzzFrame(f *testing.F) {
-	links := []pcap.LinkType{pcap.LinkEthernet, pcap.LinkSLL, pcap.LinkSLL2, pcap.LinkNull, pcap.LinkLoop, pcap.LinkRaw, pcap.LinkIPv4, pcap.LinkIPv6}
+	// A small link number is an index into the link types tcplens
+	// decodes; a larger one is taken as it is.
+	links := pcap.LinkTypes()
+	index := func(t pcap.LinkType) uint16 {
+		if i := slices.Index(links, t); i >= 0 {
+			return uint16(i)
+		}
+		return uint16(t)
+	}
 	for _, tc := range dissectCases {
 		b := hexBytes(f, tc.hex)
-		f.Add(uint16(tc.link), b, 0)
+		f.Add(index(tc.link), b, 0)
+	}
+	// The first frames of every link-type capture.
+	files, _ := filepath.Glob(filepath.Join(linksDir, "*.pcap"))
+	for _, file := range files {
+		fh, err := os.Open(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		r, err := pcap.NewReader(fh)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for range 3 {
+			if fr, err := r.Next(); err == nil {
+				f.Add(index(fr.Link), bytes.Clone(fr.Data), fr.Length-len(fr.Data))
+			}
+		}
+		fh.Close()
 	}
 	f.Fuzz(func(t *testing.T, link uint16, b []byte, extra int) {
 		if extra < 0 || extra > 1<<20 {

@@ -9,39 +9,30 @@ import (
 	"github.com/tcplens/tcplens/internal/wire"
 )
 
-// link dissects the link-layer header and goes on to the network layer.
+// link dissects the link-layer header, the encapsulations after it, and
+// goes on to the network layer.
 //
-// wire.ParseLink gives the decoded facts (VLAN tags, EtherType, SLL packet
-// type, interface index, ARPHRD type, loopback family); wire has no view
-// of the link headers' other fields (MAC addresses, SLL address length and
-// address), so those are read here at their fixed offsets.
+// wire.ParseLink gives the decoded facts (VLAN tags, encapsulations and
+// their offsets, EtherType, SLL packet type, interface index, ARPHRD type,
+// address family); wire has no view of the link headers' other fields
+// (MAC addresses, label values, radio fields), so those are read here at
+// the offsets it gives.
 func (b *builder) link() {
 	t := b.frame.Link
 	l, err := wire.ParseLink(t, b.data)
 	b.linkHdr = l
-	var id string
-	switch t {
-	case pcap.LinkEthernet:
-		id = "ethernet"
-		b.ethernet(&l, err)
-	case pcap.LinkSLL:
-		id = "sll"
-		b.sll(&l, err)
-	case pcap.LinkSLL2:
-		id = "sll2"
-		b.sll2(&l, err)
-	case pcap.LinkNull, pcap.LinkLoop:
-		id = "loopback"
-		b.loopback(&l, err)
-	case pcap.LinkRaw, pcap.LinkRaw12, pcap.LinkRaw14, pcap.LinkIPv4, pcap.LinkIPv6:
-		// No link-layer header: the frame starts with the IP header.
-		id = "frame"
-	default:
-		b.stop("frame", 0, "link type %d (%s) is not one tcplens decodes; it reads Ethernet, Linux cooked captures (SLL, SLL2), BSD loopback and raw IP", uint16(t), t)
+	id := b.base(&l, err)
+	if id == "" {
+		b.stop("frame", 0, "link type %d (%s) is not one tcplens decodes; it reads the link types libpcap reads that carry IP (tcplens read --help lists them)", uint16(t), t)
 		return
 	}
+	b.encaps(&l, err)
 	if err != nil {
-		b.stopErr(id, asWireError(err, id, 0))
+		layer := id
+		if b.cur >= 0 {
+			layer = b.layer().ID
+		}
+		b.stopErr(layer, asWireError(err, id, 0))
 		return
 	}
 	off := l.HeaderLen
@@ -56,8 +47,39 @@ func (b *builder) link() {
 	b.trailer()
 }
 
+// baseEnd is where the link type's own header ends: at the first
+// encapsulation, or at the network layer.
+func baseEnd(l *wire.Link) int { return l.Base() }
+
+// base dissects the link type's own header and returns its layer's id, or
+// "" for a link type tcplens does not decode.
+func (b *builder) base(l *wire.Link, err error) string {
+	switch b.frame.Link {
+	case pcap.LinkEthernet:
+		b.ethernet(l, err, 0, baseEnd(l))
+		return "ethernet"
+	case pcap.LinkSLL:
+		b.sll(l, err)
+		return "sll"
+	case pcap.LinkSLL2:
+		b.sll2(l, err)
+		return "sll2"
+	case pcap.LinkNull, pcap.LinkLoop:
+		b.loopback(l, err)
+		return "loopback"
+	case pcap.LinkRaw, pcap.LinkRaw12, pcap.LinkRaw14, pcap.LinkIPv4, pcap.LinkIPv6:
+		// No link-layer header: the frame starts with the IP header.
+		return "frame"
+	}
+	return b.otherBase(l, err)
+}
+
 // notIP stops at a link layer that carries no IP.
 func (b *builder) notIP(id string, l *wire.Link) {
+	if n := l.NumEncaps; n > 0 {
+		b.notIPEncap(l)
+		return
+	}
 	switch id {
 	case "frame":
 		v := 0
@@ -68,7 +90,7 @@ func (b *builder) notIP(id string, l *wire.Link) {
 	case "loopback":
 		name, what := bsdFamily(l.Family)
 		b.stop(id, 0, "address family %d (%s, %s) carries no IP: tcplens follows IPv4 and IPv6 only", l.Family, name, what)
-	default:
+	case "ethernet", "sll", "sll2":
 		off := l.HeaderLen - 2
 		if id == "sll2" && l.NumVLANs == 0 {
 			off = 0
@@ -80,37 +102,40 @@ func (b *builder) notIP(id string, l *wire.Link) {
 		typ := binary.BigEndian.Uint16(b.data[off:])
 		switch {
 		case l.HAType == 803 && id != "ethernet":
-			b.stop(id, l.HeaderLen, "an 802.11 frame with a radiotap header follows: tcplens does not decode Wi-Fi")
-		case typ <= 1500 && id == "ethernet":
-			b.stop(id, off, "0x%04x is an IEEE 802.3 length, not an EtherType: an 802.2 LLC frame follows, which carries no IP", typ)
-		case typ < 0x0600:
+			b.stop(id, l.HeaderLen, "an 802.11 frame with a radiotap header follows: capture it as DLT_IEEE802_11_RADIO (LINKTYPE 127), which tcplens reads, rather than through a Linux cooked header")
+		case typ < 0x0600 && id != "ethernet":
 			b.stop(id, off, "protocol 0x%04x is a Linux protocol number (ETH_P_*), not an EtherType: no IP follows", typ)
 		default:
 			b.stop(id, off, "EtherType 0x%04x (%s) carries no IP: tcplens follows IPv4 and IPv6 only", typ, etherTypeName(typ))
 		}
+	default:
+		b.otherNotIP(id, l)
 	}
 }
 
-// ethernet dissects an Ethernet II header with its VLAN tags.
-func (b *builder) ethernet(l *wire.Link, err error) {
-	b.begin("ethernet", "Ethernet II", 0)
-	b.put(b.mac("dst", "destination", 0, 6))
-	b.put(b.mac("src", "source", 6, 6))
-	final := b.typeFields(l, func(i int) int { return 12 + 4*i }, func(i int) int { return 14 + 4*i }, "EtherType")
+// ethernet dissects an Ethernet II or IEEE 802.3 header at off, with its
+// VLAN tags, ending at end.
+func (b *builder) ethernet(l *wire.Link, err error, off, end int) {
+	b.begin("ethernet", "Ethernet II", off)
+	b.put(b.mac("dst", "destination", off, 6))
+	b.put(b.mac("src", "source", off+6, 6))
+	final := b.typeFields(l, func(i int) int { return off + 12 + 4*i }, func(i int) int { return off + 14 + 4*i }, "EtherType")
 	if final >= 0 && final <= 1500 {
 		b.layer().Title = "IEEE 802.3 Ethernet"
 	}
-	b.end(l.HeaderLen)
-	if err != nil {
-		b.end(len(b.data))
+	b.end(end)
+	if err != nil && l.NumEncaps == 0 {
+		b.end(len(b.data)) // the header itself is cut short
 	}
-	if b.has(0, 12) {
-		b.layer().Summary = fmt.Sprintf("%s → %s", macString(b.data[6:12]), macString(b.data[0:6]))
+	if b.has(off, 12) {
+		b.layer().Summary = fmt.Sprintf("%s → %s", macString(b.data[off+6:off+12]), macString(b.data[off:off+6]))
 		if l.NumVLANs > 0 {
 			b.layer().Summary += fmt.Sprintf(", %s", vlanSummary(l))
 		}
-		if l.EtherType != 0 {
-			b.layer().Summary += ", " + etherTypeName(l.EtherType)
+		if final >= 0 && final <= 1500 {
+			b.layer().Summary += fmt.Sprintf(", 802.3 length %d", final)
+		} else if final > 0 {
+			b.layer().Summary += ", " + etherTypeName(uint16(final))
 		}
 	}
 }
@@ -140,15 +165,13 @@ func (b *builder) typeFields(l *wire.Link, typeOff, tciOff func(int) int, label 
 			return -1
 		}
 		var typ uint16
-		switch {
-		case i < n && i < wire.MaxVLANs:
+		if i < n && i < wire.MaxVLANs {
 			typ = l.VLANTypes[i]
-		case i == n && l.EtherType != 0:
-			typ = l.EtherType
-		default:
-			// A length (802.3), a Linux protocol number, a tag beyond the
-			// ones wire.Link records, or a tag cut short: only the raw
-			// field says which.
+		} else {
+			// The final type (IP, or what leads to it: MPLS, PPPoE), a
+			// length (802.3), a Linux protocol number, a tag beyond the
+			// ones wire.Link records, or a tag cut short: the raw field
+			// says which.
 			typ = binary.BigEndian.Uint16(b.data[off:])
 		}
 		id, lab := strings.ToLower(label), label
@@ -164,9 +187,11 @@ func (b *builder) typeFields(l *wire.Link, typeOff, tciOff func(int) int, label 
 				meaning += ", but the capture cuts it short"
 			}
 		case typ <= 1500 && label == "EtherType":
-			meaning = fmt.Sprintf("an IEEE 802.3 length (%d), not an EtherType; an 802.2 LLC frame follows, which carries no IP tcplens follows", typ)
+			meaning = fmt.Sprintf("an IEEE 802.3 length (%d), not an EtherType: %d bytes of an 802.2 LLC frame follow", typ, typ)
 		case typ < 0x0600 && label == "EtherType":
 			meaning = "neither a length nor an EtherType (1501 to 1535 are undefined)"
+		case typ == 0x0004:
+			meaning = "Linux's ETH_P_802_2: an 802.2 LLC frame follows"
 		case typ < 0x0600:
 			meaning = "a Linux protocol number (ETH_P_*), not an EtherType: the frame carries no IP"
 		}
@@ -285,12 +310,12 @@ func (b *builder) sll(l *wire.Link, err error) {
 		n := int(binary.BigEndian.Uint16(b.data[4:]))
 		b.addrFields(4, 2, 6, n)
 	}
-	b.typeFields(l, func(i int) int { return 14 + 4*i }, func(i int) int { return 16 + 4*i }, "protocol")
-	b.end(l.HeaderLen)
-	if err != nil {
+	final := b.typeFields(l, func(i int) int { return 14 + 4*i }, func(i int) int { return 16 + 4*i }, "protocol")
+	b.end(baseEnd(l))
+	if err != nil && l.NumEncaps == 0 {
 		b.end(len(b.data))
 	}
-	b.sllSummary(l)
+	b.sllSummary(l, final)
 }
 
 // sll2 dissects a Linux cooked capture v2 header (20 bytes): protocol,
@@ -298,7 +323,7 @@ func (b *builder) sll(l *wire.Link, err error) {
 // 8 address bytes.
 func (b *builder) sll2(l *wire.Link, err error) {
 	b.begin("sll2", "Linux cooked capture v2 (SLL2)", 0)
-	b.typeFields(l, func(i int) int {
+	final := b.typeFields(l, func(i int) int {
 		if i == 0 {
 			return 0
 		}
@@ -328,14 +353,14 @@ func (b *builder) sll2(l *wire.Link, err error) {
 		b.addrFields(11, 1, 12, int(b.data[11]))
 	}
 	b.layer().Fields = append(b.layer().Fields, tail...)
-	b.end(l.HeaderLen)
-	if err != nil {
+	b.end(baseEnd(l))
+	if err != nil && l.NumEncaps == 0 {
 		b.end(len(b.data))
 	}
-	b.sllSummary(l)
+	b.sllSummary(l, final)
 }
 
-func (b *builder) sllSummary(l *wire.Link) {
+func (b *builder) sllSummary(l *wire.Link, final int) {
 	name, _ := packetTypeMeaning(l.PacketType)
 	s := name
 	if l.IfIndex != 0 {
@@ -344,8 +369,8 @@ func (b *builder) sllSummary(l *wire.Link) {
 	if l.NumVLANs > 0 {
 		s += ", " + vlanSummary(l)
 	}
-	if l.EtherType != 0 {
-		s += ", " + etherTypeName(l.EtherType)
+	if final > 1500 {
+		s += ", " + etherTypeName(uint16(final))
 	}
 	b.layer().Summary = s
 }

@@ -189,6 +189,9 @@ func (r *Reader) classicNext(f *Frame) error {
 	if warn != "" {
 		s.pending = &FormatError{Format: "pcap", Offset: off, Frame: frameNo, Msg: warn}
 	}
+	if caplen == 0 {
+		s.pending = r.emptyRecord(off, frameNo, length)
+	}
 	r.pos += n
 	s.prevOff = off
 	s.lastSec = sec

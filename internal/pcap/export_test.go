@@ -10,3 +10,14 @@ func (i Interface) TSOffset() int64 { return i.tsOffset }
 // BufferSize is the capacity of the reader's buffer, its one allocation
 // that grows with the input.
 func (r *Reader) BufferSize() int { return cap(r.buf) }
+
+// InterfaceOptions reads the options of an Interface Description Block,
+// in the given byte order, into an interface with the defaults.
+func InterfaceOptions(bigEndian bool, opts []byte) (Interface, error) {
+	r := &Reader{bigEndian: bigEndian}
+	ifc := Interface{tsUnitsPerSec: 1e6}
+	if err := r.interfaceOptions(&ifc, opts); err != nil {
+		return ifc, err
+	}
+	return ifc, nil
+}

@@ -250,41 +250,69 @@ func (r *Reader) ngInterface(body []byte, off int64) error {
 		SnapLen:       int(r.u32(body[4:])),
 		tsUnitsPerSec: 1e6,
 	}
-	var bad error
-	for opts := body[8:]; len(opts) >= 4; {
-		code, n := r.u16(opts), int(r.u16(opts[2:]))
+	bad := r.interfaceOptions(&ifc, body[8:])
+	r.interfaces = append(r.interfaces, ifc)
+	if bad != nil {
+		bad.Offset, bad.Frame = off, r.frames+1
+		return bad
+	}
+	return nil
+}
+
+// interfaceOptions reads the options of an Interface Description Block
+// into ifc. Its error has no position: the caller knows the block's.
+func (r *Reader) interfaceOptions(ifc *Interface, opts []byte) *FormatError {
+	var bad *FormatError
+	for len(opts) > 0 {
+		code, v, rest, err := r.nextOption(opts)
+		if err != nil {
+			return err
+		}
 		if code == optEnd {
 			break
 		}
-		if 4+n > len(opts) {
-			bad = &FormatError{Format: "pcapng", Offset: off, Frame: r.frames + 1, Msg: fmt.Sprintf("interface option %d of %d bytes overruns its block", code, n)}
-			break
-		}
-		v := opts[4 : 4+n]
+		opts = rest
 		switch code {
 		case optIfName:
 			ifc.Name = string(v)
 		case optTSResol:
-			if n == 1 {
+			if len(v) == 1 {
 				if units, ok := tsUnits(v[0]); ok {
 					ifc.tsUnitsPerSec = units
 				} else {
-					bad = &FormatError{Format: "pcapng", Offset: off, Frame: r.frames + 1, Msg: fmt.Sprintf("if_tsresol 0x%02x is finer than the format allows; assuming microseconds", v[0])}
+					bad = &FormatError{Format: "pcapng", Msg: fmt.Sprintf("if_tsresol 0x%02x is finer than the format allows; assuming microseconds", v[0])}
 				}
 			}
 		case optTSOffset:
-			if n == 8 {
+			if len(v) == 8 {
 				ifc.tsOffset = int64(r.u64(v))
 			}
 		case optFCSLen:
-			if n == 1 {
+			if len(v) == 1 {
 				ifc.FCSLen = int(v[0])
 			}
 		}
-		opts = opts[4+(n+3)&^3:]
 	}
-	r.interfaces = append(r.interfaces, ifc)
 	return bad
+}
+
+// nextOption splits the first option off a block's options: its code, its
+// value and the options after it (the value padded to 32 bits). Fewer
+// than 4 bytes left end the options, as opt_endofopt does; an option whose
+// value overruns the block is an error.
+func (r *Reader) nextOption(opts []byte) (code uint16, value, rest []byte, err *FormatError) {
+	if len(opts) < 4 {
+		return optEnd, nil, nil, nil
+	}
+	code, n := r.u16(opts), int(r.u16(opts[2:]))
+	if code == optEnd {
+		return optEnd, nil, nil, nil
+	}
+	if 4+n > len(opts) {
+		return code, nil, nil, &FormatError{Format: "pcapng", Msg: fmt.Sprintf("interface option %d of %d bytes overruns its block", code, n)}
+	}
+	next := min(4+(n+3)&^3, len(opts))
+	return code, opts[4 : 4+n], opts[next:], nil
 }
 
 // tsUnits converts if_tsresol into units per second: the high bit selects
@@ -388,6 +416,9 @@ func (r *Reader) ngPacket(typ uint32, body []byte, off int64) (Frame, error) {
 		// Like classic pcap: the frame, then a warning about it.
 		s.pending = &FormatError{Format: "pcapng", Offset: off, Frame: frameNo,
 			Msg: fmt.Sprintf("%s says %d captured bytes, more than the wire length %d", blockTypeName, caplen, wire)}
+	}
+	if caplen == 0 {
+		s.pending = r.emptyRecord(off, frameNo, wire)
 	}
 	r.frames++
 	return Frame{Number: r.frames, Offset: off, Time: t, Link: ifc.Link, Interface: idx, Length: length, Data: data}, nil

@@ -87,6 +87,7 @@ type Reader struct {
 	compressed bool
 	bigEndian  bool
 	frames     int   // frames handed out so far
+	empty      int   // frames that captured no bytes
 	done       bool  // nothing more can be read
 	fatal      error // sticky cause of done, reported once
 
@@ -175,9 +176,18 @@ func (r *Reader) Interfaces() []Interface { return r.interfaces }
 // Frames is the number of frames handed out so far.
 func (r *Reader) Frames() int { return r.frames }
 
+// EmptyFrames is the number of frames handed out so far that captured no
+// bytes. Such records hold no packet; a file of nothing else (a gzip
+// stream of zeros is one) is corrupt or made to waste its reader's time.
+func (r *Reader) EmptyFrames() int { return r.empty }
+
 // Next returns the next frame, io.EOF at the end of the file, or a
 // *FormatError. After a FormatError the caller may call Next again: the
 // reader resumes at the next record it can find, or returns io.EOF.
+//
+// The first record that captured no bytes is followed by a warning; the
+// others are only counted ([Reader.EmptyFrames]), so that a file of
+// millions of them costs no more than reading them.
 func (r *Reader) Next() (Frame, error) {
 	var f Frame
 	err := r.Read(&f)
@@ -198,6 +208,16 @@ func (r *Reader) Read(f *Frame) error {
 		return err
 	}
 	return r.classicNext(f)
+}
+
+// emptyRecord counts a record that captured no bytes and, for the first,
+// returns the warning to follow it.
+func (r *Reader) emptyRecord(off int64, frameNo int, wire uint32) error {
+	if r.empty++; r.empty > 1 {
+		return nil
+	}
+	return &FormatError{Format: r.format.String(), Offset: off, Frame: frameNo,
+		Msg: fmt.Sprintf("the record captured no bytes (wire length %d): no packet; more such records are counted, not reported", wire)}
 }
 
 // stop ends reading: err (if any) is returned now, io.EOF afterwards.

@@ -433,7 +433,9 @@ func align4(n int) int { return (n + 3) &^ 3 }
 // the offset of b in the datagram, for errors.
 func decodeDiagMsg(order binary.ByteOrder, b []byte, base int, s *Socket) error {
 	if len(b) < diagMsgLen {
-		return &MsgError{base, fmt.Sprintf("inet_diag_msg of %d bytes < %d", len(b), diagMsgLen)}
+		// Point at the message's length, which is what is short: the
+		// body may be empty, and its offset the end of the datagram.
+		return &MsgError{base - nlmsgHdrLen, fmt.Sprintf("netlink message length %d leaves %d bytes for inet_diag_msg, which needs %d", nlmsgHdrLen+len(b), len(b), diagMsgLen)}
 	}
 	family := b[0]
 	s.State = State(b[1])

@@ -53,7 +53,7 @@ func describe(sockets []Socket) string {
 
 // unhex decodes a fixture written as hex with comments: everything from
 // "//" to the end of a line is dropped, then all white space.
-func unhex(t *testing.T, s string) []byte {
+func unhex(t testing.TB, s string) []byte {
 	t.Helper()
 	var b strings.Builder
 	for _, line := range strings.Split(s, "\n") {

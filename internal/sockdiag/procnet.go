@@ -55,6 +55,10 @@ func parseProcNetLine(order binary.ByteOrder, f []string) (Socket, error) {
 	if s.Peer, err = parseProcAddr(order, f[2]); err != nil {
 		return s, err
 	}
+	if s.Local.Addr().Is4() != s.Peer.Addr().Is4() {
+		// tcp or tcp6: one family per file, so per line.
+		return s, fmt.Errorf("local address %q and remote address %q are of different families", f[1], f[2])
+	}
 	st, err := strconv.ParseUint(f[3], 16, 8)
 	if err != nil {
 		return s, fmt.Errorf("state %q: %v", f[3], err)

@@ -206,42 +206,48 @@ func TestListeners(t *testing.T) {
 	}
 }
 
+// filterSockets are what the filter tests match: one of each family and
+// several states and ports.
+var filterSockets = []sockdiag.Socket{
+	sock("LISTEN 0.0.0.0:22 0.0.0.0:0"),
+	sock("ESTABLISHED 10.0.0.1:22 192.168.1.5:50000"),
+	sock("TIME_WAIT 10.0.0.1:40000 10.0.0.9:443"),
+	sock("SYN_SENT [::1]:40001 [::1]:443"),
+	sock("CLOSE_WAIT [::ffff:10.0.0.1]:8080 [::ffff:10.0.0.2]:5000"),
+}
+
+// filterCases are filters with the filterSockets each matches.
+var filterCases = []struct {
+	filter string
+	want   string // indexes of matching sockets
+}{
+	{"", "01234"},
+	{"state established", "1"},
+	{"state ESTABLISHED state time_wait", "12"},
+	{"state connected", "1234"},
+	{"state synchronized", "124"},
+	{"state bucket", "2"},
+	{"state big", "0134"},
+	{"exclude listening", "1234"},
+	{"state all exclude time-wait", "0134"},
+	{"sport = :22", "01"},
+	{"dport eq 443", "23"},
+	{"dport > 1000 and dport < 6000", "4"},
+	{"( sport = :22 or dport = :443 )", "0123"},
+	{"!(sport = :22)", "234"},
+	{"not sport = :22 and not dport = 443", "4"},
+	{"dst 192.168.0.0/16", "1"},
+	{"src 10.0.0.1", "124"},
+	{"src 10.0.0.1:22", "1"},
+	{"dst [::1]:443", "3"},
+	{"src :8080", "4"},
+	{"state established dst 192.168.1.5", "1"},
+	{"sport == 22 || dport == 443", "0123"},
+}
+
 func TestFilter(t *testing.T) {
-	socks := []sockdiag.Socket{
-		sock("LISTEN 0.0.0.0:22 0.0.0.0:0"),
-		sock("ESTABLISHED 10.0.0.1:22 192.168.1.5:50000"),
-		sock("TIME_WAIT 10.0.0.1:40000 10.0.0.9:443"),
-		sock("SYN_SENT [::1]:40001 [::1]:443"),
-		sock("CLOSE_WAIT [::ffff:10.0.0.1]:8080 [::ffff:10.0.0.2]:5000"),
-	}
-	tests := []struct {
-		filter string
-		want   string // indexes of matching sockets
-	}{
-		{"", "01234"},
-		{"state established", "1"},
-		{"state ESTABLISHED state time_wait", "12"},
-		{"state connected", "1234"},
-		{"state synchronized", "124"},
-		{"state bucket", "2"},
-		{"state big", "0134"},
-		{"exclude listening", "1234"},
-		{"state all exclude time-wait", "0134"},
-		{"sport = :22", "01"},
-		{"dport eq 443", "23"},
-		{"dport > 1000 and dport < 6000", "4"},
-		{"( sport = :22 or dport = :443 )", "0123"},
-		{"!(sport = :22)", "234"},
-		{"not sport = :22 and not dport = 443", "4"},
-		{"dst 192.168.0.0/16", "1"},
-		{"src 10.0.0.1", "124"},
-		{"src 10.0.0.1:22", "1"},
-		{"dst [::1]:443", "3"},
-		{"src :8080", "4"},
-		{"state established dst 192.168.1.5", "1"},
-		{"sport == 22 || dport == 443", "0123"},
-	}
-	for _, tc := range tests {
+	socks := filterSockets
+	for _, tc := range filterCases {
 		f, err := ParseFilter(strings.Fields(tc.filter))
 		if err != nil {
 			t.Errorf("ParseFilter(%q): %v", tc.filter, err)
@@ -257,7 +263,7 @@ func TestFilter(t *testing.T) {
 			t.Errorf("filter %q matches %s, want %s", tc.filter, got, tc.want)
 		}
 	}
-	for _, bad := range []string{"state nosuch", "sport = :x", "( sport = :22", "src 10.0.0.0/99", "frobnicate"} {
+	for _, bad := range []string{"state nosuch", "src", "( dst )", "sport = :x", "( sport = :22", "src 10.0.0.0/99", "frobnicate"} {
 		if _, err := ParseFilter(strings.Fields(bad)); err == nil {
 			t.Errorf("ParseFilter(%q) accepted", bad)
 		}

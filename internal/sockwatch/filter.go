@@ -222,9 +222,16 @@ func (n addrNode) match(s *sockdiag.Socket) bool {
 }
 
 type parser struct {
-	toks []string
-	pos  int
+	toks  []string
+	pos   int
+	depth int // parentheses and nots open around the current term
 }
+
+// maxFilterDepth bounds the nesting of parentheses and nots. The parser
+// recurses once per level, and a goroutine's stack is bounded (a million
+// levels overflow it, which no recover catches); a real filter nests a
+// few levels.
+const maxFilterDepth = 1000
 
 func (p *parser) peek() string {
 	if p.pos < len(p.toks) {
@@ -276,6 +283,10 @@ func (p *parser) and() (node, error) {
 }
 
 func (p *parser) unary() (node, error) {
+	if p.depth++; p.depth > maxFilterDepth {
+		return nil, fmt.Errorf("filter: parentheses and nots nested more than %d deep", maxFilterDepth)
+	}
+	defer func() { p.depth-- }()
 	switch t := p.next(); t {
 	case "not", "!":
 		a, err := p.unary()
@@ -309,6 +320,9 @@ func (p *parser) unary() (node, error) {
 			p.next()
 		}
 		v := p.next()
+		if v == "" || v == "(" || v == ")" {
+			return nil, fmt.Errorf("filter: %s needs an address", t)
+		}
 		n, err := parseAddrFilter(v)
 		if err != nil {
 			return nil, fmt.Errorf("filter: %s %s: %v", t, v, err)

@@ -1,12 +1,119 @@
 package sockwatch
 
 import (
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/tcplens/tcplens/internal/sockdiag"
 )
+
+// Metrics is the /metrics endpoint of tcplens ss --prometheus: each scrape
+// takes a fresh snapshot and renders it with [AppendPrometheus].
+//
+// One client must not be able to hold up another's scrape. Scrapes share
+// the tracker and the previous snapshot, so they take turns, but only
+// while taking and rendering: the exposition is complete in memory before
+// a byte is written, and no lock is held while a client's socket is read
+// or written. The server's timeouts ([Timeouts]) bound how long a client
+// that stalls, trickles or idles keeps its own connection.
+type Metrics struct {
+	Take  func() (*sockdiag.Snapshot, error) // one snapshot of the sockets the scrape reports
+	Rules Rules
+
+	mu   sync.Mutex
+	tr   Tracker
+	prev *sockdiag.Snapshot
+}
+
+// Scrape takes a snapshot and returns its exposition. The tracker carries
+// socket ages from one scrape to the next, and the previous snapshot the
+// counters' deltas the flags are judged on.
+func (m *Metrics) Scrape() ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	snap, err := m.Take()
+	if err != nil {
+		return nil, err
+	}
+	m.tr.Update(snap, nil, nil)
+	rep := Assess(snap, m.prev, &m.tr, nil, m.Rules)
+	m.prev = snap
+	return AppendPrometheus(nil, rep), nil
+}
+
+// ServeHTTP serves /metrics, and a pointer to it at /.
+func (m *Metrics) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.ContentLength != 0 {
+		// A scrape has no body. Without this, the server would wait for
+		// the rest of a body the client announced before answering.
+		w.Header().Set("Connection", "close")
+	}
+	switch req.URL.Path {
+	case "/metrics":
+	case "/":
+		io.WriteString(w, "tcplens ss: metrics at /metrics\n")
+		return
+	default:
+		http.NotFound(w, req)
+		return
+	}
+	body, err := m.Scrape()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+// Timeouts bound what one client's connection may cost.
+type Timeouts struct {
+	ReadHeader time.Duration // to send the request's headers
+	Read       time.Duration // to send the whole request, body included
+	Write      time.Duration // from the end of the headers to the end of the response: scrape and transfer
+	Idle       time.Duration // to send the next request on a kept-alive connection
+}
+
+// DefaultTimeouts fit Prometheus: it gives up on a scrape after 10 s by
+// default (scrape_timeout) and scrapes every 15 s on a kept-alive
+// connection (scrape_interval), so Idle lets it keep one.
+var DefaultTimeouts = Timeouts{ReadHeader: 5 * time.Second, Read: 10 * time.Second, Write: 30 * time.Second, Idle: 30 * time.Second}
+
+// maxHeaderBytes bounds a request's headers: a scrape sends a few hundred
+// bytes, Go's default allows 1 MiB.
+const maxHeaderBytes = 16 << 10
+
+// Server returns an HTTP server for m with the timeouts t.
+func (m *Metrics) Server(t Timeouts) *http.Server {
+	return &http.Server{
+		Handler:           m,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
+}
+
+// BeyondLoopback reports whether a listener on addr accepts connections
+// from other hosts: any address but a loopback one, the unspecified
+// address (0.0.0.0, ::, or none, as in ":9937") included.
+func BeyondLoopback(addr net.Addr) bool {
+	ta, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return true
+	}
+	ip, ok := netip.AddrFromSlice(ta.IP)
+	return !ok || !ip.Unmap().IsLoopback()
+}
 
 // AppendPrometheus appends r in the Prometheus text exposition format
 // (version 0.0.4): socket counts per state, listener queues, the flags

@@ -88,13 +88,19 @@ func printCapture(t *testing.T, file string, opt tcpdump.Options) []string {
 	return lines
 }
 
-func captures(t *testing.T) []string {
+// captures lists the real captures of testdata and the link-type ones
+// made from them (testdata/links, scripts/linkcaps).
+func captures(t testing.TB) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(testdata, "captures", "*"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no captures in testdata: %v", err)
 	}
-	return files
+	links, err := filepath.Glob(filepath.Join(testdata, "links", "*"))
+	if err != nil || len(links) == 0 {
+		t.Fatalf("no link-type captures in testdata: %v", err)
+	}
+	return append(files, links...)
 }
 
 func captureName(file string) string { return strings.TrimSuffix(filepath.Base(file), ".gz") }

@@ -118,23 +118,15 @@ func (p *Printer) AppendPrefix(b []byte, f *pcap.Frame, caplen int) ([]byte, boo
 	b = p.appendTime(b, f.Time)
 	k := pkt{data: f.Data, snapend: caplen}
 	ipOff := link.HeaderLen
-	switch f.Link {
-	case pcap.LinkSLL2:
-		name := "?"
-		if p.opt.IfName != nil {
-			if n := p.opt.IfName(link.IfIndex); n != "" {
-				name = n
-			}
-		}
-		b = appendPadded(b, name, 5)
-		b = append(b, ' ')
-		b = appendPadded(b, packetType(link.PacketType), 3)
-		b = append(b, ' ')
-		b = appendSLLVLANs(b, &link)
-	case pcap.LinkSLL:
-		b = appendSLLVLANs(b, &link)
+	b = p.appendLink(b, &k, &link)
+	// A radiotap FCS is not part of the packet: tcpdump takes it off the
+	// length and off what the printers may read; an 802.3, PPPoE or NFLOG
+	// length bounds what follows it.
+	end := link.WireEnd(length)
+	if link.FCSLen > 0 && k.snapend > length-link.FCSLen {
+		k.snapend = max(length-link.FCSLen, 0)
 	}
-	wireAtIP := length - ipOff
+	wireAtIP := end - ipOff
 	if link.EtherType == wire.EtherTypeIPv4 {
 		b = p.ip4(b, &k, ipOff, wireAtIP)
 	} else {
@@ -197,20 +189,26 @@ func appendInvalidHeader(b []byte, caplen, length int) []byte {
 }
 
 // appendSLLVLANs reproduces a quirk of tcpdump's cooked-capture printers:
-// even without -e they print "ethertype X, " for each 802.1Q tag.
-func appendSLLVLANs(b []byte, link *wire.Link) []byte {
+// even without -e they print "ethertype X, " for each 802.1Q tag, X the
+// type after the tag.
+func appendSLLVLANs(b []byte, data []byte, link *wire.Link) []byte {
+	hl := 16 // the tags follow the header
+	if link.Type == pcap.LinkSLL2 {
+		hl = 20
+	}
 	for i := range link.NumVLANs {
-		inner := link.EtherType
-		if i+1 < link.NumVLANs {
-			inner = wire.EtherTypeVLAN
+		off := hl + 4*i + 2
+		if off+2 > len(data) {
+			break
 		}
 		b = append(b, "ethertype "...)
-		b = append(b, etherTypeName(inner)...)
+		b = append(b, etherTypeName(binary.BigEndian.Uint16(data[off:]))...)
 		b = append(b, ", "...)
 	}
 	return b
 }
 
+// etherTypeName is tcpdump's name of the EtherTypes that can lead to IP.
 func etherTypeName(t uint16) string {
 	switch t {
 	case wire.EtherTypeIPv4:
@@ -219,6 +217,12 @@ func etherTypeName(t uint16) string {
 		return "IPv6"
 	case wire.EtherTypeVLAN:
 		return "802.1Q"
+	case wire.EtherTypeMPLS:
+		return "MPLS unicast"
+	case wire.EtherTypeMPLSMulti:
+		return "MPLS multicast"
+	case wire.EtherTypePPPoE:
+		return "PPPoE S"
 	}
 	return "Unknown"
 }

@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"testing"
 
@@ -64,6 +65,25 @@ func TestDecodeAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("ParseOptions of %d areas: %v allocations, want 0", len(areas), allocs)
+	}
+}
+
+// TestDecodeEmptyAllocs: a frame that captured nothing is malformed, but
+// allocates nothing either: a file of millions of them (a gzip bomb of
+// zeros) must cost no more than reading them.
+func TestDecodeEmptyAllocs(t *testing.T) {
+	var s wire.Segment
+	for _, link := range fuzzLinks {
+		f := pcap.Frame{Link: link}
+		var err error
+		allocs := testing.AllocsPerRun(10, func() { err = wire.Decode(&f, &s) })
+		var we *wire.Error
+		if !errors.As(err, &we) || we.Layer != "frame" || we.Offset != 0 {
+			t.Errorf("%v: Decode of no bytes = %v, want a frame error at byte 0", link, err)
+		}
+		if allocs != 0 {
+			t.Errorf("%v: Decode of no bytes: %v allocations, want 0", link, allocs)
+		}
 	}
 }
 

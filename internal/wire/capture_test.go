@@ -12,38 +12,43 @@ import (
 	"github.com/tcplens/tcplens/internal/pcap"
 )
 
-// captureDir holds the real captures the tests decode.
-const captureDir = "../../testdata/captures"
+// captureDirs hold the captures the tests decode: real ones, and the
+// link-type ones made from them (scripts/linkcaps).
+var captureDirs = []string{"../../testdata/captures", "../../testdata/links"}
 
-// captures lists the files in captureDir.
+// captures lists the files in captureDirs, as paths.
 func captures(t testing.TB) []string {
 	t.Helper()
-	ents, err := os.ReadDir(captureDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		if !e.IsDir() {
-			names = append(names, e.Name())
+	var paths []string
+	for _, dir := range captureDirs {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(paths)
+		for _, e := range ents {
+			if !e.IsDir() {
+				paths = append(paths, filepath.Join(dir, e.Name()))
+			}
+		}
+		if len(paths) == n {
+			t.Fatalf("no captures in %s", dir)
 		}
 	}
-	if len(names) == 0 {
-		t.Fatalf("no captures in %s", captureDir)
-	}
-	return names
+	return paths
 }
 
-// captureName is the name of a capture without its .gz suffix.
-func captureName(file string) string { return strings.TrimSuffix(file, ".gz") }
+// captureName is the name of a capture without its directory and .gz
+// suffix.
+func captureName(file string) string { return strings.TrimSuffix(filepath.Base(file), ".gz") }
 
 // eachFrame calls fn with every frame the pcap reader hands out from
-// captureDir/file, skipping over the records it reports as malformed (the
+// file, skipping over the records it reports as malformed (the
 // reader resumes after a FormatError). A file the reader refuses outright
 // yields no frames.
 func eachFrame(t testing.TB, file string, fn func(f *pcap.Frame)) {
 	t.Helper()
-	fh, err := os.Open(filepath.Join(captureDir, file))
+	fh, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,11 +76,11 @@ func eachFrame(t testing.TB, file string, fn func(f *pcap.Frame)) {
 	t.Fatalf("%s: too many format errors", file)
 }
 
-// loadFrames returns copies of the frames of captureDir/file.
-func loadFrames(t testing.TB, file string) []pcap.Frame {
+// loadFrames returns copies of the frames of the real capture named.
+func loadFrames(t testing.TB, name string) []pcap.Frame {
 	t.Helper()
 	var frames []pcap.Frame
-	eachFrame(t, file, func(f *pcap.Frame) {
+	eachFrame(t, filepath.Join(captureDirs[0], name), func(f *pcap.Frame) {
 		g := *f
 		g.Data = append([]byte(nil), f.Data...)
 		frames = append(frames, g)
@@ -83,10 +88,11 @@ func loadFrames(t testing.TB, file string) []pcap.Frame {
 	return frames
 }
 
-// captureBytes returns captureDir/file decompressed.
-func captureBytes(t testing.TB, file string) []byte {
+// captureBytes returns the real capture named, decompressed.
+func captureBytes(t testing.TB, name string) []byte {
 	t.Helper()
-	fh, err := os.Open(filepath.Join(captureDir, file))
+	file := filepath.Join(captureDirs[0], name)
+	fh, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}

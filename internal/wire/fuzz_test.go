@@ -9,12 +9,9 @@ import (
 	"github.com/tcplens/tcplens/internal/wire"
 )
 
-// fuzzLinks are the link types FuzzDecode chooses from; the last is one
-// Decode does not know.
-var fuzzLinks = []pcap.LinkType{
-	pcap.LinkEthernet, pcap.LinkSLL, pcap.LinkSLL2, pcap.LinkNull, pcap.LinkLoop,
-	pcap.LinkRaw, pcap.LinkIPv4, pcap.LinkIPv6, 147,
-}
+// fuzzLinks are the link types FuzzDecode chooses from: every one Decode
+// knows, and last one it does not.
+var fuzzLinks = append(pcap.LinkTypes(), 147)
 
 // decodeOutcome classifies what Decode made of a frame, to pick varied seeds.
 func decodeOutcome(err error) string {

@@ -86,8 +86,8 @@ func TestParseLink(t *testing.T) {
 				"0180c2000000" + // destination MAC (STP)
 				"66778899aabb" + // source MAC
 				"0026" + // 802.3 length 38, not an EtherType
-				"424203"), // LLC
-			want: wire.Link{HeaderLen: 14},
+				"424203"), // LLC: spanning tree
+			want: wire.Link{HeaderLen: 17, NumEncaps: 1, Encaps: [wire.MaxEncaps]wire.Encap{{Kind: wire.EncapLLC, Len: 3, Offset: 14}}, End: 14 + 38},
 		},
 		{
 			name: "ethernet arp",
@@ -344,6 +344,9 @@ func TestParseLinkTruncated(t *testing.T) {
 			for n := range len(tc.data) {
 				_, err := wire.ParseLink(tc.link, tc.data[:n])
 				layer, off := tc.errAt(n)
+				if n == 0 {
+					layer = "frame" // nothing captured: no link layer at all
+				}
 				wantError(t, tc.link.String()+" of "+itoa(n)+" bytes", err, layer, off)
 			}
 			if _, err := wire.ParseLink(tc.link, tc.data); err != nil {

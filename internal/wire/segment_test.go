@@ -454,6 +454,9 @@ func TestDecodeTruncated(t *testing.T) {
 				var s wire.Segment
 				err := wire.Decode(f, &s)
 				layer, off := tc.errAt(n)
+				if n == 0 {
+					layer = "frame" // nothing captured: no link layer at all
+				}
 				what := "Decode of " + itoa(n) + " bytes"
 				if layer == "" {
 					if err != nil {

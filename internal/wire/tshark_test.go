@@ -266,6 +266,8 @@ func explainTshark(f *pcap.Frame, s *wire.Segment, err error, row tsharkRow, lis
 	var werr *wire.Error
 	isErr := errors.As(err, &werr)
 	switch {
+	case !listed && err == nil && (f.Link == pcap.LinkSLIP || f.Link == pcap.LinkNetAnalyzerTransparent):
+		return tsharkCase{name: "tshark does not dissect past a SLIP or a transparent-mode netANALYZER header (it shows data); tcpdump does, and tcplens matches tcpdump"}
 	case stoppedAfter > 0 && f.Number > stoppedAfter:
 		return tsharkCase{name: "tshark stopped at a corrupt or cut-short record; the pcap reader resynchronised and went on"}
 	case !listed && isErr && s.Fragment && werr.Layer == "tcp":
