@@ -201,8 +201,8 @@ func (r *Reader) classicNext(f *Frame) error {
 }
 
 // classicPlain reads the record at r.pos into f if it is whole in the
-// buffer and as most records are: lengths in the usual order, the captured
-// length within the wire length and the snaplen, so that none of the
+// buffer and as most records are: lengths in the usual order, some bytes
+// captured, within the wire length and the snaplen, so that none of the
 // general path's checks would stop it or warn. It is that path's work on
 // such a record, at a third of the cost: the reader spends most of its time
 // here. It reports false, having changed nothing, for any other record.
@@ -219,8 +219,8 @@ func (r *Reader) classicPlain(f *Frame) bool {
 		caplen, length = binary.LittleEndian.Uint32(b[8:]), binary.LittleEndian.Uint32(b[12:])
 	}
 	end := start + 16 + int(caplen)
-	if caplen > length || int(caplen) > s.snapLen || end > r.end {
-		return false
+	if caplen == 0 || caplen > length || int(caplen) > s.snapLen || end > r.end {
+		return false // an empty record is counted (emptyRecord), or there is more to check
 	}
 	if s.prevOff >= r.base {
 		r.keep = int(s.prevOff - r.base)
