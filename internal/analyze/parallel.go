@@ -3,6 +3,7 @@ package analyze
 import (
 	"math"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/tcplens/tcplens/internal/conn"
@@ -129,7 +130,7 @@ type ptick struct {
 }
 
 const (
-	closeSteps  = 16 // see Close
+	closeShare  = 4096 // see Close
 	batchFrames = 4096
 	batchArena  = 1 << 20
 	batchesOut  = 4 // batches dealt and not yet merged, at most
@@ -267,16 +268,24 @@ func (p *Parallel[T]) Close() {
 		p.send()
 	}
 	p.counter.flushLinks(&p.Stats)
-	// In closeSteps, so that the merger hands on the connections still
-	// open a share at a time, rather than all of them at once.
-	for k := 1; k <= closeSteps; k++ {
+	// closeShare connections at a time, the earliest first, so that the
+	// merger hands on the connections still open a share at a time
+	// rather than all of them at once: what End made of them waits for
+	// it meanwhile (a flood leaves 65,536 attempts open, all of them
+	// among the capture's last frames).
+	firsts := p.openFirstFrames()
+	slices.Sort(firsts)
+	for i := closeShare; ; i += closeShare {
 		b := p.cur
 		b.close, b.closeAt, b.closeTime = true, p.frames+1, p.Stats.Last
-		b.closeBefore = p.frames/closeSteps*k + 1
-		if k == closeSteps {
-			b.closeBefore = math.MaxInt
+		b.closeBefore = math.MaxInt
+		if i < len(firsts) {
+			b.closeBefore = firsts[i]
 		}
 		p.send()
+		if i >= len(firsts) {
+			break
+		}
 	}
 	for _, ch := range p.work {
 		close(ch)
@@ -290,6 +299,29 @@ func (p *Parallel[T]) Close() {
 		p.Stats.Malformed += st.Malformed
 		p.Stats.Conns += st.Conns
 	}
+}
+
+// openFirstFrames returns the first frames of the connections the
+// workers hold, once they have analysed every batch dealt.
+func (p *Parallel[T]) openFirstFrames() []int {
+	// Every batch but the current one back from the merger: the workers
+	// are done with them, and wait for the next.
+	back := make([]*pbatch[T], 0, batchesOut-1)
+	for range batchesOut - 1 {
+		back = append(back, <-p.free)
+	}
+	var firsts []int
+	for _, w := range p.workers {
+		for _, t := range w.tables {
+			if t != nil {
+				firsts = t.FirstFrames(firsts)
+			}
+		}
+	}
+	for _, b := range back {
+		p.free <- b
+	}
+	return firsts
 }
 
 // Counts are the connection tables' counts, once closed.

@@ -176,6 +176,16 @@ func (k *key6) slot() int {
 // Len is the number of connections held.
 func (t *Table) Len() int { return len(t.conns4) + len(t.conns6) }
 
+// FirstFrames appends the first frame of each connection held to dst,
+// for a caller that closes the table in steps of CloseBefore of even
+// size.
+func (t *Table) FirstFrames(dst []int) []int {
+	for c := t.tail; c != nil; c = c.prev {
+		dst = append(dst, c.FirstFrame)
+	}
+	return dst
+}
+
 // Lookup returns the connection of segment s, creating it when needed,
 // and the index in its Ends of the segment's sender.
 func (t *Table) Lookup(s *wire.Segment, now pcap.Time) (*Conn, int) {
