@@ -32,7 +32,7 @@ type Options struct {
 	// moments they would in a run of every shard), goes to OnSkip when
 	// set, and is otherwise left alone.
 	Shard  Shard
-	OnSkip func(s *wire.Segment, t pcap.Time)
+	OnSkip func(f *pcap.Frame, s *wire.Segment)
 }
 
 // Shard is shard K of N.
@@ -86,7 +86,7 @@ type Analyzer struct {
 	ids       int       // connections numbered so far
 	lastScan  pcap.Time // the time of the latest expiry
 	shard     Shard
-	onSkip    func(*wire.Segment, pcap.Time)
+	onSkip    func(*pcap.Frame, *wire.Segment)
 }
 
 // New returns an Analyzer that calls onSegment for every TCP segment (may
@@ -154,7 +154,7 @@ func (a *Analyzer) find(f *pcap.Frame, s *wire.Segment) (*conn.Conn, int, error)
 		a.Stats.Skipped++
 		a.tick(f)
 		if a.onSkip != nil {
-			a.onSkip(s, f.Time)
+			a.onSkip(f, s)
 		}
 		return nil, 0, errSkipped
 	}

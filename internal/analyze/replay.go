@@ -126,7 +126,20 @@ func (r *Replay) end(kn *replayed) {
 		for i := range c.Ends {
 			c.Ends[i].ExpireTimeWait(r.last)
 		}
+	case conn.EndReplaced:
+		// A SYN that took the 4-tuple over closed an end in TIME_WAIT, at
+		// a frame of its own connection: the first analysis's history has
+		// it, past this connection's last frame.
+		for _, side := range []*Side{&kn.s.Client, &kn.s.Server} {
+			if h := side.History; len(h) > 0 {
+				if tr := h[len(h)-1]; tr.From == tcp.TimeWait && tr.State == tcp.Closed && tr.Frame > kn.s.LastFrame {
+					c.TakenOver(tr.Frame, tr.Time)
+					break
+				}
+			}
+		}
 	}
+	c.Ended(c.End) // as the table's remove
 	if r.onConn != nil {
 		r.onConn(c, kn.s.EndReason)
 	}

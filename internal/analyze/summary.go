@@ -52,6 +52,7 @@ type Side struct {
 	WindowShift   int8 // -1 unknown
 	ShiftInferred bool
 	RTT           tcp.RTT
+	Forged        *tcp.Forgery // the first RST forged in its name, nil if none
 }
 
 // Negotiated is what the handshake settled.
@@ -186,6 +187,7 @@ func side(e *tcp.Endpoint) Side {
 		WindowShift:   e.WindowShift,
 		ShiftInferred: e.ShiftInferred,
 		RTT:           e.RTT,
+		Forged:        e.Forged,
 	}
 }
 

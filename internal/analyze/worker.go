@@ -175,7 +175,9 @@ func (w *worker) counted(s *wire.Segment, err error) bool {
 func (w *worker) lookup(f *pcap.Frame, s *wire.Segment, sh int) (*conn.Conn, int) {
 	w.at, w.phase = f.Number, atLookup
 	w.stats.Segments++
-	c, end := w.tables[sh].Lookup(s, f.Time)
+	t := w.tables[sh]
+	t.Frame = f.Number
+	c, end := t.Lookup(s, f.Time)
 	if c.Segments == 1 {
 		w.stats.Conns++
 		r := record{c: c, first: f.Number, frame: f.Number, phase: atLookup, created: true, replaces: c.Replaces}

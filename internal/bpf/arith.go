@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	xbpf "golang.org/x/net/bpf"
+
+	"github.com/tcplens/tcplens/internal/pcap"
 )
 
 // arth is an arithmetic expression of grammar.y: a number, len, a load
@@ -15,10 +17,11 @@ type arth struct {
 	kind   arthKind
 	k      uint32 // aConst's value
 	op     xbpf.ALUOp
-	a, b   *arth // operands; a is a load's index
-	load   loadKind
-	off    int // a load's offset of its header's start (for lTrans, of the IPv4 header)
+	a, b   *arth              // operands; a is a load's index
+	x      []xbpf.Instruction // a load's: what puts the variable part of its header's offset in X
+	off    int                // a load's: the constant part
 	size   int
+	reg    int // the scratch word libpcap would keep the value in (regs.go)
 }
 
 type arthKind uint8
@@ -29,13 +32,6 @@ const (
 	aLoad
 	aBinary
 	aNeg
-)
-
-type loadKind uint8
-
-const (
-	ldAbs   loadKind = iota // from a fixed offset: the link header, the network header
-	ldTrans                 // from the transport header behind an IPv4 header of any length
 )
 
 // relation is "arth relop arth" (gen_relation).
@@ -51,6 +47,9 @@ func (p *parser) relation() (cond, error) {
 }
 
 func (p *parser) relationAt() (cond, error) {
+	fix := &relFix{}
+	p.fix = fix
+	defer func() { p.fix = nil }()
 	a, err := p.arith(0)
 	if err != nil {
 		return nil, err
@@ -82,8 +81,10 @@ func (p *parser) relationAt() (cond, error) {
 	if err != nil {
 		return nil, err
 	}
-	var at atom
-	at.test = test
+	p.lpFree(a.reg)
+	p.lpFree(b.reg)
+	p.fixes = append(p.fixes, fix)
+	at := atom{test: test, fix: fix}
 	if b.kind == aConst {
 		if at.pre, err = p.emit(nil, a, 0); err != nil {
 			return nil, err
@@ -186,7 +187,9 @@ func (p *parser) binary(t token, op xbpf.ALUOp, a, b *arth) (*arth, error) {
 			return nil, p.errorAt(p.indexOf(t), "shift by more than 31 bits")
 		}
 	}
-	return &arth{checks: andChecks(a.checks, b.checks), kind: aBinary, op: op, a: a, b: b}, nil
+	p.lpFree(a.reg)
+	p.lpFree(b.reg)
+	return p.lpStore(&arth{checks: andChecks(a.checks, b.checks), kind: aBinary, op: op, a: a, b: b, reg: p.lpAlloc()}), nil
 }
 
 func (p *parser) indexOf(t token) int {
@@ -222,7 +225,7 @@ func (p *parser) unary() (*arth, error) {
 		if a, err = p.shiftRight(a); err != nil {
 			return nil, err
 		}
-		return &arth{checks: a.checks, kind: aNeg, a: a}, nil
+		return p.lpStore(&arth{checks: a.checks, kind: aNeg, a: a, reg: a.reg}), nil
 	}
 	return p.primary()
 }
@@ -232,10 +235,10 @@ func (p *parser) primary() (*arth, error) {
 	switch {
 	case t.kind == tNum:
 		p.next()
-		return &arth{kind: aConst, k: t.n}, nil
+		return p.lpStore(&arth{kind: aConst, k: t.n, reg: p.lpAlloc()}), nil
 	case p.is(0, "len", "length"):
 		p.next()
-		return &arth{kind: aLen}, nil
+		return p.lpStore(&arth{kind: aLen, reg: p.lpAlloc()}), nil
 	case p.is(0, "("):
 		p.next()
 		a, err := p.arith(0)
@@ -248,15 +251,15 @@ func (p *parser) primary() (*arth, error) {
 		p.next()
 		return a, nil
 	case t.kind == tWord && (protoNames[t.s] != 0 || t.s == "link") && p.is(1, "["):
-		return p.load()
+		return p.indexLoad()
 	case t.kind == tEnd:
 		return nil, p.errorf("the expression ends where a number, len or proto[offset] should be")
 	}
 	return nil, p.errorf("%q where a number, len or proto[offset] should be", clip(t.s))
 }
 
-// load is gen_load: proto[expr] or proto[expr:size].
-func (p *parser) load() (*arth, error) {
+// indexLoad is gen_load: proto[expr] or proto[expr:size].
+func (p *parser) indexLoad() (*arth, error) {
 	at := p.pos
 	pr := protoNames[p.next().s]
 	p.next() // [
@@ -277,38 +280,57 @@ func (p *parser) load() (*arth, error) {
 		return nil, p.errorf("missing ]")
 	}
 	p.next()
-	l := &arth{kind: aLoad, a: idx, size: size, load: ldAbs}
+	l := &arth{kind: aLoad, a: idx, size: size, reg: p.lpAlloc()}
+	p.lpFree(idx.reg)
+	var b base
+	var checks cond
 	switch pr {
 	case pLink:
-		l.off = 0
-		l.checks = idx.checks
-	case pIP, pIPv6, pARP, pRARP:
-		l.off = p.nl
-		abbrev, err := p.abbrev(pr, at)
-		if err != nil {
-			return nil, err
+		b = bLinkHdr
+	case pRadio: // the radio header, from the frame's first byte
+		if p.outer != pcap.LinkRadiotap && p.outer != pcap.LinkAVS && p.outer != pcap.LinkPrism {
+			return nil, p.errorAt(at, "radio information not present in %v frames", p.outer)
 		}
-		l.checks = andChecks(idx.checks, abbrev)
+		b = bPacket
+	case pIP, pIPv6, pARP, pRARP:
+		b = bNet
+		checks, err = p.abbrev(pr)
 	case pTCP, pUDP, pSCTP, pICMP, pIGMP, pIGRP, pPIM, pVRRP, pCARP:
 		// The transport header behind an IPv4 header only: libpcap 1.10
 		// does not look behind IPv6 for tcp[…].
-		l.load, l.off = ldTrans, p.nl
-		abbrev, _ := p.abbrev(pr, at)
-		l.checks = and(p.ip(), andChecks(idx.checks, and(abbrev, p.notFragment())))
+		b = bTransIPv4
+		var ip, abbrev cond
+		if ip, err = p.ip(); err == nil {
+			abbrev, err = p.abbrev(pr)
+		}
+		checks = and(ip, andChecks(idx.checks, and(abbrev, p.notFragment())))
 	case pICMPv6:
-		l.off = p.nl + 40
-		l.checks = andChecks(idx.checks, and(p.ip6(), cmp(p.nl+6, 1, 58)))
+		b = bTransIPv6
+		var ip6 cond
+		ip6, err = p.ip6()
+		checks = andChecks(idx.checks, and(ip6, p.cmp(bNet, 6, 1, 58)))
 	default:
 		return nil, p.errorAt(at, "%s[…] is not supported", protoWord(pr))
 	}
-	return l, nil
+	if err != nil {
+		return nil, p.errorAt(at, "%v", err)
+	}
+	switch pr {
+	case pIP, pIPv6, pARP, pRARP:
+		checks = andChecks(idx.checks, checks)
+	case pLink, pRadio:
+		checks = idx.checks
+	}
+	l.checks = checks
+	l.x, l.off = p.ref(b)
+	return p.lpStore(l), nil
 }
 
 // emit appends the instructions that leave a's value in A, using the
 // scratch words from reg up.
 func (p *parser) emit(out []xbpf.Instruction, a *arth, reg int) ([]xbpf.Instruction, error) {
-	if reg > 15 {
-		return nil, fmt.Errorf("the arithmetic needs more than 16 scratch registers")
+	if reg > maxArithReg {
+		return nil, fmt.Errorf("the arithmetic needs more than %d scratch registers", maxArithReg+1)
 	}
 	var err error
 	switch a.kind {
@@ -336,24 +358,39 @@ func (p *parser) emit(out []xbpf.Instruction, a *arth, reg int) ([]xbpf.Instruct
 	}
 	// A load.
 	if a.a.kind == aConst {
-		k := uint64(a.a.k)
-		if a.load == ldTrans {
-			out = append(out, xbpf.LoadMemShift{Off: uint32(a.off)})
-		}
-		if k+uint64(a.off) > 0xffffffff {
-			// Past any packet: the load fails, as libpcap's does.
-			return append(out, xbpf.LoadAbsolute{Off: 0xffffffff, Size: a.size}), nil
-		}
-		if a.load == ldTrans {
-			return append(out, xbpf.LoadIndirect{Off: uint32(k) + uint32(a.off), Size: a.size}), nil
-		}
-		return append(out, xbpf.LoadAbsolute{Off: uint32(k) + uint32(a.off), Size: a.size}), nil
+		return append(out, at(a.x, int64(a.off)+int64(a.a.k), a.size)...), nil
 	}
 	if out, err = p.emit(out, a.a, reg); err != nil {
 		return nil, err
 	}
-	if a.load == ldTrans {
-		out = append(out, xbpf.LoadMemShift{Off: uint32(a.off)}, xbpf.ALUOpX{Op: xbpf.ALUOpAdd})
+	if a.x != nil {
+		// X is the variable part plus the index; the code for the
+		// variable part may need A, which holds the index.
+		keep := clobbersA(a.x)
+		if keep {
+			out = append(out, xbpf.StoreScratch{Src: xbpf.RegA, N: reg})
+		}
+		out = append(out, a.x...)
+		if keep {
+			out = append(out, xbpf.LoadScratch{Dst: xbpf.RegA, N: reg})
+		}
+		out = append(out, xbpf.ALUOpX{Op: xbpf.ALUOpAdd})
 	}
 	return append(out, xbpf.TAX{}, xbpf.LoadIndirect{Off: uint32(a.off), Size: a.size}), nil
+}
+
+// clobbersA reports whether code changes A.
+func clobbersA(code []xbpf.Instruction) bool {
+	for _, in := range code {
+		switch in := in.(type) {
+		case xbpf.LoadMemShift:
+		case xbpf.LoadScratch:
+			if in.Dst != xbpf.RegX {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	return false
 }

@@ -104,3 +104,50 @@ func BenchmarkFilterXNet(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFilterLinks runs "tcp port 21" over the frames of link
+// captures whose programs differ most from Ethernet's: a prologue that
+// computes the radio and 802.11 header lengths, pflog's variable header,
+// LLC/SNAP, and a filter that looks behind MPLS labels.
+func BenchmarkFilterLinks(b *testing.B) {
+	for _, c := range []struct{ name, file, expr string }{
+		{"ethernet-mpls", "link-ethernet-mpls.pcap", "mpls and mpls and tcp port 21"},
+		{"fddi", "link-fddi.pcap", "tcp port 21"},
+		{"pflog", "link-pflog.pcap", "tcp port 21"},
+		{"ieee802-11-radiotap", "link-ieee802-11-radiotap.pcap", "tcp port 21"},
+		{"ieee802-11-prism", "link-ieee802-11-prism.pcap", "tcp port 21"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "links", c.file))
+			if err != nil {
+				b.Fatal(err)
+			}
+			r, err := pcap.NewReaderBytes(raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var frames []pcap.Frame
+			var bytes int64
+			for {
+				fr, err := r.Next()
+				if err != nil {
+					break
+				}
+				frames = append(frames, fr)
+				bytes += int64(len(fr.Data))
+			}
+			p, err := NewProgram(c.expr, Options{Link: frames[0].Link})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(bytes)
+			b.ReportAllocs()
+			for b.Loop() {
+				for i := range frames {
+					p.Match(frames[i].Data, frames[i].Length)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(len(frames)*b.N), "ns/frame")
+		})
+	}
+}

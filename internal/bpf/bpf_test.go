@@ -69,7 +69,16 @@ func TestSyntaxErrors(t *testing.T) {
 	for _, tc := range []struct{ expr, want string }{
 		{"tcp port", "at its end"},
 		{"host www.example.com", "resolves no names"},
-		{"port http", "resolves no service names"},
+		{"port nosuchservice", "unknown port 'nosuchservice'"},
+		{"udp port ssh", "port 'ssh' is tcp"},
+		{"portrange ftp-data-ftp", "unknown port in range"},
+		{"mpls 1048576", "MPLS label 1048576 greater than maximum"},
+		{"mpls and arp", "unsupported protocol over mpls"},
+		{"mpls and vlan", "no VLAN match after MPLS"},
+		{"pppoes and vlan", "no VLAN support for PPP"},
+		{"pppoes 70000", "PPPoE session number 70000"},
+		{"llc foo", `unknown LLC type name "foo"`},
+		{"src protochain 6", "direction applied to 'protochain'"},
 		{"net 10.1.2.3/8", "non-network bits set"},
 		{"tcp host 10.0.0.1", "'tcp' modifier applied to host"},
 		{"(tcp", "missing )"},
@@ -89,7 +98,7 @@ func TestSyntaxErrors(t *testing.T) {
 		{"link", "link layer applied in wrong context"},
 		{"tcp @ 1", `unexpected character '@'`},
 		{"host 1:2:3", "bogus ethernet address"},
-		{"mpls", "not supported"},
+		{"geneve", "not supported"},
 		{"tcp and 80", "needs a qualifier"},
 	} {
 		_, err := Compile(tc.expr, Options{Link: pcap.LinkEthernet})
@@ -159,4 +168,71 @@ func TestLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = p
+}
+
+// TestLinkRefusals holds the refusals libpcap makes on some link types
+// (the differential test holds that tcpdump makes them too): each names
+// the link type and points at the primitive at fault.
+func TestLinkRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		link      pcap.LinkType
+		expr      string
+		pos, want string
+	}{
+		{pcap.LinkNFLOG, "len > 10 and tcp", `"tcp"`, "link-layer type filtering not implemented for Linux NFLOG"},
+		{pcap.LinkIPoIB, "port 80", `"80"`, "not implemented for IP over InfiniBand"},
+		{pcap.LinkPPP, "tcp and vlan", `"vlan"`, "no VLAN support for PPP"},
+		{pcap.LinkSLL, "mpls", `"mpls"`, "no MPLS support for Linux cooked v1"},
+		{pcap.LinkPPPHDLC, "mpls 5", `"mpls"`, "no MPLS support for PPP in HDLC framing"},
+		{pcap.LinkPPP, "llc", `"llc"`, "'llc' not supported for PPP"},
+		{pcap.LinkPPP, "inbound", `"inbound"`, "not supported on PPP when reading savefiles"},
+		{pcap.LinkRadiotap, "ip6 protochain 6", `"6"`, "not supported with variable length headers"},
+		{pcap.LinkPFLOG, "protochain 6", `"6"`, "not supported with variable length headers"},
+		{pcap.LinkCHDLC, "ether host 1:2:3:4:5:6", `"1:2:3:4:5:6"`, "Cisco HDLC frames have no Ethernet addresses"},
+		{pcap.LinkSunATM, "ether broadcast", `"ether"`, "not a broadcast link (SunATM)"},
+		{pcap.LinkFrameRelay, "multicast", `"multicast"`, "Frame Relay frames have no link-layer multicast"},
+		{pcap.LinkEthernet, "pppoes and ether host 1:2:3:4:5:6", `"1:2:3:4:5:6"`, "PPP frames have no Ethernet addresses"},
+	} {
+		_, err := Compile(tc.expr, Options{Link: tc.link})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.pos+" in") {
+			t.Errorf("%v %q: %v, want %q at %s", tc.link, tc.expr, err, tc.want, tc.pos)
+		}
+	}
+}
+
+// TestLoopsEnd holds the interpreter to its bound on backward jumps: a
+// program that loops for ever (as libpcap's protochain can on AH headers
+// that point back at themselves) refuses the frame.
+func TestLoopsEnd(t *testing.T) {
+	forever, err := LoadProgram([]xbpf.RawInstruction{{Op: 0x05, K: 0xffffffff}, {Op: 0x06, K: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if forever.Match(make([]byte, 100), 100) {
+		t.Error("a loop without end accepted the frame")
+	}
+	if _, err := ParseDump("2\n5 0 0 4294967295\n6 0 0 1\n"); err == nil {
+		t.Error("a backward jump taken for the kernel")
+	}
+	if _, err := LoadProgram([]xbpf.RawInstruction{{Op: 0x05, K: 0xfffffffe}, {Op: 0x06, K: 1}}); err == nil {
+		t.Error("a jump before the start accepted")
+	}
+	// IPv4 with an AH header whose length sends protochain back to it.
+	frame := make([]byte, 64)
+	frame[0], frame[9] = 0x45, 51
+	frame[20], frame[21] = 51, 3 // next header AH, length (3+2)*4 = 20: itself
+	p, err := NewProgram("ip protochain 6", Options{Link: pcap.LinkRaw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Match(frame, len(frame)) {
+		t.Error("protochain's endless AH chain accepted the frame")
+	}
+	frame[20] = 6
+	if !p.Match(frame, len(frame)) {
+		t.Error("protochain missed TCP behind AH")
+	}
+	if _, err := Compile("protochain 6", Options{Link: pcap.LinkEthernet, Kernel: true}); err == nil {
+		t.Error("protochain compiled for the kernel")
+	}
 }

@@ -63,15 +63,17 @@ func ParseDump(s string) ([]xbpf.RawInstruction, error) {
 		}
 		prog = append(prog, xbpf.RawInstruction{Op: uint16(v[0]), Jt: uint8(v[1]), Jf: uint8(v[2]), K: uint32(v[3])})
 	}
-	if err := check(prog, MaxKernel); err != nil {
+	if err := check(prog, MaxKernel, false); err != nil {
 		return nil, err
 	}
 	return prog, nil
 }
 
 // check applies the kernel's structural checks (sk_chk_filter): every
-// jump lands inside the program and the last instruction returns.
-func check(prog []xbpf.RawInstruction, limit int) error {
+// jump lands inside the program and the last instruction returns. With
+// backward, an unconditional jump may go back, as libpcap's own
+// interpreter allows for protochain.
+func check(prog []xbpf.RawInstruction, limit int, backward bool) error {
 	if len(prog) == 0 || len(prog) > limit {
 		return fmt.Errorf("bpf: program of %d instructions (1 to %d)", len(prog), limit)
 	}
@@ -79,7 +81,11 @@ func check(prog []xbpf.RawInstruction, limit int) error {
 		class := in.Op & 0x07
 		if class == 0x05 { // BPF_JMP
 			if in.Op&0xf0 == 0x00 { // BPF_JA
-				if uint64(i)+1+uint64(in.K) >= uint64(len(prog)) {
+				if backward && int32(in.K) < 0 {
+					if i+1+int(int32(in.K)) < 0 {
+						return fmt.Errorf("bpf: instruction %d jumps before the start", i)
+					}
+				} else if uint64(i)+1+uint64(in.K) >= uint64(len(prog)) {
 					return fmt.Errorf("bpf: instruction %d jumps past the end", i)
 				}
 			} else if i+1+int(in.Jt) >= len(prog) || i+1+int(in.Jf) >= len(prog) {

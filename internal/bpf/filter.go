@@ -62,7 +62,7 @@ func (f *Filter) program(k filterKey) (*Program, error) {
 // says that the expression cannot be compiled for the frame's link type.
 // A Filter is not safe for concurrent use.
 func (f *Filter) Match(fr *pcap.Frame, bigEndian bool) (bool, error) {
-	k := filterKey{link: fr.Link, bigEndian: bigEndian && fr.Link == pcap.LinkNull}
+	k := filterKey{link: fr.Link, bigEndian: bigEndian && (fr.Link == pcap.LinkNull || fr.Link == pcap.LinkENC)}
 	if f.prog == nil || k != f.last {
 		p, err := f.program(k)
 		if err != nil {

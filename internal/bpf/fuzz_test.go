@@ -36,8 +36,8 @@ var realExpressions = []string{
 	"len - 14 > 1500", "-1 = 0xffffffff", "ip[8] * 2 = 128", "tcp[0:4] % 7 = 3", "udp[8:2] ^ 0xffff = 0",
 }
 
-// FuzzCompile compiles arbitrary expressions and runs what compiles on an
-// arbitrary frame. Properties: no panic; no hang (each compile stays
+// FuzzCompile compiles arbitrary expressions for link types of every
+// kind and runs what compiles on an arbitrary frame. Properties: no panic; no hang (each compile stays
 // well under a second: the limits bound the work); an error is a
 // *SyntaxError whose quote stays short and whose position lies inside the
 // expression; a program compiled for the kernel fits its limit; a
@@ -50,10 +50,16 @@ func FuzzCompile(f *testing.F) {
 	f.Add("!=", "")
 	f.Add("tcp[13] & 2 != 0", "")
 	f.Add(strings.Repeat("(", 200)+"tcp", "")
+	f.Add("len < 100 and tcp and ip6 protochain 6", "")
+	f.Add("mpls 5 and mpls and pppoes 3 and llc ui and port http", "")
 	f.Fuzz(func(t *testing.T, expr, frameHex string) {
 		frame, _ := hex.DecodeString(frameHex)
 		start := time.Now()
-		for _, link := range []pcap.LinkType{pcap.LinkEthernet, pcap.LinkSLL2, pcap.LinkNull} {
+		// One link type of each of libpcap's kinds: Ethernet, Linux cooked,
+		// loopback, LLC/SNAP, radio headers and 802.11 (a prologue), pflog
+		// (a variable payload), PPP, and one it refuses most things on.
+		for _, link := range []pcap.LinkType{pcap.LinkEthernet, pcap.LinkSLL2, pcap.LinkNull, pcap.LinkFDDI,
+			pcap.LinkRadiotap, pcap.LinkPrism, pcap.LinkPFLOG, pcap.LinkPPP, pcap.LinkNFLOG} {
 			insts, err := Compile(expr, Options{Link: link})
 			if err != nil {
 				se, ok := err.(*SyntaxError)
@@ -119,7 +125,7 @@ func FuzzParseDump(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if err := check(raw, MaxKernel); err != nil {
+		if err := check(raw, MaxKernel, false); err != nil {
 			t.Fatalf("ParseDump(%q) accepted a program the kernel refuses: %v", text, err)
 		}
 		p, err := LoadProgram(raw)

@@ -20,6 +20,7 @@ type condNot struct{ a cond }
 // atom is one test: instructions that leave a value in A (loads, ALU),
 // then a conditional jump on it.
 type atom struct {
+	fix  *relFix // code run first: libpcap's clobbering of scratch words (regs.go)
 	pre  []xbpf.Instruction
 	test xbpf.JumpTest // JumpEqual, JumpGreaterThan, JumpGreaterOrEqual or JumpBitsSet
 	val  uint32
@@ -140,6 +141,13 @@ func (g *generator) emit(c cond, t, f label) error {
 		g.place(mid)
 		return g.emit(c.b, t, f)
 	case atom:
+		if c.fix != nil {
+			for _, in := range c.fix.code {
+				if err := g.add(item{ins: in}); err != nil {
+					return err
+				}
+			}
+		}
 		for _, in := range c.pre {
 			if err := g.add(item{ins: in}); err != nil {
 				return err
@@ -150,16 +158,24 @@ func (g *generator) emit(c cond, t, f label) error {
 	return fmt.Errorf("internal error: condition %T", c)
 }
 
-// generate lays out the program: the tests, then "accept" and "reject",
+// generate lays out the program: the prologue (whose jumps stay inside
+// it or land on the first test), the tests, then "accept" and "reject",
 // in at most limit instructions.
-func generate(c cond, snap uint32, limit int) ([]xbpf.Instruction, error) {
-	switch c.(type) {
-	case condTrue:
-		return []xbpf.Instruction{xbpf.RetConstant{Val: snap}}, nil
-	case condFalse:
-		return []xbpf.Instruction{xbpf.RetConstant{Val: 0}}, nil
+func generate(prologue []xbpf.Instruction, c cond, snap uint32, limit int) ([]xbpf.Instruction, error) {
+	if len(prologue) == 0 {
+		switch c.(type) {
+		case condTrue:
+			return []xbpf.Instruction{xbpf.RetConstant{Val: snap}}, nil
+		case condFalse:
+			return []xbpf.Instruction{xbpf.RetConstant{Val: 0}}, nil
+		}
 	}
 	g := &generator{limit: limit}
+	for _, in := range prologue {
+		if err := g.add(item{ins: in}); err != nil {
+			return nil, err
+		}
+	}
 	accept, reject := g.label(), g.label()
 	if err := g.emit(c, accept, reject); err != nil {
 		return nil, err

@@ -68,7 +68,17 @@ func (e *SyntaxError) Error() string {
 // excerpt quotes the token at pos with a little context on each side,
 // clipped to keep the message one short line.
 func excerpt(s string, pos, n int) string {
-	const side = 20
+	// Quoting can double the length (a filter of '"'s): less context
+	// then keeps the message short.
+	for _, side := range []int{20, 8} {
+		if e := excerptAround(s, pos, n, side); len(e) <= 120 {
+			return e
+		}
+	}
+	return excerptAround(s, pos, n, 0)
+}
+
+func excerptAround(s string, pos, n, side int) string {
 	n = min(n, 30)
 	lo, hi := max(0, pos-side), min(len(s), pos+n+side)
 	// Stay on UTF-8 boundaries: a rune is at most 4 bytes, and bytes
@@ -95,7 +105,7 @@ func excerpt(s string, pos, n int) string {
 // Compile compiles a tcpdump filter expression to a classic BPF program
 // for the link type opt names. An empty expression accepts every frame.
 func Compile(expr string, opt Options) ([]xbpf.Instruction, error) {
-	c, err := parse(expr, opt)
+	c, prologue, err := parse(expr, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +117,7 @@ func Compile(expr string, opt Options) ([]xbpf.Instruction, error) {
 	if opt.Kernel || opt.Cooked {
 		limit = MaxKernel
 	}
-	prog, err := generate(c, snap, limit)
+	prog, err := generate(prologue, c, snap, limit)
 	if err != nil {
 		return nil, &SyntaxError{Expr: expr, Msg: err.Error()}
 	}
@@ -136,23 +146,24 @@ const (
 	pICMPv6
 	pAH
 	pESP
+	pRadio
 )
 
 var protoNames = map[string]proto{
 	"link": pLink, "ether": pLink, "ppp": pLink, "slip": pLink, "fddi": pLink, "tr": pLink, "wlan": pLink,
 	"ip": pIP, "arp": pARP, "rarp": pRARP, "sctp": pSCTP, "tcp": pTCP, "udp": pUDP, "icmp": pICMP,
 	"igmp": pIGMP, "igrp": pIGRP, "pim": pPIM, "vrrp": pVRRP, "carp": pCARP, "ip6": pIPv6,
-	"icmp6": pICMPv6, "ah": pAH, "esp": pESP,
+	"icmp6": pICMPv6, "ah": pAH, "esp": pESP, "radio": pRadio,
 }
 
 // unsupported are libpcap's keywords for protocols and link layers
 // tcplens does not compile.
 var unsupported = map[string]bool{
-	"radio": true, "atalk": true, "aarp": true, "decnet": true, "lat": true, "sca": true, "moprc": true,
+	"atalk": true, "aarp": true, "decnet": true, "lat": true, "sca": true, "moprc": true,
 	"mopdl": true, "iso": true, "esis": true, "es-is": true, "isis": true, "is-is": true, "l1": true,
 	"l2": true, "iih": true, "lsp": true, "snp": true, "csnp": true, "psnp": true, "clnp": true,
-	"stp": true, "ipx": true, "netbeui": true, "mpls": true, "pppoed": true, "pppoes": true,
-	"geneve": true, "batadv": true, "lane": true, "llc": true, "metac": true, "bcc": true, "oam": true,
+	"stp": true, "ipx": true, "netbeui": true,
+	"geneve": true, "batadv": true, "lane": true, "metac": true, "bcc": true, "oam": true,
 	"oamf4": true, "oamf4ec": true, "oamf4sc": true, "sc": true, "ilmic": true, "vpi": true, "vci": true,
 	"connectmsg": true, "metaconnect": true, "on": true, "ifname": true, "rset": true, "ruleset": true,
 	"rnr": true, "rulenum": true, "srnr": true, "subrulenum": true, "reason": true, "action": true,
@@ -160,7 +171,7 @@ var unsupported = map[string]bool{
 	"sio": true, "opc": true, "dpc": true, "sls": true, "hsio": true, "hopc": true, "hdpc": true,
 	"hsls": true, "type": true, "subtype": true, "direction": true, "dir": true, "address1": true,
 	"addr1": true, "address2": true, "addr2": true, "address3": true, "addr3": true, "address4": true,
-	"addr4": true, "ra": true, "ta": true, "byte": true, "protochain": true, "gateway": true,
+	"addr4": true, "ra": true, "ta": true, "byte": true, "gateway": true,
 }
 
 type dir uint8
@@ -181,10 +192,11 @@ const (
 	aPort
 	aPortrange
 	aProto
+	aProtochain
 	aUndef // grammar.y's qerr: nothing to inherit
 )
 
-var addrNames = map[string]addrType{"host": aHost, "net": aNet, "port": aPort, "portrange": aPortrange, "proto": aProto}
+var addrNames = map[string]addrType{"host": aHost, "net": aNet, "port": aPort, "portrange": aPortrange, "proto": aProto, "protochain": aProtochain}
 
 type qual struct {
 	proto proto
@@ -194,23 +206,6 @@ type qual struct {
 
 var qerr = qual{addr: aUndef}
 
-// link describes where a link type keeps the network header and its
-// protocol field.
-type linkKind uint8
-
-const (
-	lEthernet linkKind = iota
-	lSLL
-	lSLL2
-	lRaw    // the IP version nibble tells IPv4 from IPv6
-	lIPv4   // IPv4 only
-	lIPv6   // IPv6 only
-	lNull   // BSD loopback: a 32-bit AF_ value in the writer's byte order
-	lLoop   // OpenBSD loopback: the AF_ value in network byte order
-	lCooked // a Linux SOCK_DGRAM socket: skb->protocol from metadata
-	lEthernetKernel
-)
-
 type parser struct {
 	text  string
 	toks  []token
@@ -219,22 +214,31 @@ type parser struct {
 	opt   Options
 	depth int
 
-	kind linkKind
-	lt   int // offset of the protocol field (EtherType or AF_), -1: none
-	nl   int // offset of the network header
+	// libpcap's compiler state, which vlan, mpls and pppoes change for
+	// all that follows them (link.go).
+	dlt, outer   pcap.LinkType // the link type now (PPP after pppoes) and the frame's
+	hdr, lt, pl  hdrOff        // the link header, its protocol field, its payload
+	nl, nlNoSnap int           // the network header from the payload, with and without SNAP
+	mplsDepth    int
+	used         [16]bool // scratch words whose variable offsets the prologue must compute
+
+	lp    lpRegs    // libpcap's register allocator, followed (regs.go)
+	fix   *relFix   // the relation being parsed
+	fixes []*relFix // every relation's
 }
 
-func parse(expr string, opt Options) (cond, error) {
+// parse compiles expr to a condition and the prologue it needs.
+func parse(expr string, opt Options) (cond, []xbpf.Instruction, error) {
 	if len(expr) > MaxLength {
-		return nil, &SyntaxError{Expr: expr, Msg: fmt.Sprintf("the expression is %d bytes, more than the %d a filter may have", len(expr), MaxLength)}
+		return nil, nil, &SyntaxError{Expr: expr, Msg: fmt.Sprintf("the expression is %d bytes, more than the %d a filter may have", len(expr), MaxLength)}
 	}
 	toks, err := lex(expr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	p := &parser{text: expr, toks: toks, opt: opt}
+	p := &parser{text: expr, toks: toks, opt: opt, lp: newLPRegs()}
 	if err := p.setLink(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.match = make([]int, len(toks))
 	var open []int
@@ -254,46 +258,19 @@ func parse(expr string, opt Options) (cond, error) {
 		}
 	}
 	if len(toks) == 0 {
-		return condTrue{}, nil
+		return condTrue{}, nil, nil
 	}
 	c, _, err := p.expr(qerr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if p.pos < len(p.toks) {
-		return nil, p.errorf("unexpected %q", clip(p.toks[p.pos].s))
+		return nil, nil, p.errorf("unexpected %q", clip(p.toks[p.pos].s))
 	}
-	return c, nil
-}
-
-func (p *parser) setLink() error {
-	p.lt, p.nl = -1, 0
-	switch {
-	case p.opt.Cooked:
-		p.kind = lCooked
-	case p.opt.Link == pcap.LinkEthernet:
-		p.kind, p.lt, p.nl = lEthernet, 12, 14
-		if p.opt.Kernel {
-			p.kind = lEthernetKernel
-		}
-	case p.opt.Link == pcap.LinkSLL:
-		p.kind, p.lt, p.nl = lSLL, 14, 16
-	case p.opt.Link == pcap.LinkSLL2:
-		p.kind, p.lt, p.nl = lSLL2, 0, 20
-	case p.opt.Link == pcap.LinkRaw || p.opt.Link == pcap.LinkRaw12 || p.opt.Link == pcap.LinkRaw14:
-		p.kind = lRaw
-	case p.opt.Link == pcap.LinkIPv4:
-		p.kind = lIPv4
-	case p.opt.Link == pcap.LinkIPv6:
-		p.kind = lIPv6
-	case p.opt.Link == pcap.LinkNull:
-		p.kind, p.lt, p.nl = lNull, 0, 4
-	case p.opt.Link == pcap.LinkLoop:
-		p.kind, p.lt, p.nl = lLoop, 0, 4
-	default:
-		return &SyntaxError{Expr: p.text, Msg: fmt.Sprintf("frames of link type %v cannot be filtered (Ethernet, Linux cooked v1 and v2, raw IP, BSD and OpenBSD loopback can)", p.opt.Link)}
+	if err := p.clobbers(); err != nil {
+		return nil, nil, err
 	}
-	return nil
+	return c, p.prologue(), nil
 }
 
 func (p *parser) errorf(format string, args ...any) error {
@@ -496,12 +473,15 @@ func (p *parser) rterm(q qual) (cond, qual, error) {
 			return p.headID()
 		}
 		p.next()
-		c, err := p.abbrev(protoNames[w], p.pos-1)
-		return c, qerr, err
+		c, err := p.abbrev(protoNames[w])
+		if err != nil {
+			return nil, qerr, p.errorAt(p.pos-1, "%v", err)
+		}
+		return c, qerr, nil
 	case p.headFollows(0):
 		return p.headID()
-	case w == "less" || w == "greater" || w == "vlan" || w == "broadcast" || w == "multicast" ||
-		w == "inbound" || w == "outbound" || w == "ifindex":
+	case w == "less" || w == "greater" || w == "vlan" || w == "mpls" || w == "pppoes" || w == "pppoed" ||
+		w == "llc" || w == "broadcast" || w == "multicast" || w == "inbound" || w == "outbound" || w == "ifindex":
 		c, err := p.other()
 		return c, qerr, err
 	case unsupported[w]:
@@ -539,7 +519,7 @@ func (p *parser) headID() (cond, qual, error) {
 			p.next()
 		}
 	}
-	if p.is(0, "protochain", "gateway") {
+	if p.is(0, "gateway") {
 		return nil, q, p.errorf("%q is not supported by tcplens's filters", clip(p.tok(0).s))
 	}
 	if a, ok := addrNames[p.tok(0).s]; ok && p.tok(0).kind == tWord {
@@ -636,7 +616,7 @@ func (p *parser) nid(q qual) (cond, error) {
 			return nil, p.errorAt(at, "%v", err)
 		}
 		switch q.addr {
-		case aPort, aPortrange, aProto:
+		case aPort, aPortrange, aProto, aProtochain:
 			return nil, p.errorAt(at, "'%s' modifier applied to ip host", addrWord(q.addr))
 		}
 		return wrap(p.ncode(q, v, bits, false))

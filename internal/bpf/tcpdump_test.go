@@ -27,7 +27,18 @@ var update = flag.Bool("update", false, "rerun tcpdump on every capture and rewr
 // filterExprs is the differential table: each expression is run by
 // tcpdump itself and by tcplens on every frame of every test capture, and
 // the frames they accept must be the same.
-var filterExprs = []string{
+var filterExprs = append(baseExprs, serviceExprs...)
+
+// serviceExprs name services, which tcpdump resolves from /etc/services
+// and tcplens from its table of Debian's (services.go): where tcpdump runs
+// again, it runs these only if /etc/services agrees with the table.
+var serviceExprs = []string{
+	"port ftp", "port http", "port https", "port ssh", "port www", "port domain", "tcp port ftp or tcp port ftp-data",
+	"src port http and tcp", "udp port http", "portrange ftp-data-ftp", "portrange 20-ftp", "portrange ftp-http",
+	"portrange 1-ssh", "tcp portrange ftp-data-ftp", "port nosuchservice",
+}
+
+var baseExprs = []string{
 	// Protocols.
 	"tcp", "udp", "icmp", "icmp6", "ip", "ip6", "arp", "sctp", "igmp", "pim",
 	// Hosts and networks, with directions.
@@ -65,8 +76,28 @@ var filterExprs = []string{
 	// VLANs: after vlan, everything looks four bytes further.
 	"vlan", "vlan and tcp", "vlan 0 and port 80", "vlan and vlan and tcp port 80", "vlan or tcp",
 	"not vlan and tcp", "vlan and tcp[13] & 2 != 0", "vlan 0 and tcp[tcpflags] & tcp-syn != 0",
-	// Linux cooked captures.
+	// Linux cooked captures and the other links that record a direction.
 	"inbound", "outbound and tcp", "ifindex 1",
+	// The TCP of testdata/links, on every link type.
+	"host 10.99.99.45", "src host 10.99.99.1 and tcp", "ip6 src host 2001:470:1f11:81f:c999:d94:aa7c:2e3e",
+	"tcp port 21", "src port 49185", "dst portrange 55000-56000", "net 10.99.99.0/24 and ip", "ip6 and tcp",
+	"ip and tcp[13] & 2 != 0", "ip6[6] = 6 and ip6[40:2] = 21", "tcp[0:2] = 55533", "icmp6 or arp",
+	// MPLS: after each label, everything looks 4 bytes further.
+	"mpls", "mpls 16", "mpls 1000 and mpls 200", "mpls and ip6", "mpls and tcp port 21", "mpls and mpls and ip6",
+	"mpls 1048575 and mpls 300000 and mpls 17 and ip6 host 2001:470:4867:99::21", "vlan 7 and mpls 16 and ip6",
+	"mpls and host 10.99.99.45", "mpls and arp", "mpls and vlan", "mpls 1048576", "not mpls and tcp", "ether proto 0x8847",
+	// PPPoE: after pppoes, the link is PPP behind the PPPoE header.
+	"pppoes", "pppoes 0x1234", "pppoes 0x1234 and tcp", "pppoes and ip6 and port 21", "pppoes and mpls and ip6",
+	"pppoed", "pppoes and vlan", "pppoes 65536", "ether proto 0x8864 and pppoes",
+	// 802.2 LLC.
+	"llc", "not llc and ip6", "llc i", "llc s", "llc u", "llc ui", "llc rr", "llc xid", "llc and ip6", "vlan and llc",
+	"ether proto 0xaa", "ether proto 6",
+	// protochain: the IPv6 extension headers (and IPv4 AH).
+	"protochain 6", "ip6 protochain 6", "ip protochain \\tcp", "ip6 protochain 17", "protochain 44", "ip protochain 51",
+	// Link-layer addresses of the test links.
+	"ether host 3c:fd:fe:01:02:03", "ether src 00:1b:21:3c:4d:5e", "ether dst 3c:fd:fe:01:02:03 and tcp",
+	"ether src 3c:fd:fe:01:02:03 and ether dst 00:1b:21:3c:4d:5e", "ether host 02:00:5e:10:20:30",
+	"link[0] = 0xff", "link[2:2] = 0x21", "ppp[2:2] = 0x57", "link proto \\ip6", "vlan 42", "vlan 99 and mpls",
 }
 
 // A part is the frames of one capture that tcpdump reads as one file:
@@ -85,7 +116,7 @@ type part struct {
 // captureParts reads every test capture.
 func captureParts(t testing.TB) []*part {
 	var paths []string
-	for _, g := range []string{"captures/*", "kernel/*.pcap", "kernel/extra/*.pcap"} {
+	for _, g := range []string{"captures/*", "kernel/*.pcap", "kernel/extra/*.pcap", "links/*.pcap"} {
 		m, _ := filepath.Glob(filepath.Join("..", "..", "testdata", g))
 		paths = append(paths, m...)
 	}
@@ -287,16 +318,21 @@ func readGolden(t testing.TB) map[string]string {
 	m := map[string]string{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 16<<20)
+	capture := ""
 	for sc.Scan() {
 		line := sc.Text()
+		if c, ok := strings.CutPrefix(line, "## "); ok {
+			capture = c
+			continue
+		}
 		if strings.HasPrefix(line, "#") || line == "" {
 			continue
 		}
-		f := strings.SplitN(line, "\t", 3)
-		if len(f) != 3 {
+		expr, frames, ok := strings.Cut(line, "\t")
+		if !ok || capture == "" {
 			t.Fatalf("golden line %q", line)
 		}
-		m[f[0]+"\t"+f[1]] = f[2]
+		m[capture+"\t"+expr] = frames
 	}
 	return m
 }
@@ -310,6 +346,9 @@ var liveParts = []string{
 	"testdata/captures/suri-tcp-empty-sack-tcp-opt.pcap", "testdata/captures/gopacket-be-test202.pcapng#0",
 	"testdata/captures/gopacket-be-test202.pcapng#1", "testdata/captures/zeek-tcp-truncated-header.pcap",
 	"testdata/captures/zeek-ipv6-http-atomic-frag.pcap", "testdata/captures/zeek-ipv4-fragmented-4.pcap",
+	"testdata/links/link-ieee802-11-radiotap.pcap", "testdata/links/link-ieee802-11-prism.pcap",
+	"testdata/links/link-pflog.pcap", "testdata/links/link-ethernet-mpls.pcap", "testdata/links/link-sll-encap.pcap",
+	"testdata/links/link-token-ring.pcap", "testdata/links/link-ppp.pcap", "testdata/links/link-nflog.pcap",
 }
 
 // TestFilterMatchesTcpdump is the differential test: for every
@@ -335,6 +374,10 @@ func TestFilterMatchesTcpdump(t *testing.T) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	live := 0
+	exprs := filterExprs
+	if !*update && !systemServicesAgree(t) {
+		exprs = baseExprs
+	}
 	for _, p := range parts {
 		if !*update && (!haveTcpdump || testing.Short() || !slices.Contains(liveParts, p.name)) {
 			continue
@@ -346,7 +389,7 @@ func TestFilterMatchesTcpdump(t *testing.T) {
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			dir := t.TempDir()
-			for _, e := range filterExprs {
+			for _, e := range exprs {
 				got, _ := p.tcpdumpMatches(t, dir, e)
 				results <- result{p.name + "\t" + e, got}
 			}
@@ -408,6 +451,53 @@ func TestFilterMatchesTcpdump(t *testing.T) {
 		len(filterExprs), len(parts), frames, compared, accepted, live)
 }
 
+// systemServicesAgree reports whether this machine's /etc/services, from
+// which tcpdump resolves service names, gives the names serviceExprs use
+// the ports and protocols services.go gives them.
+func systemServicesAgree(t testing.TB) bool {
+	b, err := os.ReadFile("/etc/services")
+	if err != nil {
+		t.Logf("no /etc/services (%v): tcpdump does not run again on the expressions that name services", err)
+		return false
+	}
+	type ports struct{ tcp, udp int32 }
+	sys := map[string]ports{}
+	for _, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		n, proto, _ := strings.Cut(f[1], "/")
+		port, err := strconv.Atoi(n)
+		if err != nil {
+			continue
+		}
+		for _, name := range append(f[:1:1], f[2:]...) {
+			e, ok := sys[name]
+			if !ok {
+				e = ports{-1, -1}
+			}
+			switch {
+			case proto == "tcp" && e.tcp < 0:
+				e.tcp = int32(port)
+			case proto == "udp" && e.udp < 0:
+				e.udp = int32(port)
+			}
+			sys[name] = e
+		}
+	}
+	for _, name := range []string{"ftp", "ftp-data", "http", "https", "ssh", "www", "domain", "nosuchservice"} {
+		want, ok := services[name]
+		got, sysOK := sys[name]
+		if ok != sysOK || ok && (want.tcp != got.tcp || want.udp != got.udp) {
+			t.Logf("/etc/services gives %q %v, services.go %v: tcpdump does not run again on the expressions that name services", name, got, want)
+			return false
+		}
+	}
+	return true
+}
+
 func writeGolden(t testing.TB, m map[string]string) {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -415,10 +505,16 @@ func writeGolden(t testing.TB, m map[string]string) {
 	}
 	sort.Strings(keys)
 	var b strings.Builder
-	b.WriteString("# The frames tcpdump 4.99 (libpcap 1.10) accepts: capture<TAB>expression<TAB>frame numbers, or its error.\n")
+	b.WriteString("# The frames tcpdump 4.99 (libpcap 1.10) accepts: after \"## capture\", expression<TAB>frame numbers, or its error.\n")
 	b.WriteString("# Made by scripts/make-filter-golden.sh; read by internal/bpf's TestFilterMatchesTcpdump.\n")
+	capture := ""
 	for _, k := range keys {
-		fmt.Fprintf(&b, "%s\t%s\n", k, m[k])
+		c, expr, _ := strings.Cut(k, "\t")
+		if c != capture {
+			fmt.Fprintf(&b, "## %s\n", c)
+			capture = c
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", expr, m[k])
 	}
 	if err := os.WriteFile(goldenPath(), []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)

@@ -58,6 +58,7 @@ const (
 	opJsetX
 	opTax
 	opTxa
+	opJaBack // a backward jump (protochain's loop), counted
 )
 
 // NewProgram compiles expr for frames of the link type opt names.
@@ -76,12 +77,17 @@ func NewProgram(expr string, opt Options) (*Program, error) {
 	return loadRaw(raw)
 }
 
+// maxLoops bounds the backward jumps a program makes on a frame, beyond
+// its length: protochain's loop advances at least 8 bytes a turn on an
+// IPv6 extension header, and fails past the frame's end.
+const maxLoops = 1024
+
 // LoadProgram takes a program compiled elsewhere (tcpdump -ddd's, read by
 // ParseDump) for tcplens to run.
 func LoadProgram(raw []xbpf.RawInstruction) (*Program, error) { return loadRaw(raw) }
 
 func loadRaw(raw []xbpf.RawInstruction) (*Program, error) {
-	if err := check(raw, MaxInstructions); err != nil {
+	if err := check(raw, MaxInstructions, true); err != nil {
 		return nil, err
 	}
 	p := &Program{ins: make([]vmIns, len(raw))}
@@ -126,6 +132,9 @@ func loadRaw(raw []xbpf.RawInstruction) (*Program, error) {
 			in.op = opNeg
 		case 0x05:
 			in.op = opJa
+			if int32(r.K) < 0 {
+				in.op = opJaBack
+			}
 		case 0x15:
 			in.op = opJeqK
 		case 0x25:
@@ -176,7 +185,7 @@ func loadRaw(raw []xbpf.RawInstruction) (*Program, error) {
 // length on the wire.
 func (p *Program) Match(data []byte, wirelen int) bool {
 	var a, x uint32
-	var mem [16]uint32
+	var mem [17]uint32 // 16 scratch words, then the count of backward jumps
 	n := uint64(len(data))
 	ins := p.ins
 	for pc := 0; pc < len(ins); pc++ {
@@ -255,6 +264,15 @@ func (p *Program) Match(data []byte, wirelen int) bool {
 			a = -a
 		case opJa:
 			pc += int(in.k)
+		case opJaBack:
+			// protochain's loop, which libpcap runs for as long as it
+			// goes on (for ever, given some AH headers).
+			// (A counter of its own slows the other instructions by a
+			// tenth: it takes a register.)
+			if mem[16]++; uint64(mem[16]) > n+maxLoops {
+				return false
+			}
+			pc += int(int32(in.k))
 		case opJeqK:
 			pc += jump(a == in.k, in)
 		case opJgtK:

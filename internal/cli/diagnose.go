@@ -243,12 +243,13 @@ func newDiagnoseCmd(e *env) *cobra.Command {
 timed-out connections, SYN-ACK retransmissions and what they mean, servers that
 accept then close, resets (after the handshake, with unread data, abortive,
 forged by a middlebox, after an idle timeout, from an end that no longer has
-the connection), CLOSE_WAIT leaks, SYN floods, TIME_WAIT pressure,
-retransmissions by kind and what they cost, where packets were lost, zero
-windows, what limited throughput (the receiver's window, window scaling,
+the connection), CLOSE_WAIT leaks, SYN floods, TIME_WAIT pressure, port scans
+and host sweeps (what each target answered; their probes are not reported one
+by one), retransmissions by kind and what they cost, where packets were lost,
+zero windows, what limited throughput (the receiver's window, window scaling,
 congestion control, the application, Nagle and delayed ACKs, a path MTU black
 hole), and oddities (PAWS, checksums, urgent data, keep-alives, mid-stream and
-truncated captures).
+truncated captures, captures that missed packets).
 
 Each finding has an id (stable), a severity (info, notice, warning, error),
 the connection it concerns (its id in conns and explain; none for the whole
@@ -270,7 +271,26 @@ are selected. The same flags narrow the overview, explain and report.
 
 --json prints one object per finding and line, with exactly the fields id,
 severity, conn (null for the whole capture, and for a finding that stands
-for many connections), frames, title, explanation and advice.
+for many connections), frames, title, explanation, advice and evidence.
+
+evidence lists the claims the explanation rests on, each a fact about the
+segments that a test checks against the frames on every capture in
+testdata: {"claim": its kind, "frames": the frames behind it, "from" and
+"to": the endpoints it is about, "span": the connection's first and last
+frame (absent for the whole capture), "args": its numbers, "says": the
+claim in words}; frames holds exactly the claims' frames. The kinds: sent
+(args flags_set, flags_clear), silent (no packet from "from" after the
+frame, or at all), acked, not-acked, answered, unanswered, retransmitted
+(the data went out before), fill (the first copy of data lost before the
+capture point), not-acked-before, acked-before, hole, complete (the
+capture saw every byte the peer acknowledged), acked-unseen (bytes),
+ttl-unlike (ttl), ttl-unlike-own (ttl: unlike the packets its sender sent
+before it in the connection), ttl-like, ipid-copied, ipid-skipped (missing), elapsed
+and silence (duration_ns), zero-window, window-open, same-seq, echoes (a
+timestamp echo), data-segments (count), options (present, absent), ce,
+bad-checksum, truncated, first, first-from, max-window (bytes), quiet,
+no-data, data, none (flags_set, flags_clear: no such packet), crossed (two
+FINs, neither acknowledging the other).
 
 Memory stays bounded however long the capture: each connection is
 diagnosed when it ends and then forgotten; the capture-wide rules read

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tcplens/tcplens/internal/diagnose"
 )
 
 // kernelHeadline is the finding diagnose --json must name on each recorded
@@ -149,6 +151,21 @@ func TestDissectKnowsTheReceiver(t *testing.T) {
 	for _, want := range []string{"before       client ESTABLISHED, server SYN_RECV", "= ISS+1 acknowledges its SYN", "relative 1, counting from the client's ISN"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dissect lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestDiagnoseHelpNamesEveryClaim keeps diagnose --help's list of evidence
+// kinds complete.
+func TestDiagnoseHelpNamesEveryClaim(t *testing.T) {
+	out, _, code := run(t, nil, "diagnose", "--help")
+	if code != 0 {
+		t.Fatalf("diagnose --help: exit %d", code)
+	}
+	words := strings.Join(strings.Fields(out), " ")
+	for _, k := range diagnose.ClaimKinds() {
+		if !strings.Contains(words, " "+k.String()+" ") && !strings.Contains(words, " "+k.String()+",") && !strings.Contains(words, " "+k.String()+".") {
+			t.Errorf("diagnose --help does not name the claim kind %q", k)
 		}
 	}
 }

@@ -121,7 +121,7 @@ func TestFilterErrors(t *testing.T) {
 		{[]string{"read", "no-such.pcap"}, 1, []string{"no-such.pcap: no such file"}, true},
 		{[]string{"read", file, "trace2.pcap"}, 1, []string{"trace2.pcap: no such file"}, true},
 		{[]string{"conns", file, "vlan"}, 0, nil, true},
-		{[]string{"read", capturePath("lwerdna-simple_http_sll2.pcap"), "vlan"}, 2, []string{"no VLAN support for link type Linux cooked v2"}, false},
+		{[]string{"read", capturePath("lwerdna-simple_http_sll2.pcap"), "vlan"}, 2, []string{"no VLAN support for Linux cooked v2"}, false},
 	} {
 		_, errOut, code := run(t, nil, tc.args...)
 		if code != tc.code {

@@ -48,14 +48,22 @@ input (tcpdump -w - | tcplens read -), as does no file when standard input is
 a pipe. Otherwise, with no file, read uses a small built-in sample capture.
 
 FILTER, after the files (or from -F FILE), is a tcpdump filter expression,
-in libpcap's language: host, net, port, portrange, proto, src, dst, ip, ip6,
-tcp, udp, icmp, icmp6, arp, ether host/proto, broadcast, multicast, vlan [ID],
-less, greater, len, proto[expr:size] with arithmetic (+ - * / % & | ^ << >>)
-and comparisons (= != < <= > >=), libpcap's named numbers (tcpflags, tcp-syn,
-tcp-ack, icmp-echo, ...), inbound, outbound, and, or, not. It is a read
-filter: the analysis (-a, --json) sees only the frames that pass, and frames
-keep their numbers in the capture. Every command that reads captures takes
-one.
+in libpcap's language: host, net, port, portrange, proto, protochain, src,
+dst, ip, ip6, tcp, udp, icmp, icmp6, arp, ether host/proto, broadcast,
+multicast, vlan [ID], mpls [LABEL], pppoes [SESSION], pppoed, llc [i|s|u|ui|
+rr|xid|...], less, greater, len, proto[expr:size] (ether, link, radio, ip,
+ip6, tcp, ...) with arithmetic (+ - * / % & | ^ << >>) and comparisons
+(= != < <= > >=), libpcap's named numbers (tcpflags, tcp-syn, tcp-ack,
+icmp-echo, ...), inbound, outbound, and, or, not. Service names (port http,
+portrange ftp-ssh) are Debian's /etc/services, built in; host names are not
+resolved. It filters every link type read takes as libpcap does (Ethernet,
+Linux cooked, raw IP, loopback, PPP, PPPoE, Cisco HDLC, Frame Relay, SLIP,
+FDDI, Token Ring, 802.11 with radiotap, AVS or Prism, ATM, IP over FC,
+pflog, enc, ipnet, NFLOG, netANALYZER, Juniper, ...), and refuses what
+libpcap refuses on a link type (vlan on PPP; a protocol on NFLOG). It is a
+read filter: the analysis (-a, --json) sees only the frames that pass, and
+frames keep their numbers in the capture. Every command that reads captures
+takes one.
   tcplens read trace.pcap 'tcp[tcpflags] & (tcp-syn|tcp-fin) != 0'
   tcplens read trace.pcap host 10.0.0.7 and port 443
 

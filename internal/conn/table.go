@@ -77,6 +77,11 @@ type Table struct {
 	numAttempts int     // connections in the table that are attempts
 
 	thawed // the connections whose state is not frozen (freeze.go)
+
+	// Frame is the number of the frame being looked up, which the
+	// caller sets before Lookup: a new connection that takes a TIME_WAIT
+	// 4-tuple ends it at that frame.
+	Frame int
 }
 
 // NewTable returns a table that holds at most max connections (0 for the
@@ -222,6 +227,9 @@ func (t *Table) Lookup(s *wire.Segment, now pcap.Time) (*Conn, int) {
 			t.thawed.touch(c)
 		}
 		if why := t.replaces(c, s, end, now); why != keep {
+			if s.Flags.Has(wire.SYN) {
+				c.TakenOver(t.Frame, now)
+			}
 			t.remove(c, EndReplaced)
 			t.Replaced++
 			prev := c.ID
@@ -245,9 +253,10 @@ func (t *Table) Lookup(s *wire.Segment, now pcap.Time) (*Conn, int) {
 type replacement uint8
 
 const (
-	keep   replacement = iota
-	newISN             // a SYN with a new ISN: the ports are reused
-	idle               // the old connection was idle past its timeout
+	keep       replacement = iota
+	newISN                 // a SYN with a new ISN: the ports are reused
+	idle                   // the old connection was idle past its timeout
+	afterReset             // a SYN after an RST ended the connection, its ISN the same (Windows resends it so)
 )
 
 // replaces decides whether s starts a new connection on c's 4-tuple: a SYN
@@ -268,6 +277,11 @@ func (t *Table) replaces(c *Conn, s *wire.Segment, end int, now pcap.Time) repla
 	}
 	if base, ok := c.Ends[end].RelativeBase(); ok && s.Seq != base {
 		return newISN
+	}
+	// A reset connection is gone at both ends: a SYN after it, even
+	// with the old ISN, opens another, as Zeek counts them.
+	if e := &c.Ends[end]; e.State == tcp.Closed && (e.SentRST || c.Ends[1-end].SentRST) {
+		return afterReset
 	}
 	return keep
 }
@@ -353,6 +367,7 @@ func (t *Table) remove(c *Conn, why EndReason) {
 	} else {
 		t.thawed.unlink(c)
 	}
+	c.Ended(c.End)
 	t.unlink(c)
 	if c.attempt != 0 {
 		t.notAttempt(c)

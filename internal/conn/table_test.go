@@ -69,6 +69,8 @@ type harness struct {
 	frame    int
 	ids      int
 	lastScan pcap.Time
+
+	changes []tcp.Change // what step's segments changed
 }
 
 func newHarness(t *testing.T, max int) *harness {
@@ -86,6 +88,7 @@ func (h *harness) run(pkts ...pkt) {
 		h.frame++
 		s := p.segment(uint16(h.frame))
 		now := at(p.t)
+		h.table.Frame = h.frame
 		c, end := h.table.Lookup(s, now)
 		if c.Segments == 1 {
 			h.ids++

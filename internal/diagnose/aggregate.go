@@ -50,6 +50,23 @@ func (g *Group) add(f Finding, c *Conn) {
 	g.Conns++
 	g.Severities[f.Severity]++
 	g.common.add(c)
+	g.insertWorst(f)
+}
+
+// merge adds the findings of o, a group of the same id.
+func (g *Group) merge(o *Group) {
+	g.Conns += o.Conns
+	for s, n := range o.Severities {
+		g.Severities[s] += n
+	}
+	g.common.merge(&o.common)
+	for _, f := range o.Worst {
+		g.insertWorst(f)
+	}
+}
+
+// insertWorst keeps f among the worst if it is.
+func (g *Group) insertWorst(f Finding) {
 	if len(g.Worst) == maxInstances {
 		if compareWorse(&f, &g.Worst[len(g.Worst)-1]) >= 0 {
 			return
@@ -105,6 +122,22 @@ func (e *commonEnds) add(c *Conn) {
 	e.guessedAny = e.guessedAny || c.RoleGuessed
 }
 
+// merge adds what o's connections share.
+func (e *commonEnds) merge(o *commonEnds) {
+	switch {
+	case o.n == 0:
+		return
+	case e.n == 0:
+		*e = *o
+		return
+	}
+	e.n += o.n
+	e.oneServer = e.oneServer && o.oneServer && o.server == e.server
+	e.oneServerHost = e.oneServerHost && o.oneServerHost && o.serverHost == e.serverHost
+	e.oneClientHost = e.oneClientHost && o.oneClientHost && o.clientHost == e.clientHost
+	e.guessedAny = e.guessedAny || o.guessedAny
+}
+
 // words says what the connections share: "all of them to 10.0.0.1:80,
 // from 10.0.0.2".
 func (e *commonEnds) words() string {
@@ -143,7 +176,7 @@ func (g *Group) aggregate(x *env) Finding {
 		b.WriteString(cause + " ")
 	}
 	examples := g.Worst[:min(aggregateExamples, len(g.Worst))]
-	var fs []int
+	var ev []Claim
 	b.WriteString("The worst: ")
 	for i := range examples {
 		f := &examples[i]
@@ -151,7 +184,7 @@ func (g *Group) aggregate(x *env) Finding {
 			b.WriteString("; ")
 		}
 		fmt.Fprintf(&b, "connection %d, %s (%s)", f.Conn, f.Title, frameList(f.Frames, len(f.Frames)))
-		fs = append(fs, f.Frames...)
+		ev = append(ev, f.Evidence...)
 	}
 	b.WriteString(". ")
 	if rest := g.Worst[len(examples):]; len(rest) > 0 {
@@ -167,12 +200,16 @@ func (g *Group) aggregate(x *env) Finding {
 		b.WriteString(". ")
 	}
 	fmt.Fprintf(&b, "In connection %d: %s", worst.Conn, worst.Explanation)
-	return Finding{
-		ID: g.ID, Severity: g.Severity(), Conns: g.Conns, Frames: frames(fs...),
+	// The worst connection's explanation closes the words: its claims,
+	// the first example's, are among them.
+	agg := Finding{
+		ID: g.ID, Severity: g.Severity(), Conns: g.Conns, Evidence: ev,
 		Title:       fmt.Sprintf("%s: %s", count(g.Conns, "connection"), pattern(g.ID)),
 		Explanation: b.String(),
 		Advice:      worst.Advice,
 	}
+	agg.evidenceFrames()
+	return agg
 }
 
 // severityWords counts a group's findings by severity: "25 warnings and

@@ -32,6 +32,8 @@ var catalogue = []Rule{
 	{"half-close", "teardown", "one end sent FIN and went on receiving data: shutdown(SHUT_WR)"},
 	{"syn-flood", "load", "many SYNs to one service, few completing"},
 	{"time-wait-pressure", "load", "many short connections from one client, 4-tuples reused within TIME_WAIT"},
+	{"port-scan", "load", "probes of many ports of a host from one address, no data: a port scan, and what each port answered"},
+	{"host-sweep", "load", "probes of one port on many hosts from one address, no data: a sweep, and which hosts answered"},
 	{"rto-retransmission", "loss and speed", "data resent after the retransmission timeout, and what the waits cost"},
 	{"tail-loss-probe", "loss and speed", "Linux's tail loss probe resent the last segment"},
 	{"fast-retransmission", "loss and speed", "data resent on duplicate ACKs or SACK"},
@@ -50,6 +52,7 @@ var catalogue = []Rule{
 	{"urgent-data", "oddities", "segments with URG set"},
 	{"keepalive", "oddities", "TCP keep-alive probes and their answers"},
 	{"midstream-capture", "oddities", "the capture began after the handshake"},
+	{"capture-incomplete", "oddities", "receivers acknowledged data that no captured packet carried: the capture itself missed packets"},
 	{"snaplen-truncated", "oddities", "the snapshot length cut the payload of segments"},
 }
 
@@ -90,8 +93,10 @@ var connRules = []connRule{
 
 // captureRules run once on the whole capture.
 var captureRules = []captureRule{
+	ruleCaptureIncomplete,
 	ruleSYNFlood,
 	ruleTimeWaitPressure,
+	ruleScan,
 	ruleChecksumOffload,
 	ruleSnaplen,
 }

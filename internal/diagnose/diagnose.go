@@ -9,7 +9,6 @@ import (
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/freezer"
-	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/wire"
 )
 
@@ -155,7 +154,7 @@ type Collector struct {
 
 	open  map[*conn.Conn]*Facts
 	hosts hostTable
-	last  pcap.Time // the latest segment seen: the capture's end so far
+	last  Mark // the latest segment seen: the capture's end so far
 
 	// The connection whose segment came last, and its facts (see facts).
 	recent      *conn.Conn
@@ -183,6 +182,8 @@ type Collector struct {
 	rows     rowStore
 	services serviceTable
 	pairs    pairTable
+	unseen   unseenTotals
+	scans    scanTable
 	replaced replacedTable
 }
 
@@ -194,6 +195,7 @@ func NewCollector() *Collector {
 		groups:   make(map[string]*Group),
 		services: newServiceTable(),
 		pairs:    newPairTable(),
+		scans:    newScanTable(),
 		replaced: make(replacedTable),
 	}
 }
@@ -268,7 +270,9 @@ func (col *Collector) Merged(c *Conn, id, previous int) {
 // order, as Segment does for a Collector without workers: the parallel
 // analysis's note hook.
 func (col *Collector) Note(n *analyze.Note) {
-	col.last = max(col.last, n.Time)
+	if n.Frame != 0 && n.Time >= col.last.Time {
+		col.last = Mark{Frame: n.Frame, Time: n.Time}
+	}
 	if !n.Flags.Has(wire.RST) {
 		col.hosts.add(col.hosts.entry(n.Src), n.TTL)
 	}
@@ -287,19 +291,18 @@ func (col *Collector) ended(c *Conn) {
 	col.conns++
 	col.vantages[c.Vantage]++
 	col.services.add(c)
+	col.unseen.add(c)
 	col.pairs.add(c, col.replaced.take(c))
 	col.replaced.put(c)
+	probe := col.scans.add(c)
 	if col.Show != nil && !col.Show(c) {
 		return
 	}
 	col.shown++
-	for _, f := range c.Findings {
-		g := col.groups[f.ID]
-		if g == nil {
-			g = &Group{ID: f.ID}
-			col.groups[f.ID] = g
-		}
-		g.add(f, c)
+	if probe != nil {
+		probe.pend(c) // a probe: its findings wait for its scanner's verdict
+	} else {
+		col.group(c)
 	}
 	want := col.Want != nil && col.Want(c.ID)
 	if !want && !col.worstOfAny(c.ID) && col.Rows == 0 {
@@ -313,6 +316,18 @@ func (col *Collector) ended(c *Conn) {
 		kept.Client.History, kept.Server.History = nil, nil
 	}
 	col.rows.add(&kept, col.Rows, col.pinned)
+}
+
+// group adds c's findings to their groups.
+func (col *Collector) group(c *Conn) {
+	for _, f := range c.Findings {
+		g := col.groups[f.ID]
+		if g == nil {
+			g = &Group{ID: f.ID}
+			col.groups[f.ID] = g
+		}
+		g.add(f, c)
+	}
 }
 
 // pinned says whether a row must stay whatever its rank.
@@ -339,7 +354,13 @@ func (col *Collector) Finish(stats analyze.Stats) *Report {
 		col.Stats.add(&w.Stats)
 	}
 	rep := &Report{ConnCount: col.conns, Shown: col.shown, Vantages: col.vantages, Stats: stats, Capture: col.Stats}
-	end := stats.Last
+	end := col.last
+	col.scans.settle(col.groups)
+	for i := range col.rows.rows {
+		if c := col.rows.rows[i]; col.scans.scanProbe(c) {
+			c.Findings = nil // port-scan or host-sweep says it
+		}
+	}
 	for _, g := range col.groups {
 		finishAll(g.Worst, end)
 		g.sortWorst()
@@ -353,10 +374,13 @@ func (col *Collector) Finish(stats analyze.Stats) *Report {
 	rep.Conns = rows
 
 	x := &env{hosts: &col.hosts, capture: col.Stats, stats: stats, end: end,
-		services: &col.services, pairs: &col.pairs, conns: col.conns}
+		services: &col.services, pairs: &col.pairs, unseen: &col.unseen, scans: &col.scans, conns: col.conns}
 	var out []Finding
 	for _, r := range captureRules {
-		out = append(out, r(x)...)
+		for _, f := range r(x) {
+			f.evidenceFrames()
+			out = append(out, f)
+		}
 	}
 	rep.Counts = CountOf(out)
 	for _, g := range col.groups {
@@ -407,14 +431,16 @@ type env struct {
 	hosts   *hostTable
 	capture CaptureFacts
 	stats   analyze.Stats // at Finish only
-	// end is the capture's end: its last frame at Finish, the latest
-	// segment so far while connections end. Findings whose words depend
-	// on it are completed at Finish (Finding.late).
-	end pcap.Time
+	// end is the capture's end: its latest segment at Finish, the latest
+	// so far while connections end. Findings whose words depend on it
+	// are completed at Finish (Finding.late).
+	end Mark
 
 	// The capture-wide aggregates, at Finish.
 	services *serviceTable
 	pairs    *pairTable
+	unseen   *unseenTotals
+	scans    *scanTable
 	conns    int
 }
 
@@ -431,6 +457,7 @@ func diagnoseConn(x *env, c *Conn) []Finding {
 	for _, r := range connRules {
 		if f := r(x, c); f != nil {
 			f.Conn = c.ID
+			f.evidenceFrames()
 			out = append(out, *f)
 		}
 	}
@@ -439,18 +466,22 @@ func diagnoseConn(x *env, c *Conn) []Finding {
 }
 
 // Complete writes the words of findings that waited for the capture's
-// end, now that it is known (end is its last frame's time).
-func Complete(fs []Finding, end pcap.Time) { finishAll(fs, end) }
+// end, once every segment has been handed over: measured to the last
+// segment the Collector saw (its frame and time; in a shard, of whichever
+// shard), as Finish measures them. (A bare time would not do: a finding
+// given an end without its frame measures to its connection's own end.)
+func (col *Collector) Complete(fs []Finding) { finishAll(fs, col.last) }
 
 // Pending reports whether the finding's words wait for the capture's end.
 func (f *Finding) Pending() bool { return f.late != nil }
 
 // finishAll completes the findings that waited for the capture's end.
-func finishAll(fs []Finding, end pcap.Time) {
+func finishAll(fs []Finding, end Mark) {
 	for i := range fs {
 		if fs[i].late != nil {
 			fs[i].late(&fs[i], end)
 			fs[i].late = nil
+			fs[i].evidenceFrames()
 		}
 	}
 }

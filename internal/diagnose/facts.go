@@ -3,6 +3,7 @@ package diagnose
 import (
 	"net/netip"
 	"sync"
+	"slices"
 	"time"
 
 	"github.com/tcplens/tcplens/internal/analyze"
@@ -83,15 +84,31 @@ type SideFacts struct {
 	TTLMin, TTLMax uint8
 	TTLCount       int
 	LastIPID       uint16 // IPv4 identification of its latest packet (RSTs apart)
-	IPv4           int    // IPv4 packets (RSTs apart)
-	IPIDZero       int    // of which with identification 0
+	LastIPIDFrame  int    // that packet's frame
+	lastIPIDTime   pcap.Time
+	IPv4           int // IPv4 packets (RSTs apart)
+	IPIDZero       int // of which with identification 0
 
 	// Its SYNs (without ACK): the first, and the latest before the
 	// peer's first SYN-ACK, which that SYN-ACK answers.
 	FirstSYN, AnsweredSYN Mark
 	LastSYNACK            Mark // its latest SYN-ACK
 	SYNs                  int
-	SYNTimes              []pcap.Time // the first maxEvidence
+	SYNMarks              []Mark // the first maxEvidence
+
+	// Its first SYN-ACK's timestamp value, which an ACK of that SYN-ACK
+	// echoes, and its first packet without SYN: the first that can
+	// acknowledge the peer's SYN, with what it echoes and how many IP
+	// IDs it skipped since its previous packet.
+	SYNACKTSVal    uint32
+	SYNACKHasTS    bool
+	SYNACKSeq      seq.Num
+	SYNACKAgain    []int // the frames of its first SYN-ACK sent again (the first maxEvidence)
+	FirstNonSYN    Mark
+	FirstNonSYNTS  uint32 // its TSecr
+	FirstNonSYNHas bool   // it carried timestamps
+	FirstNonSYNGap int    // IP IDs between it and its previous packet (-1: not sequential, or not IPv4)
+	FirstNonSYNPrv int    // that previous packet's frame
 
 	// Evidence of analysis kinds on the segments it sent.
 	Kinds []KindEvidence
@@ -148,10 +165,34 @@ type Exchange struct {
 	nagleWait time.Duration // how long the peer took to send it
 	small     smallSent     // its latest small segment waiting for an ACK
 
+	// Its keep-alive probes the peer answered (the answers' frames) and
+	// did not (the probes'): answered means the peer sent anything after
+	// the probe before the prober sent again.
+	ProbeAnswered, ProbeUnanswered Evidence
+	probe                          Mark // its latest probe, not yet answered
+
 	// Path MTU: the largest segment the peer acknowledged at its first
 	// sending (BigRetrans counts retransmissions of larger ones).
-	MaxDelivered int
-	sent         *sentRing
+	MaxDelivered      int
+	MaxDeliveredFrame int
+	sent              *sentRing
+
+	// What the capture saw of its sequence space: the bytes the peer
+	// acknowledged that no captured packet carried (the capture's own
+	// loss, or a path it did not see), and where the first such ACK was.
+	AckedUnseen      uint64
+	AckedUnseenFirst Mark
+	cover            coverage
+
+	// Its IPv4 identifications, which Linux numbers one by one per
+	// connection: how many steps between consecutive packets were one,
+	// and the gaps, each a packet (or more) that never reached the
+	// capture point.
+	IPIDSteps, IPIDOnes int
+	IPIDMissing         int
+	IPIDGaps            []IPIDGap // the first maxEvidence
+	gapFrame            int       // the latest packet that came after skipped IP IDs
+	ipidShared          bool      // its host's other connections' packets fill its gaps
 
 	*Unusual
 }
@@ -162,6 +203,7 @@ type Unusual struct {
 	// Its first RST: when, how long after the connection's previous
 	// segment, and the IP facts that tell a forged one.
 	RST       Mark
+	RSTPrev   Mark // the connection's packet before it
 	RSTIdle   time.Duration
 	RSTTTL    uint8
 	RSTIPID   uint16
@@ -175,10 +217,12 @@ type Unusual struct {
 	// IPIDBeforeRST is LastIPID when the RST was sent; HadIPID says
 	// there was one. PeerIPID is the IP ID of the peer's latest packet
 	// then: an injector often copies the ID of the packet it answers.
-	IPIDBeforeRST uint16
-	HadIPID       bool
-	PeerIPID      uint16
-	PeerHadIPID   bool
+	IPIDBeforeRST      uint16
+	IPIDBeforeRSTFrame int
+	HadIPID            bool
+	PeerIPID           uint16
+	PeerIPIDFrame      int
+	PeerHadIPID        bool
 	// Data it had received and not answered when it sent its RST: what
 	// its application may not have read.
 	UnansweredAtRST uint64
@@ -198,8 +242,11 @@ type Unusual struct {
 	RTOWaitTotal time.Duration
 
 	// Retransmissions of segments the capture saw before (lost after the
-	// capture point) and of segments the capture missed (lost before it).
+	// capture point) and of segments the capture missed (lost before it);
+	// LostSeen are those of RetransSeen the peer had not acknowledged
+	// before (not spurious).
 	RetransSeen, RetransUnseen Evidence
+	LostSeen                   Evidence
 
 	// Retransmissions, on its timer, of segments larger than any the
 	// peer acknowledged at their first sending: a path MTU black hole.
@@ -221,6 +268,30 @@ type Unusual struct {
 	ECE, CWR Evidence
 
 	Urgent Evidence
+}
+
+// IPIDGap is a packet whose IP ID skips numbers after its sender's
+// previous packet.
+type IPIDGap struct {
+	Prev, At Mark
+	Missing  int
+	// Fill says it carried bytes below the highest its sender had sent:
+	// it filled a hole. Data says it carried payload.
+	Fill, Data bool
+	from, to   uint16 // the IP IDs on either side
+}
+
+// Trusted reports whether a side's IP IDs count up one by one (Linux's
+// per-connection counter), so that a gap means packets the capture point
+// never saw: a sender whose TTLs say an initial TTL of 64 (Linux's; 128
+// is Windows's, whose one counter for every packet of the host, UDP too,
+// leaves gaps that are no loss), no other connection's packet of the host
+// taking a number in its gaps, at least four steps of one, and three in
+// four steps one (a short connection that lost a packet before the
+// capture point has one gap in a handful of steps; random IDs step by
+// one almost never).
+func (s *SideFacts) IPIDTrusted() bool {
+	return s.Exchange != nil && !s.ipidShared && s.TTLMax <= 64 && s.IPIDOnes >= 4 && s.IPIDOnes*4 >= s.IPIDSteps*3
 }
 
 // exchange allocates the side's Exchange if it has none.
@@ -304,7 +375,8 @@ type sentRing struct {
 // data-sending side of every open connection.
 type sentSeg struct {
 	start, end seq.Num
-	len        uint32
+	frame      int32
+	len        uint16
 	resent     bool
 	live       bool
 }
@@ -338,7 +410,9 @@ func (col *Collector) Segment(s *analyze.Segment) {
 	f := col.facts(s.Conn)
 	seg, r := s.Seg, s.Result
 	now := Mark{Frame: s.Frame.Number, Time: s.Frame.Time}
-	col.last = max(col.last, now.Time)
+	if now.Time >= col.last.Time {
+		col.last = now
+	}
 	me := f.Side(s.Dir)
 	if !seg.Flags.Has(wire.RST) && !col.noted {
 		// The host table counts every packet its address's TTL arrived
@@ -386,9 +460,13 @@ func (col *Collector) Segment(s *analyze.Segment) {
 	me.Packets++
 	if seg.Flags.Has(wire.RST) && !me.NoSocketRST.Seen() && peer.Packets > 0 {
 		before := from.State
+		corrected := false
 		for _, ch := range r.Changes {
 			if ch.Sender {
 				before = ch.From
+				// Taken back to CLOSED at its RST: it had no socket
+				// before it, unseen (tcp's bare RST answering data).
+				corrected = ch.Correction && ch.State == tcp.Closed
 				break
 			}
 		}
@@ -400,7 +478,7 @@ func (col *Collector) Segment(s *analyze.Segment) {
 		if me.Packets == 1 && !seg.Flags.Has(wire.ACK) && seg.Seq == to.RcvNxt {
 			before = tcp.Unknown
 		}
-		if before == tcp.Closed || before == tcp.Unknown {
+		if before == tcp.Closed || before == tcp.Unknown || corrected {
 			me.NoSocketRST, me.NoSocketWas, me.Answers = now, before, f.Last
 			for _, t := range from.History {
 				if t.State == tcp.Closed && t.Frame < now.Frame && t.Frame != 0 {
@@ -409,20 +487,32 @@ func (col *Collector) Segment(s *analyze.Segment) {
 			}
 		}
 	}
+	if me.Exchange != nil && !seg.Flags.Has(wire.RST) {
+		me.ipidStep(seg, now)
+	}
+	if peer.Exchange != nil && seg.Flags.Has(wire.ACK) && !seg.Flags.Has(wire.RST) {
+		peer.cover.acked(peer, seg.Ack, now)
+	}
 	col.ipFacts(f, me, from, to, seg, now)
 	if seg.Flags.Has(wire.RST) && me.RST == now {
-		me.PeerIPID, me.PeerHadIPID = peer.LastIPID, peer.IPv4 > 0
+		me.PeerIPID, me.PeerIPIDFrame, me.PeerHadIPID = peer.LastIPID, peer.LastIPIDFrame, peer.IPv4 > 0
 	}
 	if seg.Flags.Has(wire.FIN) && !me.FIN.Seen() {
 		me.FIN = now
 	}
 	if seg.Flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN|wire.ACK {
+		switch {
+		case !me.LastSYNACK.Seen():
+			me.SYNACKTSVal, me.SYNACKHasTS, me.SYNACKSeq = seg.Options.TSVal, seg.Options.Has(wire.HasTimestamps), seg.Seq
+		case seg.Seq == me.SYNACKSeq && len(me.SYNACKAgain) < maxEvidence:
+			me.SYNACKAgain = append(me.SYNACKAgain, now.Frame)
+		}
 		me.LastSYNACK = now
 	}
 	if seg.Flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN {
 		me.SYNs++
-		if len(me.SYNTimes) < maxEvidence {
-			me.SYNTimes = append(me.SYNTimes, now.Time)
+		if len(me.SYNMarks) < maxEvidence {
+			me.SYNMarks = append(me.SYNMarks, now)
 		}
 		if !me.FirstSYN.Seen() {
 			me.FirstSYN = now
@@ -436,11 +526,25 @@ func (col *Collector) Segment(s *analyze.Segment) {
 			me.addKind(k, now.Frame)
 		}
 	}
+	if me.Exchange != nil && me.probe.Seen() {
+		me.ProbeUnanswered.add(me.probe.Frame)
+		me.probe = Mark{}
+	}
+	if peer.Exchange != nil && peer.probe.Seen() {
+		peer.ProbeAnswered.add(now.Frame)
+		peer.probe = Mark{}
+	}
+	if r.Analysis.Has(event.KeepAlive) {
+		me.probe = now
+	}
 	if seg.Flags.Has(wire.URG) {
 		me.Urgent.add(now.Frame)
 	}
 	col.ecn(me, seg, now)
 	col.retransmissions(me, seg, r, now)
+	if me.Exchange != nil && !seg.Flags.Has(wire.RST) {
+		me.cover.sent(me, seg, now)
+	}
 	col.window(me, peer, from, seg, r, now)
 	if seg.PayloadLen > 0 {
 		col.data(me, peer, from, to, seg, r, now)
@@ -457,8 +561,13 @@ func (col *Collector) Segment(s *analyze.Segment) {
 // a whole: its sender's TTL, which the rules about other connections
 // compare an RST's with, and the capture's clock. Fed every such segment,
 // a Collector diagnoses its connections exactly as one that analyses all.
-func (col *Collector) Skipped(seg *wire.Segment, now pcap.Time) {
-	col.last = max(col.last, now)
+func (col *Collector) Skipped(fr *pcap.Frame, seg *wire.Segment) {
+	// The capture's end is the same in every shard: a rule that measures
+	// to it (how long a FIN went unanswered) must not fall back to the
+	// connection's own end for want of the frame.
+	if fr.Time >= col.last.Time {
+		col.last = Mark{Frame: fr.Number, Time: fr.Time}
+	}
 	if !seg.Flags.Has(wire.RST) {
 		col.hosts.add(col.hosts.entry(seg.Src.Addr()), seg.TTL)
 	}
@@ -487,17 +596,25 @@ func (col *Collector) ipFacts(f *Facts, me *SideFacts, from, peerEnd *tcp.Endpoi
 		if !me.RST.Seen() {
 			me.RST = now
 			if f.Segments > 0 {
-				me.RSTIdle = now.Time.Sub(f.Last.Time)
+				me.RSTIdle, me.RSTPrev = now.Time.Sub(f.Last.Time), f.Last
 			}
 			me.RSTTTL, me.RSTIPID, me.RSTIPv4 = seg.TTL, seg.IPID, seg.IPVersion == 4
 			me.RSTAck = seg.Flags.Has(wire.ACK)
 			me.RSTSeq = seg.Seq
 			me.RSTSndNxt = from.SndNxt
 			me.RSTInFlight = uint32(from.SndNxt-from.SndUna) + inFlightOf(peerEnd)
-			me.IPIDBeforeRST, me.HadIPID = me.LastIPID, me.IPv4 > 0
+			me.IPIDBeforeRST, me.IPIDBeforeRSTFrame, me.HadIPID = me.LastIPID, me.LastIPIDFrame, me.IPv4 > 0
 			me.UnansweredAtRST = me.unanswered
 		}
 		return
+	}
+	if !seg.Flags.Has(wire.SYN) && !me.FirstNonSYN.Seen() {
+		me.FirstNonSYN = now
+		me.FirstNonSYNTS, me.FirstNonSYNHas = seg.Options.TSEcr, seg.Options.Has(wire.HasTimestamps)
+		me.FirstNonSYNGap, me.FirstNonSYNPrv = -1, me.LastIPIDFrame
+		if seg.IPVersion == 4 && me.IPv4 > 0 && seg.IPID != 0 && me.LastIPID != 0 {
+			me.FirstNonSYNGap = int(seg.IPID - me.LastIPID - 1)
+		}
 	}
 	if me.TTLCount == 0 || seg.TTL < me.TTLMin {
 		me.TTLMin = seg.TTL
@@ -506,7 +623,14 @@ func (col *Collector) ipFacts(f *Facts, me *SideFacts, from, peerEnd *tcp.Endpoi
 	me.TTLCount++
 	if seg.IPVersion == 4 {
 		me.IPv4++
-		me.LastIPID = seg.IPID
+		// A packet captured after a later one (its IP ID behind) does
+		// not move the mark back.
+		if me.LastIPID == 0 || seg.IPID == 0 || seg.IPID-me.LastIPID < 0x8000 {
+			me.LastIPID, me.LastIPIDFrame, me.lastIPIDTime = seg.IPID, now.Frame, now.Time
+		}
+		if me.host != nil && seg.IPID != 0 {
+			me.host.lastIPID, me.host.lastSide = seg.IPID, me
+		}
 		if seg.IPID == 0 {
 			me.IPIDZero++
 		}
@@ -540,9 +664,14 @@ func (col *Collector) retransmissions(me *SideFacts, seg *wire.Segment, r *tcp.R
 	}
 	if seg.PayloadLen > 0 {
 		// Data only: lost SYNs and FINs are the handshake's and the
-		// teardown's findings.
-		if r.RetransFrame != 0 {
+		// teardown's findings. Seen means the capture saw a packet
+		// carry those bytes before: what the analysis counts as resent
+		// may be the first copy of bytes lost before the capture point.
+		if me.Exchange != nil && me.cover.seenBefore(seg.Seq, seg.Seq.Add(uint32(seg.PayloadLen))) {
 			me.RetransSeen.add(now.Frame)
+			if !a.Has(event.SpuriousRetransmission) {
+				me.LostSeen.add(now.Frame)
+			}
 		} else {
 			me.RetransUnseen.add(now.Frame)
 		}
@@ -626,7 +755,7 @@ func (col *Collector) data(me, peer *SideFacts, from, to *tcp.Endpoint, seg *wir
 		me.sent = &sentRing{}
 	}
 	if !retrans {
-		me.sent.push(seg.Seq, seg.SeqEnd(), seg.PayloadLen)
+		me.sent.push(seg.Seq, seg.SeqEnd(), seg.PayloadLen, now.Frame)
 	}
 
 	rwnd := from.SndWnd
@@ -652,10 +781,12 @@ func (col *Collector) data(me, peer *SideFacts, from, to *tcp.Endpoint, seg *wir
 		pause := now.Time.Sub(me.lastDataSent.Time)
 		sinceAck := now.Time.Sub(me.lastAckIn.Time)
 		switch {
-		case before == 0 && me.lastAckIn.Seen() && sinceAck > ackClockSlack(minRTT) && pause > 2*minRTT:
+		case before == 0 && me.lastAckIn.Seen() && sinceAck > ackClockSlack(minRTT) && pause > 2*minRTT && me.gapFrame != now.Frame:
 			// Everything was acknowledged and the sender stayed silent
 			// longer than an ACK takes to clock data out: its
-			// application had nothing to send.
+			// application had nothing to send. (Unless IP IDs were
+			// skipped just before: then it sent packets the capture
+			// point never saw, and the silence may be their timer's.)
 			me.AppPauses.add(now.Frame)
 			me.AppPauseTime += sinceAck
 		case before > 0 && me.lastAckIn.Seen() && sinceAck <= ackClockSlack(minRTT) && pause >= minRTT/2 && rwnd > 0 &&
@@ -698,8 +829,8 @@ func (col *Collector) acked(me, by *SideFacts, meEnd, byEnd *tcp.Endpoint, seg *
 		return // it sent neither data nor FIN: nothing of its to acknowledge
 	}
 	if me.sent != nil {
-		if n := me.sent.ackUpTo(seg.Ack); n > me.MaxDelivered {
-			me.MaxDelivered = n
+		if n, frame := me.sent.ackUpTo(seg.Ack); n > me.MaxDelivered {
+			me.MaxDelivered, me.MaxDeliveredFrame = n, frame
 		}
 	}
 	if meEnd.SentFIN && seg.Ack.Greater(meEnd.FINSeq) && !me.FINAcked.Seen() {
@@ -757,6 +888,10 @@ func (col *Collector) end(c *conn.Conn, why conn.EndReason, out *Conn) {
 	for _, s := range []*SideFacts{&f.Client, &f.Server} {
 		if s.Exchange != nil {
 			s.sent = nil
+			if s.probe.Seen() {
+				s.ProbeUnanswered.add(s.probe.Frame)
+				s.probe = Mark{}
+			}
 			if s.Unusual != nil && s.zeroOpen.Start.Seen() {
 				s.zeroOpen.End = f.Last
 				s.closeStall()
@@ -832,8 +967,8 @@ func ackClockSlack(minRTT time.Duration) time.Duration {
 	return max(2*time.Millisecond, minRTT+minRTT/4)
 }
 
-func (r *sentRing) push(start, end seq.Num, n int) {
-	r.seg[r.next] = sentSeg{start: start, end: end, len: uint32(n), live: true}
+func (r *sentRing) push(start, end seq.Num, n, frame int) {
+	r.seg[r.next] = sentSeg{start: start, end: end, frame: int32(frame), len: uint16(min(n, 65535)), live: true}
 	r.next = (r.next + 1) % len(r.seg)
 }
 
@@ -846,17 +981,249 @@ func (r *sentRing) resend(start seq.Num) {
 }
 
 // ackUpTo retires the segments ack covers and returns the largest of
-// them that was delivered at its first sending.
-func (r *sentRing) ackUpTo(ack seq.Num) int {
-	best := 0
+// them that was delivered at its first sending, and its frame.
+func (r *sentRing) ackUpTo(ack seq.Num) (int, int) {
+	best, frame := 0, 0
 	for i := range r.seg {
 		s := &r.seg[i]
 		if s.live && s.end.LessEq(ack) {
-			if !s.resent {
-				best = max(best, int(s.len))
+			if !s.resent && int(s.len) > best {
+				best, frame = int(s.len), int(s.frame)
 			}
 			s.live = false
 		}
 	}
-	return best
+	return best, frame
+}
+
+// ipidStep records the step from the side's previous packet's IP ID to
+// this one's; it runs before ipFacts records this one.
+func (s *SideFacts) ipidStep(seg *wire.Segment, now Mark) {
+	if seg.IPVersion != 4 || seg.IPID == 0 || s.LastIPIDFrame == 0 || s.LastIPID == 0 {
+		return
+	}
+	d := seg.IPID - s.LastIPID
+	switch {
+	case d == 1:
+		s.IPIDOnes++
+		s.IPIDSteps++
+	case d > 1 && d <= 16 && s.host != nil && s.host.lastSide != nil && s.host.lastSide != s && s.host.lastIPID-s.LastIPID < d:
+		// The host's packet of another connection took a number
+		// between: one counter for all its packets (Windows), whose
+		// gaps say nothing of loss.
+		s.IPIDSteps++
+		s.ipidShared = true
+	case d > 1 && d <= 16:
+		s.IPIDSteps++
+		s.IPIDMissing += int(d - 1)
+		s.gapFrame = now.Frame
+		if len(s.IPIDGaps) < maxEvidence {
+			s.IPIDGaps = append(s.IPIDGaps, IPIDGap{
+				Prev: Mark{Frame: s.LastIPIDFrame, Time: s.lastIPIDTime}, At: now, Missing: int(d - 1),
+				Fill: s.cover.set && seg.Seq.Less(s.cover.hi), Data: seg.PayloadLen > 0,
+				from: s.LastIPID, to: seg.IPID,
+			})
+		}
+	case d >= 0xffff-16:
+		// An earlier packet captured late (the capture reordered
+		// them): one of a gap's missing numbers, not lost.
+		for i := len(s.IPIDGaps) - 1; i >= 0; i-- {
+			g := &s.IPIDGaps[i]
+			if seg.IPID-g.from < g.to-g.from {
+				s.IPIDMissing--
+				if g.Missing--; g.Missing == 0 {
+					s.IPIDGaps = slices.Delete(s.IPIDGaps, i, i+1)
+				}
+				break
+			}
+		}
+	default:
+		s.IPIDSteps++
+	}
+}
+
+// unfilled is how many holes no packet filled, and their bytes.
+func (c *coverage) unfilled() (int, uint64) {
+	var b uint64
+	for _, h := range c.holes[:c.n] {
+		b += uint64(h.end - h.start)
+	}
+	return c.n, b
+}
+
+// Complete reports whether the capture saw every byte of the side that
+// its peer acknowledged (as far as the coverage could follow).
+func (s *SideFacts) Complete() bool {
+	return s.Exchange == nil || (s.AckedUnseen == 0 && !s.cover.overflow)
+}
+
+// maxWindow is the largest window TCP can offer (RFC 7323: 2^30 bytes):
+// no acknowledgment runs further ahead of what its peer was seen to send.
+const maxWindow = 1 << 30
+
+// maxHoles bounds the unfilled holes a side's coverage remembers: a
+// capture that misses more at once still counts the bytes, in the hole
+// that absorbs the rest.
+const maxHoles = 8
+
+// coverage follows what the capture saw of one side's sequence space, in
+// constant memory: the highest byte seen, and the holes below it that no
+// packet has filled yet. Bytes the peer acknowledges in a hole, or beyond
+// the highest seen, were never captured.
+type coverage struct {
+	set   bool
+	isn   seq.Num // its SYN's, when seen
+	lo    seq.Num // the lowest byte seen (mid-stream, the bytes below were never captured)
+	hi    seq.Num // the end of the highest bytes seen
+	una   seq.Num // the peer's highest acknowledgment so far
+	holes [maxHoles]hole
+	n     int
+	// opened counts the holes, openedBytes their bytes when they opened.
+	opened      int
+	openedBytes uint64
+	// overflow says more holes came at once than it could follow: what
+	// it says of seen and missed bytes is then approximate.
+	overflow bool
+}
+
+type hole struct{ start, end seq.Num }
+
+// sent records what a packet of the side carried.
+func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark) {
+	start, end := seg.Seq, seg.SeqEnd()
+	if !c.set || (seg.Flags.Has(wire.SYN) && start != c.isn) {
+		// A SYN with a new ISN begins another sequence space.
+		*c = coverage{set: true, lo: start, hi: end, una: start}
+		if seg.Flags.Has(wire.SYN) {
+			c.isn = start
+		}
+		return
+	}
+	if start.Less(c.lo) && uint32(c.lo-start) <= maxWindow {
+		// Bytes from before the first seen (a capture begun
+		// mid-stream): those between are a hole.
+		if end.Less(c.lo) {
+			c.addHole(end, c.lo)
+		}
+		c.lo = start
+	}
+	if start.Greater(c.hi) {
+		c.addHole(c.hi, start)
+	}
+	if end.Greater(c.hi) {
+		c.hi = end
+	}
+	c.trailLo()
+	// Fill the holes it overlaps.
+	for i := 0; i < c.n; {
+		h := &c.holes[i]
+		if !start.Less(h.end) || !h.start.Less(end) {
+			i++
+			continue
+		}
+		switch {
+		case !h.start.Less(start) && !end.Less(h.end): // covered whole
+			c.holes[i] = c.holes[c.n-1]
+			c.n--
+			continue
+		case h.start.Less(start) && end.Less(h.end): // split
+			if c.n == maxHoles {
+				c.overflow = true
+				h.end = start
+				break
+			}
+			c.holes[c.n] = hole{end, h.end}
+			c.n++
+			h.end = start
+		case h.start.Less(start):
+			h.end = start
+		default:
+			h.start = end
+		}
+		i++
+	}
+}
+
+// trailLo keeps the lowest byte seen within the largest window of the
+// highest, so that sequence numbers compare as they must (modulo 2^32):
+// no packet resends bytes from further back.
+func (c *coverage) trailLo() {
+	if uint32(c.hi-c.lo) > maxWindow {
+		c.lo = c.hi - maxWindow
+	}
+}
+
+// addHole remembers that no packet carried [start, end) yet.
+func (c *coverage) addHole(start, end seq.Num) {
+	c.opened++
+	c.openedBytes += uint64(end - start)
+	if c.n == maxHoles {
+		c.overflow = true
+		c.holes[c.n-1].end = end // the last hole takes the rest
+		return
+	}
+	c.holes[c.n] = hole{start, end}
+	c.n++
+}
+
+// seenBefore reports whether a packet already captured carried some of
+// the bytes [start, end): they reach into what was seen, from the lowest
+// byte to the highest, and lie not wholly in a hole. It is asked before
+// the packet carrying them is recorded.
+func (c *coverage) seenBefore(start, end seq.Num) bool {
+	if !c.set || c.overflow || !start.Less(c.hi) || !c.lo.Less(end) {
+		return false
+	}
+	if start.Less(c.lo) {
+		start = c.lo
+	}
+	for i := 0; i < c.n; i++ {
+		if h := c.holes[i]; !start.Less(h.start) && !h.end.Less(end) {
+			return false
+		}
+	}
+	return true
+}
+
+// acked records an acknowledgment from the peer of the side: the bytes
+// it covers for the first time that no packet carried were missed. The
+// holes stay until a packet fills them, so that such a packet is not
+// taken for one the capture saw before.
+func (c *coverage) acked(s *SideFacts, ack seq.Num, now Mark) {
+	if !c.set || !ack.Greater(c.una) {
+		return
+	}
+	var missed uint64
+	if ack.Greater(c.hi) {
+		if ack-c.hi > maxWindow {
+			// Beyond any window: another sequence space on the
+			// 4-tuple (a second server answering the same SYN), not
+			// bytes the capture missed.
+			*c = coverage{set: true, lo: ack, hi: ack, una: ack}
+			return
+		}
+		missed += uint64(ack - c.hi)
+		c.hi = ack
+		c.trailLo()
+	}
+	for i := 0; i < c.n; i++ {
+		h := c.holes[i]
+		lo, top := h.start, h.end
+		if lo.Less(c.una) {
+			lo = c.una
+		}
+		if ack.Less(top) {
+			top = ack
+		}
+		if lo.Less(top) {
+			missed += uint64(top - lo)
+		}
+	}
+	c.una = ack
+	if missed > 0 {
+		if s.AckedUnseen == 0 {
+			s.AckedUnseenFirst = now
+		}
+		s.AckedUnseen += missed
+	}
 }

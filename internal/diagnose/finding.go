@@ -3,8 +3,6 @@ package diagnose
 import (
 	"cmp"
 	"slices"
-
-	"github.com/tcplens/tcplens/internal/pcap"
 )
 
 // Severity ranks findings. The zero value is Info.
@@ -41,13 +39,17 @@ func ParseSeverity(name string) (Severity, bool) {
 // Finding is one diagnosis: a pattern the rule recognised, the frames that
 // show it, why it happens (with the numbers) and what to do about it.
 type Finding struct {
-	ID          string   // the rule's stable id, from the catalogue: "refused", "rto-retransmission"
-	Severity    Severity //
-	Conn        int      // the connection's id; 0 for a finding about the whole capture
-	Frames      []int    // evidence, ascending, 1-based as Wireshark numbers frames
-	Title       string   // one line: what happened
-	Explanation string   // why, with the numbers; what evidence would settle what the capture cannot
-	Advice      string   // what to do about it
+	ID       string   // the rule's stable id, from the catalogue: "refused", "rto-retransmission"
+	Severity Severity //
+	Conn     int      // the connection's id; 0 for a finding about the whole capture
+	// Evidence are the claims the finding rests on, each with the frames
+	// behind it; Frames are all their frames, ascending, 1-based as
+	// Wireshark numbers frames.
+	Evidence    []Claim
+	Frames      []int
+	Title       string // one line: what happened
+	Explanation string // why, with the numbers; what evidence would settle what the capture cannot
+	Advice      string // what to do about it
 	// Conns is, for a finding that stands for every connection sharing
 	// its id (Conn is then 0), how many they are; 0 otherwise.
 	Conns int
@@ -58,7 +60,7 @@ type Finding struct {
 	weight float64
 	// late completes a finding whose words depend on the capture's end,
 	// unknown while connections end (see env.end).
-	late func(f *Finding, end pcap.Time)
+	late func(f *Finding, end Mark)
 }
 
 // Sort orders findings worst first, then by connection (capture-wide
@@ -110,6 +112,15 @@ func Worst(fs []Finding) (Severity, bool) {
 		w = max(w, f.Severity)
 	}
 	return w, true
+}
+
+// evidenceFrames sets f.Frames to its claims' frames.
+func (f *Finding) evidenceFrames() {
+	var fs []int
+	for _, c := range f.Evidence {
+		fs = append(fs, c.Frames...)
+	}
+	f.Frames = frames(fs...)
 }
 
 // frames returns the evidence frames sorted, without zeros or repeats.

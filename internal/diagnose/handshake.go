@@ -2,13 +2,14 @@ package diagnose
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/event"
-	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/tcp"
+	"github.com/tcplens/tcplens/internal/wire"
 )
 
 // synFrames are the client's SYN and its retransmissions.
@@ -18,41 +19,50 @@ func (c *Conn) synFrames() []int {
 	return frames(fs...)
 }
 
-// synackFrames are the server's SYN-ACK and its retransmissions.
+// synackFrames are the server's SYN-ACK and its retransmissions (a
+// SYN-ACK with another ISN is another server's, or another connection's).
 func (c *Conn) synackFrames() []int {
-	fs := []int{c.Server.Offered.Frame}
-	fs = append(fs, c.Facts.Server.Kind(event.SYNACKRetransmission).Frames...)
-	return frames(fs...)
+	return frames(append([]int{c.Server.Offered.Frame}, c.Facts.Server.SYNACKAgain...)...)
 }
 
 // clientOpened reports whether the client sent a SYN the capture saw.
 func (c *Conn) clientOpened() bool { return c.Client.Offered.Seen && !c.RoleGuessed }
 
 func ruleRefused(x *env, c *Conn) *Finding {
-	cl, sv := &c.Client, &c.Server
+	sv := &c.Server
 	if !c.clientOpened() || sv.Offered.Seen || !sv.SentRST || sv.Packets == 0 {
 		return nil
 	}
-	if forged, _ := x.forgedRST(c, server); forged {
+	if g, _, _ := x.forgedRST(c, server); g != nil {
 		return nil // middlebox-reset says it
 	}
 	syns := c.synFrames()
 	f := c.Facts.Server
+	var ev claims
+	ev.add(c.sent(client, synOnly, synMask, syns...))
 	after := ""
 	if f.RST.Seen() && c.Facts.Client.AnsweredSYN.Seen() {
-		after = " " + dur(f.RST.Time.Sub(c.Facts.Client.AnsweredSYN.Time)) + " later"
+		d := f.RST.Time.Sub(c.Facts.Client.AnsweredSYN.Time)
+		after = " " + dur(d) + " later"
+		ev.add(c.elapsed(c.Facts.Client.AnsweredSYN.Frame, f.RST.Frame, d))
 	}
 	tries := ""
 	if len(syns) > 1 {
 		tries = fmt.Sprintf(" (sent %d times)", len(syns))
 	}
-	expl := fmt.Sprintf("The client's SYN%s (%s) to %s was answered by RST,ACK%s (frame %d): nothing listens on that port, "+
+	rst, flags := "RST", wire.RST
+	if f.RSTAck {
+		rst, flags = "RST,ACK", wire.RST|wire.ACK
+	}
+	ev.add(c.sent(server, flags, rstMask|wire.ACK, sv.RSTFrame))
+	origin, oc := x.rstOrigin(c, server)
+	ev.add(oc...)
+	expl := fmt.Sprintf("The client's SYN%s (%s) to %s was answered by %s%s (frame %d): nothing listens on that port, "+
 		"so the server's kernel resets the attempt and connect() fails with ECONNREFUSED; a firewall that rejects with a TCP "+
 		"reset (iptables -j REJECT --reject-with tcp-reset) looks the same. %s",
-		tries, frameList(syns, len(syns)), sv.Addr, after, sv.RSTFrame, x.rstOrigin(c, server))
-	_ = cl
+		tries, frameList(syns, len(syns)), sv.Addr, rst, after, sv.RSTFrame, origin)
 	return &Finding{
-		ID: "refused", Severity: Error, Frames: frames(append(syns, sv.RSTFrame)...),
+		ID: "refused", Severity: Error, Evidence: ev,
 		Title:       fmt.Sprintf("connection refused: %s answered the SYN with RST", sv.Addr),
 		Explanation: expl,
 		Advice: "Check that the service runs and listens on that address and port (on the server: ss -ltn 'sport = :" +
@@ -61,7 +71,7 @@ func ruleRefused(x *env, c *Conn) *Finding {
 }
 
 func ruleSYNTimeout(x *env, c *Conn) *Finding {
-	cl, sv := &c.Client, &c.Server
+	sv := &c.Server
 	if !c.clientOpened() || sv.Packets > 0 {
 		return nil
 	}
@@ -76,9 +86,12 @@ func ruleSYNTimeout(x *env, c *Conn) *Finding {
 	if len(syns) < 2 {
 		return nil // one SYN alone may be a capture that ended too soon; syn-flood counts those
 	}
+	var ev claims
+	ev.add(c.sent(client, synOnly, synMask, syns...), c.claim(ClaimSilent, server))
 	var backoff []string
-	for _, g := range c.synGaps() {
+	for i, g := range c.synGaps() {
 		backoff = append(backoff, dur(g))
+		ev.add(c.elapsed(f.SYNMarks[i].Frame, f.SYNMarks[i+1].Frame, g))
 	}
 	expl := fmt.Sprintf("The client sent its SYN %d times (%s), %s apart, and nothing came back from %s: no SYN-ACK, no RST. "+
 		"Each retry doubles the wait (Linux: 1 s, 2 s, 4 s … up to net.ipv4.tcp_syn_retries, 6 by default, about 127 s in all) "+
@@ -89,9 +102,8 @@ func ruleSYNTimeout(x *env, c *Conn) *Finding {
 	if c.Vantage == analyze.VantageUnknown {
 		tail = " A capture next to the server would tell whether the SYNs arrive there (then the server or its host firewall drops them) or not (the path does)."
 	}
-	_ = cl
 	fd := &Finding{
-		ID: "syn-timeout", Severity: Error, Frames: syns,
+		ID: "syn-timeout", Severity: Error,
 		Title: fmt.Sprintf("SYN to %s never answered (%d tries)", sv.Addr, len(syns)),
 		Advice: "Check that the server is up and routable from the client, and look for a firewall rule that drops (rather than rejects) " +
 			"traffic to that port; capture at the server to see whether the SYNs arrive.",
@@ -99,13 +111,18 @@ func ruleSYNTimeout(x *env, c *Conn) *Finding {
 	}
 	// How long the capture goes on after the last SYN is known at its
 	// end: the words are written then.
-	last := f.AnsweredSYN.Time
-	fd.late = func(fd *Finding, end pcap.Time) {
-		fd.Explanation = expl
-		if end > last {
-			fd.Explanation += fmt.Sprintf(" The capture goes on %s after the last SYN.", dur(end.Sub(last)))
+	last := f.AnsweredSYN
+	fd.late = func(fd *Finding, end Mark) {
+		fd.Explanation, fd.Evidence = expl, ev
+		if end.Time > last.Time && end.Frame != last.Frame {
+			d := end.Time.Sub(last.Time)
+			fd.Explanation += fmt.Sprintf(" The capture goes on %s after the last SYN.", dur(d))
+			if end.Frame != 0 { // unknown when another run read the last frame
+				fd.Evidence = append(slices.Clip(ev), elapsedAny(last.Frame, end.Frame, d))
+			}
 		}
 		fd.Explanation += tail
+		fd.evidenceFrames()
 	}
 	fd.late(fd, x.end)
 	return fd
@@ -113,10 +130,10 @@ func ruleSYNTimeout(x *env, c *Conn) *Finding {
 
 // synGaps are the times between the client's successive SYNs.
 func (c *Conn) synGaps() []time.Duration {
-	ts := c.Facts.Client.SYNTimes
+	ts := c.Facts.Client.SYNMarks
 	out := make([]time.Duration, 0, len(ts))
 	for i := 1; i < len(ts); i++ {
-		out = append(out, ts[i].Sub(ts[i-1]))
+		out = append(out, ts[i].Time.Sub(ts[i-1].Time))
 	}
 	return out
 }
@@ -133,45 +150,117 @@ func ruleSYNACKRetrans(x *env, c *Conn) *Finding {
 		firstRe = re[0]
 	}
 	handshakeAck := c.handshakeAckFrame()
-	clientRST := cl.SentRST && cl.RSTFrame > firstRe && firstRe > 0
-	synAgain := fc.AnsweredSYN.Frame > sv.Offered.Frame && sv.Offered.Frame > 0
+	var ev claims
+	ev.add(c.sent(server, synACK, synMask, sa...), c.claim(ClaimSameSeq, server, sa...))
 
 	cost := ""
 	if last := fsv.LastSYNACK; last.Frame > sv.Offered.Frame {
 		cost = fmt.Sprintf(" The server spent at least %s in SYN_RECV, where one round trip (%s) should do.", dur(last.Time.Sub(sv.Offered.Time)), dur(c.rtt()))
+		ev.add(c.elapsed(sv.Offered.Frame, last.Frame, last.Time.Sub(sv.Offered.Time)))
 	}
+	// The client's SYNs sent again after the first SYN-ACK: each draws a
+	// SYN-ACK of its own, the server's answer to a SYN in SYN_RECV.
+	var synsAfter []int
+	for _, m := range fc.SYNMarks {
+		if m.Frame > sv.Offered.Frame {
+			synsAfter = append(synsAfter, m.Frame)
+		}
+	}
+	first := fc.FirstNonSYN
+	echoesFirst := first.Seen() && first.Frame > sv.Offered.Frame && fc.FirstNonSYNHas && fsv.SYNACKHasTS && fc.FirstNonSYNTS == fsv.SYNACKTSVal
 	switch {
 	case handshakeAck > 0 && handshakeAck < firstRe:
 		where := "between the capture point and the server"
 		if c.Vantage == analyze.VantageServer { // next to the server: the ACK was captured, so it arrived
 			where = "at the server itself (the capture next to the server saw it): the server did not accept it, e.g. its accept queue was full"
 		}
+		ev.add(c.sent(client, ackNoFlags, wire.ACK|wire.SYN|wire.RST, handshakeAck), c.claim(ClaimAcked, server, sv.Offered.Frame))
 		return &Finding{
-			ID: "synack-retrans-lost-ack", Severity: severityIf(c.HandshakeRTT > 0, Notice, Warning),
-			Frames: frames(append(sa, handshakeAck)...),
-			Title:  "SYN-ACK retransmitted although the client had answered it: the ACK was lost",
+			ID: "synack-retrans-lost-ack", Severity: severityIf(c.HandshakeRTT > 0, Notice, Warning), Evidence: ev,
+			Title: "SYN-ACK retransmitted although the client had answered it: the ACK was lost",
 			Explanation: fmt.Sprintf("The server sent its SYN-ACK again (%s) although the client had acknowledged the first (frame %d): "+
 				"that ACK never reached the server's socket, so the server stayed in SYN_RECV until its SYN-ACK timer fired "+
 				"(Linux: 1 s, doubling, net.ipv4.tcp_synack_retries=5). The client was already ESTABLISHED and answered the retransmission "+
 				"again. The ACK was lost %s.%s",
 				frameList(sa, len(sa)), handshakeAck, where, cost),
-			Advice: "Nothing the applications can do: the network lost a packet. If it recurs, look for loss on the client-to-server " +
-				"path (interface errors, a congested or policed link); clients that speak first lose nothing, because their data repeats the ACK.",
+			Advice: lostACKAdvice,
 		}
-	case synAgain:
+	case len(synsAfter) > 0 && echoesFirst:
+		// The SYN-ACKs answered SYNs the client sent again because the
+		// first SYN-ACK had not reached it yet; its ACK of that first
+		// one shows it came, late.
+		ev.add(c.sent(client, synOnly, synMask, synsAfter...), c.pair(ClaimEchoes, client, first.Frame, sv.Offered.Frame))
+		d := first.Time.Sub(sv.Offered.Time)
+		ev.add(c.elapsed(sv.Offered.Frame, first.Frame, d))
 		return &Finding{
-			ID: "synack-retrans-lost-ack", Severity: Notice,
-			Frames: frames(append(sa, c.synFrames()...)...),
-			Title:  "SYN-ACK retransmitted: the first SYN-ACK did not reach the client",
-			Explanation: fmt.Sprintf("The client sent its SYN again (frame %d) after the server's SYN-ACK (frame %d): the SYN-ACK, not the "+
+			ID: "handshake-latency", Severity: Notice, Evidence: ev, weight: d.Seconds(),
+			Title: fmt.Sprintf("the SYN-ACK reached the client late: it sent its SYN again %s first", timesWord(len(synsAfter))),
+			Explanation: fmt.Sprintf("The server answered the SYN at once (frame %d), but the client sent its SYN again (%s) before "+
+				"that SYN-ACK reached it, and the server answered each with the same SYN-ACK (%s): a SYN that arrives in SYN_RECV draws "+
+				"the SYN-ACK again. The client's first ACK (frame %d, %s after the first SYN-ACK) echoes that first SYN-ACK's timestamp: it "+
+				"did arrive, late, so nothing was lost: the path from the server to the client delayed it by about as long as the client "+
+				"waited before resending its SYN.%s",
+				sv.Offered.Frame, frameList(synsAfter, len(synsAfter)), frameList(sa[1:], len(sa)-1), first.Frame, dur(d), cost),
+			Advice: "Look for queueing on the path towards the client (a congested link, a busy middlebox); a client whose SYN timer " +
+				"is shorter than the path's round trip resends every handshake.",
+		}
+	case len(synsAfter) > 0:
+		ev.add(c.sent(client, synOnly, synMask, synsAfter...))
+		return &Finding{
+			ID: "synack-retrans-lost-ack", Severity: Notice, Evidence: ev,
+			Title: "SYN-ACK retransmitted: the first SYN-ACK did not reach the client",
+			Explanation: fmt.Sprintf("The client sent its SYN again (%s) after the server's SYN-ACK (frame %d): the SYN-ACK, not the "+
 				"ACK, was lost on the way to the client, which stayed in SYN_SENT; both ends retried on their timers (%s).%s",
-				fc.AnsweredSYN.Frame, sv.Offered.Frame, frameList(sa, len(sa)), cost),
+				frameList(synsAfter, len(synsAfter)), sv.Offered.Frame, frameList(sa, len(sa)), cost),
 			Advice: "Nothing the applications can do: the network lost a packet on the server-to-client path.",
 		}
+	case handshakeAck == 0 && first.Seen() && first.Frame > firstRe && !cl.SentRST &&
+		(echoesFirst || fc.FirstNonSYNGap > 0):
+		// Next to the server or in the middle, an ACK lost before the
+		// capture point leaves its marks on the ACK that follows.
+		var marks []string
+		if echoesFirst {
+			ev.add(c.pair(ClaimEchoes, client, first.Frame, sv.Offered.Frame))
+			marks = append(marks, fmt.Sprintf("echoes the timestamp of the first SYN-ACK (frame %d), not of the one it answers: the client "+
+				"had received the first and acknowledged it", sv.Offered.Frame))
+		}
+		if fc.FirstNonSYNGap > 0 && fc.FirstNonSYNPrv != 0 {
+			ev.add(c.pair(ClaimIPIDSkipped, client, fc.FirstNonSYNPrv, first.Frame).withN(int64(fc.FirstNonSYNGap)))
+			marks = append(marks, fmt.Sprintf("carries an IP ID %s after the client's previous packet (frame %d): Linux numbers a "+
+				"connection's packets one by one, so the client sent %s the capture never saw",
+				count(fc.FirstNonSYNGap+1, "number"), fc.FirstNonSYNPrv, count(fc.FirstNonSYNGap, "packet")))
+		}
+		ev.add(c.sent(client, ackNoFlags, wire.ACK|wire.SYN|wire.RST, first.Frame))
+		return &Finding{
+			ID: "synack-retrans-lost-ack", Severity: Notice, Evidence: ev,
+			Title: "SYN-ACK retransmitted although the client had answered it: the ACK was lost before the capture point",
+			Explanation: fmt.Sprintf("The server sent its SYN-ACK again (%s): its SYN_RECV timer fired, so no ACK of the first had reached "+
+				"it. The client's first ACK in the capture (frame %d) %s. The client's ACK of the first SYN-ACK was lost on the way, before "+
+				"this capture point, and the server stayed in SYN_RECV until its timer resent the SYN-ACK (Linux: 1 s, doubling).%s",
+				frameList(sa, len(sa)), first.Frame, strings.Join(marks, ", and "), cost),
+			Advice: lostACKAdvice,
+		}
 	}
-	answer := "did not answer it at all"
-	if clientRST {
+	clientRST := cl.SentRST && cl.RSTFrame > firstRe && firstRe > 0
+	var answer string
+	switch {
+	case clientRST:
 		answer = fmt.Sprintf("answered it with RST (frame %d)", cl.RSTFrame)
+		ev.add(c.sent(client, wire.RST, rstMask, cl.RSTFrame))
+	case !first.Seen() || first.Frame < sv.Offered.Frame:
+		answer = "did not answer it at all"
+		ev.add(c.claim(ClaimSilent, client, sv.Offered.Frame))
+	default:
+		// It answered only after the SYN-ACK came again.
+		ev.add(c.sent(client, ackNoFlags, wire.ACK|wire.SYN|wire.RST, first.Frame), c.pair(ClaimQuiet, client, sv.Offered.Frame, firstRe))
+		return &Finding{
+			ID: "synack-retrans-lost-ack", Severity: Notice, Evidence: ev,
+			Title: "SYN-ACK retransmitted: the client answered only the second",
+			Explanation: fmt.Sprintf("The server sent its SYN-ACK again (%s) and the client sent nothing between the first and the second; "+
+				"its first answer is frame %d. The first SYN-ACK, or the client's answer to it, was lost on the way: a capture next to the "+
+				"client would tell which (an ACK there means it was the ACK).%s", frameList(sa, len(sa)), first.Frame, cost),
+			Advice: lostACKAdvice,
+		}
 	}
 	expl := fmt.Sprintf("The server sent its SYN-ACK again (%s) and the client %s: the client no longer knows this connection. "+
 		"Either a NAT between them dropped the mapping (common on long-RTT cellular paths with short NAT timeouts), so the SYN-ACK "+
@@ -183,15 +272,18 @@ func ruleSYNACKRetrans(x *env, c *Conn) *Finding {
 	if handshakeAck == 0 && c.Vantage == analyze.VantageServer {
 		expl += " The capture was taken next to the server, so the first SYN-ACK may have been lost before the client: the client's RST shows it had forgotten the connection by the time one arrived."
 	}
-	fs := frames(append(sa, cl.RSTFrame)...)
 	return &Finding{
-		ID: "synack-retrans-client-forgot", Severity: Error, Frames: fs,
+		ID: "synack-retrans-client-forgot", Severity: Error, Evidence: ev,
 		Title:       "SYN-ACK retransmitted and the client answered RST or nothing: it forgot the connection",
 		Explanation: expl,
 		Advice: "Check the client's connect timeout (too short for this path's RTT?) and any NAT between the hosts (its TCP timeouts for " +
 			"half-open connections); keepalives or a longer connect timeout on the client help.",
 	}
 }
+
+// lostACKAdvice is what to do about a handshake ACK the network lost.
+const lostACKAdvice = "Nothing the applications can do: the network lost a packet. If it recurs, look for loss on the client-to-server " +
+	"path (interface errors, a congested or policed link); clients that speak first lose nothing, because their data repeats the ACK."
 
 // handshakeAckFrame is the client's first ACK of the server's SYN-ACK.
 func (c *Conn) handshakeAckFrame() int {
@@ -222,10 +314,14 @@ func ruleHandshakeLatency(x *env, c *Conn) *Finding {
 	switch {
 	case fc.SYNs > 1 && fc.AnsweredSYN.Frame > fc.FirstSYN.Frame:
 		syns := c.synFrames()
+		var ev claims
+		ev.add(c.sent(client, synOnly, synMask, syns...), c.sent(server, synACK, synMask, sv.Offered.Frame),
+			c.claim(ClaimFirstFrom, server, sv.Offered.Frame), c.elapsed(fc.FirstSYN.Frame, sv.Offered.Frame, lost+answer),
+			c.elapsed(fc.AnsweredSYN.Frame, sv.Offered.Frame, answer))
 		return &Finding{
 			ID: "handshake-latency", Severity: severityIf(lost >= time.Second, Warning, Notice), weight: (lost + answer).Seconds(),
-			Frames: frames(append(syns, sv.Offered.Frame)...),
-			Title:  fmt.Sprintf("connect took %s: %s went unanswered first", dur(lost+answer), count(fc.SYNs-1, "SYN")),
+			Evidence: ev,
+			Title:    fmt.Sprintf("connect took %s: %s went unanswered first", dur(lost+answer), count(fc.SYNs-1, "SYN")),
 			Explanation: fmt.Sprintf("The client sent its SYN %d times (%s) before the server answered (frame %d, %s after the last SYN): "+
 				"the handshake took %s instead of one round trip, all of it the client's SYN timer (1 s, then doubling). "+
 				"Unanswered SYNs are lost on the way, or dropped by the server when its listen queue is full (the accept queue of an "+
@@ -235,7 +331,7 @@ func ruleHandshakeLatency(x *env, c *Conn) *Finding {
 			Advice: "On the server, check nstat -az TcpExtListenOverflows TcpExtListenDrops and the listener's backlog (ss -ltn shows Recv-Q/Send-Q); " +
 				"raise the backlog (listen(), net.core.somaxconn) or accept faster. If the server never saw the SYNs, look for loss on the path.",
 		}
-	case ref > 0 && answer > 3*ref && answer-ref > 20*time.Millisecond:
+	case ref > 0 && fc.AnsweredSYN.Seen() && answer > 3*ref && answer-ref > 20*time.Millisecond:
 		cause := "A kernel answers a SYN at once; a SYN proxy or load balancer that connects to the backend first, SYN cookies under load, or a busy host delays it."
 		if ref < time.Millisecond && answer > 20*ref {
 			cause = fmt.Sprintf("ACKs within %s cannot come from a host whose SYN-ACK takes %s: something next to the capture point "+
@@ -243,7 +339,9 @@ func ruleHandshakeLatency(x *env, c *Conn) *Finding {
 				"the SYN only once its own connection to the server was up.", dur(ref), dur(answer))
 		}
 		return &Finding{
-			ID: "handshake-latency", Severity: Notice, Frames: frames(fc.AnsweredSYN.Frame, sv.Offered.Frame), weight: answer.Seconds(),
+			ID: "handshake-latency", Severity: Notice, weight: answer.Seconds(),
+			Evidence: []Claim{c.sent(client, synOnly, synMask, fc.AnsweredSYN.Frame), c.sent(server, synACK, synMask, sv.Offered.Frame),
+				c.elapsed(fc.AnsweredSYN.Frame, sv.Offered.Frame, answer)},
 			Title: fmt.Sprintf("slow SYN-ACK: %s after the SYN, %s the data round trip", dur(answer), times(answer, ref)),
 			Explanation: fmt.Sprintf("The server answered the SYN (frame %d) after %s, while its ACKs of data came back within %s of the data: "+
 				"something between the capture point and the server's kernel spent %s on the SYN. %s",
@@ -276,8 +374,9 @@ func ruleSimultaneousOpen(x *env, c *Conn) *Finding {
 		return nil
 	}
 	return &Finding{
-		ID: "simultaneous-open", Severity: Info, Frames: frames(append(fs, c.Client.Offered.Frame, c.Server.Offered.Frame)...),
-		Title: "simultaneous open: both ends sent a SYN",
+		ID: "simultaneous-open", Severity: Info,
+		Evidence: []Claim{c.sent(client, synOnly, synMask, c.Client.Offered.Frame), c.sent(server, synOnly, synMask, c.Server.Offered.Frame)},
+		Title:    "simultaneous open: both ends sent a SYN",
 		Explanation: fmt.Sprintf("Both %s and %s sent a SYN before receiving the other's, so each answered with a SYN-ACK from "+
 			"SYN_SENT and went through SYN_RECV to ESTABLISHED (RFC 9293 section 3.5, figure 8). Nobody listens in a simultaneous "+
 			"open: both ends connect(). Which end tcplens calls the client is only the one whose SYN came first.",
@@ -291,7 +390,9 @@ func ruleFastOpen(x *env, c *Conn) *Finding {
 	if !co.TFO {
 		return nil
 	}
-	fs := frames(co.Frame, so.Frame)
+	tfo := c.claim(ClaimOptions, client, co.Frame).withN(int64(wire.HasFastOpen))
+	data := c.claim(ClaimData, client, co.Frame)
+	synack := c.sent(server, synACK, synMask, so.Frame)
 	switch {
 	case co.Data > 0 && c.Negotiated.TFO:
 		saved := ""
@@ -299,7 +400,7 @@ func ruleFastOpen(x *env, c *Conn) *Finding {
 			saved = fmt.Sprintf(": the request reached the server one round trip (%s) sooner than after a handshake", dur(r))
 		}
 		return &Finding{
-			ID: "tcp-fast-open", Severity: Info, Frames: fs,
+			ID: "tcp-fast-open", Severity: Info, Evidence: []Claim{tfo, data, synack, c.claim(ClaimAcked, client, co.Frame)},
 			Title: fmt.Sprintf("TCP Fast Open: %s of data on the SYN, accepted", bytesWord(uint64(co.Data))),
 			Explanation: fmt.Sprintf("The client's SYN (frame %d) carried a Fast Open cookie and %s of data, and the SYN-ACK (frame %d) "+
 				"acknowledged the data too (RFC 7413)%s. The server may answer before the handshake completes.",
@@ -308,7 +409,7 @@ func ruleFastOpen(x *env, c *Conn) *Finding {
 		}
 	case co.Data > 0 && so.Seen:
 		return &Finding{
-			ID: "tcp-fast-open", Severity: Notice, Frames: fs,
+			ID: "tcp-fast-open", Severity: Notice, Evidence: []Claim{tfo, data, synack},
 			Title: fmt.Sprintf("TCP Fast Open ignored: the server did not accept the %s on the SYN", bytesWord(uint64(co.Data))),
 			Explanation: fmt.Sprintf("The client's SYN (frame %d) carried a Fast Open option and %s of data, but the SYN-ACK (frame %d) "+
 				"acknowledged only the SYN: the server did not take the data (an invalid or expired cookie, Fast Open off on the server "+
@@ -319,7 +420,7 @@ func ruleFastOpen(x *env, c *Conn) *Finding {
 		}
 	case co.Data == 0 && so.TFO:
 		return &Finding{
-			ID: "tcp-fast-open", Severity: Info, Frames: fs,
+			ID: "tcp-fast-open", Severity: Info, Evidence: []Claim{tfo, synack, c.claim(ClaimOptions, server, so.Frame).withN(int64(wire.HasFastOpen))},
 			Title: "TCP Fast Open: the client asked for a cookie and got one",
 			Explanation: fmt.Sprintf("The client's SYN (frame %d) carried an empty Fast Open option, a cookie request, and the SYN-ACK "+
 				"(frame %d) returned a %d-byte cookie: the client's next connection to this server can carry data on its SYN.",
@@ -327,18 +428,18 @@ func ruleFastOpen(x *env, c *Conn) *Finding {
 			Advice: "Nothing to fix.",
 		}
 	}
+	ev := []Claim{tfo}
+	if so.Seen {
+		ev = append(ev, c.claim(ClaimOptions, server, so.Frame).withM(int64(wire.HasFastOpen)))
+	}
 	return &Finding{
-		ID: "tcp-fast-open", Severity: Info, Frames: fs,
+		ID: "tcp-fast-open", Severity: Info, Evidence: ev,
 		Title: "TCP Fast Open: the client asked for a cookie; the server gave none",
 		Explanation: fmt.Sprintf("The client's SYN (frame %d) carried a Fast Open option but no cookie came back: Fast Open is off on the "+
 			"server, or a middlebox removed the option.", co.Frame),
 		Advice: "Enable it on the server (net.ipv4.tcp_fastopen=3) if Fast Open is wanted.",
 	}
 }
-
-// synackTimer is the longest first SYN-ACK retransmission timer of the
-// stacks in use: 1 s in Linux and RFC 6298, 3 s in RFC 2988's stacks.
-const synackTimer = 3 * time.Second
 
 // cookieCompleted returns the transition that completed c's handshake when
 // the capture shows the server kept no state for it: its one SYN-ACK went
@@ -357,7 +458,7 @@ func (c *Conn) cookieCompleted() (tcp.Transition, bool) {
 		}
 		fs := &c.Facts.Server
 		answered := fs.Packets >= 2 && !(fs.RST.Seen() && fs.Packets == 2)
-		return t, answered && t.Time.Sub(sv.Offered.Time) >= synackTimer
+		return t, answered && t.Time.Sub(sv.Offered.Time) >= tcp.SYNACKTimer
 	}
 	return tcp.Transition{}, false
 }
@@ -389,8 +490,21 @@ func ruleSYNCookies(x *env, c *Conn) *Finding {
 			"(one of four values; with timestamps it keeps the window scale and SACK in the TSval's low bits), so this connection runs "+
 			"without %s.", strings.Join(lost, " and "), strings.Join(lost, " or "))
 	}
+	ev := []Claim{c.sent(client, synOnly, synMask, co.Frame), c.sent(server, synACK, synMask, so.Frame),
+		c.pair(ClaimQuiet, server, so.Frame, t.Frame), c.pair(ClaimQuiet, client, so.Frame, t.Frame), c.elapsed(so.Frame, t.Frame, t.Time.Sub(so.Time))}
+	if len(lost) > 0 && !so.Timestamps {
+		var offered wire.OptionSet
+		if co.SACK {
+			offered |= wire.HasSACKPermitted
+		}
+		if co.WindowScale >= 0 {
+			offered |= wire.HasWindowScale
+		}
+		ev = append(ev, c.claim(ClaimOptions, client, co.Frame).withN(int64(offered)),
+			c.claim(ClaimOptions, server, so.Frame).withN(int64(wire.HasMSS)).withM(int64(wire.HasSACKPermitted|wire.HasWindowScale|wire.HasTimestamps)))
+	}
 	return &Finding{
-		ID: "syn-cookies", Severity: sev, Frames: frames(co.Frame, so.Frame, t.Frame),
+		ID: "syn-cookies", Severity: sev, Evidence: ev,
 		Title:       fmt.Sprintf("SYN cookie: %s kept no state for the handshake", c.Server.Addr),
 		Explanation: strings.TrimSpace(b.String()),
 		Advice: "If cookies were not forced (tcp_syncookies=2), the listener's SYN queue overflowed: check nstat's TcpExtSyncookiesSent and " +
@@ -411,24 +525,31 @@ func ruleECN(x *env, c *Conn) *Finding {
 	if ce > 0 {
 		return ecnMarked(c)
 	}
-	fs := frames(co.Frame, so.Frame)
+	var ev claims
 	kind := "classic ECN (RFC 3168)"
 	if c.Negotiated.AccECN {
 		kind = "Accurate ECN"
 	}
 	var b strings.Builder
 	switch {
-	case c.Negotiated.ECN || c.Negotiated.AccECN:
+	case c.Negotiated.AccECN:
+		ev.add(c.sent(client, wire.SYN|wire.ECE|wire.CWR, synMask|wire.ECE|wire.CWR, co.Frame), c.sent(server, synACK, synMask, so.Frame))
+		fmt.Fprintf(&b, "The handshake (frames %d and %d) negotiated %s: routers may mark packets CE (congestion experienced) instead of dropping them. ", co.Frame, so.Frame, kind)
+	case c.Negotiated.ECN:
+		ev.add(c.sent(client, wire.SYN|wire.ECE|wire.CWR, synMask|wire.ECE|wire.CWR, co.Frame), c.sent(server, synACK|wire.ECE, synMask|wire.ECE, so.Frame))
 		fmt.Fprintf(&b, "The handshake (frames %d and %d) negotiated %s: routers may mark packets CE (congestion experienced) instead of dropping them. ", co.Frame, so.Frame, kind)
 	case offered && so.Seen:
+		ev.add(c.sent(client, wire.SYN|wire.ECE|wire.CWR, synMask|wire.ECE|wire.CWR, co.Frame), c.sent(server, synACK, synMask|wire.ECE, so.Frame))
 		fmt.Fprintf(&b, "The client offered ECN on its SYN (frame %d) and the server declined it (frame %d): Linux servers accept ECN only with net.ipv4.tcp_ecn=1 or 2 (2, the default, accepts it when asked), so the server's stack has it off or a middlebox cleared the bits. ", co.Frame, so.Frame)
+	case offered:
+		ev.add(c.sent(client, wire.SYN|wire.ECE|wire.CWR, synMask|wire.ECE|wire.CWR, co.Frame))
 	}
 	if ect := fc.ECT + fsv.ECT; ect > 0 {
 		fmt.Fprintf(&b, "%s carried an ECT codepoint. ", count(ect, "packet"))
 	}
 	if ece > 0 {
 		eceFrames := append(append([]int(nil), fc.ECE.Frames...), fsv.ECE.Frames...)
-		fs = frames(append(fs, eceFrames...)...)
+		ev.add(c.sent(client, wire.ECE, wire.ECE|wire.SYN, fc.ECE.Frames...), c.sent(server, wire.ECE, wire.ECE|wire.SYN, fsv.ECE.Frames...))
 		fmt.Fprintf(&b, "%s echoed congestion back with ECE (%s)", count(ece, "segment"), frameList(frames(eceFrames...), ece))
 		if cwr := fc.CWR.N + fsv.CWR.N; cwr > 0 {
 			fmt.Fprintf(&b, " and the sender answered CWR %s, having reduced its congestion window", timesWord(cwr))
@@ -443,7 +564,7 @@ func ruleECN(x *env, c *Conn) *Finding {
 		title = "ECN: congestion echoed (ECE)"
 	}
 	return &Finding{
-		ID: "ecn", Severity: Info, Frames: fs, Title: title,
+		ID: "ecn", Severity: Info, Evidence: ev, Title: title,
 		Explanation: strings.TrimSpace(b.String()),
 		Advice:      "Nothing to fix: ECN lets a congested queue slow the sender without a loss.",
 	}
@@ -489,8 +610,10 @@ func ecnMarked(c *Conn) *Finding {
 			}
 		}
 	}
+	var ev claims
+	ev.add(c.claim(ClaimCE, snd, firstCE), c.sent(snd.other(), wire.ECE, wire.ECE|wire.SYN, echo), c.sent(snd, wire.CWR, wire.CWR|wire.SYN, cwr))
 	return &Finding{
-		ID: "ecn", Severity: Notice, Frames: frames(firstCE, echo, cwr),
+		ID: "ecn", Severity: Notice, Evidence: ev,
 		Title:       fmt.Sprintf("ECN: %s marked congestion experienced", count(ce, "packet")),
 		Explanation: strings.TrimSpace(b.String()),
 		Advice: "Nothing to fix in the endpoints: ECN let a congested queue slow the sender without a loss. The marks say the path is " +

@@ -30,6 +30,11 @@ type hostEntry struct {
 type ttlRange struct {
 	min, max uint8
 	n        int
+	// The IP ID of the host's latest packet, and whose it was: a gap in
+	// one connection's IP IDs that another connection's packet fills is
+	// a counter the host shares, not a loss.
+	lastIPID uint16
+	lastSide *SideFacts
 }
 
 func newHostTable() hostTable { return hostTable{ttl: make(map[netip.Addr]*ttlRange)} }

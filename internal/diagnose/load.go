@@ -281,7 +281,7 @@ func ruleSYNFlood(x *env) []Finding {
 		b.WriteString("A flood of half-open connections fills the listener's SYN queue, after which real clients' SYNs are dropped (their connect() takes seconds).")
 		b.WriteString(x.services.lowerBound())
 		out = append(out, Finding{
-			ID: "syn-flood", Severity: Error, Frames: frames(ev...),
+			ID: "syn-flood", Severity: Error, Evidence: []Claim{{Kind: ClaimSent, Frames: frames(ev...), To: addr, Flags: synOnly, Mask: synMask}},
 			Title:       fmt.Sprintf("SYN flood: %d of %d connection attempts to %s never completed", s.halfOpen, s.attempts, addr),
 			Explanation: b.String(),
 			Advice: "Keep SYN cookies on (net.ipv4.tcp_syncookies=1, the default), size the SYN backlog (net.ipv4.tcp_max_syn_backlog) and " +
@@ -414,7 +414,7 @@ func ruleTimeWaitPressure(x *env) []Finding {
 			fmt.Fprintf(&b, " (The capture held more than %d client-service pairs and tcplens counted only the busiest, so these counts are lower bounds.)", maxPairs)
 		}
 		out = append(out, Finding{
-			ID: "time-wait-pressure", Severity: Warning, Frames: frames(fs...),
+			ID: "time-wait-pressure", Severity: Warning, Evidence: []Claim{{Kind: ClaimSent, Frames: frames(fs...), To: k.server}},
 			Title:       fmt.Sprintf("TIME_WAIT pressure: %d short connections from %s to %s", g.n, k.client, k.server),
 			Explanation: b.String(),
 			Advice: "Reuse connections (HTTP keep-alive, connection pools) instead of opening one per request; spread clients over " +

@@ -7,53 +7,133 @@ import (
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/event"
+	"github.com/tcplens/tcplens/internal/wire"
 )
 
 // perSide builds one sentence per end that shows something, and gathers
-// the evidence frames.
-func (c *Conn) perSide(show func(r role, s *analyze.Side, f *SideFacts) (string, []int)) (string, []int) {
+// the claims behind them.
+func (c *Conn) perSide(show func(r role, s *analyze.Side, f *SideFacts) (string, []Claim)) (string, []Claim) {
 	var parts []string
-	var fs []int
+	var ev claims
 	for _, r := range []role{client, server} {
 		s, f := c.side(r)
-		if text, ev := show(r, s, f); text != "" {
+		if text, cs := show(r, s, f); text != "" {
 			parts = append(parts, text)
-			fs = append(fs, ev...)
+			ev.add(cs...)
 		}
 	}
-	return strings.Join(parts, " "), frames(fs...)
+	return strings.Join(parts, " "), ev
+}
+
+// Linux's smallest retransmission timeout (TCP_RTO_MIN): a sender that
+// waits this long with nothing acknowledged waited for its timer.
+const rtoMin = 200 * time.Millisecond
+
+// upstreamResends are a side's packets that came after IP IDs the
+// capture point never saw, in order and after a pause: the data of a
+// packet lost before the capture point, sent again. The pause tells how:
+// at least the smallest retransmission timeout (rto), or less, a tail
+// loss probe.
+func (c *Conn) upstreamResends(f *SideFacts, rto bool) []IPIDGap {
+	// Where the capture missed packets itself, a skipped IP ID may be
+	// one of those.
+	if !f.IPIDTrusted() || !f.Complete() {
+		return nil
+	}
+	var out []IPIDGap
+	for _, g := range f.IPIDGaps {
+		if !g.Data || g.Fill {
+			continue
+		}
+		pause := g.At.Time.Sub(g.Prev.Time)
+		probe := pause < rtoMin && (c.rtt() == 0 || pause >= c.rtt()+c.rtt()/2)
+		if (rto && pause >= rtoMin) || (!rto && probe) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// gapClaims are the claims of IP ID gaps: the two packets and the
+// numbers between, and the pause between them.
+func (c *Conn) gapClaims(r role, gs []IPIDGap, pause bool) []Claim {
+	var out []Claim
+	for _, g := range gs {
+		out = append(out, c.pair(ClaimIPIDSkipped, r, g.Prev.Frame, g.At.Frame).withN(int64(g.Missing)))
+		if pause {
+			out = append(out, c.elapsed(g.Prev.Frame, g.At.Frame, g.At.Time.Sub(g.Prev.Time)))
+		}
+	}
+	return out
+}
+
+func gapFrames(gs []IPIDGap) []int {
+	out := make([]int, len(gs))
+	for i, g := range gs {
+		out[i] = g.At.Frame
+	}
+	return out
 }
 
 func ruleRTO(x *env, c *Conn) *Finding {
+	var upC, upS []IPIDGap
 	if c.Client.Retrans.RTO+c.Server.Retrans.RTO == 0 {
-		return nil
+		upC, upS = c.upstreamResends(&c.Facts.Client, true), c.upstreamResends(&c.Facts.Server, true)
+		if len(upC)+len(upS) == 0 {
+			return nil
+		}
 	}
 	rtt := c.rtt()
 	var total time.Duration
-	text, fs := c.perSide(func(r role, s *analyze.Side, f *SideFacts) (string, []int) {
-		n := s.Retrans.RTO
-		if n == 0 {
+	n := 0
+	text, ev := c.perSide(func(r role, s *analyze.Side, f *SideFacts) (string, []Claim) {
+		if k := s.Retrans.RTO; k > 0 {
+			n += k
+			e := f.Kind(event.RTORetransmission)
+			total += f.RTOWaitTotal
+			w := fmt.Sprintf("%s resent data %s after a retransmission timeout (%s); the longest wait was %s (frame %d)",
+				capitalise(c.who(r)), timesWord(k), frameList(e.Frames, e.N), dur(f.RTOWorstWait), f.RTOWorst.Frame)
+			if rtt > 0 {
+				w += fmt.Sprintf(", %s the %s RTT", times(f.RTOWorstWait, rtt), dur(rtt))
+			}
+			if f.RTOWorstRTO > 0 {
+				w += fmt.Sprintf(", against the %s RTO the sender would compute", dur(f.RTOWorstRTO))
+			}
+			return w + ".", append(c.resent(r, e.Frames...), c.claim(ClaimNotAckedBefore, r, e.Frames...))
+		}
+		up := upC
+		if r == server {
+			up = upS
+		}
+		if len(up) == 0 {
 			return "", nil
 		}
-		ev := f.Kind(event.RTORetransmission)
-		total += f.RTOWaitTotal
-		w := fmt.Sprintf("%s resent data %s after a retransmission timeout (%s); the longest wait was %s (frame %d)",
-			capitalise(c.who(r)), timesWord(n), frameList(ev.Frames, ev.N), dur(f.RTOWorstWait), f.RTOWorst.Frame)
-		if rtt > 0 {
-			w += fmt.Sprintf(", %s the %s RTT", times(f.RTOWorstWait, rtt), dur(rtt))
+		n += len(up)
+		var worst time.Duration
+		for _, g := range up {
+			p := g.At.Time.Sub(g.Prev.Time)
+			total += p
+			worst = max(worst, p)
 		}
-		if f.RTOWorstRTO > 0 {
-			w += fmt.Sprintf(", against the %s RTO the sender would compute", dur(f.RTOWorstRTO))
-		}
-		return w + ".", ev.Frames
+		return fmt.Sprintf("%s sent data %s (%s) after a silence of at least the smallest retransmission timeout (200 ms on Linux; "+
+			"the longest %s) with IP IDs skipped just before: packets of its never reached the capture point, and it sent their data "+
+			"again when its retransmission timer fired; this capture, downstream of the loss, sees the resend as the first copy.",
+			capitalise(c.who(r)), timesWord(len(up)), frameList(gapFrames(up), len(up)), dur(worst)), c.gapClaims(r, up, true)
 	})
 	sev := Notice
 	if total >= 200*time.Millisecond || (rtt > 0 && total >= 10*rtt) {
 		sev = Warning
 	}
+	for _, r := range []role{client, server} {
+		if s, _ := c.side(r); s.Packets == 0 {
+			text += fmt.Sprintf(" The capture holds no packet from %s at all: whether the data was lost, or %s is down or its "+
+				"answers take another path, it cannot tell.", c.who(r), s.Addr)
+			ev = append(ev, c.claim(ClaimSilent, r))
+		}
+	}
 	return &Finding{
-		ID: "rto-retransmission", Severity: sev, Frames: fs, weight: total.Seconds(),
-		Title: fmt.Sprintf("%s: the sender waited out the timer, %s lost", count(c.Client.Retrans.RTO+c.Server.Retrans.RTO, "RTO retransmission"), dur(total)),
+		ID: "rto-retransmission", Severity: sev, Evidence: ev, weight: total.Seconds(),
+		Title: fmt.Sprintf("%s: the sender waited out the timer, %s lost", count(n, "RTO retransmission"), dur(total)),
 		Explanation: text + fmt.Sprintf(" No duplicate ACKs or SACKs told the sender of the loss sooner, so it sat idle until its timer "+
 			"fired (at least 200 ms on Linux, doubling at each repeat): RTO retransmissions cost %s in all. This is what a loss at the "+
 			"end of a flight, or of a window too small to draw three duplicate ACKs, costs; fast retransmission would have taken about one RTT.", dur(total)),
@@ -63,23 +143,39 @@ func ruleRTO(x *env, c *Conn) *Finding {
 }
 
 func ruleTailLossProbe(x *env, c *Conn) *Finding {
+	var upC, upS []IPIDGap
 	if c.Client.Retrans.TailLossProbe+c.Server.Retrans.TailLossProbe == 0 {
-		return nil
+		upC, upS = c.upstreamResends(&c.Facts.Client, false), c.upstreamResends(&c.Facts.Server, false)
+		if len(upC)+len(upS) == 0 {
+			return nil
+		}
 	}
-	text, fs := c.perSide(func(r role, s *analyze.Side, f *SideFacts) (string, []int) {
-		ev := f.Kind(event.TailLossProbe)
-		if ev.N == 0 {
+	n := 0
+	text, ev := c.perSide(func(r role, s *analyze.Side, f *SideFacts) (string, []Claim) {
+		if e := f.Kind(event.TailLossProbe); e.N > 0 {
+			n += e.N
+			w := fmt.Sprintf("%s resent the last segment of a flight %s (%s) instead of waiting for its retransmission timeout",
+				capitalise(c.who(r)), timesWord(e.N), frameList(e.Frames, e.N))
+			if s.RTT.RTO > 0 {
+				w += fmt.Sprintf(" (%s; its RTO was %s)", c.rttWords(), dur(s.RTT.RTO))
+			}
+			return w + ".", c.resent(r, e.Frames...)
+		}
+		up := upC
+		if r == server {
+			up = upS
+		}
+		if len(up) == 0 {
 			return "", nil
 		}
-		w := fmt.Sprintf("%s resent the last segment of a flight %s (%s) instead of waiting for its retransmission timeout",
-			capitalise(c.who(r)), timesWord(ev.N), frameList(ev.Frames, ev.N))
-		if s.RTT.RTO > 0 {
-			w += fmt.Sprintf(" (%s; its RTO was %s)", c.rttWords(), dur(s.RTT.RTO))
-		}
-		return w + ".", ev.Frames
+		n += len(up)
+		return fmt.Sprintf("%s sent data %s (%s) after a silence of one and a half to a few round trips (%s), shorter than any "+
+			"retransmission timeout, with IP IDs skipped just before: the tail of a flight never reached the capture point, and the "+
+			"sender probed with it again; this capture, downstream of the loss, sees the probe as the first copy.",
+			capitalise(c.who(r)), timesWord(len(up)), frameList(gapFrames(up), len(up)), c.rttWords()), c.gapClaims(r, up, true)
 	})
 	return &Finding{
-		ID: "tail-loss-probe", Severity: Notice, Frames: fs, weight: float64(c.Client.Retrans.TailLossProbe + c.Server.Retrans.TailLossProbe),
+		ID: "tail-loss-probe", Severity: Notice, Evidence: ev, weight: float64(n),
 		Title: "tail loss probe: the last segment resent after about two RTTs",
 		Explanation: text + " Linux's tail loss probe (RFC 8985) fires about two smoothed RTTs after the last transmission when no ACK " +
 			"came: if the tail of a flight was lost, the probe draws a SACK that triggers fast recovery, so a loss costs a few RTTs " +
@@ -92,21 +188,23 @@ func ruleFastRetransmission(x *env, c *Conn) *Finding {
 	if c.Client.Retrans.Fast+c.Server.Retrans.Fast == 0 {
 		return nil
 	}
-	text, fs := c.perSide(func(r role, s *analyze.Side, f *SideFacts) (string, []int) {
-		ev := f.Kind(event.FastRetransmission)
-		if ev.N == 0 {
+	text, ev := c.perSide(func(r role, s *analyze.Side, f *SideFacts) (string, []Claim) {
+		e := f.Kind(event.FastRetransmission)
+		if e.N == 0 {
 			return "", nil
 		}
 		_, pf := c.side(r.other())
 		dup := pf.Kind(event.DuplicateAck)
-		w := fmt.Sprintf("%s resent %s (%s) on the evidence of duplicate ACKs or SACK blocks", capitalise(c.who(r)), count(ev.N, "segment"), frameList(ev.Frames, ev.N))
+		w := fmt.Sprintf("%s resent %s (%s) on the evidence of duplicate ACKs or SACK blocks", capitalise(c.who(r)), count(e.N, "segment"), frameList(e.Frames, e.N))
+		cs := c.resent(r, e.Frames...)
 		if dup.N > 0 {
 			w += fmt.Sprintf(" (the peer sent %s, from frame %d)", count(dup.N, "duplicate ACK"), dup.Frames[0])
+			cs = append(cs, c.sent(r.other(), wire.ACK, wire.ACK|wire.SYN|wire.RST, dup.Frames[0]))
 		}
-		return w + ".", ev.Frames
+		return w + ".", cs
 	})
 	return &Finding{
-		ID: "fast-retransmission", Severity: Notice, Frames: fs, weight: float64(c.Client.Retrans.Fast + c.Server.Retrans.Fast),
+		ID: "fast-retransmission", Severity: Notice, Evidence: ev, weight: float64(c.Client.Retrans.Fast + c.Server.Retrans.Fast),
 		Title: "fast retransmission: losses repaired on duplicate ACKs, within a round trip or so",
 		Explanation: text + " Fast retransmit (RFC 5681, with SACK RFC 6675) resends a segment as soon as three duplicate ACKs or a " +
 			"SACK show later data arrived: the loss costs about one round trip, not a timeout, and the sender halves its congestion " +
@@ -125,24 +223,30 @@ func ruleSpurious(x *env, c *Conn) *Finding {
 	if data == 0 && c.simultaneousOpen() {
 		return nil // the crossing SYN-ACKs draw D-SACKs: expected, not a loss
 	}
-	text, fs := c.perSide(func(r role, s *analyze.Side, f *SideFacts) (string, []int) {
-		ev := f.Kind(event.SpuriousRetransmission)
+	text, ev := c.perSide(func(r role, s *analyze.Side, f *SideFacts) (string, []Claim) {
+		e := f.Kind(event.SpuriousRetransmission)
 		_, pf := c.side(r.other())
 		dsack := pf.Kind(event.DSACK)
-		if ev.N == 0 && dsack.N == 0 {
+		if e.N == 0 && dsack.N == 0 {
 			return "", nil
 		}
 		var w []string
-		if ev.N > 0 {
-			w = append(w, fmt.Sprintf("%s resent %s the receiver had already acknowledged (%s)", capitalise(c.who(r)), count(ev.N, "segment"), frameList(ev.Frames, ev.N)))
+		var cs []Claim
+		if e.N > 0 {
+			w = append(w, fmt.Sprintf("%s resent %s the receiver had already acknowledged (%s)", capitalise(c.who(r)), count(e.N, "segment"), frameList(e.Frames, e.N)))
+			cs = append(cs, c.claim(ClaimAckedBefore, r, e.Frames...))
 		}
 		if dsack.N > 0 {
 			w = append(w, fmt.Sprintf("%s reported data received twice with D-SACK %s (%s)", capitalise(c.who(r.other())), timesWord(dsack.N), frameList(dsack.Frames, dsack.N)))
+			cs = append(cs, c.claim(ClaimSent, r.other(), dsack.Frames...))
 		}
-		return strings.Join(w, "; ") + ".", append(append([]int(nil), ev.Frames...), dsack.Frames...)
+		return strings.Join(w, "; ") + ".", cs
 	})
+	if len(ev) == 0 {
+		return nil
+	}
 	return &Finding{
-		ID: "spurious-retransmission", Severity: Notice, Frames: fs, weight: float64(n + data),
+		ID: "spurious-retransmission", Severity: Notice, Evidence: ev, weight: float64(n + data),
 		Title: "spurious retransmissions: data resent that had arrived",
 		Explanation: text + " The data was not lost: the sender's timer fired too early (the RTT jumped, or ACKs were lost or " +
 			"delayed), or reordering looked like loss. Each costs bandwidth, and a congestion-window reduction unless the sender " +
@@ -152,45 +256,108 @@ func ruleSpurious(x *env, c *Conn) *Finding {
 }
 
 func rulePacketLoss(x *env, c *Conn) *Finding {
-	seen := c.Facts.Client.RetransSeen.N + c.Facts.Server.RetransSeen.N
-	unseen := c.Facts.Client.RetransUnseen.N + c.Facts.Server.RetransUnseen.N
-	holes := c.Facts.Client.Kind(event.LostSegment).N + c.Facts.Server.Kind(event.LostSegment).N
-	if seen+unseen+holes == 0 {
+	fc, fs := &c.Facts.Client, &c.Facts.Server
+	gaps := func(f *SideFacts) int {
+		if f.IPIDTrusted() && f.Complete() {
+			return f.IPIDMissing
+		}
+		return 0
+	}
+	if fc.LostSeen.N+fs.LostSeen.N+fc.Kind(event.LostSegment).N+fs.Kind(event.LostSegment).N+gaps(fc)+gaps(fs) == 0 {
 		return nil
 	}
 	var worst float64
 	var worstWords string
-	text, fs := c.perSide(func(r role, s *analyze.Side, f *SideFacts) (string, []int) {
-		_, pf := c.side(r.other())
-		lostAfter := f.RetransSeen.N - max(f.Kind(event.SpuriousRetransmission).N, pf.Kind(event.DSACK).N)
-		lostBefore := f.Kind(event.LostSegment).N
+	text, ev := c.perSide(func(r role, s *analyze.Side, f *SideFacts) (string, []Claim) {
+		peer, pf := c.side(r.other())
+		lostAfter := f.LostSeen.N - pf.Kind(event.DSACK).N
+		if peer.Packets == 0 {
+			// Data sent again to an end the capture never saw says
+			// the sender had no answer: a loss, a dead peer or a peer
+			// whose answers take another path look the same.
+			lostAfter = 0
+		}
+		complete := f.Complete()
+		holes := f.Kind(event.LostSegment)
+		// Before the capture point: the holes the capture saw filled
+		// later (when it missed nothing itself) and the IP IDs it never
+		// saw, whichever tells of more.
+		lostBefore := 0
+		if complete {
+			// A hole held at least one segment, and at least as many
+			// as its bytes fill of the largest the side may send (its
+			// peer's MSS, or the largest it was seen to send).
+			lostBefore = holes.N
+			mss := c.Negotiated.MSSClient
+			if r == server {
+				mss = c.Negotiated.MSSServer
+			}
+			if seg := uint64(max(f.MaxPayload, int(mss), 1)); f.cover.opened > 0 {
+				lostBefore = max(lostBefore, int((f.cover.openedBytes+seg-1)/seg))
+			}
+		}
+		if g := gaps(f); g > lostBefore {
+			lostBefore = g
+		}
 		if lostAfter <= 0 && lostBefore == 0 {
 			return "", nil
 		}
-		// Every transmission the capture saw or inferred, retransmissions
-		// included: each loss cost one of them.
-		sent := max(f.DataSegments, 1) + lostBefore
-		lost := max(lostAfter, 0) + lostBefore
-		rate := float64(lost) / float64(sent)
-		if rate > worst {
-			worst = rate
-			worstWords = fmt.Sprintf("%d of the %s's %s lost (%.1f%%)", lost, r, count(sent, "data segment"), 100*rate)
-		}
 		var w []string
+		var cs []Claim
 		if lostAfter > 0 {
-			w = append(w, fmt.Sprintf("%s after the capture point (the capture saw them, then saw them sent again: %s)",
-				count(lostAfter, "segment"), frameList(f.RetransSeen.Frames, f.RetransSeen.N)))
+			w = append(w, fmt.Sprintf("%s after the capture point (the capture saw them, then saw them sent again before the %s "+
+				"had acknowledged them: %s)", count(lostAfter, "segment"), r.other(), frameList(f.LostSeen.Frames, f.LostSeen.N)))
+			cs = append(cs, c.claim(ClaimRetransmitted, r, f.LostSeen.Frames...), c.claim(ClaimNotAckedBefore, r, f.LostSeen.Frames...))
 		}
 		if lostBefore > 0 {
-			lb := f.Kind(event.LostSegment)
-			w = append(w, fmt.Sprintf("%s before it (the capture shows a hole in the sequence before %s)", count(lostBefore, "segment"), frameList(lb.Frames, lb.N)))
+			var how []string
+			if complete && holes.N > 0 {
+				open, openBytes := f.cover.unfilled()
+				hole := fmt.Sprintf("a hole in the sequence before %s", frameList(holes.Frames, holes.N))
+				if holes.N > 1 {
+					hole = fmt.Sprintf("holes in the sequence before %s", frameList(holes.Frames, holes.N))
+				}
+				switch {
+				case f.cover.overflow:
+				case open == 0:
+					hole += ", filled later"
+				case open == f.cover.opened:
+					hole += fmt.Sprintf(" that no captured packet ever filled (%s): they never reached the capture point, "+
+						"and the peer never acknowledged them", bytesWord(openBytes))
+				default:
+					hole += fmt.Sprintf(", %d of them never filled (%s)", open, bytesWord(openBytes))
+				}
+				how = append(how, hole)
+				cs = append(cs, c.claim(ClaimHole, r, holes.Frames...), c.claim(ClaimComplete, r))
+			}
+			if g := gaps(f); g > 0 {
+				how = append(how, fmt.Sprintf("IP IDs skipped %s (%s): Linux numbers a connection's packets one by one, so "+
+					"these never reached the capture point", count(g, "number"), frameList(gapFrames(f.IPIDGaps), len(f.IPIDGaps))))
+				cs = append(cs, c.gapClaims(r, f.IPIDGaps, false)...)
+			}
+			w = append(w, fmt.Sprintf("%s before it (%s)", count(lostBefore, "packet"), strings.Join(how, "; ")))
 		}
 		toward := "server"
 		if r == server {
 			toward = "client"
 		}
-		return fmt.Sprintf("Of the %s's data, %s was lost on the way to the %s: %s.", r, fmt.Sprintf("%.1f%%", 100*rate), toward, strings.Join(w, "; ")),
-			append(append([]int(nil), f.RetransSeen.Frames...), f.Kind(event.LostSegment).Frames...)
+		lead := fmt.Sprintf("Some of the %s's data was lost on the way to the %s", r, toward)
+		if complete {
+			// Every transmission the capture saw or inferred,
+			// retransmissions included: each loss cost one of them.
+			sent := max(f.DataSegments, 1) + lostBefore
+			lost := max(lostAfter, 0) + lostBefore
+			rate := float64(lost) / float64(sent)
+			if rate > worst {
+				worst = rate
+				worstWords = fmt.Sprintf("%d of the %s's %s lost (%.1f%%)", lost, r, count(sent, "data segment"), 100*rate)
+			}
+			lead = fmt.Sprintf("Of the %s's data, %.1f%% was lost on the way to the %s", r, 100*rate, toward)
+			cs = append(cs, c.claim(ClaimDataSegments, r).withN(int64(f.DataSegments)), c.claim(ClaimComplete, r))
+		} else if worstWords == "" {
+			worstWords = fmt.Sprintf("the %s's data lost on the way (the capture itself missed some: no rate)", r)
+		}
+		return lead + ": " + strings.Join(w, "; ") + ".", cs
 	})
 	if text == "" {
 		return nil
@@ -204,16 +371,16 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 	case analyze.VantageMiddle:
 		where = "The capture was taken on the path: a loss after the capture point happened between it and the receiver, a hole between the sender and it."
 	}
-	acked := c.Facts.Client.Kind(event.AckLostSegment).N + c.Facts.Server.Kind(event.AckLostSegment).N
-	if acked > 0 {
-		where += fmt.Sprintf(" %s acknowledged data the capture never saw: the capture itself dropped packets (or saw only one path), so not every hole is a network loss.", count(acked, "segment"))
+	if unseen := fc.AckedUnseen + fs.AckedUnseen; unseen > 0 {
+		where += fmt.Sprintf(" The receivers acknowledged %s the capture never saw: the capture itself dropped packets (or saw only one "+
+			"path), so its holes are not counted as losses and no loss rate is given for that data (see capture-incomplete).", bytesWord(unseen))
 	}
 	sev := Notice
 	if worst >= 0.02 {
 		sev = Warning
 	}
 	return &Finding{
-		ID: "packet-loss", Severity: sev, Frames: fs, weight: worst,
+		ID: "packet-loss", Severity: sev, Evidence: ev, weight: worst,
 		Title:       "packet loss: " + worstWords,
 		Explanation: text + " " + where,
 		Advice: "Narrow the loss down with captures at more points, and look at interface error and drop counters (ip -s link, " +

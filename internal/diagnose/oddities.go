@@ -2,8 +2,10 @@ package diagnose
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/tcplens/tcplens/internal/event"
+	"github.com/tcplens/tcplens/internal/wire"
 )
 
 // kindRule builds a finding from one analysis kind's evidence on either
@@ -24,7 +26,7 @@ func rulePAWS(x *env, c *Conn) *Finding {
 		return nil
 	}
 	return &Finding{
-		ID: "paws-drop", Severity: Warning, Frames: ev.Frames, weight: float64(ev.N),
+		ID: "paws-drop", Severity: Warning, Evidence: []Claim{c.claim(ClaimSent, r, ev.Frames...)}, weight: float64(ev.N),
 		Title: fmt.Sprintf("%s from %s carried an old timestamp: PAWS drops them", count(ev.N, "segment"), c.who(r)),
 		Explanation: fmt.Sprintf("%s sent %s (%s) whose TSval is older than the last one its peer accepted (TS.Recent): PAWS "+
 			"(RFC 7323) makes the receiver drop them silently, so to the sender they look lost and are retransmitted in vain. "+
@@ -42,7 +44,7 @@ func ruleBadChecksum(x *env, c *Conn) *Finding {
 		return nil
 	}
 	return &Finding{
-		ID: "bad-checksum", Severity: Warning, Frames: ev.Frames, weight: float64(ev.N),
+		ID: "bad-checksum", Severity: Warning, Evidence: []Claim{c.claim(ClaimBadChecksum, r, ev.Frames...)}, weight: float64(ev.N),
 		Title: fmt.Sprintf("%s from %s with a wrong TCP checksum", count(ev.N, "segment"), c.who(r)),
 		Explanation: fmt.Sprintf("%s (%s) from %s failed the TCP checksum over the pseudo-header, and not in the way checksum "+
 			"offload at the capturing host explains: the receiver drops them, so they count as lost. The packet was corrupted after "+
@@ -59,7 +61,7 @@ func ruleUrgent(x *env, c *Conn) *Finding {
 			continue
 		}
 		return &Finding{
-			ID: "urgent-data", Severity: Notice, Frames: f.Urgent.Frames, weight: float64(f.Urgent.N),
+			ID: "urgent-data", Severity: Notice, Evidence: []Claim{c.sent(r, wire.URG, wire.URG, f.Urgent.Frames...)}, weight: float64(f.Urgent.N),
 			Title: fmt.Sprintf("%s from %s set URG", count(f.Urgent.N, "segment"), c.who(r)),
 			Explanation: fmt.Sprintf("%s (%s) carried the URG flag and an urgent pointer: TCP's out-of-band data, used by telnet "+
 				"and rlogin for interrupts and by FTP's ABOR, and almost nothing else. Stacks disagree on where urgent data ends "+
@@ -76,20 +78,32 @@ func ruleKeepalive(x *env, c *Conn) *Finding {
 	if !ok {
 		return nil
 	}
-	_, pf := c.side(r.other())
-	answers := pf.Kind(event.KeepAliveAck)
+	_, f := c.side(r)
 	interval := ""
 	if gap := c.Facts.MaxGap; gap > 0 {
 		interval = fmt.Sprintf(" The longest silence on the connection was %s.", dur(gap))
 	}
+	// Answered means the peer sent anything after a probe before the
+	// prober sent again: alive.
+	cs := claims{c.claim(ClaimSent, r, ev.Frames...)}
 	sev := Info
-	answered := fmt.Sprintf("each answered by an ACK (%s): the peer is alive", frameList(answers.Frames, answers.N))
-	if answers.N == 0 {
+	var answered string
+	yes, no := f.ProbeAnswered, f.ProbeUnanswered
+	switch {
+	case no.N == 0:
+		answered = fmt.Sprintf("each answered by the peer (%s): the peer is alive", frameList(yes.Frames, yes.N))
+		cs.add(c.claim(ClaimAnswered, r, ev.Frames...), c.claim(ClaimSent, r.other(), yes.Frames...))
+	case yes.N == 0:
 		sev = Notice
 		answered = "and none was answered: the peer or the path is gone, and the sender will give up after its probe count"
+		cs.add(c.claim(ClaimUnanswered, r, ev.Frames...))
+	default:
+		answered = fmt.Sprintf("%s answered by the peer (%s) and %s not (%s)", count(yes.N, "probe"), frameList(yes.Frames, yes.N),
+			count(no.N, "probe"), frameList(no.Frames, no.N))
+		cs.add(c.claim(ClaimSent, r.other(), yes.Frames...), c.claim(ClaimUnanswered, r, no.Frames...))
 	}
 	return &Finding{
-		ID: "keepalive", Severity: sev, Frames: frames(append(ev.Frames, answers.Frames...)...), weight: float64(ev.N),
+		ID: "keepalive", Severity: sev, Evidence: cs, weight: float64(ev.N),
 		Title: fmt.Sprintf("%s sent %s", c.who(r), count(ev.N, "keep-alive probe")),
 		Explanation: fmt.Sprintf("%s sent %s (%s), zero- or one-byte segments one below the next sequence number that force the peer "+
 			"to answer, %s.%s Linux probes after net.ipv4.tcp_keepalive_time of silence (7200 s by default, TCP_KEEPIDLE per socket), "+
@@ -110,7 +124,7 @@ func ruleMidstream(x *env, c *Conn) *Finding {
 			c.Negotiated.ShiftClient, c.Negotiated.ShiftServer)
 	}
 	return &Finding{
-		ID: "midstream-capture", Severity: Info, Frames: frames(c.FirstFrame),
+		ID: "midstream-capture", Severity: Info, Evidence: []Claim{c.claim(ClaimFirst, client, c.FirstFrame)},
 		Title: "the capture began after the handshake",
 		Explanation: fmt.Sprintf("The connection's first captured segment (frame %d) is not a SYN: it was open before the capture started. "+
 			"The ISNs, MSS, SACK and timestamp negotiation are unknown, relative sequence numbers count from the first byte seen, "+
@@ -131,7 +145,7 @@ func ruleChecksumOffload(x *env) []Finding {
 		return nil
 	}
 	return []Finding{{
-		ID: "checksum-offload", Severity: Info, Frames: frames(x.capture.OffloadFirst),
+		ID: "checksum-offload", Severity: Info, Evidence: []Claim{{Kind: ClaimBadChecksum, Frames: frames(x.capture.OffloadFirst)}},
 		Title: fmt.Sprintf("%s with checksums left to the NIC (checksum offload)", count(x.capture.Offloaded, "segment")),
 		Explanation: fmt.Sprintf("%s (the first in frame %d, from %s) carry a TCP checksum that is wrong in the way checksum offload "+
 			"leaves it: they were captured on the host that sent them, %s, before its network card filled the checksum in. Not an "+
@@ -146,11 +160,75 @@ func ruleSnaplen(x *env) []Finding {
 		return nil
 	}
 	return []Finding{{
-		ID: "snaplen-truncated", Severity: Info, Frames: frames(x.capture.TruncatedFirst),
+		ID: "snaplen-truncated", Severity: Info, Evidence: []Claim{{Kind: ClaimTruncated, Frames: frames(x.capture.TruncatedFirst)}},
 		Title: fmt.Sprintf("%s cut by the snapshot length", count(x.capture.Truncated, "segment")),
 		Explanation: fmt.Sprintf("The capture kept only the first bytes of %s of %s (the first cut in frame %d): their headers are "+
 			"whole, so the TCP analysis is complete, but their payload is not, and their checksums cannot be verified.",
 			count(x.capture.Truncated, "segment"), count(x.stats.Segments, "segment"), x.capture.TruncatedFirst),
 		Advice: "Nothing to fix for TCP analysis; capture with -s 0 (the whole frame) when the payload matters.",
+	}}
+}
+
+// unseenTotals counts, over the capture's connections, the bytes a
+// receiver acknowledged that no captured packet carried, and keeps the
+// worst examples.
+type unseenTotals struct {
+	bytes uint64
+	conns int
+	worst [3]unseenConn
+}
+
+type unseenConn struct {
+	claim Claim
+	id    int
+}
+
+func (u *unseenTotals) add(c *Conn) {
+	counted := false
+	for _, r := range []role{client, server} {
+		_, f := c.side(r)
+		if f.Exchange == nil || f.AckedUnseen == 0 {
+			continue
+		}
+		u.bytes += f.AckedUnseen
+		if !counted {
+			u.conns++
+			counted = true
+		}
+		e := unseenConn{claim: c.claim(ClaimAckedUnseen, r, f.AckedUnseenFirst.Frame).withN(int64(f.AckedUnseen)), id: c.ID}
+		for i := range u.worst {
+			if w := &u.worst[i]; w.id == 0 || e.claim.N > w.claim.N {
+				copy(u.worst[i+1:], u.worst[i:len(u.worst)-1])
+				*w = e
+				break
+			}
+		}
+	}
+}
+
+func ruleCaptureIncomplete(x *env) []Finding {
+	u := x.unseen
+	if u == nil || u.bytes == 0 {
+		return nil
+	}
+	var ev []Claim
+	var ex []string
+	for _, w := range u.worst {
+		if w.id == 0 {
+			break
+		}
+		ev = append(ev, w.claim)
+		ex = append(ex, fmt.Sprintf("connection %d, %s of %s's, first acknowledged in frame %d", w.id, bytesWord(uint64(w.claim.N)), w.claim.From, w.claim.Frames[0]))
+	}
+	return []Finding{{
+		ID: "capture-incomplete", Severity: Warning, Evidence: ev, weight: float64(u.bytes),
+		Title: fmt.Sprintf("the capture missed packets: receivers acknowledged %s it never saw, in %s", bytesWord(u.bytes), count(u.conns, "connection")),
+		Explanation: fmt.Sprintf("In %s the receiver acknowledged data that no captured packet carried, %s in all (the most: %s). "+
+			"Those packets reached the receiver but not the capture: tcpdump or the capturing host dropped them (tcpdump's 'packets dropped "+
+			"by kernel'), a mirror port was oversubscribed, or they took a path the capture does not see. tcplens counts none of it as "+
+			"network loss, and computes no loss rate, window limit or pause from the data of a side whose capture is incomplete.",
+			count(u.conns, "connection"), bytesWord(u.bytes), strings.Join(ex, "; ")),
+		Advice: "Capture with a bigger buffer (tcpdump -B), a snapshot length that keeps the headers only (-s 128), on the host itself " +
+			"or a mirror port with room for both directions, and check the capture's drop counters.",
 	}}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tcplens/tcplens/internal/event"
+	"github.com/tcplens/tcplens/internal/wire"
 )
 
 func ruleZeroWindow(x *env, c *Conn) *Finding {
@@ -16,23 +17,27 @@ func ruleZeroWindow(x *env, c *Conn) *Finding {
 		_, pf := c.side(r.other())
 		st := f.ZeroLongest
 		zw := f.Kind(event.ZeroWindow)
-		fs := frames(append(append([]int{st.Start.Frame, st.End.Frame}, zw.Frames...), pf.ZeroWinProbe.Frames...)...)
+		var ev claims
+		ev.add(c.claim(ClaimZeroWindow, r, append([]int{st.Start.Frame}, zw.Frames...)...), c.elapsed(st.Start.Frame, st.End.Frame, st.Duration()))
 		probes := ""
 		if pf.ZeroWinProbe.N > 0 {
 			probes = fmt.Sprintf(" Meanwhile %s probed the window %s (%s).", c.who(r.other()), timesWord(pf.ZeroWinProbe.N), frameList(pf.ZeroWinProbe.Frames, pf.ZeroWinProbe.N))
+			ev.add(c.claim(ClaimSent, r.other(), pf.ZeroWinProbe.Frames...))
 		}
 		end := fmt.Sprintf("until frame %d opened it again", st.End.Frame)
 		sev := Warning
 		if f.ZeroAtEnd {
 			end = "and it was still closed when the connection's capture ended"
 			sev = Error
+		} else {
+			ev.add(c.claim(ClaimWindowOpen, r, st.End.Frame))
 		}
 		stalls := ""
 		if f.ZeroStalls > 1 {
 			stalls = fmt.Sprintf(" In all %s, %s.", count(f.ZeroStalls, "stall"), dur(f.ZeroTotal))
 		}
 		return &Finding{
-			ID: "zero-window", Severity: sev, Frames: fs, weight: f.ZeroTotal.Seconds(),
+			ID: "zero-window", Severity: sev, Evidence: ev, weight: f.ZeroTotal.Seconds(),
 			Title: fmt.Sprintf("%s advertised a zero window: the sender stalled %s", s.Addr, dur(f.ZeroTotal)),
 			Explanation: fmt.Sprintf("%s advertised a zero window at frame %d %s, %s later: its receive buffer was full because its "+
 				"application was not reading, and the sender may send nothing but probes while the window is closed.%s%s",
@@ -53,6 +58,11 @@ func ruleRwndLimited(x *env, c *Conn) *Finding {
 		}
 		rtt := c.rtt()
 		ceiling := ""
+		ev := claims{c.claim(ClaimData, r, f.WindowBound.Frames...), c.claim(ClaimMaxWindow, r.other()).withN(int64(f.MaxPeerWnd))}
+		if !f.Complete() {
+			continue // what it had in flight is unknown where the capture missed its data (see capture-incomplete)
+		}
+		ev.add(c.claim(ClaimComplete, r))
 		if rtt > 0 && f.MaxPeerWnd > 0 {
 			ceiling = fmt.Sprintf(" With at most %s in flight per %s round trip, the transfer cannot exceed %s, whatever the network offers.",
 				bytesWord(uint64(f.MaxPeerWnd)), dur(rtt), rate(float64(f.MaxPeerWnd), rtt))
@@ -62,7 +72,7 @@ func ruleRwndLimited(x *env, c *Conn) *Finding {
 			sev = Warning
 		}
 		return &Finding{
-			ID: "rwnd-limited", Severity: sev, Frames: f.WindowBound.Frames, weight: float64(f.WindowBound.N),
+			ID: "rwnd-limited", Severity: sev, Evidence: ev, weight: float64(f.WindowBound.N),
 			Title: fmt.Sprintf("the %s's sending was limited by %s's receive window (%s)", r, peer.Addr, timesWord(f.WindowBound.N)),
 			Explanation: fmt.Sprintf("%s filled the window %s advertised %s (%s): its in-flight data reached the receiver's window "+
 				"(%s at most; %s in flight at the peak), so the receiver, not the network, set the pace.%s",
@@ -81,16 +91,20 @@ func ruleNoWindowScaling(x *env, c *Conn) *Finding {
 		return nil
 	}
 	offered := "Neither SYN carried the window-scale option"
+	ws := int64(wire.HasWindowScale)
+	opts := []Claim{c.claim(ClaimOptions, client, co.Frame).withM(ws), c.claim(ClaimOptions, server, so.Frame).withM(ws)}
 	switch {
 	case co.WindowScale >= 0:
 		offered = fmt.Sprintf("The client offered window scaling (shift %d) but the server's SYN-ACK did not", co.WindowScale)
+		opts[0] = c.claim(ClaimOptions, client, co.Frame).withN(ws)
 	case so.WindowScale >= 0:
 		offered = "The server's SYN-ACK carried window scaling but the client's SYN did not (so it does not apply)"
+		opts[1] = c.claim(ClaimOptions, server, so.Frame).withN(ws)
 	}
 	rtt := c.rtt()
 	for _, r := range []role{client, server} {
 		_, f := c.side(r)
-		if f.MaxInFlight < 48*1024 && f.WindowBound.N < 3 {
+		if (f.MaxInFlight < 48*1024 && f.WindowBound.N < 3) || !f.Complete() {
 			continue
 		}
 		ceiling := ""
@@ -99,7 +113,7 @@ func ruleNoWindowScaling(x *env, c *Conn) *Finding {
 				"at that RTT is %s.", dur(rtt), rate(65535, rtt), bytesWord(uint64(100e6/8*rtt.Seconds())))
 		}
 		return &Finding{
-			ID: "no-window-scaling", Severity: Warning, Frames: frames(append([]int{co.Frame, so.Frame}, f.WindowBound.Frames...)...),
+			ID: "no-window-scaling", Severity: Warning, Evidence: append(opts, c.claim(ClaimData, r, f.WindowBound.Frames...), c.claim(ClaimComplete, r)),
 			Title: "no window scaling: windows capped at 64 KiB, and the transfer hit the cap",
 			Explanation: fmt.Sprintf("%s (frames %d and %d), so every window is at most 65,535 bytes. %s had up to %s in flight and "+
 				"found the window full %s.%s If the option left the client's host (check a capture there) a middlebox stripped it.",
@@ -109,7 +123,7 @@ func ruleNoWindowScaling(x *env, c *Conn) *Finding {
 		}
 	}
 	return &Finding{
-		ID: "no-window-scaling", Severity: Info, Frames: frames(co.Frame, so.Frame),
+		ID: "no-window-scaling", Severity: Info, Evidence: opts,
 		Title:       "no window scaling (it did not limit this connection)",
 		Explanation: fmt.Sprintf("%s (frames %d and %d): windows are capped at 65,535 bytes. This connection never came near the cap.", offered, co.Frame, so.Frame),
 		Advice:      "Nothing to fix for small transfers; bulk transfers over long paths need window scaling on both hosts.",
@@ -119,11 +133,11 @@ func ruleNoWindowScaling(x *env, c *Conn) *Finding {
 func ruleCwndLimited(x *env, c *Conn) *Finding {
 	for _, r := range []role{client, server} {
 		_, f := c.side(r)
-		if f.CwndBound.N < 3 || f.WindowBound.N > f.CwndBound.N {
+		if f.CwndBound.N < 3 || f.WindowBound.N > f.CwndBound.N || !f.Complete() {
 			continue
 		}
 		return &Finding{
-			ID: "cwnd-limited", Severity: Info, Frames: f.CwndBound.Frames, weight: float64(f.CwndBound.N),
+			ID: "cwnd-limited", Severity: Info, Evidence: []Claim{c.claim(ClaimData, r, f.CwndBound.Frames...), c.claim(ClaimComplete, r)}, weight: float64(f.CwndBound.N),
 			Title: fmt.Sprintf("the %s's congestion window set the pace, not the receiver", r),
 			Explanation: fmt.Sprintf("%s %s resumed sending at an ACK with its data in flight well under half the peer's window "+
 				"(%s in flight at most, against a window of up to %s; %s): the sender's congestion window, which grows through slow "+
@@ -140,11 +154,11 @@ func ruleCwndLimited(x *env, c *Conn) *Finding {
 func ruleAppLimited(x *env, c *Conn) *Finding {
 	for _, r := range []role{client, server} {
 		_, f := c.side(r)
-		if f.AppPauses.N == 0 || f.AppPauseTime < max(100*time.Millisecond, 10*c.rtt()) {
+		if f.AppPauses.N == 0 || f.AppPauseTime < max(100*time.Millisecond, 10*c.rtt()) || !f.Complete() {
 			continue
 		}
 		return &Finding{
-			ID: "app-limited", Severity: Info, Frames: f.AppPauses.Frames, weight: f.AppPauseTime.Seconds(),
+			ID: "app-limited", Severity: Info, Evidence: []Claim{c.claim(ClaimData, r, f.AppPauses.Frames...), c.claim(ClaimComplete, r)}, weight: f.AppPauseTime.Seconds(),
 			Title: fmt.Sprintf("the %s's application paused %s with nothing in flight", r, timesWord(f.AppPauses.N)),
 			Explanation: fmt.Sprintf("%s had everything acknowledged and stayed silent before sending more, %s (%s), %s in all: "+
 				"its application had nothing to send then, so neither the network nor the receiver was the limit. In a "+
@@ -168,7 +182,7 @@ func ruleNagle(x *env, c *Conn) *Finding {
 			sev = Warning
 		}
 		return &Finding{
-			ID: "nagle-delayed-ack", Severity: sev, Frames: f.Nagle.Frames, weight: f.NagleHeld.Seconds(),
+			ID: "nagle-delayed-ack", Severity: sev, Evidence: []Claim{c.claim(ClaimData, r, f.Nagle.Frames...)}, weight: f.NagleHeld.Seconds(),
 			Title: fmt.Sprintf("Nagle meets delayed ACK: the %s's small segments waited %s each for the peer's ACK", r, dur(avg)),
 			Explanation: fmt.Sprintf("%s (%s) a small segment from %s left only when the peer's ACK of the previous small one "+
 				"arrived, and that ACK came %s after the data on average (%s): the peer delayed its ACK "+
@@ -186,15 +200,17 @@ func ruleNagle(x *env, c *Conn) *Finding {
 func rulePMTUBlackhole(x *env, c *Conn) *Finding {
 	for _, r := range []role{client, server} {
 		s, f := c.side(r)
-		if f.BigRetrans.N < 3 || f.BigRetransN <= f.MaxDelivered {
+		// A black hole lets small segments through: with none
+		// delivered, or no packet from the peer at all, nothing tells
+		// one from a dead peer or path.
+		if f.BigRetrans.N < 3 || f.BigRetransN <= f.MaxDelivered || f.MaxDelivered == 0 || f.MaxDeliveredFrame == 0 {
 			continue
 		}
-		small := "nothing got through"
-		if f.MaxDelivered > 0 {
-			small = fmt.Sprintf("segments of up to %s got through", bytesWord(uint64(f.MaxDelivered)))
-		}
+		small := fmt.Sprintf("segments of up to %s got through (frame %d, acknowledged)", bytesWord(uint64(f.MaxDelivered)), f.MaxDeliveredFrame)
+		ev := claims{c.claim(ClaimRetransmitted, r, f.BigRetrans.Frames...), c.claim(ClaimNotAcked, r, f.BigRetrans.Frames...),
+			c.claim(ClaimData, r, f.MaxDeliveredFrame), c.claim(ClaimAcked, r, f.MaxDeliveredFrame)}
 		return &Finding{
-			ID: "pmtu-blackhole", Severity: Error, Frames: f.BigRetrans.Frames, weight: float64(f.BigRetrans.N),
+			ID: "pmtu-blackhole", Severity: Error, Evidence: ev, weight: float64(f.BigRetrans.N),
 			Title: fmt.Sprintf("path MTU black hole: %s's %d-byte segments never get through", s.Addr, f.BigRetransN),
 			Explanation: fmt.Sprintf("%s sent segments of %s again and again on its retransmission timer (%s) and none was "+
 				"acknowledged, while %s: a link on the path has a smaller MTU than these packets, and the ICMP 'fragmentation "+

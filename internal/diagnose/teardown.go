@@ -2,60 +2,94 @@ package diagnose
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/tcplens/tcplens/internal/wire"
 
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/tcp"
 )
 
-// forgedRST says whether the RST that role r's address sent looks forged
-// in the path, and why: a TTL two or more away from every other packet of
-// that address (a different number of hops, or another initial TTL), or
-// an IP ID copied from the packet it answers, which injectors do and
-// stacks do not.
-func (x *env) forgedRST(c *Conn, r role) (bool, string) {
-	s, f := c.side(r)
-	if !f.RST.Seen() {
-		return false, ""
+// forgedRST says whether an RST from role r's address was forged in the
+// path, as the analysis judged it when it came (tcp.Forgery: a TTL two or
+// more away from those of every packet the end sent before it in the
+// connection, or the IP ID of the peer's packet it answers, which
+// injectors copy and stacks do not), why in words, and the claims behind
+// it. The analysis leaves the state of the end it was forged for where it
+// was; a TTL unlike the host's packets in other connections alone is a
+// hint (rstOrigin says it), not a verdict.
+func (x *env) forgedRST(c *Conn, r role) (*tcp.Forgery, string, []Claim) {
+	s, _ := c.side(r)
+	g := s.Forged
+	if g == nil {
+		return nil, "", nil
 	}
-	if h, ok := x.hosts.get(s.Addr.Addr()); ok {
-		if int(f.RSTTTL) < int(h.min)-1 || int(f.RSTTTL) > int(h.max)+1 {
-			usual := fmt.Sprint(h.min)
-			if h.max != h.min {
-				usual = fmt.Sprintf("%d to %d", h.min, h.max)
-			}
-			return true, fmt.Sprintf("it arrived with TTL %d, while every other packet from %s in the capture (%d) arrived with TTL %s",
-				f.RSTTTL, s.Addr.Addr(), h.n, usual)
+	var why string
+	var cs []Claim
+	if g.OwnN > 0 {
+		own := fmt.Sprint(g.OwnMin)
+		if g.OwnMax != g.OwnMin {
+			own = fmt.Sprintf("%d to %d", g.OwnMin, g.OwnMax)
+		}
+		pkts := fmt.Sprintf("own %d packets", g.OwnN)
+		if g.OwnN == 1 {
+			pkts = "one packet"
+		}
+		why = fmt.Sprintf("it arrived with TTL %d, while the %s's %s before it in the connection arrived with TTL %s",
+			g.TTL, r, pkts, own)
+		cs = append(cs, c.claim(ClaimTTLUnlikeOwn, r, g.Frame).withN(int64(g.TTL)))
+	} else {
+		why = fmt.Sprintf("its IP ID %d is that of the packet it answers (frame %d): a stack numbers its own packets, an injector copies the ID it sees",
+			g.IPID, g.PeerFrame)
+		cs = append(cs, c.pair(ClaimIPIDCopied, r, g.Frame, g.PeerFrame))
+		if h, ok := x.hosts.get(s.Addr.Addr()); ok && (int(g.TTL) < int(h.min)-1 || int(g.TTL) > int(h.max)+1) {
+			why += fmt.Sprintf("; and it arrived with TTL %d, while %s's other packets in the capture, RSTs aside (%d), arrived with TTL %s",
+				g.TTL, s.Addr.Addr(), h.n, ttlWords(h))
+			cs = append(cs, c.claim(ClaimTTLUnlike, r, g.Frame).withN(int64(g.TTL)))
 		}
 	}
-	if f.RSTIPv4 && f.PeerHadIPID && f.RSTIPID != 0 && f.RSTIPID == f.PeerIPID {
-		return true, fmt.Sprintf("its IP ID %d is that of the packet it answers: a stack numbers its own packets, an injector copies the ID it sees", f.RSTIPID)
+	return g, why, cs
+}
+
+// ttlWords is the TTLs of a host's packets: "49", or "48 to 50".
+func ttlWords(h ttlRange) string {
+	if h.max != h.min {
+		return fmt.Sprintf("%d to %d", h.min, h.max)
 	}
-	return false, ""
+	return fmt.Sprint(h.min)
 }
 
 // rstOrigin says what the RST's IP header tells of who sent it, when it
-// does not look forged.
-func (x *env) rstOrigin(c *Conn, r role) string {
+// does not look forged, and the claims behind the words.
+func (x *env) rstOrigin(c *Conn, r role) (string, []Claim) {
 	s, f := c.side(r)
 	if !f.RST.Seen() {
-		return ""
+		return "", nil
 	}
-	h, ok := x.hosts.get(s.Addr.Addr())
+	_, ok := x.hosts.get(s.Addr.Addr())
 	if !ok && x.hosts.dropped > 0 {
 		return fmt.Sprintf("tcplens stopped recording hosts' TTLs at %d addresses, before %s, so the RST's TTL (%d) has nothing to be compared with.",
-			maxHosts, s.Addr.Addr(), f.RSTTTL)
+			maxHosts, s.Addr.Addr(), f.RSTTTL), nil
 	}
 	if !ok {
 		return fmt.Sprintf("The capture holds no other packet from %s to compare the RST's TTL (%d) with; a TTL unlike the host's own packets would point to a firewall answering for it.",
-			s.Addr.Addr(), f.RSTTTL)
+			s.Addr.Addr(), f.RSTTTL), nil
 	}
+	if h, _ := x.hosts.get(s.Addr.Addr()); int(f.RSTTTL) < int(h.min)-1 || int(f.RSTTTL) > int(h.max)+1 {
+		return fmt.Sprintf("Its TTL (%d) is unlike that of %s's other packets in the capture (%s), though nothing the end sent before it in the connection "+
+				"shows it forged: it took another path than the host's other packets, or a device in the path answered in the host's name.",
+				f.RSTTTL, s.Addr.Addr(), ttlWords(h)),
+			[]Claim{c.claim(ClaimTTLUnlike, r, f.RST.Frame).withN(int64(f.RSTTTL))}
+	}
+	cs := []Claim{c.claim(ClaimTTLLike, r, f.RST.Frame)}
 	w := fmt.Sprintf("Its TTL (%d) matches %s's other packets", f.RSTTTL, s.Addr.Addr())
-	if f.RSTIPv4 && f.HadIPID && f.RSTIPID != 0 && f.RSTIPID-f.IPIDBeforeRST < 16 {
+	if f.RSTIPv4 && f.HadIPID && f.RSTIPID != 0 && f.RSTIPID-f.IPIDBeforeRST < 16 && f.IPIDBeforeRSTFrame != 0 {
 		w += fmt.Sprintf(" and its IP ID %d follows theirs (%d before)", f.RSTIPID, f.IPIDBeforeRST)
+		cs = append(cs, c.pair(ClaimIPIDSkipped, r, f.IPIDBeforeRSTFrame, f.RST.Frame).withN(int64(f.RSTIPID-f.IPIDBeforeRST-1)))
 	}
-	_ = h
-	return w + ": the host's own stack sent it, not a device in the path."
+	return w + ": the host's own stack sent it, not a device in the path.", cs
 }
 
 // stateBefore is the state an end was in just before frame n.
@@ -99,17 +133,23 @@ func ruleAcceptThenClose(x *env, c *Conn) *Finding {
 		}
 	}
 	after := fsv.FIN.Time.Sub(c.Start)
+	from := c.FirstFrame
 	if t := c.handshakeAckTime(); t != 0 {
-		after = fsv.FIN.Time.Sub(t)
+		after, from = fsv.FIN.Time.Sub(t), ack
 	}
+	var ev claims
+	ev.add(c.sent(client, synOnly, synMask, cl.Offered.Frame), c.sent(server, synACK, synMask, sv.Offered.Frame),
+		c.sent(client, ackNoFlags, wire.ACK|wire.SYN|wire.RST, ack), c.sent(server, wire.FIN, finMask, fsv.FIN.Frame),
+		c.elapsed(from, fsv.FIN.Frame, after), c.pair(ClaimNoData, client, 0, fsv.FIN.Frame))
 	banner := "without sending a byte"
-	fs := frames(cl.Offered.Frame, sv.Offered.Frame, ack, fsv.FIN.Frame)
 	if fsv.FirstData.Seen() && fsv.FirstData.Frame < fsv.FIN.Frame {
 		banner = fmt.Sprintf("after only %s (frame %d: a greeting or a refusal message)", bytesWord(sv.PayloadBytes), fsv.FirstData.Frame)
-		fs = frames(append(fs, fsv.FirstData.Frame)...)
+		ev.add(c.claim(ClaimData, server, fsv.FirstData.Frame))
+	} else {
+		ev.add(c.pair(ClaimNoData, server, 0, fsv.FIN.Frame))
 	}
 	return &Finding{
-		ID: "accept-then-close", Severity: Warning, Frames: fs,
+		ID: "accept-then-close", Severity: Warning, Evidence: ev,
 		Title: fmt.Sprintf("the server accepted the connection and closed it %s later, before the client said anything", dur(after)),
 		Explanation: fmt.Sprintf("The handshake completed (frame %d) and %s later the server sent FIN (frame %d) %s, before the client had "+
 			"sent any data. The kernel completes the handshake by itself; the application learns of the connection only at accept(), so a "+
@@ -145,32 +185,32 @@ func ruleRST(x *env, c *Conn) *Finding {
 	s, f := c.side(r)
 	peer, pf := c.side(r.other())
 	if c.clientOpened() && !c.Server.Offered.Seen {
-		if forged, why := x.forgedRST(c, r); forged && r == server {
-			return x.middleboxReset(c, r, why)
+		if g, why, ev := x.forgedRST(c, r); g != nil && r == server {
+			return x.middleboxReset(c, r, g, why, ev)
 		}
 		return nil // refused or syn-timeout
 	}
 	if c.Server.Retrans.SYNACK > 0 && c.handshakeAckFrame() == 0 && r == client {
 		return nil // synack-retrans-client-forgot
 	}
-	if forged, why := x.forgedRST(c, r); forged {
-		return x.middleboxReset(c, r, why)
+	if g, why, ev := x.forgedRST(c, r); g != nil {
+		return x.middleboxReset(c, r, g, why, ev)
 	}
-	before := stateBefore(s.History, s.RSTFrame)
-	origin := x.rstOrigin(c, r)
+	origin, oc := x.rstOrigin(c, r)
 	rtt := c.rtt()
 	dataBefore := (f.FirstData.Seen() && f.FirstData.Frame < f.RST.Frame) || (pf.FirstData.Seen() && pf.FirstData.Frame < f.RST.Frame)
-	fs := frames(f.RST.Frame)
+	rst := c.sent(r, wire.RST, rstMask, f.RST.Frame)
 
 	if f.NoSocketRST == f.RST {
 		return c.noSocket(x, r)
 	}
-	_ = before
 	if idleLong(f.RSTIdle, rtt) && dataBefore && f.RSTInFlight == 0 {
+		var ev claims
+		ev.add(rst, c.pair(ClaimSilence, r, f.RSTPrev.Frame, f.RST.Frame).withD(f.RSTIdle))
 		both := ""
 		if peer.SentRST && pf.RST.Seen() && pf.RST.Time.Sub(f.RST.Time) < max(rtt, time.Millisecond)*2 {
 			both = fmt.Sprintf(" The other end sent an RST too (frame %d) at the same moment: a middlebox that evicts a connection often resets both ends.", pf.RST.Frame)
-			fs = frames(f.RST.Frame, pf.RST.Frame)
+			ev.add(c.sent(r.other(), wire.RST, rstMask, pf.RST.Frame))
 		}
 		ratio := ""
 		if rtt > 0 {
@@ -183,8 +223,9 @@ func ruleRST(x *env, c *Conn) *Finding {
 				"a database's idle timeout), or a device in front of it that answers with the host's TTL; load balancers, firewalls and NATs "+
 				"(AWS ALB 60 s, NLB 350 s, many firewalls 30 to 60 min) reset idle connections the same way.", s.Addr)
 		}
+		ev.add(oc...)
 		return &Finding{
-			ID: "rst-idle-timeout", Severity: Warning, Frames: frames(append(fs, c.Facts.GapBefore.Frame)...), weight: f.RSTIdle.Seconds(),
+			ID: "rst-idle-timeout", Severity: Warning, Evidence: ev, weight: f.RSTIdle.Seconds(),
 			Title: fmt.Sprintf("RST from %s after %s of silence: an idle timeout", s.Addr, dur(f.RSTIdle)),
 			Explanation: fmt.Sprintf("The connection was silent for %s%s, then %s reset it (frame %d).%s That is the mark of an idle timeout. %s %s",
 				dur(f.RSTIdle), ratio, c.who(r), f.RST.Frame, both, origin, capitalise(who)),
@@ -193,25 +234,34 @@ func ruleRST(x *env, c *Conn) *Finding {
 		}
 	}
 	if !dataBefore && c.handshakeAckFrame() > 0 {
+		ack := c.handshakeAckFrame()
 		after := f.RST.Time.Sub(c.handshakeAckTime())
 		who := "The client aborted right after connecting, as a port scanner's connect scan (nmap -sT) or a health check that only tests the port does, " +
 			"or its application closed with SO_LINGER 0"
 		if r == server {
 			who = "The server's application (or its kernel, with net.ipv4.tcp_abort_on_overflow=1 and a full accept queue) reset the connection before serving it"
 		}
+		var ev claims
+		ev.add(c.sent(client, synOnly, synMask, c.Client.Offered.Frame), c.sent(server, synACK, synMask, c.Server.Offered.Frame),
+			c.sent(client, ackNoFlags, wire.ACK|wire.SYN|wire.RST, ack), rst, c.elapsed(ack, f.RST.Frame, after),
+			c.pair(ClaimNoData, client, 0, f.RST.Frame), c.pair(ClaimNoData, server, 0, f.RST.Frame))
+		ev.add(oc...)
 		return &Finding{
-			ID: "rst-after-handshake", Severity: Warning, Frames: frames(c.Client.Offered.Frame, c.Server.Offered.Frame, c.handshakeAckFrame(), f.RST.Frame),
+			ID: "rst-after-handshake", Severity: Warning, Evidence: ev,
 			Title: fmt.Sprintf("RST from %s %s after the handshake, before any data", s.Addr, dur(after)),
 			Explanation: fmt.Sprintf("The handshake completed (frame %d) and %s later %s sent RST (frame %d) before either side sent data. %s. "+
 				"A reset this early can also come from a middlebox that dislikes the connection. %s",
-				c.handshakeAckFrame(), dur(after), c.who(r), f.RST.Frame, who, origin),
+				ack, dur(after), c.who(r), f.RST.Frame, who, origin),
 			Advice: "Look at the resetting end's application (and its logs) for why it aborts new connections; if it denies sending it, capture " +
 				"next to that end to see whether the RST leaves it.",
 		}
 	}
 	if f.FIN.Seen() && f.FIN.Frame < f.RST.Frame && pf.AfterPeerFIN > 0 {
+		var ev claims
+		ev.add(c.sent(r, wire.FIN, finMask, f.FIN.Frame), c.claim(ClaimData, r.other(), pf.AfterPeerFINFirst.Frame), rst)
+		ev.add(oc...)
 		return &Finding{
-			ID: "rst-unread-data", Severity: Warning, Frames: frames(f.FIN.Frame, pf.AfterPeerFINFirst.Frame, f.RST.Frame),
+			ID: "rst-unread-data", Severity: Warning, Evidence: ev,
 			Title: fmt.Sprintf("%s reset the connection when data arrived after it had closed", s.Addr),
 			Explanation: fmt.Sprintf("%s closed (FIN, frame %d), then %s sent %s more (from frame %d), and %s answered with RST (frame %d). "+
 				"An application that called close() (not shutdown(SHUT_WR)) will never read again, so Linux resets the connection as soon as "+
@@ -223,10 +273,13 @@ func ruleRST(x *env, c *Conn) *Finding {
 		}
 	}
 	if f.UnansweredAtRST > 0 && (r == server || f.DataSegments == 0) {
+		var ev claims
+		ev.add(c.claim(ClaimData, r.other(), pf.LastData.Frame), c.pair(ClaimNoData, r, pf.LastData.Frame, f.RST.Frame), rst)
+		ev.add(oc...)
 		return &Finding{
-			ID: "rst-unread-data", Severity: Warning, Frames: frames(pf.LastData.Frame, f.RST.Frame),
+			ID: "rst-unread-data", Severity: Warning, Evidence: ev,
 			Title: fmt.Sprintf("%s reset the connection with %s received and unanswered: close() with unread data", s.Addr, bytesWord(f.UnansweredAtRST)),
-			Explanation: fmt.Sprintf("%s had received %s it never answered (the last in frame %d, acknowledged), then sent RST (frame %d) "+
+			Explanation: fmt.Sprintf("%s had received %s it never answered (the last in frame %d), then sent RST (frame %d) "+
 				"instead of FIN. Linux, like most stacks (RFC 2525 section 2.17), resets when an application closes a socket that still "+
 				"holds unread data: the peer's next read fails with ECONNRESET and whatever it had in flight is lost. The capture cannot "+
 				"show whether the application read those bytes; if it did, this is an abortive close (SO_LINGER 0) instead, which the "+
@@ -239,8 +292,11 @@ func ruleRST(x *env, c *Conn) *Finding {
 	if !dataBefore {
 		return nil // a lone RST: nothing before it says what it ends
 	}
+	var ev claims
+	ev.add(rst, c.pair(ClaimSilence, r, f.RSTPrev.Frame, f.RST.Frame).withD(f.RSTIdle))
+	ev.add(oc...)
 	return &Finding{
-		ID: "abortive-close", Severity: Notice, Frames: fs,
+		ID: "abortive-close", Severity: Notice, Evidence: ev,
 		Title: fmt.Sprintf("%s closed with RST instead of FIN after the exchange", s.Addr),
 		Explanation: fmt.Sprintf("After the exchange %s ended the connection with RST (frame %d, %s after the previous segment) instead "+
 			"of FIN: an abortive close. SO_LINGER with a zero timeout makes close() do this (no TIME_WAIT, buffered data discarded), as "+
@@ -255,18 +311,31 @@ func ruleRST(x *env, c *Conn) *Finding {
 // connection any more (or never had one in the capture's view).
 func (c *Conn) noSocket(x *env, r role) *Finding {
 	s, f := c.side(r)
+	var ev claims
 	var why string
 	switch f.NoSocketWas {
 	case tcp.Unknown:
+		ev.add(c.claim(ClaimFirstFrom, r, f.NoSocketRST.Frame))
 		why = fmt.Sprintf("It is the first packet of %s in the capture, answering the peer's segment (frame %d): its kernel has no socket "+
 			"for this 4-tuple. The host rebooted or its application aborted the connection before the capture began, or a NAT or load "+
 			"balancer in between lost its state and sent the traffic to a host that never had the connection.", s.Addr, f.Answers.Frame)
+	case tcp.Established:
+		// Corrected at the RST: whatever ended it was never captured.
+		why = fmt.Sprintf("Its kernel answers the peer's segment (frame %d) with the reset a host gives a segment no socket owns, so "+
+			"it had left the connection before, unseen: it closed without telling the peer (a connect() that timed out sends nothing, "+
+			"and neither does a host that restarted), or what it sent to end it never reached the capture point.", f.Answers.Frame)
 	default:
 		lost := ""
 		if f.ClosedAt.Seen() {
 			gap := f.Answers.Time.Sub(f.ClosedAt.Time)
 			lost = fmt.Sprintf(" It had closed at frame %d; the peer still sent frame %d %s later", f.ClosedAt.Frame, f.Answers.Frame, dur(gap))
-			if rtt := c.rtt(); rtt > 0 && gap > rtt+rtt/2 {
+			ev.add(c.elapsed(f.ClosedAt.Frame, f.Answers.Frame, gap))
+			peer, _ := c.side(r.other())
+			switch rtt := c.rtt(); {
+			case peer.Forged != nil && peer.Forged.Frame == f.ClosedAt.Frame:
+				lost += fmt.Sprintf(": what ended it was an RST forged in the %s's name (frame %d, middlebox-reset), which the %s never sent, "+
+					"so it still held the connection", r.other(), f.ClosedAt.Frame, r.other())
+			case rtt > 0 && gap > rtt+rtt/2:
 				lost += fmt.Sprintf(", more than a round trip (%s) after: whatever ended the connection never reached the peer (an RST lost on the path)", dur(rtt))
 			}
 			lost += "."
@@ -275,13 +344,18 @@ func (c *Conn) noSocket(x *env, r role) *Finding {
 			"(frame %d) with a reset.%s", f.NoSocketWas, f.Answers.Frame, lost)
 	}
 	bare := ""
+	flags, mask := wire.RST, rstMask
 	if !f.RSTAck {
 		bare = " It carries no ACK bit, the form RFC 9293 prescribes for a segment that arrives for no connection."
+		mask |= wire.ACK
 	}
+	ev.add(c.sent(r, flags, mask, f.NoSocketRST.Frame), c.claim(ClaimAnswered, r.other(), f.Answers.Frame))
+	origin, oc := x.rstOrigin(c, r)
+	ev.add(oc...)
 	return &Finding{
-		ID: "rst-no-socket", Severity: Warning, Frames: frames(f.ClosedAt.Frame, f.Answers.Frame, f.NoSocketRST.Frame),
+		ID: "rst-no-socket", Severity: Warning, Evidence: ev,
 		Title:       fmt.Sprintf("%s answered with RST: it no longer has this connection", s.Addr),
-		Explanation: fmt.Sprintf("%s sent RST (frame %d). %s%s %s", capitalise(c.who(r)), f.NoSocketRST.Frame, why, bare, x.rstOrigin(c, r)),
+		Explanation: fmt.Sprintf("%s sent RST (frame %d). %s%s %s", capitalise(c.who(r)), f.NoSocketRST.Frame, why, bare, origin),
 		Advice: "Find why that end dropped the connection (its application log, a restart, an idle or keepalive timeout); if a NAT or " +
 			"load balancer sits between the ends, compare its state timeouts with the connection's idle times.",
 	}
@@ -309,14 +383,31 @@ func ruleNoSocket(x *env, c *Conn) *Finding {
 	return nil
 }
 
-func (x *env) middleboxReset(c *Conn, r role, why string) *Finding {
-	s, f := c.side(r)
+func (x *env) middleboxReset(c *Conn, r role, g *tcp.Forgery, why string, ev []Claim) *Finding {
+	s, _ := c.side(r)
+	peer, _ := c.side(r.other())
+	held := "still holds the connection, in " + g.Held.String()
+	if g.Held == tcp.Unknown || g.Held == tcp.Closed {
+		held = "is not moved by it"
+	}
+	took := fmt.Sprintf("The %s did not take it (in SYN_SENT an RST must acknowledge the SYN, later carry exactly the next sequence "+
+		"number expected), so the connection went on.", r.other())
+	for _, t := range peer.History {
+		if t.Frame == g.Frame {
+			took = fmt.Sprintf("The %s took it for the %s's and its socket is reset (%s from %s), while the %s, which never sent it, %s: "+
+				"the connection is half-open until the %s sends and is answered by an RST.", r.other(), r, t.State, t.From, r, held, r)
+			break
+		}
+	}
+	if !strings.HasPrefix(took, "The "+r.other().String()+" took") {
+		took += fmt.Sprintf(" The %s never sent it and %s.", r, held)
+	}
 	return &Finding{
-		ID: "middlebox-reset", Severity: Error, Frames: frames(f.RST.Frame),
+		ID: "middlebox-reset", Severity: Error, Evidence: append([]Claim{c.sent(r, wire.RST, rstMask, g.Frame)}, ev...),
 		Title: fmt.Sprintf("RST claiming to come from %s was forged in the path", s.Addr),
 		Explanation: fmt.Sprintf("The RST in frame %d claims to come from %s, but %s. A firewall, IPS, DPI box or load balancer "+
-			"forged it to kill the connection (and both ends believe the other reset it). RST injection is how many content filters "+
-			"and censors end connections.", f.RST.Frame, c.who(r), why),
+			"forged it to kill the connection; RST injection is how many content filters and censors end connections. %s",
+			g.Frame, c.who(r), why, took),
 		Advice: "Find the device between the capture point and " + s.Addr.Addr().String() + " that resets: its logs around this time, " +
 			"or captures on both sides of it (the RST appears on one side only). Check the rule or signature it matched.",
 	}
@@ -348,10 +439,15 @@ func ruleCloseWaitLeak(x *env, c *Conn) *Finding {
 		if !f.FIN.Seen() || peer.State != tcp.CloseWait || peer.SentFIN || peer.SentRST {
 			continue
 		}
-		ack := "acknowledged it"
-		fs := frames(f.FIN.Frame, f.FINAcked.Frame)
+		ev := claims{c.sent(r, wire.FIN, finMask, f.FIN.Frame), c.claim(ClaimNone, r.other()).withFlags(wire.FIN, wire.FIN), c.claim(ClaimNone, r.other()).withFlags(wire.RST, wire.RST)}
+		ack := "never acknowledged it in the capture"
+		closerState := "FIN_WAIT1, waiting for that ACK"
 		if f.FINAcked.Seen() {
 			ack = fmt.Sprintf("acknowledged it (frame %d)", f.FINAcked.Frame)
+			closerState = "FIN_WAIT2, which Linux ends after net.ipv4.tcp_fin_timeout (60 s) once its socket is closed"
+			ev.add(c.claim(ClaimAcked, r, f.FIN.Frame), c.sent(r.other(), wire.ACK, wire.ACK|wire.SYN|wire.RST, f.FINAcked.Frame))
+		} else {
+			ev.add(c.claim(ClaimNotAcked, r, f.FIN.Frame))
 		}
 		sent := ""
 		if pf.AfterPeerFIN > 0 {
@@ -359,30 +455,43 @@ func ruleCloseWaitLeak(x *env, c *Conn) *Finding {
 		}
 		// How long it has been held is known only at the capture's end:
 		// the words are written then (late), from these.
-		rtt, fin, connEnd := c.rtt(), f.FIN, c.End
+		rtt, fin, connEnd := c.rtt(), f.FIN, Mark{Frame: c.LastFrame, Time: c.End}
 		addr, closer, holder := peer.Addr, c.who(r), c.who(r.other())
+		held := func(end Mark) time.Duration {
+			if end.Frame == 0 {
+				end = connEnd
+			}
+			return end.Time.Sub(fin.Time)
+		}
+		// A close takes the application at least a round trip to answer:
+		// a FIN at the capture's very end says nothing yet.
+		if h := held(x.end); h <= 0 || h < rtt {
+			continue
+		}
 		fd := &Finding{
-			ID: "close-wait-leak", Frames: fs,
+			ID: "close-wait-leak",
 			Advice: "On " + addr.Addr().String() + ", find the process holding CLOSE_WAIT sockets (ss -tanp state close-wait) and " +
 				"make it close the socket when a read returns EOF.",
 		}
-		fd.late = func(fd *Finding, end pcap.Time) {
-			if end == 0 {
+		fd.late = func(fd *Finding, end Mark) {
+			if end.Frame == 0 {
 				end = connEnd
 			}
-			held := end.Sub(fin.Time)
+			held := end.Time.Sub(fin.Time)
 			fd.weight = held.Seconds()
 			fd.Severity = Notice
 			if held >= 10*time.Second || (rtt > 0 && held >= time.Second && held >= 100*rtt) {
 				fd.Severity = Warning
 			}
+			fd.Evidence = append(slices.Clip([]Claim(ev)), elapsedAny(fin.Frame, end.Frame, held))
+			fd.evidenceFrames()
 			fd.Title = fmt.Sprintf("%s stays in CLOSE_WAIT: %s after the peer's FIN it has not closed", addr, dur(held))
 			fd.Explanation = fmt.Sprintf("%s closed its side (FIN, frame %d) and %s %s, but never sent a FIN of its own%s: when the "+
 				"capture ends, %s later, it is still in CLOSE_WAIT. CLOSE_WAIT lasts until the application calls close(); the kernel "+
 				"never times it out. One such socket may be a slow close; many (ss -tan state close-wait) are a leak: a code path that "+
 				"sees EOF and never closes (a missing close in an error path, a pool that keeps dead connections). %s meanwhile sits in "+
-				"FIN_WAIT2, which Linux ends after net.ipv4.tcp_fin_timeout (60 s) once its socket is closed.",
-				capitalise(closer), fin.Frame, holder, ack, sent, dur(held), capitalise(closer))
+				"%s.",
+				capitalise(closer), fin.Frame, holder, ack, sent, dur(held), capitalise(closer), closerState)
 		}
 		// Until then, the end so far: held can only grow.
 		fd.late(fd, x.end)
@@ -404,8 +513,13 @@ func ruleSimultaneousClose(x *env, c *Conn) *Finding {
 		return nil
 	}
 	fc, fsv := &c.Facts.Client, &c.Facts.Server
+	if !fc.FIN.Seen() || !fsv.FIN.Seen() {
+		return nil
+	}
 	return &Finding{
-		ID: "simultaneous-close", Severity: Info, Frames: frames(append(fs, fc.FIN.Frame, fsv.FIN.Frame)...),
+		ID: "simultaneous-close", Severity: Info,
+		Evidence: []Claim{c.sent(client, wire.FIN, finMask, fc.FIN.Frame), c.sent(server, wire.FIN, finMask, fsv.FIN.Frame),
+			c.pair(ClaimCrossed, client, fc.FIN.Frame, fsv.FIN.Frame)},
 		Title: "simultaneous close: both FINs crossed",
 		Explanation: fmt.Sprintf("Both ends sent FIN (frames %d and %d) before receiving the other's, so each received a FIN in "+
 			"FIN_WAIT1 and went through CLOSING to TIME_WAIT (RFC 9293 section 3.6): both ends hold TIME_WAIT, 60 s on Linux.",
@@ -425,8 +539,11 @@ func ruleHalfClose(x *env, c *Conn) *Finding {
 			continue // it had closed, not shut down: rst-unread-data says so
 		}
 		span := pf.LastData.Time.Sub(f.FIN.Time)
+		var ev claims
+		ev.add(c.sent(r, wire.FIN, wire.FIN|wire.SYN, f.FIN.Frame), c.claim(ClaimData, r.other(), pf.AfterPeerFINFirst.Frame, pf.LastData.Frame),
+			c.claim(ClaimAcked, r.other(), pf.LastData.Frame), c.elapsed(f.FIN.Frame, pf.LastData.Frame, span))
 		return &Finding{
-			ID: "half-close", Severity: Info, Frames: frames(f.FIN.Frame, pf.AfterPeerFINFirst.Frame, pf.LastData.Frame),
+			ID: "half-close", Severity: Info, Evidence: ev,
 			Title: fmt.Sprintf("half-close: the %s finished sending and went on receiving %s", r, bytesWord(pf.AfterPeerFIN)),
 			Explanation: fmt.Sprintf("%s sent FIN (frame %d), then received %s more from the %s over %s (frames %d to %d), which it "+
 				"acknowledged: a FIN closes one direction only. This is shutdown(SHUT_WR), used by clients that signal the end of "+

@@ -157,11 +157,11 @@ func (c *Conn) who(r role) string {
 	if r == server {
 		s = c.Server.Addr
 	}
-	name := r.String()
+	w := "the " + r.String() + " " + s.String()
 	if c.RoleGuessed {
-		name += " (as the ports suggest)"
+		w += " (a guess from the ports)"
 	}
-	return "the " + name + " " + s.String()
+	return w
 }
 
 // rtt is the connection's round-trip time as measured: the handshake's,

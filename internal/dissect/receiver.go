@@ -109,9 +109,12 @@ func receives(s *analyze.Segment, cx *Connection, from, to *tcp.Endpoint) string
 		}
 		var parts []string
 		for _, ch := range rv.Changes {
-			parts = append(parts, fmt.Sprintf("it becomes %s: %s", ch.State, ch.Reason))
+			parts = append(parts, becomes(ch))
 		}
 		return who + "; " + strings.Join(parts, "; then ") + "."
+	case seg.Flags.Has(wire.RST) && rv.Before == tcp.SynSent:
+		return fmt.Sprintf("%s; in SYN_SENT it accepts an RST only if it acknowledges its SYN (ack %d), and this one's %s, so it drops the RST (RFC 9293 3.10.7.3).",
+			who, uint32(to.ISS+1), rstAckWords(seg))
 	case seg.Flags.Has(wire.RST):
 		if a.Has(event.ChallengeACK) || to.State.Synchronized() {
 			return fmt.Sprintf("%s; the RST's sequence number %d is not exactly the next it expects (%d): RFC 5961 makes it ignore the RST and send a challenge ACK.",
@@ -165,6 +168,23 @@ func receivesData(seg *wire.Segment, cx *Connection, to *tcp.Endpoint) string {
 		"part and acknowledges it", first, last, rel(next))
 }
 
+// rstAckWords says what an RST's acknowledgment field holds.
+func rstAckWords(seg *wire.Segment) string {
+	if !seg.Flags.Has(wire.ACK) {
+		return "carries no ACK"
+	}
+	return fmt.Sprintf("is %d", uint32(seg.Ack))
+}
+
+// becomes says one change of an endpoint; one to the state it was in
+// says that it stays (an RST forged in its name).
+func becomes(ch tcp.Transition) string {
+	if ch.From == ch.State && !ch.Correction {
+		return fmt.Sprintf("it stays %s: %s", ch.State, ch.Reason)
+	}
+	return fmt.Sprintf("it becomes %s: %s", ch.State, ch.Reason)
+}
+
 // sends says what the segment's sending did to the sender.
 func sends(cx *Connection) string {
 	sd := &cx.Sender
@@ -173,7 +193,7 @@ func sends(cx *Connection) string {
 	}
 	var parts []string
 	for _, ch := range sd.Changes {
-		parts = append(parts, fmt.Sprintf("it becomes %s: %s", ch.State, ch.Reason))
+		parts = append(parts, becomes(ch))
 	}
 	return fmt.Sprintf("The %s (%s) was %s; %s.", sd.Role, sd.Addr, sd.Before, strings.Join(parts, "; then "))
 }

@@ -154,7 +154,7 @@ func (e *Exporter) Close() (Stats, error) {
 	for i := range e.pending {
 		p := &e.pending[i]
 		fs := []diagnose.Finding{p.f}
-		diagnose.Complete(fs, st.Last)
+		e.col.Complete(fs)
 		fr := FindingOf(&fs[0], p.start, p.flow, e.opts.Capture)
 		e.keep(e.ds.Findings.Write(p.start, &fr))
 	}

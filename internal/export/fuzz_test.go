@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/export"
@@ -84,28 +85,91 @@ func FuzzExport(f *testing.F) {
 				}
 			}
 		}
-		export1 := func(dir string, shard analyze.Shard) {
-			ds, err := export.NewDataset(dir, export.JSONL, "s", fmt.Sprintf("part-%dof%d", shard.K, shard.N), true)
-			if err != nil {
-				t.Fatal(err)
-			}
-			x := export.NewExporter(ds, export.Options{Capture: "c", Shard: shard, Findings: true})
-			for i := range fs {
-				x.Add(&fs[i])
-			}
-			if _, err := x.Close(); err != nil {
-				t.Fatal(err)
-			}
-			if err := ds.Close(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		whole, split := t.TempDir(), t.TempDir()
-		export1(whole, analyze.Shard{N: 1})
-		export1(split, analyze.Shard{K: 0, N: 2})
-		export1(split, analyze.Shard{K: 1, N: 2})
-		if d := exporttest.Diff(exporttest.Read(t, split), exporttest.Read(t, whole)); d != "" {
-			t.Fatalf("two shards' union differs from the whole export:\n%s", d)
-		}
+		checkShardUnion(t, fs)
 	})
+}
+
+// checkShardUnion exports fs whole and in two shards, with findings, and
+// fails the test unless the shards' union is the whole export, row for
+// row, in every table.
+func checkShardUnion(t *testing.T, fs []pcap.Frame) {
+	t.Helper()
+	export1 := func(dir string, shard analyze.Shard) {
+		ds, err := export.NewDataset(dir, export.JSONL, "s", fmt.Sprintf("part-%dof%d", shard.K, shard.N), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := export.NewExporter(ds, export.Options{Capture: "c", Shard: shard, Findings: true})
+		for i := range fs {
+			x.Add(&fs[i])
+		}
+		if _, err := x.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := ds.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	whole, split := t.TempDir(), t.TempDir()
+	export1(whole, analyze.Shard{N: 1})
+	export1(split, analyze.Shard{K: 0, N: 2})
+	export1(split, analyze.Shard{K: 1, N: 2})
+	if d := exporttest.Diff(exporttest.Read(t, split), exporttest.Read(t, whole)); d != "" {
+		t.Fatalf("two shards' union differs from the whole export:\n%s", d)
+	}
+}
+
+// TestShardUnionCaptureEnd: how long a FIN has gone unanswered is measured
+// to the capture's end, which a later segment of another shard's
+// connection sets. zeek-ipv6-http-atomic-frag.pcap without the client's
+// FIN and last ACK of port 27393 (frames 31 and 32) leaves that client in
+// CLOSE_WAIT, and a segment of the other shard ends the capture: the shard of port 27393
+// took the capture's end without its frame and measured to the
+// connection's own end instead, so close-wait-leak was missing from it
+// (FuzzExport found it).
+func TestShardUnionCaptureEnd(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "captures", "zeek-ipv6-http-atomic-frag.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := frames(b)
+	var fs []pcap.Frame
+	for _, f := range all {
+		if f.Number != 31 && f.Number != 32 {
+			fs = append(fs, f)
+		}
+	}
+	// The capture's last segment, a second later, is a copy of port
+	// 36951's last ACK (frame 12): of the other shard.
+	last := all[11]
+	last.Number, last.Time = all[len(all)-1].Number+1, all[len(all)-1].Time+pcap.Time(time.Second)
+	fs = append(fs, last)
+	dir := t.TempDir()
+	ds, err := export.NewDataset(dir, export.JSONL, "s", "whole", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := export.NewExporter(ds, export.Options{Capture: "c", Findings: true})
+	for i := range fs {
+		x.Add(&fs[i])
+	}
+	if _, err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.Close(); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	filepath.WalkDir(dir, func(path string, _ os.DirEntry, _ error) error {
+		// Measured to the capture's end (the copy, 1.42 s after the FIN),
+		// not to the connection's (15.1 ms).
+		if b, err := os.ReadFile(path); err == nil && bytes.Contains(b, []byte(`27393 stays in CLOSE_WAIT: 1.42 s after the peer's FIN`)) {
+			found = true
+		}
+		return nil
+	})
+	if !found {
+		t.Fatal("the whole export has no close-wait-leak for port 27393 measured to the capture's end")
+	}
+	checkShardUnion(t, fs)
 }

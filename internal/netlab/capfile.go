@@ -53,3 +53,28 @@ func ReadCapture(path string, client netip.Addr) ([]Captured, error) {
 		out = append(out, c)
 	}
 }
+
+// countTCP counts the TCP frames in a capture file that may still be
+// being written: a record cut short at its end is not counted.
+func countTCP(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	r, err := pcap.NewReader(f)
+	if err != nil {
+		return 0, err // not even the file header yet
+	}
+	var n int64
+	for {
+		fr, err := r.Next()
+		if err != nil {
+			return n, nil
+		}
+		var seg wire.Segment
+		if wire.Decode(&fr, &seg) == nil {
+			n++
+		}
+	}
+}

@@ -124,6 +124,12 @@ type captures struct {
 	tds   []*tcpdump // nil while not running
 	snap  int
 	ns    []string
+
+	// passed, when set, counts the TCP frames that have passed each
+	// capture point (relay.seenAt); base is its count when the captures
+	// started, so that catchUp knows what each file must hold.
+	passed func() map[string]int64
+	base   map[string]int64
 }
 
 func newCaptures(points []CapturePoint, dir, name string, snaplen int) *captures {
@@ -156,7 +162,45 @@ func (c *captures) start() error {
 		}()
 	}
 	wg.Wait()
+	if c.passed != nil {
+		c.base = c.passed()
+	}
 	return errors.Join(errs...)
+}
+
+// catchUp waits, up to limit, until every running tcpdump has written
+// the TCP frames that passed its point since it started: one stopped
+// earlier loses the frames still in its socket's buffer, which the
+// kernel does not count as dropped, and a loaded machine leaves them
+// there for a while. It returns what did not catch up, in words.
+func (c *captures) catchUp(limit time.Duration) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.passed == nil || c.base == nil {
+		return nil
+	}
+	want := c.passed()
+	deadline := time.Now().Add(limit)
+	var behind []string
+	for i, td := range c.tds {
+		if td == nil {
+			continue
+		}
+		p := c.files[i].Point
+		n := want[p] - c.base[p]
+		for {
+			got, _ := countTCP(c.files[i].Path)
+			if got >= n {
+				break
+			}
+			if time.Now().After(deadline) {
+				behind = append(behind, fmt.Sprintf("capture: the %s's tcpdump had written %d of the %d TCP frames that passed it when it was stopped", p, got, n))
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return behind
 }
 
 // stop stops every running capture and records what each missed.

@@ -41,16 +41,30 @@
 // veth (every frame the path forwards, half a delay from each end, after
 // its drops) and the server's veth. The scenario's [Scenario.Vantage]
 // names the main one ([Result.Capture]); [Result.Captures] holds all.
-// tcpdump stamps frames with CLOCK_REALTIME. Meanwhile one
-// poller per endpoint reads that namespace's /proc/net/tcp and tcp6 about
-// every millisecond and records each change of state of every socket on
-// the service port, with the same clock: a kernel state name (SYN_SENT,
-// SYN_RECV, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE, CLOSE_WAIT,
-// LAST_ACK, LISTEN, CLOSING) or CLOSED when the socket is gone. SYN_RECV
-// request sockets and TIME_WAIT sockets are in the table and are seen; the
-// listening socket is recorded apart. A state that lasts less than a poll
-// interval can be missed: each scenario's documentation says which states
-// its path delay makes reliably visible, and [Expect] lists only those.
+// tcpdump stamps frames with CLOCK_REALTIME.
+//
+// The kernel's states of the run's sockets come from two witnesses. The
+// sock:inet_sock_set_state tracepoint, recorded in a tracefs instance of
+// the run's own, gives every state change of a full socket at the moment
+// the kernel makes it, however busy the machine: nothing polls, so no
+// state is too short to see. It names no network namespace, and every run
+// has the same addresses, so each run takes a block of 16 client ports
+// of its own (reserved by binding them in the test process's namespace,
+// which all test processes of the machine share; [Side.ClientPort]), and
+// the instance's filter selects the connections between those ports and
+// the service port. The tracepoint does not report mini-sockets: a
+// request socket (SYN_RECV from the SYN until the handshake's ACK makes
+// the full socket) and a TIME_WAIT socket (which replaces the full socket,
+// whose event then says CLOSE). One poller per endpoint reads that
+// namespace's /proc/net/tcp and tcp6 about every millisecond on a
+// real-time thread for them, and for the listening socket, which the
+// record keeps apart. mergeStates joins the two: each state of an
+// [Observation] says which witness saw it, and when the poller is the
+// witness the change happened between two polls, an interval a loaded
+// machine widens but a state that lasts (a TIME_WAIT socket lasts 60 s)
+// is not missed. State names are the kernel's (SYN_SENT, SYN_RECV,
+// ESTABLISHED, FIN_WAIT1, FIN_WAIT2, TIME_WAIT, CLOSE_WAIT, LAST_ACK,
+// LISTEN, CLOSING), or CLOSED when the socket is gone.
 //
 // # Using it
 //

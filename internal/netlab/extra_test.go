@@ -17,7 +17,7 @@ func TestExtraScenarios(t *testing.T) {
 	for _, sc := range ExtraScenarios() {
 		t.Run(sc.Name, func(t *testing.T) {
 			start := time.Now()
-			r := Run(t, sc)
+			r := runSteady(t, sc)
 			if t.Failed() {
 				return
 			}
@@ -28,7 +28,7 @@ func TestExtraScenarios(t *testing.T) {
 				return
 			}
 			save(t, r)
-			t.Run("kernel-truth", func(t *testing.T) { checkKernelTruth(t, r.Record(), r.Capture) })
+			checkTruthAtEveryPoint(t, r)
 		})
 	}
 }
@@ -60,6 +60,62 @@ func TestRecordedExtra(t *testing.T) {
 			}
 			if err := sc.Expect.Capture(segs, &Result{Scenario: sc}); err != nil {
 				t.Errorf("capture: %v", err)
+			}
+		})
+	}
+}
+
+// TestRecordedVantage checks the runs recorded at every capture point
+// (testdata/kernel/vantage, Result.SavePoints) without root: every
+// scenario has one; each satisfies its scenario's kernel expectations and
+// its main capture the scenario's capture checks; every capture holds the
+// lab's frames only, within the run; and each direction's frames pass the
+// three points in order, less the path's drops.
+func TestRecordedVantage(t *testing.T) {
+	for _, sc := range append(Catalogue(), ExtraScenarios()...) {
+		t.Run(sc.Name, func(t *testing.T) {
+			p := filepath.Join(vantageRecorded, sc.Name, "record.json")
+			rec, err := LoadRecord(p)
+			if err != nil {
+				t.Fatalf("%v: record it with go test ./internal/netlab -run 'TestScenarios$|TestExtraScenarios$' -args -record-points %s", err, vantageRecorded)
+			}
+			if rec.Doc != sc.Doc {
+				t.Errorf("the record's doc differs from the scenario's: record again")
+			}
+			if err := CheckExpect(sc.Expect, StateNames(rec.States.Client), StateNames(rec.States.Server)); err != nil {
+				t.Errorf("kernel: %v", err)
+			}
+			client, err := rec.ClientAddr()
+			if err != nil {
+				t.Fatal(err)
+			}
+			server, err := rec.ServerAddr()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.Captures) != 3 {
+				t.Fatalf("captures %+v: want the three points", rec.Captures)
+			}
+			at := map[string][]Captured{}
+			for _, c := range rec.Captures {
+				segs, err := ReadCapture(c.PointPath(p), client.Addr())
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkFrames(t, c.Point, segs, rec.Start, rec.End)
+				at[c.Point] = segs
+			}
+			r := &Result{Scenario: sc, ClientAddr: client, ServerAddr: server}
+			for _, d := range rec.Drops {
+				r.Drops = append(r.Drops, droppedFromRecord(d))
+			}
+			if sc.Expect.Capture != nil {
+				if err := sc.Expect.Capture(at[rec.Vantage], r); err != nil {
+					t.Errorf("capture: %v", err)
+				}
+			}
+			if !sc.LateCapture {
+				checkPaths(t, at, r.Drops)
 			}
 		})
 	}

@@ -3,31 +3,32 @@ package netlab
 import (
 	"errors"
 	"io"
-	"net/netip"
 	"os"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// sockKey is a socket as its own namespace sees it.
-type sockKey struct{ local, remote netip.AddrPort }
 
 // longGap is a pause between polls worth reporting: a state shorter than
 // it may have been missed.
 const longGap = 5 * time.Millisecond
 
 // poller records the state changes of every socket on one port in one
-// namespace by reading its /proc/net/tcp and tcp6 every PollInterval.
+// namespace by reading its /proc/net/tcp and tcp6 every PollInterval. It
+// is the run's only view of mini-sockets (request and TIME_WAIT sockets)
+// and of the listener, which the tracer does not see; see mergeStates.
 type poller struct {
 	files []*os.File // the namespace's tables, opened from inside it
 	port  uint16
 	buf   []byte
 
-	cur, seen map[sockKey]uint8
-	obs       map[sockKey][]Observation
+	cur, seen map[sockKey]pstate
+	seenMu    sync.Mutex // guards seen against state
+	obs       map[sockKey][]polled
 	first     map[sockKey]time.Time
-	lastStart time.Time // start of the previous poll
+	spans     []pollSpan // every poll
+	lastStart time.Time  // start of the previous poll
 	polls     int
 	maxGap    time.Duration
 	gaps      [][2]time.Time // intervals longer than longGap without a poll
@@ -44,8 +45,8 @@ type poller struct {
 func startPoller(ns *netns, port uint16) (*poller, error) {
 	p := &poller{
 		port: port, buf: make([]byte, 64<<10),
-		cur: map[sockKey]uint8{}, seen: map[sockKey]uint8{},
-		obs: map[sockKey][]Observation{}, first: map[sockKey]time.Time{},
+		cur: map[sockKey]pstate{}, seen: map[sockKey]pstate{},
+		obs: map[sockKey][]polled{}, first: map[sockKey]time.Time{},
 		done: make(chan struct{}),
 	}
 	err := ns.do(func() error {
@@ -122,7 +123,10 @@ func (p *poller) poll() {
 		}
 		parseProcNet(p.buf[:n], func(s procSock) {
 			if s.Local.Port() == p.port || s.Remote.Port() == p.port {
-				p.cur[sockKey{s.Local, s.Remote}] = s.State
+				// A request socket shows as SYN_RECV (a full socket is
+				// in SYN_RECV for microseconds, or a round trip after a
+				// Fast Open SYN); a TIME_WAIT socket has timer 3.
+				p.cur[sockKey{s.Local, s.Remote}] = pstate{s.State, s.State == stateSynRecv || s.Timer == 3}
 			}
 		})
 	}
@@ -136,24 +140,45 @@ func (p *poller) poll() {
 			p.gaps = append(p.gaps, [2]time.Time{p.lastEnd, end})
 		}
 	}
+	p.seenMu.Lock()
+	defer p.seenMu.Unlock()
 	for k, st := range p.cur {
 		if old, ok := p.seen[k]; ok && old == st {
 			continue
 		}
-		p.record(k, stateName(st), end)
+		p.record(k, stateName(st.state), st.mini, end)
 		p.seen[k] = st
 	}
 	for k := range p.seen {
 		if _, ok := p.cur[k]; !ok {
-			p.record(k, Gone, end)
+			p.record(k, Gone, false, end)
 			delete(p.seen, k)
 		}
 	}
 	p.polls++
+	p.spans = append(p.spans, pollSpan{start, end})
 	p.lastStart, p.lastEnd = start, end
 }
 
-func (p *poller) record(k sockKey, state string, at time.Time) {
+// state returns the socket's state as the latest poll saw it: a kernel
+// state name, or "" when the socket was not there.
+func (p *poller) state(k sockKey) string {
+	p.seenMu.Lock()
+	defer p.seenMu.Unlock()
+	st, ok := p.seen[k]
+	if !ok {
+		return ""
+	}
+	return stateName(st.state)
+}
+
+// pstate is a socket as one poll saw it.
+type pstate struct {
+	state uint8
+	mini  bool
+}
+
+func (p *poller) record(k sockKey, state string, mini bool, at time.Time) {
 	if _, ok := p.first[k]; !ok {
 		p.first[k] = at
 	}
@@ -161,5 +186,5 @@ func (p *poller) record(k sockKey, state string, at time.Time) {
 	if p.polls == 0 {
 		nb = time.Time{} // present before polling began
 	}
-	p.obs[k] = append(p.obs[k], Observation{State: state, Time: at, NotBefore: nb})
+	p.obs[k] = append(p.obs[k], polled{state: state, mini: mini, time: at, notBefore: nb})
 }

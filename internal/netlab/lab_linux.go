@@ -71,6 +71,7 @@ type lab struct {
 	pathC, pathS           string // path-side veths
 	mirror, monitor        string // the router's mirror port (the relay writes to it) and its peer (tcpdump reads it)
 	clientAddr, serverAddr netip.Addr
+	ephemeral              int // the client's ephemeral ports: the first of the run's block
 }
 
 // Available reports why Run cannot work on this machine, or nil.
@@ -110,9 +111,10 @@ func ipBatch(ns string, lines ...string) error {
 	return nil
 }
 
-// newLab builds the topology. cleanup collects what must be undone, in
-// reverse order, whether or not newLab succeeds.
-func newLab(sc *Scenario, cleanup func(func())) (*lab, error) {
+// newLab builds the topology for a run whose client ports begin at
+// ports. cleanup collects what must be undone, in reverse order, whether
+// or not newLab succeeds.
+func newLab(sc *Scenario, ports uint16, cleanup func(func())) (*lab, error) {
 	var rnd [3]byte
 	rand.Read(rnd[:])
 	id := "tlk" + hex.EncodeToString(rnd[:])
@@ -122,6 +124,10 @@ func newLab(sc *Scenario, cleanup func(func())) (*lab, error) {
 		pathC: id + "pc", pathS: id + "ps",
 		mirror: id + "ma", monitor: id + "mb",
 		clientAddr: ClientIPv4, serverAddr: ServerIPv4,
+		ephemeral: portBlockSize,
+	}
+	if sc.EphemeralPorts > 0 {
+		l.ephemeral = min(sc.EphemeralPorts, portBlockSize)
 	}
 	if sc.IPv6 {
 		l.clientAddr, l.serverAddr = ClientIPv6, ServerIPv6
@@ -166,6 +172,10 @@ func newLab(sc *Scenario, cleanup func(func())) (*lab, error) {
 		if err := setSysctls(n, sc.Sysctls); err != nil {
 			return nil, err
 		}
+	}
+	// A connect() without bind picks from the run's own ports.
+	if err := l.client.sysctl("net.ipv4.ip_local_port_range", fmt.Sprintf("%d %d", ports, ports+uint16(l.ephemeral)-1)); err != nil {
+		return nil, err
 	}
 
 	// Both ends of each veth are created directly in their namespaces, so
@@ -221,26 +231,35 @@ func newLab(sc *Scenario, cleanup func(func())) (*lab, error) {
 }
 
 var (
-	sweepOnce sync.Once
-	ourNetns  = regexp.MustCompile(`^tlk[0-9a-f]{6}[cps]-([0-9]+)$`)
+	sweepOnce   sync.Once
+	ourNetns    = regexp.MustCompile(`^tlk[0-9a-f]{6}[cps]-([0-9]+)$`)
+	ourInstance = regexp.MustCompile(`^tlk[0-9a-f]{6}-([0-9]+)$`)
 )
 
-// sweep deletes namespaces this package created in a process that is
-// gone: t.Cleanup does not run when a test binary is killed or panics on
-// its timeout. The name carries the creator's PID; a namespace whose
-// creator lives (or whose PID was reused) is left alone.
+// sweep deletes namespaces and tracefs instances this package created in
+// a process that is gone: t.Cleanup does not run when a test binary is
+// killed or panics on its timeout. The name carries the creator's PID;
+// one whose creator lives (or whose PID was reused) is left alone.
 func sweep() {
-	ents, _ := os.ReadDir("/run/netns")
-	for _, e := range ents {
-		m := ourNetns.FindStringSubmatch(e.Name())
+	gone := func(re *regexp.Regexp, name string) bool {
+		m := re.FindStringSubmatch(name)
 		if m == nil {
-			continue
+			return false
 		}
 		pid, err := strconv.Atoi(m[1])
-		if err != nil || pid == os.Getpid() || unix.Kill(pid, 0) != unix.ESRCH {
-			continue
+		return err == nil && pid != os.Getpid() && unix.Kill(pid, 0) == unix.ESRCH
+	}
+	ents, _ := os.ReadDir("/run/netns")
+	for _, e := range ents {
+		if gone(ourNetns, e.Name()) {
+			run("ip", "netns", "del", e.Name())
 		}
-		run("ip", "netns", "del", e.Name())
+	}
+	ents, _ = os.ReadDir(filepath.Join(tracefs, "instances"))
+	for _, e := range ents {
+		if gone(ourInstance, e.Name()) {
+			(&tracer{dir: filepath.Join(tracefs, "instances", e.Name())}).remove()
+		}
 	}
 }
 

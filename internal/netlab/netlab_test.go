@@ -23,8 +23,12 @@ var (
 	recordPoints = flag.String("record-points", "", "write each scenario's captures at every capture point and its kernel record into `dir`/<scenario>/ (e.g. ../../testdata/kernel/vantage)")
 )
 
-// recorded is where the committed runs live.
-const recorded = "../../testdata/kernel"
+// recorded is where the committed runs live; vantageRecorded those
+// recorded at every capture point (Result.SavePoints).
+const (
+	recorded        = "../../testdata/kernel"
+	vantageRecorded = recorded + "/vantage"
+)
 
 // TestScenarios runs every scenario of the catalogue, one after another
 // (they share the machine's cores), and checks the harness itself: the
@@ -38,7 +42,7 @@ func TestScenarios(t *testing.T) {
 	for _, sc := range Catalogue() {
 		t.Run(sc.Name, func(t *testing.T) {
 			start := time.Now()
-			r := Run(t, sc)
+			r := runSteady(t, sc)
 			if t.Failed() {
 				return
 			}
@@ -53,8 +57,43 @@ func TestScenarios(t *testing.T) {
 				return
 			}
 			save(t, r)
-			t.Run("kernel-truth", func(t *testing.T) { checkKernelTruth(t, r.Record(), r.Capture) })
+			checkTruthAtEveryPoint(t, r)
 		})
+	}
+}
+
+// disturbedLate is how late the relay may forward a frame before a run
+// no longer shows its scenario: a path half a retransmission timeout
+// slower than its delay fires the peers' timers where the scenario has
+// none (a FIN resent, a TIME_WAIT reset by the RST that answers it).
+const disturbedLate = 100 * time.Millisecond
+
+// runSteady runs sc, and again, three runs at most, while the relay was
+// disturbed (the machine's load held its real-time thread past
+// disturbedLate): what such a run shows is the load's, not the
+// scenario's. The last run stands, disturbed or not.
+func runSteady(t *testing.T, sc Scenario) *Result {
+	t.Helper()
+	for try := 1; ; try++ {
+		r := Run(t, sc)
+		if t.Failed() || r.RelayLate <= disturbedLate || try == 3 {
+			return r
+		}
+		t.Logf("run %d disturbed: the relay forwarded a frame %v late, more than %v; running the scenario again", try, r.RelayLate.Round(time.Millisecond), disturbedLate)
+	}
+}
+
+// checkTruthAtEveryPoint checks the inference from each of the run's
+// captures against the kernel's states (checkKernelTruth).
+func checkTruthAtEveryPoint(t *testing.T, r *Result) {
+	t.Helper()
+	files := map[string]string{}
+	for _, c := range r.Captures {
+		files[c.Point] = c.Path
+	}
+	rec := r.record(r.Captures...)
+	for _, c := range r.Captures {
+		t.Run("kernel-truth@"+c.Point, func(t *testing.T) { checkKernelTruth(t, rec, files, c.Point) })
 	}
 }
 
@@ -102,26 +141,7 @@ func checkResult(t *testing.T, r *Result) {
 		}
 	}
 	if !sc.LateCapture {
-		// Each direction's frames reach the router, then the far end,
-		// in order, less what the path dropped.
-		for _, d := range []Dir{ClientToServer, ServerToClient} {
-			path := []string{PointClient, PointRouter, PointServer}
-			if d == ServerToClient {
-				path = []string{PointServer, PointRouter, PointClient}
-			}
-			drops := 0
-			for _, x := range r.Drops {
-				if x.Dir == d {
-					drops++
-				}
-			}
-			if err := samePath(at[path[0]], at[path[1]], d, drops); err != nil {
-				t.Errorf("%s from the %s to the router: %v", d, path[0], err)
-			}
-			if err := samePath(at[path[1]], at[path[2]], d, 0); err != nil {
-				t.Errorf("%s from the router to the %s: %v", d, path[2], err)
-			}
-		}
+		checkPaths(t, at, r.Drops)
 	}
 	// The kernel's observations are ordered and consecutive states differ.
 	for _, obs := range [][]Observation{r.Client, r.Server, r.Listener} {
@@ -151,11 +171,40 @@ func checkResult(t *testing.T, r *Result) {
 	}
 }
 
+// checkPaths checks that each direction's frames reach the router, then
+// the far end, in order, less what the path dropped.
+func checkPaths(t *testing.T, at map[string][]Captured, dropped []Dropped) {
+	t.Helper()
+	for _, d := range []Dir{ClientToServer, ServerToClient} {
+		path := []string{PointClient, PointRouter, PointServer}
+		if d == ServerToClient {
+			path = []string{PointServer, PointRouter, PointClient}
+		}
+		drops := 0
+		for _, x := range dropped {
+			if x.Dir == d {
+				drops++
+			}
+		}
+		if err := samePath(at[path[0]], at[path[1]], d, drops); err != nil {
+			t.Errorf("%s from the %s to the router: %v", d, path[0], err)
+		}
+		if err := samePath(at[path[1]], at[path[2]], d, 0); err != nil {
+			t.Errorf("%s from the router to the %s: %v", d, path[2], err)
+		}
+	}
+}
+
 // samePath reports how the frames going in direction d in the capture
 // downstream differ from those upstream: they must be the same frames
 // (IP ID, flags, sequence and acknowledgment numbers, length), in the same
-// order, less exactly lost of them.
+// order, less exactly lost of them. Frames a host sends from two CPUs at
+// nearly the same moment may pass two taps in either order (each CPU
+// queues what it sends to the veth's peer on its own backlog, and a busy
+// machine serves the backlogs late), so a frame may be found up to
+// reorderWindow frames ahead of where the order puts it.
 func samePath(upstream, downstream []Captured, d Dir, lost int) error {
+	const reorderWindow = 4
 	type key struct {
 		ipid     uint16
 		flags    wire.Flags
@@ -176,18 +225,42 @@ func samePath(upstream, downstream []Captured, d Dir, lost int) error {
 			down = append(down, k(c))
 		}
 	}
-	i := 0
+	used := make([]bool, len(up))
+	i, matched := 0, 0
 	for _, x := range down {
-		for i < len(up) && up[i] != x {
+		j := -1
+		for m := i; m < len(up) && m <= i+reorderWindow; m++ {
+			if !used[m] && up[m] == x {
+				j = m
+				break
+			}
+		}
+		if j < 0 {
+			// Not within the window: frames passed over upstream are
+			// missing downstream, or x is not upstream at all.
+			for j = i; j < len(up) && (used[j] || up[j] != x); j++ {
+			}
+			if j == len(up) {
+				return fmt.Errorf("frame %+v downstream is not upstream, or not in the same order", x)
+			}
+		}
+		used[j] = true
+		matched++
+		for i < len(up) && used[i] {
 			i++
 		}
-		if i == len(up) {
-			return fmt.Errorf("frame %+v downstream is not upstream, or not in the same order", x)
+		if j > i+reorderWindow {
+			i = j - reorderWindow // what lies further back never comes
 		}
-		i++
 	}
-	if len(up)-len(down) != lost {
-		return fmt.Errorf("%d frames upstream, %d downstream; the path dropped %d", len(up), len(down), lost)
+	var missing []key
+	for m := range up {
+		if !used[m] {
+			missing = append(missing, up[m])
+		}
+	}
+	if len(missing) != lost {
+		return fmt.Errorf("%d frames upstream, %d downstream; the path dropped %d; missing downstream: %+v", len(up), len(down), lost, missing)
 	}
 	return nil
 }
@@ -344,9 +417,9 @@ func TestParseProcNet(t *testing.T) {
 	var got []procSock
 	parseProcNet([]byte(v4+v6+"garbage\n   7: zz:1 00:00 01\n"), func(s procSock) { got = append(got, s) })
 	want := []procSock{
-		{netip.MustParseAddrPort("10.77.0.2:8000"), netip.MustParseAddrPort("0.0.0.0:0"), 10},
-		{netip.MustParseAddrPort("10.77.0.1:40001"), netip.MustParseAddrPort("10.77.0.2:8000"), 1},
-		{netip.MustParseAddrPort("[fd00:77::1]:40001"), netip.MustParseAddrPort("[fd00:77::2]:8000"), 6},
+		{netip.MustParseAddrPort("10.77.0.2:8000"), netip.MustParseAddrPort("0.0.0.0:0"), 10, 0},
+		{netip.MustParseAddrPort("10.77.0.1:40001"), netip.MustParseAddrPort("10.77.0.2:8000"), 1, 0},
+		{netip.MustParseAddrPort("[fd00:77::1]:40001"), netip.MustParseAddrPort("[fd00:77::2]:8000"), 6, 3},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("parseProcNet = %v, want %v", got, want)
@@ -437,6 +510,12 @@ func leftovers() []string {
 			out = append(out, "namespace "+e.Name())
 		}
 	}
+	instances, _ := os.ReadDir(filepath.Join(tracefs, "instances"))
+	for _, e := range instances {
+		if strings.HasPrefix(e.Name(), "tlk") && strings.HasSuffix(e.Name(), suffix) {
+			out = append(out, "tracefs instance "+e.Name())
+		}
+	}
 	procs, _ := filepath.Glob("/proc/[0-9]*/stat")
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
@@ -457,4 +536,32 @@ func leftovers() []string {
 		}
 	}
 	return out
+}
+
+func TestSamePath(t *testing.T) {
+	f := func(ids ...uint16) []Captured {
+		var out []Captured
+		for _, id := range ids {
+			out = append(out, Captured{Dir: ClientToServer, Seg: wire.Segment{IPID: id, Flags: wire.ACK}})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		up, down []Captured
+		lost     int
+		ok       bool
+	}{
+		{"the same", f(1, 2, 3, 4), f(1, 2, 3, 4), 0, true},
+		{"one dropped", f(1, 2, 3, 4), f(1, 3, 4), 1, true},
+		{"one dropped, not counted", f(1, 2, 3, 4), f(1, 3, 4), 0, false},
+		{"two swapped", f(1, 2, 3, 4), f(1, 3, 2, 4), 0, true},
+		{"a frame four ahead", f(1, 2, 3, 4, 5, 6), f(1, 6, 2, 3, 4, 5), 0, true},
+		{"a frame far behind", f(1, 2, 3, 4, 5, 6, 7, 8, 9), f(2, 3, 4, 5, 6, 7, 8, 9, 1), 0, false},
+		{"a frame not upstream", f(1, 2, 3), f(1, 9, 2, 3), 0, false},
+	} {
+		if err := samePath(tc.up, tc.down, ClientToServer, tc.lost); (err == nil) != tc.ok {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 type procSock struct {
 	Local, Remote netip.AddrPort
 	State         uint8
+	Timer         uint8 // the "tr" column: 3 for a TIME_WAIT socket
 }
 
 // parseProcNet calls fn for each socket line of a /proc/net/tcp or tcp6
@@ -36,7 +37,12 @@ func parseProcNet(b []byte, fn func(procSock)) {
 		if !ok1 || !ok2 || err != nil {
 			continue
 		}
-		fn(procSock{Local: local, Remote: remote, State: uint8(st)})
+		var timer uint64
+		if len(f) > 5 {
+			tr, _, _ := bytes.Cut(f[5], []byte(":"))
+			timer, _ = strconv.ParseUint(string(tr), 16, 8)
+		}
+		fn(procSock{Local: local, Remote: remote, State: uint8(st), Timer: uint8(timer)})
 	}
 }
 

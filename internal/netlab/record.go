@@ -25,10 +25,14 @@ type Record struct {
 	Captures []CaptureRecord `json:"captures,omitempty"`
 	// Client and Server are the focus connection's endpoints (ip:port,
 	// IPv6 as [addr]:port).
-	Client  string            `json:"client"`
-	Server  string            `json:"server"`
-	DelayMS float64           `json:"delay_ms"` // the path's one-way delay, each way
-	Sysctls map[string]string `json:"sysctls,omitempty"`
+	Client string `json:"client"`
+	Server string `json:"server"`
+	// ClientPorts is the client's ip_local_port_range, the first of the
+	// run's own block of ports ("41024 41039"); empty in records made
+	// before runs had ports of their own (40001 and up).
+	ClientPorts string            `json:"client_ports,omitempty"`
+	DelayMS     float64           `json:"delay_ms"` // the path's one-way delay, each way
+	Sysctls     map[string]string `json:"sysctls,omitempty"`
 	// Drops are the frames the path lost, in order.
 	Drops []DropRecord `json:"drops"`
 	// States are the kernel's states of the focus connection and of the
@@ -44,8 +48,11 @@ type Record struct {
 	End          time.Time `json:"end"`   // polling ended
 	PollInterval float64   `json:"poll_interval_ms"`
 	MaxPollGapMS float64   `json:"max_poll_gap_ms"` // longest time between two polls of one endpoint
-	Kernel       string    `json:"kernel"`          // uname -r
-	Notes        []string  `json:"notes,omitempty"`
+	// RelayLateMS is the longest a frame waited in the relay beyond the
+	// path's delay; absent in records made before it was measured.
+	RelayLateMS *float64 `json:"relay_late_ms,omitempty"`
+	Kernel      string   `json:"kernel"` // uname -r
+	Notes       []string `json:"notes,omitempty"`
 }
 
 // CaptureRecord is one saved capture of a run.
@@ -86,6 +93,9 @@ type StateRecord struct {
 	State     string    `json:"state"`
 	Time      time.Time `json:"time"`
 	NotBefore time.Time `json:"not_before"`
+	// Source is SourceTrace or SourcePoll; empty in records made before
+	// the tracepoint was used, whose states are all the poller's.
+	Source string `json:"source,omitempty"`
 }
 
 // ConnRecord is one Conn.
@@ -119,7 +129,7 @@ type ExpectRecord struct {
 func obsRecords(obs []Observation) []StateRecord {
 	out := make([]StateRecord, len(obs))
 	for i, o := range obs {
-		out[i] = StateRecord{State: o.State, Time: o.Time.UTC(), NotBefore: o.NotBefore.UTC()}
+		out[i] = StateRecord{State: o.State, Time: o.Time.UTC(), NotBefore: o.NotBefore.UTC(), Source: o.Source}
 		if o.NotBefore.IsZero() {
 			out[i].NotBefore = time.Time{}
 		}
@@ -147,6 +157,7 @@ func (res *Result) record(captures ...Capture) *Record {
 	case snap < 0:
 		snap = 0
 	}
+	late := ms(res.RelayLate)
 	rec := &Record{
 		Scenario: sc.Name, Doc: sc.Doc,
 		Vantage: res.Vantage.String(), Snaplen: snap,
@@ -160,7 +171,9 @@ func (res *Result) record(captures ...Capture) *Record {
 			Client: sc.Expect.Client, Server: sc.Expect.Server,
 			ClientEnd: sc.Expect.ClientEnd, ServerEnd: sc.Expect.ServerEnd, CheckEnd: sc.Expect.CheckEnd,
 		},
-		Start: res.Start.UTC(), End: res.End.UTC(),
+		ClientPorts: fmt.Sprintf("%d %d", res.ClientPorts[0], res.ClientPorts[1]),
+		RelayLateMS: &late,
+		Start:       res.Start.UTC(), End: res.End.UTC(),
 		PollInterval: ms(PollInterval), MaxPollGapMS: ms(res.MaxPollGap),
 		Kernel: res.Kernel, Notes: res.Notes,
 	}

@@ -44,6 +44,17 @@ type relay struct {
 
 	late [2]time.Duration // per direction, the longest a frame was written after its due time; read after done
 
+	// TCP frames per direction: read from the sending side, written to
+	// the receiving side, written to the mirror port (what each capture
+	// point sees: catchUp).
+	tcpIn, tcpOut, tcpMirror [3]atomic.Int64
+
+	inLine   atomic.Int64 // frames read and not yet forwarded
+	lastMove atomic.Int64 // Unix nanoseconds of the last frame read or forwarded
+
+	waitMu  sync.Mutex
+	waiters []pathWaiter // Side.AwaitPath's
+
 	stopOnce sync.Once
 }
 
@@ -133,6 +144,7 @@ func (r *relay) arm() {
 type delayed struct {
 	due   time.Time
 	frame []byte
+	tcp   bool
 }
 
 // loop relays one direction: frames read from in are written to out
@@ -158,6 +170,14 @@ func (r *relay) loop(in, out int, dir Dir, done chan struct{}, rt chan<- bool) {
 				r.mu.Lock()
 				r.lost++
 				r.mu.Unlock()
+			} else if q[0].tcp && fd == out {
+				r.tcpOut[dir].Add(1)
+			} else if q[0].tcp {
+				r.tcpMirror[dir].Add(1)
+			}
+			if fd == out {
+				r.inLine.Add(-1)
+				r.lastMove.Store(now.UnixNano())
 			}
 			q[0].frame = nil
 			q = q[1:]
@@ -186,9 +206,15 @@ func (r *relay) loop(in, out int, dir Dir, done chan struct{}, rt chan<- bool) {
 				break
 			}
 			frame := append([]byte(nil), buf[:m]...)
-			if !r.drop(frame, dir, now) {
-				mirror = append(mirror, delayed{due: now.Add(half), frame: frame})
-				line = append(line, delayed{due: now.Add(r.delay), frame: frame})
+			r.lastMove.Store(now.UnixNano())
+			dropped, tcp := r.drop(frame, dir, now)
+			if tcp {
+				r.tcpIn[dir].Add(1)
+			}
+			if !dropped {
+				mirror = append(mirror, delayed{due: now.Add(half), frame: frame, tcp: tcp})
+				line = append(line, delayed{due: now.Add(r.delay), frame: frame, tcp: tcp})
+				r.inLine.Add(1)
 			}
 		}
 		mirror = send(mirror, r.m)
@@ -196,18 +222,19 @@ func (r *relay) loop(in, out int, dir Dir, done chan struct{}, rt chan<- bool) {
 	}
 }
 
-// drop decides a frame's fate and records a drop.
-func (r *relay) drop(frame []byte, dir Dir, now time.Time) bool {
+// drop decides a frame's fate and records a drop; tcp says whether the
+// frame is a TCP segment.
+func (r *relay) drop(frame []byte, dir Dir, now time.Time) (dropped, tcp bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.frames[dir]++
-	if !r.armed.Load() {
-		return false
-	}
 	var seg wire.Segment
 	f := pcap.Frame{Link: pcap.LinkEthernet, Data: frame, Length: len(frame)}
 	if wire.Decode(&f, &seg) != nil {
-		return false
+		return false, false
+	}
+	if !r.armed.Load() {
+		return false, true
 	}
 	key := [2]netip.AddrPort{seg.Src, seg.Dst}
 	if seg.Flags.Has(wire.SYN) {
@@ -220,6 +247,7 @@ func (r *relay) drop(frame []byte, dir Dir, now time.Time) bool {
 		p.Offset = int64(seg.Seq.Sub(isn.Add(1)))
 		p.OffsetKnown = true
 	}
+	defer r.notify(&p)
 	hit := -1
 	for i, d := range r.drops {
 		if d.Dir != dir || d.Match == nil || !d.Match(&p) {
@@ -237,7 +265,7 @@ func (r *relay) drop(frame []byte, dir Dir, now time.Time) bool {
 		}
 	}
 	if hit < 0 {
-		return false
+		return false, true
 	}
 	off := int64(-1)
 	if p.OffsetKnown {
@@ -247,7 +275,20 @@ func (r *relay) drop(frame []byte, dir Dir, now time.Time) bool {
 		Time: now, Dir: dir, Rule: r.drops[hit].What,
 		Flags: seg.Flags, Seq: uint32(seg.Seq), Ack: uint32(seg.Ack), Len: seg.PayloadLen, Offset: off,
 	})
-	return true
+	return true, true
+}
+
+// seenAt returns, for each capture point, how many TCP frames have passed
+// it so far: at the client, those the client sent and those the path
+// delivered to it; at the router, those mirrored; at the server, the
+// converse of the client.
+func (r *relay) seenAt() map[string]int64 {
+	c2s, s2c := ClientToServer, ServerToClient
+	return map[string]int64{
+		PointClient: r.tcpIn[c2s].Load() + r.tcpOut[s2c].Load(),
+		PointRouter: r.tcpMirror[c2s].Load() + r.tcpMirror[s2c].Load(),
+		PointServer: r.tcpOut[c2s].Load() + r.tcpIn[s2c].Load(),
+	}
 }
 
 func contains(s []int, v int) bool {
@@ -273,4 +314,51 @@ func (r *relay) stop() {
 		unix.Close(r.s)
 		unix.Close(r.m)
 	})
+}
+
+// pathWaiter is one AwaitPath: done is closed when the path sees a frame
+// that match matches.
+type pathWaiter struct {
+	match func(p *Packet) bool
+	done  chan struct{}
+}
+
+// await returns a channel closed when the path next sees a frame that
+// match matches (dropped or not).
+func (r *relay) await(match func(p *Packet) bool) <-chan struct{} {
+	w := pathWaiter{match: match, done: make(chan struct{})}
+	r.waitMu.Lock()
+	r.waiters = append(r.waiters, w)
+	r.waitMu.Unlock()
+	return w.done
+}
+
+// notify wakes the waiters whose frame p is. It runs with r.mu held.
+func (r *relay) notify(p *Packet) {
+	r.waitMu.Lock()
+	defer r.waitMu.Unlock()
+	keep := r.waiters[:0]
+	for _, w := range r.waiters {
+		if w.match(p) {
+			close(w.done)
+			continue
+		}
+		keep = append(keep, w)
+	}
+	r.waiters = keep
+}
+
+// quiesce returns once every frame the path holds has been forwarded and
+// none has moved for settle, or after limit: the last transitions a run
+// shows come a path's delay (and, on a loaded machine, the relay's
+// lateness) after the behaviours return.
+func (r *relay) quiesce(settle, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for {
+		idle := time.Since(time.Unix(0, r.lastMove.Load()))
+		if (r.inLine.Load() == 0 && idle >= settle) || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(max(min(settle-idle, 10*time.Millisecond), time.Millisecond))
+	}
 }

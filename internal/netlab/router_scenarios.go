@@ -60,7 +60,7 @@ func routedClient(request []byte, dial netip.AddrPort) func(s *Side) error {
 		var c *net.TCPConn
 		var err error
 		if dial.IsValid() {
-			c, err = s.Connect(netip.AddrPortFrom(s.Addr, FirstClientPort), dial)
+			c, err = s.Connect(netip.AddrPortFrom(s.Addr, s.ClientPort), dial)
 		} else {
 			c, err = s.Dial()
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"sort"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -59,7 +61,12 @@ func Run(t testing.TB, sc Scenario) *Result {
 	cleanup := func(f func()) { undo = append(undo, f) }
 
 	t0 := time.Now()
-	l, err := newLab(&sc, cleanup)
+	ports, releasePorts, err := reservePorts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(releasePorts)
+	l, err := newLab(&sc, ports, cleanup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +83,9 @@ func Run(t testing.TB, sc Scenario) *Result {
 
 	res := &Result{
 		Scenario: sc, Vantage: sc.Vantage, Delay: delay, Kernel: kernelRelease(),
-		ClientAddr: netip.AddrPortFrom(l.clientAddr, uint16(FirstClientPort+sc.Focus)),
-		ServerAddr: netip.AddrPortFrom(l.serverAddr, ServicePort),
+		ClientAddr:  netip.AddrPortFrom(l.clientAddr, ports+uint16(sc.Focus)),
+		ClientPorts: [2]uint16{ports, ports + uint16(l.ephemeral) - 1},
+		ServerAddr:  netip.AddrPortFrom(l.serverAddr, ServicePort),
 	}
 
 	pc, err := startPoller(l.client, ServicePort)
@@ -92,9 +100,17 @@ func Run(t testing.TB, sc Scenario) *Result {
 	var stopPolls sync.Once
 	stopPollers := func() { stopPolls.Do(func() { pc.stop(); ps.stop() }) }
 	cleanup(stopPollers)
+	tr, err := startTracer(l.id+"-"+strconv.Itoa(os.Getpid()), ports, portBlockSize, ServicePort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup(tr.remove)
 
 	// The captures, now or when a behaviour asks for them.
 	caps := newCaptures(l.points(&sc, delay), t.TempDir(), sc.Name, snap)
+	if sc.Router == nil {
+		caps.passed = rl.seenAt // a routed run's relay sees nothing
+	}
 	cleanup(func() { caps.stop() })
 	if !sc.LateCapture {
 		if err := caps.start(); err != nil {
@@ -104,15 +120,15 @@ func Run(t testing.TB, sc Scenario) *Result {
 
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	sh := newShared(ctx, func() error {
+	sh := newShared(ctx, ports, func() error {
 		if !sc.LateCapture {
 			return nil
 		}
 		return caps.start()
-	})
+	}, rl.await)
 	cleanup(sh.closeAll)
-	server := &Side{Role: Server, Addr: l.serverAddr, Peer: l.clientAddr, Port: ServicePort, netns: l.server.name, sh: sh}
-	client := &Side{Role: Client, Addr: l.clientAddr, Peer: l.serverAddr, Port: ServicePort, netns: l.client.name, sh: sh}
+	server := &Side{Role: Server, Addr: l.serverAddr, Peer: l.clientAddr, Port: ServicePort, ClientPort: ports, netns: l.server.name, sh: sh}
+	client := &Side{Role: Client, Addr: l.clientAddr, Peer: l.serverAddr, Port: ServicePort, ClientPort: ports, netns: l.client.name, sh: sh}
 
 	res.Start = time.Now()
 	res.Notes = append(res.Notes, fmt.Sprintf("setup: lab %v, path probe %v, pollers and capture %v", t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond), res.Start.Sub(t2).Round(time.Millisecond)))
@@ -157,10 +173,28 @@ func Run(t testing.TB, sc Scenario) *Result {
 			berrs = append(berrs, fmt.Errorf("%s: still running after the %v timeout", ch.who, timeout))
 		}
 	}
-	time.Sleep(settle)
+	// The end the scenario promises comes a path's delay, and on a
+	// loaded machine a scheduler's delay more, after the behaviours
+	// return: the run goes on until the focus connection is there (or
+	// the limit), then until the path has been quiet for settle.
+	limit := time.Now().Add(quiesceLimit)
+	if sc.Expect.CheckEnd {
+		ck := sockKey{res.ClientAddr, res.ServerAddr}
+		sk := sockKey{res.ServerAddr, res.ClientAddr}
+		end := func(p *poller, k sockKey, want string) bool {
+			got := p.state(k)
+			return got == want || (got == "" && want == Gone)
+		}
+		for time.Now().Before(limit) && !(end(pc, ck, sc.Expect.ClientEnd) && end(ps, sk, sc.Expect.ServerEnd)) {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	rl.quiesce(settle, time.Until(limit)+settle)
 
 	stopPollers()
+	events, traceErr := tr.stop()
 	res.End = time.Now()
+	res.Notes = append(res.Notes, caps.catchUp(5*time.Second)...)
 	capErr := caps.stop()
 	res.Captures = caps.files
 	for _, c := range res.Captures {
@@ -200,7 +234,9 @@ func Run(t testing.TB, sc Scenario) *Result {
 	sh.mu.Lock()
 	res.Notes = append(res.Notes, sh.notes...)
 	sh.mu.Unlock()
-	res.Conns, res.Listener = joinConns(pc, ps)
+	var kernelNotes []string
+	res.Conns, res.Listener, kernelNotes = joinConns(pc, ps, byKey(events, l.clientAddr, l.serverAddr, ports, portBlockSize, ServicePort), l.clientAddr)
+	res.Notes = append(res.Notes, kernelNotes...)
 	for _, c := range res.Conns {
 		if c.Client == res.ClientAddr && c.Server == res.ServerAddr {
 			res.Client, res.Server = c.ClientStates, c.ServerStates
@@ -210,51 +246,93 @@ func Run(t testing.TB, sc Scenario) *Result {
 	if capErr != nil {
 		t.Error(capErr)
 	}
+	if traceErr != nil {
+		t.Error(traceErr)
+	}
 	for _, err := range berrs {
 		t.Errorf("netlab: scenario %s: %v", sc.Name, err)
 	}
 	return res
 }
 
-// joinConns pairs the two namespaces' views of each connection on the
-// service port and separates the server's listening socket.
-func joinConns(pc, ps *poller) ([]Conn, []Observation) {
+// joinConns makes each connection on the service port from the two
+// namespaces' views of it (each endpoint's states merged from the
+// tracepoint and the poller by mergeStates) and separates the server's
+// listening socket, which only the poller sees. It returns what the
+// merge could not tell.
+func joinConns(pc, ps *poller, traced map[sockKey][]traceEvent, client netip.Addr) ([]Conn, []Observation, []string) {
 	type tuple struct{ c, s netip.AddrPort }
 	conns := map[tuple]*Conn{}
 	first := map[tuple]time.Time{}
-	get := func(k tuple, at time.Time) *Conn {
-		c, ok := conns[k]
-		if !ok {
-			c = &Conn{Client: k.c, Server: k.s}
-			conns[k] = c
-			first[k] = at
-		} else if at.Before(first[k]) {
-			first[k] = at
+	var notes []string
+	merge := func(p *poller, k sockKey) []Observation {
+		obs, n := mergeStates(traced[k], p.obs[k], p.spans)
+		for _, s := range n {
+			notes = append(notes, fmt.Sprintf("kernel: %s > %s: %s", k.local, k.remote, s))
 		}
-		return c
-	}
-	for k, obs := range pc.obs {
-		// The client end is the one in the client's namespace, also in a
-		// simultaneous open, where both ends dial.
-		get(tuple{k.local, k.remote}, pc.first[k]).ClientStates = obs
+		return obs
 	}
 	var listener []Observation
+	keys := map[sockKey]*poller{}
+	for k := range traced {
+		keys[k] = ps
+		if k.local.Addr() == client {
+			keys[k] = pc
+		}
+	}
+	for k := range pc.obs {
+		keys[k] = pc
+	}
 	for k, obs := range ps.obs {
 		if !k.remote.Addr().IsValid() || k.remote.Addr().IsUnspecified() {
-			listener = append(listener, obs...)
+			for _, o := range obs {
+				listener = append(listener, Observation{State: o.state, Time: o.time, NotBefore: o.notBefore, Source: SourcePoll})
+			}
 			continue
 		}
-		get(tuple{k.remote, k.local}, ps.first[k]).ServerStates = obs
+		keys[k] = ps
+	}
+	for k, p := range keys {
+		obs := merge(p, k)
+		if len(obs) == 0 {
+			continue
+		}
+		// The client end is the one in the client's namespace, also in a
+		// simultaneous open, where both ends dial.
+		t := tuple{k.remote, k.local}
+		if p == pc {
+			t = tuple{k.local, k.remote}
+		}
+		c, ok := conns[t]
+		if !ok {
+			c = &Conn{Client: t.c, Server: t.s}
+			conns[t] = c
+			first[t] = obs[0].Time
+		}
+		if obs[0].Time.Before(first[t]) {
+			first[t] = obs[0].Time
+		}
+		if p == pc {
+			c.ClientStates = obs
+		} else {
+			c.ServerStates = obs
+		}
 	}
 	out := make([]Conn, 0, len(conns))
-	keys := make([]tuple, 0, len(conns))
+	order := make([]tuple, 0, len(conns))
 	for k := range conns {
-		keys = append(keys, k)
+		order = append(order, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return first[keys[i]].Before(first[keys[j]]) })
-	for _, k := range keys {
+	sort.Slice(order, func(i, j int) bool {
+		if !first[order[i]].Equal(first[order[j]]) {
+			return first[order[i]].Before(first[order[j]])
+		}
+		return order[i].c.Port() < order[j].c.Port()
+	})
+	for _, k := range order {
 		out = append(out, *conns[k])
 	}
 	sort.SliceStable(listener, func(i, j int) bool { return listener[i].Time.Before(listener[j].Time) })
-	return out, listener
+	sort.Strings(notes)
+	return out, listener, notes
 }

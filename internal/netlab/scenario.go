@@ -12,7 +12,8 @@ import (
 const (
 	DefaultDelay   = 5 * time.Millisecond   // one-way path delay each way
 	DefaultSnaplen = 128                    // bytes captured per frame
-	DefaultSettle  = 150 * time.Millisecond // capture and polling go on this long after the behaviours return
+	DefaultSettle  = 150 * time.Millisecond // capture and polling go on this long after the behaviours return and the path falls quiet
+	quiesceLimit   = 5 * time.Second        // the longest the path is waited for to fall quiet
 	DefaultTimeout = 15 * time.Second       // bound on the behaviours
 	PollInterval   = time.Millisecond       // how often each endpoint's socket table is read
 )
@@ -26,13 +27,9 @@ var (
 	ServerIPv6 = netip.MustParseAddr("fd00:77::2")
 )
 
-const (
-	// ServicePort is the server's port.
-	ServicePort = 8000
-	// FirstClientPort is the client's port for its first Dial; each later
-	// Dial takes the next one.
-	FirstClientPort = 40001
-)
+// ServicePort is the server's port. The client's ports are the run's own
+// (Side.ClientPort).
+const ServicePort = 8000
 
 // Role names an endpoint.
 type Role uint8
@@ -124,14 +121,19 @@ type Scenario struct {
 	Server, Client func(s *Side) error
 
 	// Settle is how long capture and polling go on after both behaviours
-	// return, so that the last transitions (TIME_WAIT, a LAST_ACK socket
-	// going away) are seen; 0 means DefaultSettle.
+	// return and the path has forwarded every frame it held (on a loaded
+	// machine it may lag), so that the last transitions (TIME_WAIT, a
+	// LAST_ACK socket going away) are seen; 0 means DefaultSettle.
 	Settle time.Duration
 	// Timeout bounds the behaviours; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// Focus is the client's connection (0-based in Dial order) that
 	// Result.Client and Result.Server describe.
 	Focus int
+	// EphemeralPorts is how many ports the client's kernel may pick from
+	// for a connect() without bind (net.ipv4.ip_local_port_range in its
+	// namespace): the first of the run's block, 0 meaning all 16.
+	EphemeralPorts int
 
 	// Expect is what the kernel must show, checked by the harness's own
 	// test and usable by any other.
@@ -264,15 +266,19 @@ type Capture struct {
 	Dropped int
 }
 
-// Observation is one kernel state of a socket, as the poller first saw it.
+// Observation is one kernel state of a socket: when the tracepoint or the
+// poller saw the socket enter it.
 type Observation struct {
 	// State is the kernel's name for the state (/proc/net/tcp, ss), or
 	// CLOSED when the socket left the table.
 	State string
-	// Time is the end of the first poll that saw the state; NotBefore is
-	// the start of the poll before it, which did not. The change happened
-	// in (NotBefore, Time]. Both are CLOCK_REALTIME, the capture's clock.
+	// The change happened in (NotBefore, Time]: for SourceTrace within
+	// the microsecond of Time, for SourcePoll between the start of the
+	// poll before the one that saw it and the end of that one. Both are
+	// CLOCK_REALTIME, the capture's clock; a zero NotBefore is the start
+	// of the run.
 	Time, NotBefore time.Time
+	Source          string // SourceTrace or SourcePoll
 }
 
 // Conn is the kernel's view of one connection on the service port.
@@ -294,6 +300,9 @@ type Result struct {
 
 	// ClientAddr and ServerAddr are the focus connection's endpoints.
 	ClientAddr, ServerAddr netip.AddrPort
+	// ClientPorts are the first and last port of the client's
+	// ip_local_port_range: the first of the run's block of ports.
+	ClientPorts [2]uint16
 	// Client and Server are the kernel's states of the focus connection.
 	Client, Server []Observation
 	// Listener is the server's listening socket: LISTEN, then CLOSED.

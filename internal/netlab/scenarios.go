@@ -626,7 +626,9 @@ func SynAckClientGaveUp() Scenario {
 			if _, err := s.Listen(); err != nil {
 				return err
 			}
-			return s.Sleep(1500 * time.Millisecond)
+			// The SYN-ACK timer's resend and the RST that answers it,
+			// however late a loaded machine makes them.
+			return s.AwaitPath("the client's RST", ClientToServer, func(p *Packet) bool { return p.Seg.Flags.Has(wire.RST) })
 		},
 		Client: func(s *Side) error {
 			c, err := s.Dial(DialTimeout(200 * time.Millisecond))
@@ -709,8 +711,10 @@ func RTORetransmission() Scenario {
 			Client: clientClosesFirst, Server: serverClosesAtEOF,
 			ClientEnd: "TIME_WAIT", ServerEnd: Gone, CheckEnd: true,
 			Capture: func(segs []Captured, r *Result) error {
+				// A loaded machine can hold the ACK of the resent segment
+				// past the doubled timer, and it goes out a third time.
 				tx := retransmitted(segs, r, n-1)
-				if len(tx) != 2 {
+				if len(tx) < 2 {
 					return fmt.Errorf("the last segment went out %d times; want 2", len(tx))
 				}
 				if gap := tx[1].Time.Sub(tx[0].Time); gap < 190*time.Millisecond {
@@ -763,9 +767,18 @@ func TailLossProbe() Scenario {
 				if last[1].N > fifth[1].N {
 					return errors.New("the fifth segment was resent before the probe")
 				}
-				// RACK a round trip after the probe, or the timer.
-				if gap := fifth[1].Time.Sub(last[1].Time); gap > 50*time.Millisecond && gap < 190*time.Millisecond {
-					return fmt.Errorf("the fifth segment resent %v after the probe; want a round trip or the 200 ms retransmission timer", gap)
+				// RACK as soon as the probe's SACK comes back (a round
+				// trip, longer on a loaded machine), or the timer.
+				var sack *Captured
+				for i := last[1].N; i < fifth[1].N-1; i++ {
+					if segs[i].Dir == ServerToClient && segs[i].Seg.Options.NumSACK > 0 {
+						sack = &segs[i]
+						break
+					}
+				}
+				gap := fifth[1].Time.Sub(last[1].Time)
+				if gap < 190*time.Millisecond && (sack == nil || fifth[1].Time.Sub(sack.Time) > 20*time.Millisecond) {
+					return fmt.Errorf("the fifth segment resent %v after the probe, not at the probe's SACK; want RACK at that SACK or the 200 ms retransmission timer", gap)
 				}
 				return nil
 			},
@@ -959,8 +972,8 @@ func SimultaneousOpen() Scenario {
 	return Scenario{
 		Name:  "simultaneous-open",
 		Delay: 20 * time.Millisecond,
-		Doc: "A simultaneous open. Nobody listens: the client binds port 40001 and connects to the server's port 8000 while the " +
-			"server binds 8000 and connects to the client's 40001, at the same moment; with 20 ms each way the SYNs cross. " +
+		Doc: "A simultaneous open. Nobody listens: the client binds its first port and connects to the server's port 8000 while the " +
+			"server binds 8000 and connects to the client's first port, at the same moment; with 20 ms each way the SYNs cross. " +
 			"Each end receives a SYN in SYN_SENT, answers SYN-ACK and moves to SYN_RECV (RFC 9293 section 3.5, figure 7), " +
 			"then receives the other's SYN-ACK and moves to ESTABLISHED. Then a request, a reply and a close, client first. " +
 			"Kernel: both SYN_SENT, SYN_RECV (20 ms), ESTABLISHED. " +
@@ -969,7 +982,7 @@ func SimultaneousOpen() Scenario {
 			s.Ready()
 			var c *net.TCPConn
 			err := s.Together("connect", func() (err error) {
-				c, err = s.Connect(netip.AddrPortFrom(s.Addr, s.Port), netip.AddrPortFrom(s.Peer, FirstClientPort))
+				c, err = s.Connect(netip.AddrPortFrom(s.Addr, s.Port), netip.AddrPortFrom(s.Peer, s.ClientPort))
 				return err
 			})
 			if err != nil {
@@ -1070,9 +1083,9 @@ func FastOpenScenario() Scenario {
 		Sysctls: map[string]string{"net.ipv4.tcp_fastopen": "3"},
 		Focus:   1,
 		Doc: "TCP Fast Open (RFC 7413), net.ipv4.tcp_fastopen=3 in both namespaces, the server's listener with TCP_FASTOPEN, " +
-			"the client with TCP_FASTOPEN_CONNECT. The first connection (port 40001) asks for a cookie (an empty TFO " +
+			"the client with TCP_FASTOPEN_CONNECT. The first connection (the client's first port) asks for a cookie (an empty TFO " +
 			"option on the SYN), gets one on the SYN-ACK and sends its 100-byte request after the handshake. The second " +
-			"(port 40002, the focus) carries the cookie and the request on the SYN; the server accepts it at once " +
+			"(the next port, the focus) carries the cookie and the request on the SYN; the server accepts it at once " +
 			"(the child socket is in SYN_RECV), its SYN-ACK acknowledges the data and the reply can leave before the " +
 			"handshake completes. Each connection then closes, client first, 20 ms after the reply. Full frames are captured. " +
 			"Kernel (second connection): client SYN_SENT, ESTABLISHED; server SYN_RECV, ESTABLISHED. " +

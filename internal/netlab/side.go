@@ -25,6 +25,9 @@ type Side struct {
 	Addr netip.Addr // this endpoint's address
 	Peer netip.Addr // the other endpoint's address
 	Port uint16     // the service port
+	// ClientPort is the client's first port: its first Dial's. Each run
+	// has a block of ports of its own (see reservePorts).
+	ClientPort uint16
 
 	netns string // the endpoint's namespace, for Exec
 	sh    *shared
@@ -34,6 +37,7 @@ type Side struct {
 type shared struct {
 	ctx       context.Context
 	startCap  func() error // starts the capture (for LateCapture)
+	awaitPath func(match func(p *Packet) bool) <-chan struct{}
 	readyOnce sync.Once
 	ready     chan struct{} // closed when the client may start
 
@@ -45,14 +49,15 @@ type shared struct {
 	nextPort uint16
 }
 
-func newShared(ctx context.Context, startCap func() error) *shared {
+func newShared(ctx context.Context, firstPort uint16, startCap func() error, awaitPath func(func(p *Packet) bool) <-chan struct{}) *shared {
 	return &shared{
-		ctx:      ctx,
-		startCap: startCap,
-		ready:    make(chan struct{}),
-		marks:    make(map[string]chan struct{}),
-		meets:    make(map[string]*meeting),
-		nextPort: FirstClientPort,
+		ctx:       ctx,
+		startCap:  startCap,
+		awaitPath: awaitPath,
+		ready:     make(chan struct{}),
+		marks:     make(map[string]chan struct{}),
+		meets:     make(map[string]*meeting),
+		nextPort:  firstPort,
 	}
 }
 
@@ -191,6 +196,33 @@ func (s *Side) Exec(name string, args ...string) error {
 	return nil
 }
 
+// AwaitPath blocks until the path sees a frame in direction dir that
+// match matches (whether it drops it or not), or the scenario's time is
+// up: for a behaviour whose end depends on the kernel's timers, which a
+// loaded machine delays (a SYN-ACK resent, the RST that answers it).
+func (s *Side) AwaitPath(what string, dir Dir, match func(p *Packet) bool) error {
+	select {
+	case <-s.sh.awaitPath(func(p *Packet) bool { return p.Dir == dir && p.Seg != nil && match(p) }):
+		return nil
+	case <-s.sh.ctx.Done():
+		return fmt.Errorf("netlab: waiting for %s on the path: %w", what, s.sh.ctx.Err())
+	}
+}
+
+// WatchPath is AwaitPath in two steps: it starts watching now and returns
+// the wait, so that a frame that passes before the wait begins counts.
+func (s *Side) WatchPath(what string, dir Dir, match func(p *Packet) bool) func() error {
+	seen := s.sh.awaitPath(func(p *Packet) bool { return p.Dir == dir && p.Seg != nil && match(p) })
+	return func() error {
+		select {
+		case <-seen:
+			return nil
+		case <-s.sh.ctx.Done():
+			return fmt.Errorf("netlab: waiting for %s on the path: %w", what, s.sh.ctx.Err())
+		}
+	}
+}
+
 // StartCapture starts tcpdump, for a scenario with LateCapture; it returns
 // once tcpdump listens. Otherwise it does nothing.
 func (s *Side) StartCapture() error { return s.sh.startCap() }
@@ -262,8 +294,7 @@ func (s *Side) Accept(ln *net.TCPListener) (*net.TCPConn, error) {
 }
 
 // Dial connects from the endpoint's address and the next client port
-// (FirstClientPort, then one more for each Dial) to the peer's service
-// port. Keepalive is off unless the behaviour turns it on.
+// (ClientPort, then one more for each Dial) to the peer's service port. Keepalive is off unless the behaviour turns it on.
 func (s *Side) Dial(opts ...Opt) (*net.TCPConn, error) {
 	s.sh.mu.Lock()
 	port := s.sh.nextPort

@@ -11,35 +11,45 @@ import (
 	"testing"
 	"time"
 
+	"net/netip"
+
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/tcp"
+	"github.com/tcplens/tcplens/internal/wire"
 )
 
 // TestKernelTruth checks tcplens's inferred states against the kernel's on
 // every recorded run in testdata/kernel (issue 3 part 5, DESIGN §8): the
 // analysis of the run's capture, for the focus connection, must agree with
 // the states the kernel showed for each endpoint, by checkKernelTruth's
-// rules. TestScenarios makes the same check on fresh runs, as root.
+// rules. The runs recorded at every capture point (testdata/kernel/vantage)
+// are checked at each. TestScenarios makes the same check on fresh runs,
+// as root.
 func TestKernelTruth(t *testing.T) {
 	paths, _ := filepath.Glob(filepath.Join(recorded, "*.json"))
 	if len(paths) == 0 {
 		t.Fatal("no recorded runs in " + recorded)
 	}
 	extra, _ := filepath.Glob(filepath.Join(extraRecorded, "*.json"))
-	for _, p := range append(paths, extra...) {
+	points, _ := filepath.Glob(filepath.Join(vantageRecorded, "*", "record.json"))
+	for _, p := range slices.Concat(paths, extra, points) {
 		rec, err := LoadRecord(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		name := rec.Scenario
-		if filepath.Dir(p) == extraRecorded {
-			name = "extra/" + name
+		name, _ := filepath.Rel(recorded, filepath.Dir(p))
+		name = filepath.Join(name, rec.Scenario)
+		files := map[string]string{}
+		for _, c := range rec.Points() {
+			files[c.Point] = c.PointPath(p)
 		}
-		t.Run(name, func(t *testing.T) {
-			checkKernelTruth(t, rec, rec.CapturePath(p))
-		})
+		for _, c := range rec.Points() {
+			t.Run(strings.TrimPrefix(name, "./")+"@"+c.Point, func(t *testing.T) {
+				checkKernelTruth(t, rec, files, c.Point)
+			})
+		}
 	}
 }
 
@@ -57,21 +67,32 @@ func TestKernelTruth(t *testing.T) {
 // was in it.
 const truthSlack = 2 * time.Millisecond
 
-// unobservableEnd lists, per scenario and endpoint, a last kernel state
-// that no analysis of the capture could infer, because no frame carries
-// the evidence, with the reason. The check leaves that state out.
-var unobservableEnd = map[string]map[Role]string{
-	"syn-timeout": {
-		Client: "the client gives up 4 s after its third SYN, when the capture has nothing left to show: " +
-			"a connect() that times out sends nothing, and a pcap file does not say how long the capture ran on after its last frame",
-		Server: "the capture, at the client, ends with the third SYN: nothing after it shows that the path dropped it, " +
-			"so tcplens must assume it reached the server, as it does every segment until evidence says otherwise",
-	},
+// unobservable lists kernel states that no analysis of a capture could
+// place, because no frame there carries the evidence, with the reason:
+// per scenario, capture point ("" for every point) and endpoint, the
+// states, where lastState stands for the endpoint's last. The check
+// leaves them out.
+var unobservable = []struct {
+	scenario, point string
+	side            Role
+	states          []string
+	why             string
+}{
+	{"syn-timeout", "", Client, []string{lastState},
+		"the client gives up 4 s after its third SYN, when the capture has nothing left to show: " +
+			"a connect() that times out sends nothing, and a pcap file does not say how long the capture ran on after its last frame"},
+	{"syn-cookies", PointClient, Server, []string{"SYN_RECV", "ESTABLISHED"},
+		"the client's handshake ACK is lost past the capture point, and a server that answered with a cookie resends nothing: " +
+			"nothing at the client shows that the ACK did not arrive, so the server's connection is taken to start with it, not 3.5 s later with the request"},
 }
 
-// checkKernelTruth runs tcplens over the capture of rec and compares the
-// states it infers for each endpoint of the focus connection with the
-// kernel's observations.
+// lastState stands for an endpoint's last kernel state in unobservable.
+const lastState = "(last)"
+
+// checkKernelTruth runs tcplens over the capture of rec taken at point
+// (files maps the record's capture points to their files) and compares
+// the states it infers for each endpoint of the focus connection with the
+// kernel's.
 //
 // The mapping between the two sequences:
 //
@@ -92,36 +113,32 @@ var unobservableEnd = map[string]map[Role]string{
 // The checks, per endpoint:
 //
 //   - Order: the kernel's states appear in tcplens's sequence in the same
-//     order (a subsequence: tcplens may have more, since a state shorter
-//     than the poller's period is missed, and records differ in which
-//     short states they show).
+//     order (a subsequence: tcplens may have more, since a state the
+//     poller is the only witness of may be missed, and records differ in
+//     which short states they show).
 //   - End: tcplens's last state is the kernel's last.
 //   - Time: each kernel state is matched to an inferred transition into
 //     it whose frame lies in the kernel's window (not_before, time],
-//     widened by the slack and, for the endpoint at the far side of the
-//     path from the capture point, by the path's one-way delay: it sends
-//     a segment one delay before the capture sees it and receives one a
-//     delay after. That delay is the relay's nominal one plus the wake-up
-//     latency of its thread and of the softirq that delivers the frame,
-//     which on a kernel without preemption has no fixed bound when the
-//     machine is loaded (other tests run beside this one). So the far
-//     side's tolerance also takes the worst latency the run measured: the
-//     pollers are real-time threads like the relay, and their longest gap
-//     beyond the poll interval says how late such a thread ran. When that
-//     exceeds the path's delay itself, a frame may have reached the far
-//     side at any time after, and its times are not checked (the test
-//     logs it). At the capture point no latency enters: tcpdump stamps a
-//     frame in the same kernel path that changes the socket's state,
-//     microseconds apart. A correction (a transition made when later
+//     widened by truthSlack. A frame is timed where the endpoint met it:
+//     when the run was captured at the endpoint too, by the same frame's
+//     time in that capture, however late the path delivered it; when it
+//     was not (a record with one capture, or a frame lost before the
+//     endpoint), by its time at the point shifted by the path's delay
+//     between the point and the endpoint, within that delay plus the
+//     latency the run measured: how late the relay forwarded frames (in
+//     records without that figure, the pollers' longest gap beyond their
+//     interval, since they are real-time threads like the relay; when
+//     that exceeds the path's delay the far side's times are not checked,
+//     and the test logs it). A correction (a transition made when later
 //     evidence showed an earlier inference wrong) says the endpoint was
 //     in that state by the evidence frame, not that it entered it then,
 //     so it only has to come after the window opens.
 //
-// A last state the capture cannot show is listed in unobservableEnd with
-// the reason, and left out.
-func checkKernelTruth(t *testing.T, rec *Record, capture string) {
+// A state the capture cannot show is listed in unobservable with the
+// reason, and left out.
+func checkKernelTruth(t *testing.T, rec *Record, files map[string]string, point string) {
 	t.Helper()
-	disagree, notes, err := kernelTruth(rec, capture)
+	disagree, notes, err := kernelTruth(rec, files, point)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +152,7 @@ func checkKernelTruth(t *testing.T, rec *Record, capture string) {
 
 // kernelTruth makes checkKernelTruth's comparison and returns where the
 // two disagree, and what it left out and why.
-func kernelTruth(rec *Record, capture string) (disagree, notes []string, err error) {
+func kernelTruth(rec *Record, files map[string]string, point string) (disagree, notes []string, err error) {
 	client, err := rec.ClientAddr()
 	if err != nil {
 		return nil, nil, fmt.Errorf("record %s: client address: %w", rec.Scenario, err)
@@ -144,37 +161,69 @@ func kernelTruth(rec *Record, capture string) (disagree, notes []string, err err
 	if err != nil {
 		return nil, nil, fmt.Errorf("record %s: server address: %w", rec.Scenario, err)
 	}
-	first, ends, err := inferStates(capture, client.String(), server.String())
+	var at CaptureRecord
+	for _, c := range rec.Points() {
+		if c.Point == point {
+			at = c
+		}
+	}
+	if at.Point == "" {
+		return nil, nil, fmt.Errorf("record %s: no capture at the %s", rec.Scenario, point)
+	}
+	first, ends, err := inferStates(files[point], client.String(), server.String())
+	if errors.Is(err, errNoConnection) {
+		return nil, []string{fmt.Sprintf("the capture at the %s holds no frame of the connection: the path lost them all before it, and there is nothing to infer", point)}, nil
+	}
 	if err != nil {
 		return nil, nil, err
 	}
-	delay := time.Duration(rec.DelayMS * float64(time.Millisecond))
-	// How late the lab's real-time threads ran: the pollers' longest gap
-	// beyond their interval.
+	// How late the lab's real-time threads ran: the relay's own measure,
+	// or in older records the pollers' longest gap beyond their interval.
 	late := max(0, time.Duration((rec.MaxPollGapMS-rec.PollInterval)*float64(time.Millisecond)))
+	if rec.RelayLateMS != nil {
+		late = time.Duration(*rec.RelayLateMS * float64(time.Millisecond))
+	}
 	for _, side := range []Role{Client, Server} {
 		kernel, hist := rec.States.Client, ends[0]
-		hops := 0
-		if rec.Vantage != side.String() {
-			hops = 1
-		}
+		dist := time.Duration(at.FromClientMS * float64(time.Millisecond))
 		if side == Server {
 			kernel, hist = rec.States.Server, ends[1]
+			dist = time.Duration(at.FromServerMS * float64(time.Millisecond))
 		}
 		// States the endpoint entered before the capture's first frame,
-		// less the path's nominal delay at the far side, predate the
-		// capture: a stall of the lab's threads delays frames, it does
-		// not move those states.
-		nominal := time.Duration(hops)*delay + truthSlack
-		tol := time.Duration(hops)*(delay+late) + truthSlack
-		cmp := comparison{start: first.Add(-nominal), tol: tol, timed: true}
-		if hops > 0 && late > delay {
-			cmp.timed = false
-			notes = append(notes, fmt.Sprintf("%s: times not checked: the lab's real-time threads ran up to %v late in this run, more than the path's delay, so when a frame reached the far side is unknown", side, late))
+		// less the path's nominal delay, predate the capture: a stall of
+		// the lab's threads delays frames, it does not move those states.
+		cmp := comparison{start: first.Add(-dist - truthSlack), timed: true}
+		hist = slices.Clone(hist)
+		own, ok := files[side.String()]
+		if dist > 0 && ok {
+			met, err := frameTimes(files[point], own, client.Addr())
+			if err != nil {
+				return nil, nil, err
+			}
+			for i := range hist {
+				// A correction is timed where it was made: at the
+				// capture point, when the evidence arrived there.
+				if t, ok := met[hist[i].frame]; ok && !hist[i].correction {
+					hist[i].time, hist[i].tol = t, truthSlack
+					continue
+				}
+				hist[i].tol = dist + late + truthSlack
+			}
+		} else {
+			for i := range hist {
+				hist[i].tol = dist + late + truthSlack
+			}
+			if dist > 0 && late > dist && rec.RelayLateMS == nil {
+				cmp.timed = false
+				notes = append(notes, fmt.Sprintf("%s: times not checked: the lab's real-time threads ran up to %v late in this run, more than the path's delay, so when a frame reached the far side is unknown", side, late))
+			}
 		}
-		if why, ok := unobservableEnd[rec.Scenario][side]; ok {
-			cmp.skipEnd = true
-			notes = append(notes, fmt.Sprintf("%s: the last state is not checked: %s", side, why))
+		for _, u := range unobservable {
+			if u.scenario == rec.Scenario && (u.point == "" || u.point == point) && u.side == side {
+				cmp.skip = append(cmp.skip, u.states...)
+				notes = append(notes, fmt.Sprintf("%s: %s not checked: %s", side, strings.Join(u.states, ", "), u.why))
+			}
 		}
 		for _, e := range cmp.states(kernel, hist) {
 			disagree = append(disagree, fmt.Sprintf("%s: %s\n  kernel:  %s\n  tcplens: %s", side, e, kernelTimeline(kernel, first), inferredTimeline(hist, first)))
@@ -183,11 +232,63 @@ func kernelTruth(rec *Record, capture string) (disagree, notes []string, err err
 	return disagree, notes, nil
 }
 
+// frameTimes maps each frame of the capture at path to its time in the
+// capture own, taken where the frame's receiver or sender is: the same
+// frame is the one with the same direction, IP ID, flags, sequence and
+// acknowledgment numbers, length and timestamps, counted in order (the
+// path keeps the order of each direction). Frames own lacks (lost on the
+// way) are not in the map.
+func frameTimes(path, own string, client netip.Addr) (map[int]time.Time, error) {
+	a, err := ReadCapture(path, client)
+	if err != nil {
+		return nil, err
+	}
+	b, err := ReadCapture(own, client)
+	if err != nil {
+		return nil, err
+	}
+	type key struct {
+		dir        Dir
+		ipid       uint16
+		flags      wire.Flags
+		seq, ack   uint32
+		n          int
+		tsv, tsecr uint32
+		nth        int
+	}
+	k := func(c Captured) key {
+		return key{c.Dir, c.Seg.IPID, c.Seg.Flags, uint32(c.Seg.Seq), uint32(c.Seg.Ack), c.Seg.PayloadLen, c.Seg.Options.TSVal, c.Seg.Options.TSEcr, 0}
+	}
+	times := map[key]time.Time{}
+	for _, c := range b {
+		x := k(c)
+		for ; !times[x].IsZero(); x.nth++ {
+		}
+		times[x] = c.Time
+	}
+	out := map[int]time.Time{}
+	seen := map[key]bool{}
+	for _, c := range a {
+		x := k(c)
+		for ; seen[x]; x.nth++ {
+		}
+		seen[x] = true
+		if t, ok := times[x]; ok {
+			out[c.N] = t
+		}
+	}
+	return out, nil
+}
+
+var errNoConnection = errors.New("no connection")
+
 // inferred is one transition of tcplens's history, in the comparison's terms.
 type inferred struct {
 	state      string
 	frame      int
-	time       time.Time
+	time       time.Time     // when the endpoint met the frame, or the frame's time at the capture point
+	tol        time.Duration // how far from the kernel's window time may lie
+	early      time.Duration // how much earlier still the kernel may have entered the state
 	correction bool
 }
 
@@ -212,10 +313,28 @@ func inferStates(capture, client, server string) (time.Time, [2][]inferred, erro
 		ends [2][]inferred
 	}
 	var conns []found
-	a := analyze.New(analyze.Options{}, nil, func(c *conn.Conn, _ conn.EndReason) {
+	// queued maps a FIN's frame to how long before it its sender last
+	// sent data: a FIN waits behind the data queued before it, so the
+	// close that made it may be that much earlier.
+	queued := map[int]time.Duration{}
+	lastData := map[netip.AddrPort]pcap.Time{}
+	a := analyze.New(analyze.Options{}, func(s *analyze.Segment) {
+		if s.Seg == nil {
+			return
+		}
+		src, t := s.Seg.Src, s.Frame.Time
+		if s.Seg.Flags.Has(wire.FIN) {
+			if d, ok := lastData[src]; ok {
+				queued[s.Frame.Number] = t.Sub(d)
+			}
+		}
+		if s.Seg.PayloadLen > 0 {
+			lastData[src] = t
+		}
+	}, func(c *conn.Conn, _ conn.EndReason) {
 		for i := range c.Ends {
 			if c.Ends[i].Addr.String() == client && c.Ends[1-i].Addr.String() == server {
-				conns = append(conns, found{c.ID, [2][]inferred{history(&c.Ends[i]), history(&c.Ends[1-i])}})
+				conns = append(conns, found{c.ID, [2][]inferred{history(&c.Ends[i], queued), history(&c.Ends[1-i], queued)}})
 			}
 		}
 	})
@@ -231,7 +350,7 @@ func inferStates(capture, client, server string) (time.Time, [2][]inferred, erro
 	}
 	a.Close()
 	if len(conns) == 0 {
-		return time.Time{}, ends, fmt.Errorf("%s: no connection from %s to %s", capture, client, server)
+		return time.Time{}, ends, fmt.Errorf("%s: %w from %s to %s", capture, errNoConnection, client, server)
 	}
 	slices.SortFunc(conns, func(x, y found) int { return x.id - y.id })
 	for _, c := range conns {
@@ -241,29 +360,40 @@ func inferStates(capture, client, server string) (time.Time, [2][]inferred, erro
 	return a.Stats.First.Std(), ends, nil
 }
 
-func history(e *tcp.Endpoint) []inferred {
+// history is an endpoint's transitions. Those a correction makes at its
+// frame after undoing the earlier inference are part of the correction:
+// the endpoint had made them by the frame, not at it. Sending a FIN
+// (FIN_WAIT1, LAST_ACK) may lag the close that entered the state by the
+// time the FIN waited behind queued data (queued, by frame).
+func history(e *tcp.Endpoint, queued map[int]time.Duration) []inferred {
 	var h []inferred
+	correcting, at := false, -1
 	for _, tr := range e.History {
+		correcting = tr.Correction || (correcting && tr.Frame == at)
+		at = tr.Frame
 		if tr.State == tcp.Listen {
 			continue // the listener's state, not the connection's
 		}
-		h = append(h, inferred{state: tr.State.String(), frame: tr.Frame, time: tr.Time.Std(), correction: tr.Correction})
+		in := inferred{state: tr.State.String(), frame: tr.Frame, time: tr.Time.Std(), correction: correcting}
+		if (tr.State == tcp.FinWait1 || tr.State == tcp.LastAck) && e.FINFrame == tr.Frame && !correcting {
+			in.early = queued[tr.Frame]
+		}
+		h = append(h, in)
 	}
 	return h
 }
 
 // comparison is how one endpoint's states are compared.
 type comparison struct {
-	start   time.Time     // states entered before it predate the capture
-	tol     time.Duration // how far a transition may lie outside the kernel's window
-	timed   bool          // whether the time check is made
-	skipEnd bool          // leave the kernel's last state out
+	start time.Time // states entered before it predate the capture
+	timed bool      // whether the time check is made
+	skip  []string  // kernel states to leave out (lastState: the last)
 }
 
 // states applies the order, end and time checks and returns what
 // disagrees.
 func (cmp comparison) states(kernel []StateRecord, hist []inferred) []string {
-	start, tol := cmp.start, cmp.tol
+	start := cmp.start
 	var errs []string
 	last := "UNKNOWN"
 	if len(hist) > 0 {
@@ -273,12 +403,13 @@ func (cmp comparison) states(kernel []StateRecord, hist []inferred) []string {
 	for len(kernel) > 1 && kernel[1].Time.Before(start) {
 		kernel = kernel[1:]
 	}
-	if cmp.skipEnd {
+	if slices.Contains(cmp.skip, lastState) {
 		if len(kernel) > 0 {
 			kernel = kernel[:len(kernel)-1]
 		}
 		last = ""
 	}
+	kernel = slices.DeleteFunc(slices.Clone(kernel), func(k StateRecord) bool { return slices.Contains(cmp.skip, k.State) })
 	if len(kernel) == 0 {
 		if last != "" && last != "UNKNOWN" && last != "CLOSED" {
 			errs = append(errs, fmt.Sprintf("the kernel never had a socket for the connection, tcplens ends in %s", last))
@@ -318,12 +449,12 @@ func (cmp comparison) states(kernel []StateRecord, hist []inferred) []string {
 			continue
 		}
 		from := j
-		for j < len(hist) && !(hist[j].state == names[i] && inWindow(hist[j], k, tol)) {
+		for j < len(hist) && !(hist[j].state == names[i] && inWindow(hist[j], k)) {
 			j++
 		}
 		if j == len(hist) {
-			errs = append(errs, fmt.Sprintf("time: the kernel entered %s in (%s, %s]; no inferred transition into it after frame %d lies within %v of that",
-				names[i], clock(k.NotBefore), clock(k.Time), frameAt(hist, from-1), tol))
+			errs = append(errs, fmt.Sprintf("time: the kernel entered %s in (%s, %s]; no inferred transition into it after frame %d lies within its tolerance of that",
+				names[i], clock(k.NotBefore), clock(k.Time), frameAt(hist, from-1)))
 			return errs
 		}
 		j++
@@ -333,11 +464,11 @@ func (cmp comparison) states(kernel []StateRecord, hist []inferred) []string {
 
 // inWindow reports whether an inferred transition agrees in time with the
 // kernel's observation of the state.
-func inWindow(h inferred, k StateRecord, tol time.Duration) bool {
-	if !k.NotBefore.IsZero() && !h.time.After(k.NotBefore.Add(-tol)) {
+func inWindow(h inferred, k StateRecord) bool {
+	if !k.NotBefore.IsZero() && !h.time.After(k.NotBefore.Add(-h.tol)) {
 		return false
 	}
-	return h.correction || !h.time.After(k.Time.Add(tol))
+	return h.correction || !h.time.After(k.Time.Add(h.tol+h.early))
 }
 
 func frameAt(hist []inferred, i int) int {
@@ -450,7 +581,7 @@ func TestKernelTruthCatches(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.alter(rec)
-			disagree, notes, err := kernelTruth(rec, rec.CapturePath(p))
+			disagree, notes, err := kernelTruth(rec, map[string]string{rec.Vantage: rec.CapturePath(p)}, rec.Vantage)
 			if err != nil {
 				t.Fatal(err)
 			}

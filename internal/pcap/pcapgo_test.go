@@ -38,6 +38,11 @@ import (
 //     the capture stays in order.
 //   - It ignores the FCS length (pcap link-type word bits 26-31, pcapng
 //     if_fcslen); we strip the FCS from Data and Length.
+//   - For a Simple Packet Block it reads min(original length, snaplen)
+//     bytes whatever the block's length, on into the block's trailer when
+//     the block is shorter; we keep the bytes the block holds (as the
+//     crafted "simple packet blocks, no snaplen" case asserts). Its data
+//     is cut to the block's before the comparison (spbHolds).
 //   - It scales a binary if_tsresol (2^-k) with the integer factor
 //     1e9/2^k or 2^k/1e9, so its nanoseconds are off by less than
 //     min(2^k, 1e9); ours are exact (checked against refTime).
@@ -156,6 +161,15 @@ func pgUnits(res pcapgo.NgResolution) uint64 {
 	return u
 }
 
+// spbHolds returns how many bytes of packet data the Simple Packet Block
+// at the start of b holds, or -1 when b does not start with one.
+func spbHolds(b []byte, order binary.ByteOrder) int {
+	if len(b) < 16 || order.Uint32(b) != 3 {
+		return -1
+	}
+	return max(int(order.Uint32(b[4:]))-16, 0)
+}
+
 // order returns the byte order of a frame's section.
 func (f *frame) order() binary.ByteOrder {
 	if f.bigEndian {
@@ -189,6 +203,11 @@ func pcapgoDiff(data []byte, ours *result, theirs *pgResult, mixed bool) (compar
 
 		// Captured bytes and wire length, after stripping the FCS pcapgo keeps.
 		wantLen, wantData := p.ci.Length, p.data
+		if theirs.ng {
+			if held := spbHolds(data[o.Offset:], o.order()); held >= 0 && len(wantData) > held {
+				wantData = wantData[:held]
+			}
+		}
 		if ifc.FCSLen > 0 {
 			wantLen = max(wantLen-ifc.FCSLen, 0)
 			if len(wantData) > wantLen {

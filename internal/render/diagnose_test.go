@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -161,7 +162,9 @@ func findingsOut(t *testing.T, rep *diagnose.Report) (txt, js []byte) {
 }
 
 // checkFindingLines checks that each line of diagnose --json has exactly
-// the fields the issue names.
+// the fields the issues name (issue 10 added evidence), and that every
+// claim has its kind, its frames and its words, and the finding's frames
+// are its claims'.
 func checkFindingLines(t *testing.T, b []byte) {
 	t.Helper()
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
@@ -169,13 +172,32 @@ func checkFindingLines(t *testing.T, b []byte) {
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("%v: %s", err, line)
 		}
-		for _, k := range []string{"id", "severity", "conn", "frames", "title", "explanation", "advice"} {
+		for _, k := range []string{"id", "severity", "conn", "frames", "title", "explanation", "advice", "evidence"} {
 			if _, ok := m[k]; !ok {
 				t.Errorf("no %q in %s", k, line)
 			}
 		}
-		if len(m) != 7 {
-			t.Errorf("%d fields, want 7: %s", len(m), line)
+		if len(m) != 8 {
+			t.Errorf("%d fields, want 8: %s", len(m), line)
+		}
+		var f render.FindingJSON
+		if err := json.Unmarshal([]byte(line), &f); err != nil {
+			t.Fatal(err)
+		}
+		var fs []int
+		for _, c := range f.Evidence {
+			if c.Claim == "" || c.Frames == nil || c.Says == "" {
+				t.Errorf("claim %+v lacks its kind, frames or words", c)
+			}
+			for _, n := range c.Frames {
+				if n > 0 && !slices.Contains(fs, n) {
+					fs = append(fs, n)
+				}
+			}
+		}
+		slices.Sort(fs)
+		if len(f.Evidence) == 0 || !slices.Equal(fs, f.Frames) {
+			t.Errorf("%s: frames %v, its claims' %v", f.ID, f.Frames, fs)
 		}
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/diagnose"
+	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/seq"
+	"github.com/tcplens/tcplens/internal/tcp"
 	"github.com/tcplens/tcplens/internal/wire"
 )
 
@@ -26,6 +28,7 @@ func ExplainText(w io.Writer, c *diagnose.Conn, ld *analyze.Ladder, fs []diagnos
 			writeStep(&b, &ld.Steps[i], c, st)
 		}
 	}
+	writeUnshown(&b, c, ld, st)
 	fmt.Fprintf(&b, "  at the end: client %s, server %s%s\n", st.bold(c.Client.State.String()), st.bold(c.Server.State.String()), endWords(c))
 	if len(fs) == 0 {
 		b.WriteString("\n  no findings\n")
@@ -122,6 +125,49 @@ func endWords(c *diagnose.Conn) string {
 	return ""
 }
 
+// writeUnshown writes the changes after the ladder's last step that no
+// step made: those the connection's end made (a correction only the end
+// allows), and those a later frame of another connection made (a new
+// connection's SYN taking over its TIME_WAIT).
+func writeUnshown(b *strings.Builder, c *diagnose.Conn, ld *analyze.Ladder, st Style) {
+	if ld == nil || len(ld.Steps) == 0 {
+		return
+	}
+	lastFrame := ld.Steps[len(ld.Steps)-1].Frame
+	type key struct {
+		client   bool
+		frame    int
+		from, to tcp.State
+		t        pcap.Time
+	}
+	shown := make(map[key]bool)
+	for i := range ld.Steps {
+		for _, ch := range ld.Steps[i].Changes {
+			shown[key{ch.Client, ch.Frame, ch.From, ch.State, ch.Time}] = true
+		}
+	}
+	for _, e := range []struct {
+		who    string
+		client bool
+		h      []tcp.Transition
+	}{{"client", true, c.Client.History}, {"server", false, c.Server.History}} {
+		for _, t := range e.h {
+			if shown[key{e.client, t.Frame, t.From, t.State, t.Time}] || (t.Frame != 0 && t.Frame <= lastFrame) {
+				continue
+			}
+			at := "at the end"
+			if t.Frame != 0 {
+				at = fmt.Sprintf("at frame %d", t.Frame)
+			}
+			corr := ""
+			if t.Correction {
+				corr = " (corrected)"
+			}
+			fmt.Fprintf(b, "%s\n", wrapText(fmt.Sprintf("%s: %s %s → %s%s: %s", at, e.who, t.From, st.bold(t.State.String()), corr, t.Reason), "          ", textWidth))
+		}
+	}
+}
+
 func writeStep(b *strings.Builder, s *analyze.Step, c *diagnose.Conn, st Style) {
 	flags := s.Flags.String()
 	arrow := "client ──" + st.flags(flags) + "──▶ server"
@@ -141,6 +187,11 @@ func writeStep(b *strings.Builder, s *analyze.Step, c *diagnose.Conn, st Style) 
 		corr := ""
 		if ch.Correction {
 			corr = " (corrected)"
+		}
+		if ch.From == ch.State && !ch.Correction {
+			// A segment sent in its name that it did not send: it stays.
+			fmt.Fprintf(b, "%s\n", wrapText(fmt.Sprintf("%s stays %s: %s", who, st.bold(ch.State.String()), ch.Reason), "          ", textWidth))
+			continue
 		}
 		fmt.Fprintf(b, "%s\n", wrapText(fmt.Sprintf("%s %s → %s%s: %s", who, ch.From, st.bold(ch.State.String()), corr, ch.Reason), "          ", textWidth))
 	}

@@ -7,24 +7,40 @@ import (
 	"strings"
 
 	"github.com/tcplens/tcplens/internal/diagnose"
+	"github.com/tcplens/tcplens/internal/wire"
 )
 
 // FindingJSON is one line of `diagnose --json`: exactly these fields, which
 // are API.
 type FindingJSON struct {
-	ID          string `json:"id"`
-	Severity    string `json:"severity"`
-	Conn        *int   `json:"conn"` // null for a finding about the whole capture
-	Frames      []int  `json:"frames"`
-	Title       string `json:"title"`
-	Explanation string `json:"explanation"`
-	Advice      string `json:"advice"`
+	ID          string      `json:"id"`
+	Severity    string      `json:"severity"`
+	Conn        *int        `json:"conn"` // null for a finding about the whole capture
+	Frames      []int       `json:"frames"`
+	Title       string      `json:"title"`
+	Explanation string      `json:"explanation"`
+	Advice      string      `json:"advice"`
+	Evidence    []ClaimJSON `json:"evidence"`
+}
+
+// ClaimJSON is one claim a finding rests on: its kind (diagnose.ClaimKind's
+// stable name), the frames behind it, the endpoints it is about, the
+// connection's frames it holds within, its numbers by name and the claim
+// in words. Which args a kind has is in `tcplens diagnose --help`.
+type ClaimJSON struct {
+	Claim  string         `json:"claim"`
+	Frames []int          `json:"frames"`
+	From   string         `json:"from,omitempty"`
+	To     string         `json:"to,omitempty"`
+	Span   []int          `json:"span,omitempty"` // [first, last] frame of the connection; absent for the whole capture
+	Args   map[string]any `json:"args,omitempty"`
+	Says   string         `json:"says"`
 }
 
 // FindingToJSON converts a finding.
 func FindingToJSON(f *diagnose.Finding) FindingJSON {
 	j := FindingJSON{ID: f.ID, Severity: f.Severity.String(), Frames: f.Frames, Title: f.Title,
-		Explanation: f.Explanation, Advice: f.Advice}
+		Explanation: f.Explanation, Advice: f.Advice, Evidence: make([]ClaimJSON, 0, len(f.Evidence))}
 	if f.Conn != 0 {
 		c := f.Conn
 		j.Conn = &c
@@ -32,7 +48,81 @@ func FindingToJSON(f *diagnose.Finding) FindingJSON {
 	if j.Frames == nil {
 		j.Frames = []int{}
 	}
+	for _, c := range f.Evidence {
+		j.Evidence = append(j.Evidence, claimToJSON(c))
+	}
 	return j
+}
+
+func claimToJSON(c diagnose.Claim) ClaimJSON {
+	j := ClaimJSON{Claim: c.Kind.String(), Frames: c.Frames, Says: c.Says()}
+	if j.Frames == nil {
+		j.Frames = []int{}
+	}
+	if c.From.IsValid() {
+		j.From = c.From.String()
+	}
+	if c.To.IsValid() {
+		j.To = c.To.String()
+	}
+	if c.Span != [2]int{} {
+		j.Span = c.Span[:]
+	}
+	switch c.Kind {
+	case diagnose.ClaimSent, diagnose.ClaimNone:
+		var set, clear []string
+		for _, n := range flagNames {
+			if c.Mask&n.f != 0 {
+				if c.Flags&n.f != 0 {
+					set = append(set, n.name)
+				} else {
+					clear = append(clear, n.name)
+				}
+			}
+		}
+		if len(set)+len(clear) > 0 {
+			j.Args = map[string]any{"flags_set": orEmpty(set), "flags_clear": orEmpty(clear)}
+		}
+	case diagnose.ClaimTTLUnlike:
+		j.Args = map[string]any{"ttl": c.N}
+	case diagnose.ClaimIPIDSkipped:
+		j.Args = map[string]any{"missing": c.N}
+	case diagnose.ClaimElapsed, diagnose.ClaimSilence:
+		j.Args = map[string]any{"duration_ns": int64(c.D)}
+	case diagnose.ClaimDataSegments:
+		j.Args = map[string]any{"count": c.N}
+	case diagnose.ClaimAckedUnseen, diagnose.ClaimMaxWindow:
+		j.Args = map[string]any{"bytes": c.N}
+	case diagnose.ClaimOptions:
+		j.Args = map[string]any{"present": optionNames(uint64(c.N)), "absent": optionNames(uint64(c.M))}
+	}
+	return j
+}
+
+var flagNames = []struct {
+	f    wire.Flags
+	name string
+}{{wire.FIN, "FIN"}, {wire.SYN, "SYN"}, {wire.RST, "RST"}, {wire.PSH, "PSH"}, {wire.ACK, "ACK"}, {wire.URG, "URG"}, {wire.ECE, "ECE"}, {wire.CWR, "CWR"}}
+
+func optionNames(set uint64) []string {
+	var out []string
+	for _, n := range []struct {
+		bit  wire.OptionSet
+		name string
+	}{{wire.HasMSS, "mss"}, {wire.HasWindowScale, "wscale"}, {wire.HasSACKPermitted, "sack_ok"}, {wire.HasSACK, "sack"},
+		{wire.HasTimestamps, "timestamps"}, {wire.HasFastOpen, "tfo"}} {
+		if wire.OptionSet(set)&n.bit != 0 {
+			out = append(out, n.name)
+		}
+	}
+	return orEmpty(out)
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // FindingsJSON writes one JSON object per finding, one per line.

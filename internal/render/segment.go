@@ -13,7 +13,8 @@ import (
 
 // AppendAnnotation appends what `read --annotate` adds after tcpdump's
 // line: " | client STATE server STATE | analysis". A state the segment
-// changed shows what it was, "(was SYN_RECV)"; a correction is marked.
+// changed shows what it was, "(was SYN_RECV)"; a correction is marked,
+// and an RST forged in an end's name, which leaves it where it was, too.
 func AppendAnnotation(b []byte, s *analyze.Segment) []byte {
 	if s.Conn == nil {
 		b = append(b, " | not analysed: "...)
@@ -61,6 +62,9 @@ func appendState(b []byte, e *tcp.Endpoint, s *analyze.Segment, idx int) []byte 
 			b = append(b, ", corrected"...)
 		}
 		b = append(b, ')')
+	} else if first != nil && !corrected && s.Seg != nil && s.Seg.Flags.Has(wire.RST) {
+		// It stays where it was: the RST was forged in its name.
+		b = append(b, " (RST not its own)"...)
 	}
 	return b
 }

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -12,6 +13,12 @@ import (
 // Linux holds TIME_WAIT for TCP_TIMEWAIT_LEN, 60 s; RFC 9293 says 2×MSL,
 // which RFC 793 put at 4 minutes and many texts at 2.
 const LinuxTimeWaitLen = 60 * time.Second
+
+// SYNACKTimer is the longest a server that keeps a SYN_RECV socket waits
+// for the handshake's ACK before it resends its SYN-ACK: 1 s on Linux
+// (TCP_TIMEOUT_INIT), 3 s in stacks that keep RFC 2988's initial RTO. A
+// SYN-ACK unanswered longer, and never resent, was a SYN cookie.
+const SYNACKTimer = 3 * time.Second
 
 // Transition is one change of an endpoint's state. Every connection
 // keeps all of its own, so it is small: 40 bytes, its reason's words
@@ -103,6 +110,18 @@ type Endpoint struct {
 
 	LastSeen pcap.Time
 
+	// Forged is the first RST from its address that it did not send, made
+	// by a device in the path; nil if none.
+	Forged *Forgery
+
+	// What its own packets in this connection looked like, to tell an
+	// RST it sent from one forged in its name: the TTLs they arrived
+	// with (RSTs aside) and its latest IPv4 identification.
+	ttlMin, ttlMax uint8
+	ttlN           int32
+	lastIPID       uint16
+	lastIPIDFrame  int
+
 	challenge   int  // frame of an RST or SYN it should answer with a challenge ACK
 	ackedSYNACK bool // it sent an ACK of the peer's SYN
 	synACKFrame int  // the frame of the first SYN-ACK it sent
@@ -110,6 +129,36 @@ type Endpoint struct {
 	lastSigTime pcap.Time
 
 	flow flow // tshark-compatible per-direction analysis state
+}
+
+// Forgery is why an RST from an endpoint's address is taken for one it
+// did not send. A stack's packets to one peer take one path and leave
+// with one initial TTL, so arrive with one TTL (give or take a route
+// change); it numbers its IPv4 packets itself. An RST that arrived with
+// another TTL, or that carries the IP ID of the peer's packet it answers
+// (an injector copies the header it sees), was made in the path.
+type Forgery struct {
+	Frame int   // the RST
+	TTL   uint8 // its TTL
+	// OwnMin and OwnMax are the TTLs of the endpoint's own packets before
+	// it, OwnN how many there were (0: the IP ID decided).
+	OwnMin, OwnMax uint8
+	OwnN           int32
+	// IPID is the RST's IP ID when it copies that of the peer's packet of
+	// PeerFrame.
+	IPID      uint16
+	PeerFrame int
+	// Held is the state the endpoint was in, and stays in.
+	Held State
+}
+
+// String says the verdict, so that a connection printed whole prints it
+// and not its address.
+func (g *Forgery) String() string {
+	if g.OwnN > 0 {
+		return fmt.Sprintf("frame %d: TTL %d, own %d-%d (%d packets), %s held", g.Frame, g.TTL, g.OwnMin, g.OwnMax, g.OwnN, g.Held)
+	}
+	return fmt.Sprintf("frame %d: IP ID %d of frame %d, %s held", g.Frame, g.IPID, g.PeerFrame, g.Held)
 }
 
 // historyCap is what an endpoint's History holds once past the

@@ -139,6 +139,56 @@ t=0.150  s>c R  seq=1 win=0
 		},
 		corrections: map[int]int{7: 1},
 	}, {
+		// rst-no-socket seen from the client: the server's RST never
+		// reaches the capture; its bare RST answering the client's data
+		// says it had no socket, so it had left before, unseen.
+		name: "EstablishedAnswersDataWithBareRST",
+		script: handshake + `
+t=0.031  c>s P. seq=1 ack=1 len=100 ts=102,500
+t=0.032  s>c P. seq=1 ack=101 len=200 ts=502,102
+t=0.150  c>s P. seq=101 ack=201 len=100 ts=200,502
+t=0.155  s>c R  seq=201 win=0
+`,
+		want: []step{{}, {}, {}, {}, {}, {},
+			{"CLOSED", "CLOSED", ""},
+		},
+		corrections: map[int]int{7: 1},
+		through:     map[int]string{7: "server CLOSED, client CLOSED"},
+	}, {
+		// syn-cookies: the SYN-ACK is never resent, and the handshake's
+		// ACK comes 3.5 s later: the server had kept no SYN_RECV socket,
+		// and the cookie makes the connection when the ACK arrives.
+		name: "SynReceivedGetsACKAfterCookie",
+		script: `
+t=0      c>s S  seq=0 win=64240 mss=1460 ws=7 sackok
+t=0.010  s>c S. seq=0 ack=1 win=65160 mss=1460
+t=3.510  c>s P. seq=1 ack=1 len=100
+`,
+		want: []step{
+			{"SYN_SENT", "SYN_RECV", ""},
+			{"ESTABLISHED", "SYN_RECV", ""},
+			{"ESTABLISHED", "ESTABLISHED", ""},
+		},
+		corrections: map[int]int{3: 1},
+		through:     map[int]string{3: "server LISTEN, server SYN_RECV, server ESTABLISHED"},
+	}, {
+		// A SYN-ACK resent within its timer was from a SYN_RECV socket:
+		// the late ACK finds it, no cookie.
+		name: "SynReceivedGetsACKAfterSYNACKAgain",
+		script: `
+t=0      c>s S  seq=0 win=64240
+t=0.010  s>c S. seq=0 ack=1 win=65160
+t=1.010  s>c S. seq=0 ack=1 win=65160
+t=3.510  c>s .  seq=1 ack=1
+`,
+		want: []step{
+			{"SYN_SENT", "SYN_RECV", ""},
+			{"ESTABLISHED", "SYN_RECV", ""},
+			{"ESTABLISHED", "SYN_RECV", "synack_retransmission"},
+			{"ESTABLISHED", "ESTABLISHED", ""},
+		},
+		corrections: map[int]int{3: 1}, // the client's: the first SYN-ACK did not reach it
+	}, {
 		// A server's bare RST after the handshake (Linux's answer when
 		// its accept queue overflows with tcp_abort_on_overflow) is not
 		// a client that had gone: no correction.

@@ -28,6 +28,43 @@ func (e *Endpoint) ExpireTimeWait(now pcap.Time) bool {
 	return true
 }
 
+// TakenOver ends the TIME_WAIT of c's ends when a new connection's SYN
+// (frame, at t) takes their 4-tuple: Linux reuses a TIME_WAIT 4-tuple for
+// an outgoing connection with tcp_tw_reuse, and accepts a new SYN into
+// one whose sequence number or timestamp is newer (RFC 6191), and either
+// way the old connection is gone.
+func (c *Conn) TakenOver(frame int, t pcap.Time) {
+	for i := range c.Ends {
+		if e := &c.Ends[i]; e.State == TimeWait {
+			e.setState(Closed, frame, t, Reason{kind: reasonTimeWaitTakenOver, n: uint64(frame)}, false)
+		}
+	}
+}
+
+// Ended makes the corrections that only a connection's end allows, at
+// time t: an end that never sent a packet had been taken to have
+// received its peer's SYN (listening, then SYN_RECV), but nothing it did
+// shows that the SYN arrived, nor that anything listened: the capture
+// says nothing of its state.
+//
+// An end that sent its SYN, was taken to be ESTABLISHED by the peer's
+// SYN-ACK, and then sent nothing at all, neither the ACK a socket sends
+// at once nor its SYN again, had no socket waiting for the answer (a
+// scanner's SYN, sent from a raw socket), or no SYN-ACK reached it and it
+// gave up unseen: either way nothing says it is ESTABLISHED.
+func (c *Conn) Ended(t pcap.Time) {
+	for i := range c.Ends {
+		e, peer := &c.Ends[i], &c.Ends[1-i]
+		switch {
+		case e.Packets == 0 && (e.State == SynReceived || e.State == Listen):
+			e.setState(Unknown, 0, t, because(reasonNeverAnswered), true)
+		case e.State == Established && e.SentSYN && !e.ackedSYNACK && peer.synACKFrame != 0 &&
+			e.Packets == 1+e.Retrans.SYN && !e.SentFIN && !e.SentRST:
+			e.setState(Unknown, 0, t, ofFrame(reasonSYNACKNeverAcked, peer.synACKFrame), true)
+		}
+	}
+}
+
 // handshake records what SYNs offer and, once both are seen, what the two
 // ends negotiated (RFC 7323: window scaling and timestamps only when both
 // SYNs carry the option; RFC 2018: SACK likewise).
@@ -207,7 +244,20 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 	}
 
 	// The sender.
+	var g Forgery
+	forged := f.Has(wire.RST) && c.forged(from, to, in, &g)
 	switch {
+	case forged:
+		// It did not send this RST: it stays where it was, and still
+		// holds the connection.
+		from.SentRST = true
+		from.RSTFrame = in.Frame
+		if from.Forged == nil {
+			from.Forged = new(Forgery)
+			*from.Forged = g
+		}
+		r.Changes = append(r.Changes, Change{Sender: true, Transition: Transition{State: from.State, From: from.State,
+			Frame: in.Frame, Time: in.Time, Reason: forgedReason(&g)}})
 	case f.Has(wire.RST):
 		from.SentRST = true
 		from.RSTFrame = in.Frame
@@ -224,6 +274,11 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 			// So the SYN-ACK that was taken to establish the client
 			// found no socket: it had given up on the connection before.
 			change(from, true, Closed, in, withNum(reasonRSTToSYNACK, s.Seq), true, r)
+		case from.State == Established && !f.Has(wire.ACK) && s.Seq == to.RcvNxt && to.SndNxt.Greater(from.RcvNxt):
+			// The same form answering data it never acknowledged: it
+			// had no socket, so whatever ended the connection at its
+			// end (its own RST, a restart) never showed in the capture.
+			change(from, true, Closed, in, withNum(reasonRSTWithoutSocket, s.Seq), true, r)
 		case from.State != Closed:
 			change(from, true, Closed, in, rstSent(from.State), false, r)
 		}
@@ -301,10 +356,22 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 		}
 	}
 
+	if !f.Has(wire.RST) {
+		from.ownPacket(in)
+	}
+
 	// The receiver, on arrival.
 	switch {
 	case f.Has(wire.RST):
+		n := len(r.Changes)
 		c.receiveRST(from, to, in, r)
+		if forged && len(r.Changes) > n {
+			// It is reset by an RST its peer never sent: the peer still
+			// holds the connection, which is now half-open.
+			why := Reason{kind: reasonForgedRSTArrived, a: uint32(s.Seq), state: from.State}
+			r.Changes[n].Reason = why
+			to.History[len(to.History)-1].Reason = why
+		}
 	case f.Has(wire.SYN) && !f.Has(wire.ACK):
 		switch to.State {
 		case Unknown:
@@ -339,6 +406,37 @@ func (c *Conn) machine(from, to *Endpoint, in *Input, r *Result) {
 		}
 	default:
 		c.receive(from, to, in, r)
+	}
+}
+
+// forged judges an RST from `from`'s address against its own packets in
+// the connection (see Forgery), the why in g.
+func (c *Conn) forged(from, to *Endpoint, in *Input, g *Forgery) bool {
+	s := in.Seg
+	*g = Forgery{Frame: in.Frame, TTL: s.TTL, OwnMin: from.ttlMin, OwnMax: from.ttlMax, OwnN: from.ttlN, Held: from.State}
+	switch {
+	case from.ttlN > 0 && (int(s.TTL) < int(from.ttlMin)-1 || int(s.TTL) > int(from.ttlMax)+1):
+	case s.IPVersion == 4 && s.IPID != 0 && to.lastIPIDFrame != 0 && s.IPID == to.lastIPID &&
+		(from.lastIPIDFrame == 0 || s.IPID-from.lastIPID >= 16):
+		// Its own next IP ID, by chance the peer's, would be close to
+		// its last one.
+		g.OwnN, g.IPID, g.PeerFrame = 0, s.IPID, to.lastIPIDFrame
+	default:
+		return false
+	}
+	return true
+}
+
+// ownPacket notes the TTL and IP ID of a packet the endpoint sent.
+func (e *Endpoint) ownPacket(in *Input) {
+	s := in.Seg
+	if e.ttlN == 0 {
+		e.ttlMin, e.ttlMax = s.TTL, s.TTL
+	}
+	e.ttlMin, e.ttlMax = min(e.ttlMin, s.TTL), max(e.ttlMax, s.TTL)
+	e.ttlN++
+	if s.IPVersion == 4 && s.IPID != 0 {
+		e.lastIPID, e.lastIPIDFrame = s.IPID, in.Frame
 	}
 }
 
@@ -443,6 +541,12 @@ func (c *Conn) receive(from, to *Endpoint, in *Input, r *Result) {
 		if acksSYN {
 			if c.HandshakeAck == 0 {
 				c.HandshakeAck, c.HandshakeAckTime = in.Frame, in.Time
+			}
+			if to.synACKFrame != 0 && to.synACKFrame == to.Handshake.Frame && to.Retrans.SYNACK == 0 && in.Time.Sub(to.Handshake.Time) >= SYNACKTimer {
+				// No SYN_RECV socket waits this long without resending
+				// its SYN-ACK: there was none, only a cookie.
+				change(to, false, Listen, in, Reason{kind: reasonSYNCookieSent, n: uint64(to.synACKFrame)}, true, r)
+				change(to, false, SynReceived, in, withNum(reasonSYNCookieChecked, s.Ack), false, r)
 			}
 			change(to, false, Established, in, handshakeAcked(s.Ack, from), false, r)
 		}

@@ -64,6 +64,7 @@ const (
 	reasonMidStreamReceives
 	reasonFINBeforeACK
 	reasonLastACK
+	reasonNeverAnswered
 
 	// The kinds from here on name numbers or states.
 	reasonRSTToSYNACK              // a: seq
@@ -104,7 +105,15 @@ const (
 	reasonTimeWaitFromClosing      // a: ack
 	reasonCloseWait                // a: the peer's FIN's seq
 	reasonTimeWaitFromFinWait2     // a: the peer's FIN's seq
+	reasonRSTWithoutSocket         // a: seq
+	reasonSYNCookieSent            // n: the SYN-ACK's frame
+	reasonSYNCookieChecked         // a: ack
+	reasonTimeWaitTakenOver        // n: the new SYN's frame
 	reasonFINLost                  // n: the FIN's frame
+	reasonForgedRSTTTL             // a: TTL, own min<<8, own max<<16; n: own packets; state: held
+	reasonForgedRSTIPID            // a: IP ID; n: the peer's frame; state: held
+	reasonForgedRSTArrived         // a: seq; state: the peer's, held
+	reasonSYNACKNeverAcked         // n: the first SYN-ACK's frame
 )
 
 // firstFormatted is the first kind that names numbers or states.
@@ -130,6 +139,24 @@ var constantReasons = [firstFormatted]string{
 	reasonMidStreamReceives:         "receives without a captured handshake: the connection was already open when the capture began (treated as ESTABLISHED)",
 	reasonFINBeforeACK:              "received the peer's FIN before the ACK of its own: a simultaneous close; CLOSING until its FIN is acknowledged",
 	reasonLastACK:                   "the last ACK acknowledges its FIN: the connection is closed",
+	reasonNeverAnswered:             "nothing it sent was captured: the SYN may never have reached it, or nothing listened and nothing answered; the capture says nothing of its state",
+}
+
+// forgedReason is the reason an endpoint stays where it was at an RST
+// forged in its name.
+func forgedReason(g *Forgery) Reason {
+	if g.OwnN > 0 {
+		return Reason{kind: reasonForgedRSTTTL, a: uint32(g.TTL) | uint32(g.OwnMin)<<8 | uint32(g.OwnMax)<<16, n: uint64(g.OwnN), state: g.Held}
+	}
+	return Reason{kind: reasonForgedRSTIPID, a: uint32(g.IPID), n: uint64(g.PeerFrame), state: g.Held}
+}
+
+// heldWords says what an endpoint an RST was forged for still holds.
+func heldWords(st State) string {
+	if st == Unknown || st == Closed {
+		return "so the RST says nothing of its state"
+	}
+	return "so it still holds the connection, in " + st.String()
 }
 
 // because is the reason of a kind that names no number.
@@ -244,6 +271,36 @@ func (r Reason) words() string {
 		return fmt.Sprintf("received FIN seq=%d: the peer finished sending; it waits in CLOSE_WAIT until its application closes", r.a)
 	case reasonTimeWaitFromFinWait2:
 		return fmt.Sprintf("received the peer's FIN seq=%d and acknowledges it: TIME_WAIT; %s", r.a, timeWaitHeld)
+	case reasonRSTWithoutSocket:
+		return fmt.Sprintf("sent an RST without ACK, seq=%d, the ack of the peer's segment: a host's answer to a segment no socket owns (RFC 9293 3.10.7.1; a socket that aborts sends RST with ACK), so it had left the connection before, by a close or reset the capture did not show (lost before the capture point, or sent before the capture began)", r.a)
+	case reasonSYNCookieSent:
+		return fmt.Sprintf("its SYN-ACK of frame %d went unanswered longer than a SYN_RECV socket waits before resending it (1 s on Linux, 3 s elsewhere) and was never resent: it had answered the SYN with a SYN cookie, keeping no state, so it was only listening", r.frame())
+	case reasonSYNCookieChecked:
+		return fmt.Sprintf("ack=%d returns its SYN cookie: the kernel checks it and makes the connection from it, in SYN_RECV and at once ESTABLISHED", r.a)
+	case reasonTimeWaitTakenOver:
+		return fmt.Sprintf("a new connection's SYN (frame %d) took over the 4-tuple: Linux ends a TIME_WAIT for it (tcp_tw_reuse for an outgoing connection, RFC 6191 for an incoming SYN with a newer sequence number or timestamp), and this connection is gone", r.frame())
+	case reasonForgedRSTTTL:
+		ttl, lo, hi := r.a&0xff, r.a>>8&0xff, r.a>>16&0xff
+		own := fmt.Sprint(lo)
+		if hi != lo {
+			own = fmt.Sprintf("%d to %d", lo, hi)
+		}
+		pkts := fmt.Sprintf("its own %d packets", r.n)
+		if r.n == 1 {
+			pkts = "its one packet"
+		}
+		return fmt.Sprintf("did not send this RST: it arrived with TTL %d, and %s before it in this connection with TTL %s; a device in the path made it in its name, %s",
+			ttl, pkts, own, heldWords(r.state))
+	case reasonForgedRSTIPID:
+		return fmt.Sprintf("did not send this RST: its IP ID %d is that of the peer's packet of frame %d, which it answers; a stack numbers its own packets, an injector copies the header it sees; a device in the path made it in its name, %s",
+			r.a, r.frame(), heldWords(r.state))
+	case reasonForgedRSTArrived:
+		if r.state == Unknown {
+			return fmt.Sprintf("received RST seq=%d, forged in the path in its peer's name: its socket is reset (connect() fails, or ECONNRESET) though the peer never sent it", r.a)
+		}
+		return fmt.Sprintf("received RST seq=%d, forged in the path in its peer's name: its socket is reset (connect() fails, or ECONNRESET) while the peer, which never sent it, still holds the connection in %s: half-open", r.a, r.state)
+	case reasonSYNACKNeverAcked:
+		return fmt.Sprintf("it never acknowledged the SYN-ACK of frame %d, nor sent its SYN again, nor anything else: a socket in SYN_SENT acknowledges a SYN-ACK at once, so none was waiting for it (a scanner's SYN, sent from a raw socket), or no SYN-ACK reached it and it gave up unseen; the capture says nothing of its state", r.frame())
 	case reasonFINLost:
 		return fmt.Sprintf("the FIN of frame %d did not arrive: it was sent again and never acknowledged", r.frame())
 	}

@@ -7,7 +7,10 @@
 //	t=0.030  c>s .    seq=1 ack=1 win=502 ts=101,500
 //	t=0.031  c>s P.   seq=1 ack=1 len=100
 //
-// c is the client 10.0.0.1:40000, s the server 10.0.0.2:80. Flags are
+// c is the client 10.0.0.1:40000, s the server 10.0.0.2:80, unless the
+// line says otherwise (caddr=, cport=, saddr=, sport=: the addresses and
+// ports of that line's client and server, for captures of many
+// connections). Flags are
 // tcpdump's letters. seq is relative to the sender's ISN (the client's is
 // 1000000, the server's 2000000, or isn= on the line sets it), ack and
 // SACK blocks (sack=1-100,200-300) to the peer's. t is seconds from the
@@ -87,9 +90,37 @@ func buildLine(line string, isn map[byte]uint32, ipid map[byte]uint16) (pcap.Fra
 		return pcap.Frame{}, fmt.Errorf("need a direction (c>s or s>c) and flags")
 	}
 	from, to := dir[0], dir[2]
-	src, dst := Client, Server
+	cl, sv := Client, Server
+	for _, kv := range rest {
+		k, v, _ := strings.Cut(kv, "=")
+		var err error
+		switch k {
+		case "caddr", "saddr":
+			var a netip.Addr
+			if a, err = netip.ParseAddr(v); err == nil && !a.Is4() {
+				err = fmt.Errorf("%s: IPv4 only", kv)
+			}
+			if k == "caddr" {
+				cl = netip.AddrPortFrom(a, cl.Port())
+			} else {
+				sv = netip.AddrPortFrom(a, sv.Port())
+			}
+		case "cport", "sport":
+			var p uint64
+			p, err = strconv.ParseUint(v, 10, 16)
+			if k == "cport" {
+				cl = netip.AddrPortFrom(cl.Addr(), uint16(p))
+			} else {
+				sv = netip.AddrPortFrom(sv.Addr(), uint16(p))
+			}
+		}
+		if err != nil {
+			return pcap.Frame{}, err
+		}
+	}
+	src, dst := cl, sv
 	if from == 's' {
-		src, dst = Server, Client
+		src, dst = sv, cl
 	}
 	var flags wire.Flags
 	for _, c := range flagsStr {
@@ -174,6 +205,7 @@ func buildLine(line string, isn map[byte]uint32, ipid map[byte]uint16) (pcap.Fra
 				opts = binary.BigEndian.AppendUint32(opts, isn[to]+uint32(lv))
 				opts = binary.BigEndian.AppendUint32(opts, isn[to]+uint32(rv))
 			}
+		case "caddr", "saddr", "cport", "sport": // read above
 		case "tfo":
 			opts = append(opts, wire.OptFastOpen, byte(2+len(v)/2))
 			for i := 0; i+1 < len(v); i += 2 {
