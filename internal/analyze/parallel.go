@@ -44,6 +44,7 @@ type Parallel[T any] struct {
 
 	stable  bool
 	release func(frame int)
+	others  bool // the workers listen to Hooks.Other
 
 	Stats    Stats
 	counter  frameCounter
@@ -75,6 +76,12 @@ type Hooks[T any] struct {
 	// conn.Table.Freezing), for a Segment that keeps state of its own
 	// for each connection.
 	Freeze, Thaw func(c *conn.Conn)
+	// Other, when set, is told of each IPv4 segment of another worker's
+	// connections that carries an IP ID and no RST, its sender and its
+	// IP ID, in the capture's order among the worker's own segments: a
+	// host numbers the packets of all its connections from one counter
+	// (Windows), which a gap in one connection's IP IDs is read against.
+	Other func(src netip.Addr, ipid uint16)
 }
 
 // Ended is a connection that ended, as Parallel hands it on: in the
@@ -122,6 +129,10 @@ type pbatch[T any] struct {
 type pslot struct {
 	f     pcap.Frame
 	shard int // -1 for a frame with no segment: it is only counted
+	// For Hooks.Other: the segment's sender and IP ID, 0 when it tells
+	// the other workers nothing (IPv6, no IP ID, an RST).
+	src  netip.Addr
+	ipid uint16
 }
 
 type ptick struct {
@@ -164,6 +175,7 @@ func NewParallel[T any](opts Options, hooks func(worker int) Hooks[T], ended fun
 				return len(w.vals) - 1
 			}
 		}
+		p.others = p.others || (w.hooks.Other != nil && nw > 1)
 		p.workers = append(p.workers, w)
 		ch := make(chan *pbatch[T], batchesOut)
 		p.work = append(p.work, ch)
@@ -205,6 +217,7 @@ func (p *Parallel[T]) Add(f *pcap.Frame) {
 	switch wire.Locate(f, &p.scratch) {
 	case wire.AtSegment:
 		slot.shard = shardOf(p.scratch.Src, p.scratch.Dst, p.shards)
+		p.hostIPID(&slot)
 	case wire.AtFragment:
 		// Put together here, so that the whole datagram goes to the
 		// worker of its connection (frag.go).
@@ -217,6 +230,7 @@ func (p *Parallel[T]) Add(f *pcap.Frame) {
 		slot.f, borrowed = whole, false // in a buffer of its own
 		if wire.Locate(&whole, &p.scratch) == wire.AtSegment {
 			slot.shard = shardOf(p.scratch.Src, p.scratch.Dst, p.shards)
+			p.hostIPID(&slot)
 		}
 	}
 	if borrowed {
@@ -244,6 +258,14 @@ func (p *Parallel[T]) Add(f *pcap.Frame) {
 	b.share[w] = append(b.share[w], int32(i))
 	if len(b.slots) == batchFrames {
 		p.send()
+	}
+}
+
+// hostIPID notes in slot what Hooks.Other tells of the segment just
+// located, when the workers listen.
+func (p *Parallel[T]) hostIPID(slot *pslot) {
+	if p.others && p.scratch.IPVersion == 4 && p.scratch.IPID != 0 && !p.scratch.Flags.Has(wire.RST) {
+		slot.src, slot.ipid = p.scratch.Src.Addr(), p.scratch.IPID
 	}
 }
 
@@ -450,7 +472,9 @@ func (w *pworker[T]) run(in <-chan *pbatch[T]) {
 // where the dealer said.
 func (w *pworker[T]) batch(b *pbatch[T]) {
 	ticks := b.ticks
+	told := 0 // the slots before it are told to Hooks.Other
 	for _, i := range b.share[w.id] {
+		told = w.tellOthers(b, told, int(i)) + 1
 		for len(ticks) > 0 && ticks[0].slot < int(i) {
 			w.expire(b.slots[ticks[0].slot].f.Number, ticks[0].now)
 			ticks = ticks[1:]
@@ -461,9 +485,24 @@ func (w *pworker[T]) batch(b *pbatch[T]) {
 			ticks = ticks[1:]
 		}
 	}
+	w.tellOthers(b, told, len(b.slots))
 	for _, t := range ticks {
 		w.expire(b.slots[t.slot].f.Number, t.now)
 	}
+}
+
+// tellOthers tells Hooks.Other of the other workers' segments among slots
+// from to to of b, and returns to.
+func (w *pworker[T]) tellOthers(b *pbatch[T], from, to int) int {
+	if w.hooks.Other == nil {
+		return to
+	}
+	for i := from; i < to; i++ {
+		if sl := &b.slots[i]; sl.ipid != 0 && w.tables[sl.shard] == nil {
+			w.hooks.Other(sl.src, sl.ipid)
+		}
+	}
+	return to
 }
 
 // frame analyses slot i of b.

@@ -111,7 +111,7 @@ func diagnoseTapped(e *env, c *capture, an analysis, k keep, t *tap, sel *select
 	if t == nil && sel.kinds.Empty() {
 		p := analyze.NewParallel(an.options(), func(int) analyze.Hooks[diagnose.Conn] {
 			w := col.Worker()
-			return analyze.Hooks[diagnose.Conn]{Segment: w.Segment, End: w.End, Freeze: w.Freeze, Thaw: w.Thaw}
+			return analyze.Hooks[diagnose.Conn]{Segment: w.Segment, End: w.End, Freeze: w.Freeze, Thaw: w.Thaw, Other: w.Other}
 		}, func(ended *analyze.Ended[diagnose.Conn]) {
 			col.Merged(&ended.Value, ended.ID, ended.Previous)
 		}, col.Note)

@@ -2,8 +2,8 @@ package diagnose
 
 import (
 	"net/netip"
-	"sync"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/tcplens/tcplens/internal/analyze"
@@ -414,16 +414,19 @@ func (col *Collector) Segment(s *analyze.Segment) {
 		col.last = now
 	}
 	me := f.Side(s.Dir)
-	if !seg.Flags.Has(wire.RST) && !col.noted {
+	if !seg.Flags.Has(wire.RST) {
 		// The host table counts every packet its address's TTL arrived
 		// with, a second copy of one included: what a run that does not
 		// analyse other connections' segments counts alike (Skipped). A
-		// worker of a parallel analysis leaves it to the merging
-		// Collector, which hears of every segment in order (Note).
+		// worker of a parallel analysis leaves that to the merging
+		// Collector, which hears of every segment in order (Note), and
+		// keeps only the host's latest IP ID (Other).
 		if !me.hostFound {
 			me.host, me.hostFound = col.hosts.entry(seg.Src.Addr()), true
 		}
-		col.hosts.add(me.host, seg.TTL)
+		if !col.noted {
+			col.hosts.add(me.host, seg.TTL)
+		}
 	}
 	if r.Analysis.Has(event.DuplicateFrame) {
 		return // a second copy of a packet says nothing new
@@ -570,6 +573,24 @@ func (col *Collector) Skipped(fr *pcap.Frame, seg *wire.Segment) {
 	}
 	if !seg.Flags.Has(wire.RST) {
 		col.hosts.add(col.hosts.entry(seg.Src.Addr()), seg.TTL)
+		if seg.IPVersion == 4 && seg.IPID != 0 {
+			col.Other(seg.Src.Addr(), seg.IPID)
+		}
+	}
+}
+
+// otherSide stands for the side of a connection a Collector does not
+// analyse, as the latest sender of a host's IP IDs.
+var otherSide SideFacts
+
+// Other records that host src sent IP ID ipid in a connection this
+// Collector does not analyse (another shard's, another worker's): a gap
+// in the IP IDs of the host's connections here that this packet took a
+// number of is its shared counter, not a loss (ipidStep), as a run that
+// analyses every connection reads it.
+func (col *Collector) Other(src netip.Addr, ipid uint16) {
+	if h := col.hosts.entry(src); h != nil {
+		h.lastIPID, h.lastSide = ipid, &otherSide
 	}
 }
 

@@ -126,6 +126,10 @@ func checkLocate(t *testing.T, f *pcap.Frame, s *wire.Segment, err error) {
 	if got == wire.AtSegment && (scratch.Src != s.Src || scratch.Dst != s.Dst) {
 		t.Fatalf("frame %d: Locate found %v > %v, Decode %v > %v", f.Number, scratch.Src, scratch.Dst, s.Src, s.Dst)
 	}
+	if got == wire.AtSegment && (scratch.IPVersion != s.IPVersion || scratch.IPID != s.IPID || scratch.Flags != s.Flags) {
+		t.Fatalf("frame %d: Locate found IPv%d, IP ID %d, flags %v; Decode IPv%d, %d, %v", f.Number,
+			scratch.IPVersion, scratch.IPID, scratch.Flags, s.IPVersion, s.IPID, s.Flags)
+	}
 }
 
 // checkDecoded checks the properties of a segment Decode accepted.

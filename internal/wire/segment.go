@@ -237,19 +237,21 @@ const (
 // Decode makes a segment of is AtSegment with the same Src and Dst, by
 // construction (both run the same code up to there), and a fragment is
 // AtFragment exactly when Decode calls it one. s is scratch, reused from
-// frame to frame: only Src and Dst mean something after it, and only for
-// AtSegment.
+// frame to frame: only Src, Dst, IPVersion, IPID and Flags mean something
+// after it (what the analysis learns of a host across connections), and
+// only for AtSegment.
 func Locate(f *pcap.Frame, s *Segment) Place {
 	if p, ok := locateFast(f, s); ok {
 		return p
 	}
 	s.Link = Link{}
-	s.TCP, s.Fragment = nil, false
+	s.TCP, s.Fragment, s.IPID = nil, false, 0
 	err := decode(f, s, true)
 	switch {
 	case s.Fragment || err == ErrFragment:
 		return AtFragment
 	case s.TCP != nil:
+		s.Flags = s.TCP.Flags()
 		return AtSegment
 	}
 	return NoSegment
@@ -276,6 +278,7 @@ func locateFast(f *pcap.Frame, s *Segment) (Place, bool) {
 		}
 		s.Src = netip.AddrPortFrom(netip.AddrFrom4([4]byte(d[26:30])), binary.BigEndian.Uint16(d[at:]))
 		s.Dst = netip.AddrPortFrom(netip.AddrFrom4([4]byte(d[30:34])), binary.BigEndian.Uint16(d[at+2:]))
+		s.IPVersion, s.IPID, s.Flags = 4, binary.BigEndian.Uint16(d[18:]), TCP(d[at:]).Flags()
 		return AtSegment, true
 	case EtherTypeIPv6:
 		const at = ethernetHeaderLen + IPv6HeaderLen // TCP
@@ -285,6 +288,7 @@ func locateFast(f *pcap.Frame, s *Segment) (Place, bool) {
 		}
 		s.Src = netip.AddrPortFrom(netip.AddrFrom16([16]byte(d[22:38])), binary.BigEndian.Uint16(d[at:]))
 		s.Dst = netip.AddrPortFrom(netip.AddrFrom16([16]byte(d[38:54])), binary.BigEndian.Uint16(d[at+2:]))
+		s.IPVersion, s.IPID, s.Flags = 6, 0, TCP(d[at:]).Flags()
 		return AtSegment, true
 	}
 	return NoSegment, false
