@@ -6,8 +6,8 @@ package analyze
 
 import (
 	"errors"
+	"math"
 	"net/netip"
-	"runtime"
 
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/event"
@@ -17,21 +17,20 @@ import (
 	"github.com/tcplens/tcplens/internal/wire"
 )
 
-// Options configure an Analyzer.
+// Options configure an Analyzer or a Parallel.
 type Options struct {
 	MaxConns int // cap on connections held at once; 0 for conn.DefaultMaxConns
-	// Pipeline steps the connections on a goroutine of its own, for
-	// twice the speed on two cores; it applies when onSegment is nil,
-	// and with more than one core. The connections are the same.
-	Pipeline bool
-	// Shard, when its N is above 1, analyses only the connections whose
-	// flow hash (internal/flowhash: both directions alike, the same on
-	// every machine) falls in shard K of N, so that N runs over the same
-	// capture, K from 0 to N-1, analyse each connection once between
-	// them. A segment of another shard is decoded and counted, moves the
-	// connection table's clock (connections end at the moments they
-	// would in a run of every shard), goes to OnSkip when set, and is
-	// otherwise left alone.
+	// Threads is how many workers a Parallel runs (at most the shards
+	// there are); 0 or less for one. The results do not depend on it.
+	Threads int
+	// Shard, when its N is above 1, has an Analyzer analyse only the
+	// connections whose flow hash (internal/flowhash: both directions
+	// alike, the same on every machine) falls in shard K of N, so that N
+	// runs over the same capture, K from 0 to N-1, analyse each
+	// connection once between them. A segment of another shard is decoded
+	// and counted, moves the analysis's clock (connections end at the
+	// moments they would in a run of every shard), goes to OnSkip when
+	// set, and is otherwise left alone.
 	Shard  Shard
 	OnSkip func(f *pcap.Frame, s *wire.Segment)
 }
@@ -41,7 +40,7 @@ type Shard struct{ K, N int }
 
 // Has reports whether the connection between a and b is in the shard.
 func (sh Shard) Has(a, b netip.AddrPort) bool {
-	return sh.N <= 1 || flowhash.Shard(flowhash.Of(a, b), sh.N) == sh.K
+	return sh.N <= 1 || flowhash.Shard(hashOf(a, b), sh.N) == sh.K
 }
 
 // Segment is one analysed TCP segment. It and everything it points to are
@@ -72,126 +71,127 @@ type Stats struct {
 	Conns int // connections seen
 }
 
-// Analyzer runs the pipeline.
+// Analyzer runs the analysis on the caller's goroutine, calling back for
+// every segment; Parallel spreads it over cores, for callers that need
+// only the connections.
 type Analyzer struct {
-	table     *conn.Table
+	w         *worker
+	shards    int
 	frame     pcap.Frame // a copy of the frame being analysed, so the caller's does not escape
-	seg       wire.Segment
-	res       tcp.Result
 	out       Segment
 	onSegment func(*Segment)
+	onConn    func(*conn.Conn, conn.EndReason)
 	Stats     Stats
-
-	frags fragments // IP fragments of TCP segments, until their datagrams are whole
-
-	link    pcap.LinkType // the link type of the latest frames
-	linkRun int           // how many of them Stats.Links does not count yet
-
-	pipe *pipeline // nil when the analysis runs on the caller's goroutine alone
-
-	shard  Shard
-	onSkip func(*pcap.Frame, *wire.Segment)
+	counter   frameCounter
+	ids       int       // connections numbered so far
+	lastScan  pcap.Time // the time of the latest expiry
+	shard     Shard
+	onSkip    func(*pcap.Frame, *wire.Segment)
 }
 
 // New returns an Analyzer that calls onSegment for every TCP segment (may
 // be nil) and onConn for every connection when it ends: idle, evicted,
 // replaced by a new one on its 4-tuple, or at the end of the capture.
 func New(opts Options, onSegment func(*Segment), onConn func(*conn.Conn, conn.EndReason)) *Analyzer {
-	a := &Analyzer{onSegment: onSegment, shard: opts.Shard, onSkip: opts.OnSkip}
+	a := &Analyzer{onSegment: onSegment, onConn: onConn, shards: Shards(opts.MaxConns), shard: opts.Shard, onSkip: opts.OnSkip}
 	a.Stats.Links = map[pcap.LinkType]int{}
-	a.table = conn.NewTable(opts.MaxConns, onConn)
-	a.res.Changes = make([]tcp.Change, 0, 8)
-	if opts.Pipeline && onSegment == nil && runtime.GOMAXPROCS(0) > 1 {
-		a.pipe = newPipeline()
-		a.table.Settle = a.settle
-	}
+	a.w = newWorker(a.shards, func(int) bool { return true }, opts.MaxConns, &a.Stats)
 	return a
 }
 
-// Table exposes the connection table, for its counts.
-func (a *Analyzer) Table() *conn.Table { return a.table }
+// Counts are the connection tables' counts.
+func (a *Analyzer) Counts() TableCounts {
+	var c TableCounts
+	a.w.counts(&c)
+	return c
+}
 
 // Add analyses one frame. It does not keep f.
 func (a *Analyzer) Add(frame *pcap.Frame) {
-	if a.pipe != nil {
-		a.addPiped(frame)
-		return
-	}
 	a.frame = *frame
 	f := &a.frame
-	s := &a.seg
+	w := a.w
+	s := &w.seg
 	c, end, err := a.find(f, s)
+	a.flush()
 	if c == nil {
 		if err != nil && s.TCP == nil && !errors.Is(err, wire.ErrFragment) && !errors.Is(err, wire.ErrNotTCP) && err != errSkipped {
-			a.res = tcp.Result{BytesInFlight: -1, WindowScaled: -1, Changes: a.res.Changes[:0]}
-			a.res.Analysis.Add(event.Malformed)
+			w.res = tcp.Result{BytesInFlight: -1, WindowScaled: -1, Changes: w.res.Changes[:0]}
+			w.res.Analysis.Add(event.Malformed)
 			a.emit(f, err, nil, 0)
 		}
 		return
 	}
 	in := input(f, s)
-	c.Step(end, &in, &a.res)
+	c.Step(end, &in, &w.res)
 	if err != nil {
-		a.res.Analysis.Add(event.Malformed)
+		w.res.Analysis.Add(event.Malformed)
 	}
 	a.emit(f, err, c, end)
 }
 
 // find counts frame f, decodes it into s and finds the connection of the
-// segment. It returns a nil connection for a frame without a TCP header
-// to analyse, and the error for a malformed one.
+// segment, expiring idle connections every conn.ExpireEvery. It returns a
+// nil connection for a frame without a TCP header to analyse, and the
+// error for a malformed one.
 func (a *Analyzer) find(f *pcap.Frame, s *wire.Segment) (*conn.Conn, int, error) {
-	st := &a.Stats
-	st.Frames++
-	if f.Link != a.link {
-		a.flushLinks()
-		a.link = f.Link
-	}
-	a.linkRun++
-	if st.First == 0 || f.Time < st.First {
-		st.First = f.Time
-	}
-	st.Last = max(st.Last, f.Time)
-
+	a.counter.count(f, &a.Stats)
 	err := wire.Decode(f, s)
 	if s.Fragment || err != nil && errors.Is(err, wire.ErrFragment) {
 		// Analysed once, when its datagram is whole (frag.go).
-		err = a.frags.add(f, s)
-	}
-	switch {
-	case err == nil:
-	case errors.Is(err, wire.ErrFragment):
-		st.Fragments++
-		return nil, 0, err
-	case errors.Is(err, wire.ErrNotTCP):
-		st.NotTCP++
-		return nil, 0, err
-	default:
-		st.Malformed++
-		if s.TCP == nil {
-			return nil, 0, err
+		whole, ok := a.counter.frags.add(f, s)
+		if !ok {
+			a.Stats.Fragments++
+			return nil, 0, wire.ErrFragment
 		}
-		// The fixed header is there: the numbers can still be analysed.
+		err = wire.Decode(&whole, s)
+	}
+	w := a.w
+	if !w.counted(s, err) {
+		return nil, 0, err
 	}
 	if !a.shard.Has(s.Src, s.Dst) {
-		st.Skipped++
-		a.table.Tick(f.Time)
+		a.Stats.Skipped++
+		a.tick(f)
 		if a.onSkip != nil {
 			a.onSkip(f, s)
 		}
 		return nil, 0, errSkipped
 	}
-	st.Segments++
-	a.table.Frame = f.Number
-	c, end := a.table.Lookup(s, f.Time)
-	if c.Segments == 1 {
-		st.Conns++
-	}
+	c, end := w.lookup(f, s, shardOf(s.Src, s.Dst, a.shards))
+	a.tick(f)
 	return c, end, err
+}
+
+// tick expires idle connections every conn.ExpireEvery, at a segment:
+// one of another shard too, so that connections end at the moments they
+// would in a run of every shard.
+func (a *Analyzer) tick(f *pcap.Frame) {
+	if f.Time.Sub(a.lastScan) >= conn.ExpireEvery {
+		a.lastScan = f.Time
+		a.w.expire(f.Number, f.Time)
+	}
 }
 
 // errSkipped marks a segment of another shard's connection.
 var errSkipped = errors.New("analyze: a connection of another shard")
+
+// flush numbers the connections the worker logged as new and hands on
+// those that ended, in the order logged.
+func (a *Analyzer) flush() {
+	w := a.w
+	for i := range w.log {
+		r := &w.log[i]
+		if r.created {
+			a.ids++
+			r.c.ID = a.ids
+		} else if a.onConn != nil {
+			a.onConn(r.c, r.why)
+		}
+	}
+	clear(w.log) // the connections may end long before the log fills again
+	w.log = w.log[:0]
+}
 
 // input is what Step needs of a segment, its checksum verified.
 func input(f *pcap.Frame, s *wire.Segment) tcp.Input {
@@ -211,26 +211,47 @@ func (a *Analyzer) emit(f *pcap.Frame, err error, c *conn.Conn, end int) {
 	if a.onSegment == nil {
 		return
 	}
-	a.out = Segment{Frame: f, Seg: &a.seg, Err: err, Conn: c, End: end, Result: &a.res}
+	a.out = Segment{Frame: f, Seg: &a.w.seg, Err: err, Conn: c, End: end, Result: &a.w.res}
 	if c != nil {
 		a.out.Dir = c.DirOf(end)
 	}
 	a.onSegment(&a.out)
 }
 
-func (a *Analyzer) flushLinks() {
-	if a.linkRun > 0 {
-		a.Stats.Links[a.link] += a.linkRun
-		a.linkRun = 0
-	}
-}
-
 // Close ends the capture: every connection still open is handed to onConn.
 func (a *Analyzer) Close() {
-	if a.pipe != nil {
-		a.pipe.close()
-		a.pipe = nil // the stepper has stepped everything: settle has nothing to wait for
+	a.counter.flushLinks(&a.Stats)
+	a.w.close(a.Stats.Frames+1, a.Stats.Last, math.MaxInt)
+	a.flush()
+}
+
+// frameCounter counts what every frame is, before any decoding, and puts
+// fragmented datagrams back together: what the analysis does with a
+// frame before it knows its connection.
+type frameCounter struct {
+	frags   fragments     // IP fragments of TCP segments, until their datagrams are whole
+	link    pcap.LinkType // the link type of the latest frames
+	linkRun int           // how many of them Stats.Links does not count yet
+}
+
+// count counts frame f into st: Frames, First, Last and (with a lag, see
+// Stats.Links) Links.
+func (fc *frameCounter) count(f *pcap.Frame, st *Stats) {
+	st.Frames++
+	if f.Link != fc.link {
+		fc.flushLinks(st)
+		fc.link = f.Link
 	}
-	a.flushLinks()
-	a.table.Close(a.Stats.Last)
+	fc.linkRun++
+	if st.First == 0 || f.Time < st.First {
+		st.First = f.Time
+	}
+	st.Last = max(st.Last, f.Time)
+}
+
+func (fc *frameCounter) flushLinks(st *Stats) {
+	if fc.linkRun > 0 {
+		st.Links[fc.link] += fc.linkRun
+		fc.linkRun = 0
+	}
 }

@@ -1,12 +1,12 @@
 package analyze_test
 
 import (
-	"bytes"
 	"compress/gzip"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/tcplens/tcplens/internal/analyze"
@@ -43,21 +43,34 @@ func benchCapture(b *testing.B) []byte {
 
 // BenchmarkAnalyze is the full analysis, reading included, without output:
 // what `tcplens conns` does, on one goroutine.
-func BenchmarkAnalyze(b *testing.B) { benchAnalyze(b, analyze.Options{}) }
+func BenchmarkAnalyze(b *testing.B) {
+	benchAnalyze(b, func() (func(*pcap.Frame), func()) {
+		a := analyze.New(analyze.Options{}, nil, func(*conn.Conn, conn.EndReason) {})
+		return a.Add, a.Close
+	})
+}
 
-// BenchmarkAnalyzePipeline is the same on two goroutines, as `tcplens
-// conns` runs it.
-func BenchmarkAnalyzePipeline(b *testing.B) { benchAnalyze(b, analyze.Options{Pipeline: true}) }
+// BenchmarkAnalyzeParallel is the same on as many workers as there are
+// cores, as `tcplens conns` runs it.
+func BenchmarkAnalyzeParallel(b *testing.B) {
+	benchAnalyze(b, func() (func(*pcap.Frame), func()) {
+		p := analyze.NewParallel(analyze.Options{Threads: runtime.GOMAXPROCS(0)}, func(int) analyze.Hooks[struct{}] {
+			return analyze.Hooks[struct{}]{}
+		}, func(*analyze.Ended[struct{}]) {}, nil)
+		p.Stable(nil)
+		return p.Add, p.Close
+	})
+}
 
-func benchAnalyze(b *testing.B, opts analyze.Options) {
+func benchAnalyze(b *testing.B, start func() (add func(*pcap.Frame), close func())) {
 	data := benchCapture(b)
 	var frames int
 	for b.Loop() {
-		r, err := pcap.NewReader(bytes.NewReader(data))
+		r, err := pcap.NewReaderBytes(data)
 		if err != nil {
 			b.Fatal(err)
 		}
-		a := analyze.New(opts, nil, func(*conn.Conn, conn.EndReason) {})
+		add, close := start()
 		for {
 			f, err := r.Next()
 			if errors.Is(err, io.EOF) {
@@ -66,10 +79,10 @@ func benchAnalyze(b *testing.B, opts analyze.Options) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			a.Add(&f)
+			add(&f)
 			frames++
 		}
-		a.Close()
+		close()
 	}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()

@@ -1,14 +1,16 @@
 package analyze
 
-import "runtime"
-
-// Drain waits until the pipeline's stepper has stepped every segment
-// handed to it, for tests that measure what stepping costs.
-func (a *Analyzer) Drain() {
-	if p := a.pipe; p != nil {
+// Drain waits until every frame added so far is analysed and merged, for
+// tests that measure what that costs.
+func (p *Parallel[T]) Drain() {
+	if len(p.cur.slots) > 0 {
 		p.send()
-		for p.stepped.Load() < p.made {
-			runtime.Gosched()
-		}
+	}
+	var held [batchesOut - 1]*pbatch[T]
+	for i := range held {
+		held[i] = <-p.free
+	}
+	for _, b := range held {
+		p.free <- b
 	}
 }

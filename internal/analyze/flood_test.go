@@ -38,33 +38,31 @@ func synFlood(i int, b []byte) pcap.Frame {
 // handed on, and the heap stays the size of the cap, not of the flood.
 func TestSYNFloodBounded(t *testing.T) {
 	const syns, capacity = 100000, 1000
-	for _, pipeline := range []bool{false, true} {
-		ended := 0
-		a := analyze.New(analyze.Options{MaxConns: capacity, Pipeline: pipeline}, nil, func(*conn.Conn, conn.EndReason) { ended++ })
-		buf := make([]byte, 64)
-		var ms runtime.MemStats
-		var peak uint64
-		for i := range syns {
-			f := synFlood(i, buf)
-			a.Add(&f)
-			if a.Table().Len() > capacity {
-				t.Fatalf("pipeline %v: after %d SYNs the table holds %d > %d", pipeline, i+1, a.Table().Len(), capacity)
-			}
-			if i%(syns/4) == syns/4-1 {
-				runtime.GC()
-				runtime.ReadMemStats(&ms)
-				peak = max(peak, ms.HeapAlloc)
-			}
+	ended := 0
+	a := analyze.New(analyze.Options{MaxConns: capacity}, nil, func(*conn.Conn, conn.EndReason) { ended++ })
+	buf := make([]byte, 64)
+	var ms runtime.MemStats
+	var peak uint64
+	for i := range syns {
+		f := synFlood(i, buf)
+		a.Add(&f)
+		if n := a.Counts().Len; n > capacity {
+			t.Fatalf("after %d SYNs the table holds %d > %d", i+1, n, capacity)
 		}
-		a.Close()
-		t.Logf("pipeline %v: heap at most %.1f MiB", pipeline, float64(peak)/(1<<20))
-		if ev := a.Table().Evicted; ev != syns-capacity || ended != syns {
-			t.Errorf("pipeline %v: %d evicted, %d ended; want %d, %d", pipeline, ev, ended, syns-capacity, syns)
+		if i%(syns/4) == syns/4-1 {
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			peak = max(peak, ms.HeapAlloc)
 		}
-		// A half-open connection costs some 3 KB: the cap's worth is 3 MB,
-		// the flood's would be 300.
-		if peak > 16<<20 {
-			t.Errorf("pipeline %v: %d MiB of heap for a table of %d connections", pipeline, peak>>20, capacity)
-		}
+	}
+	a.Close()
+	t.Logf("heap at most %.1f MiB", float64(peak)/(1<<20))
+	if ev := a.Counts().Evicted; ev != syns-capacity || ended != syns {
+		t.Errorf("%d evicted, %d ended; want %d, %d", ev, ended, syns-capacity, syns)
+	}
+	// A half-open connection costs some 3 KB: the cap's worth is 3 MB,
+	// the flood's would be 300.
+	if peak > 16<<20 {
+		t.Errorf("%d MiB of heap for a table of %d connections", peak>>20, capacity)
 	}
 }

@@ -58,13 +58,13 @@ type fragments struct {
 }
 
 // add takes a frame holding an IP fragment of a TCP segment, decoded as far
-// as it goes into s. Once its datagram is whole it decodes the datagram
-// into s and returns the error of that; until then it returns
-// wire.ErrFragment.
-func (fr *fragments) add(f *pcap.Frame, s *wire.Segment) error {
+// as it goes into s. Once its datagram is whole it returns the datagram as
+// a frame of its own (raw IP, in a buffer of its own, numbered and timed
+// as f), to be decoded in f's place; until then false.
+func (fr *fragments) add(f *pcap.Frame, s *wire.Segment) (pcap.Frame, bool) {
 	p, ok := pieceOf(f, s)
 	if !ok {
-		return wire.ErrFragment
+		return pcap.Frame{}, false
 	}
 	fr.expire(f.Time)
 	d := fr.pending[p.key]
@@ -79,7 +79,7 @@ func (fr *fragments) add(f *pcap.Frame, s *wire.Segment) error {
 	end := p.off + p.length
 	if end > fragMaxPayload || (d.total >= 0 && end > d.total) || (!p.more && d.total >= 0 && end != d.total) {
 		fr.drop(d) // overlapping ends: a forged or broken datagram
-		return wire.ErrFragment
+		return pcap.Frame{}, false
 	}
 	if !p.more {
 		d.total = end
@@ -102,12 +102,12 @@ func (fr *fragments) add(f *pcap.Frame, s *wire.Segment) error {
 	}
 	if fr.pending[p.key] != d || d.header == nil || d.total < 0 ||
 		len(d.onWire) != 1 || d.onWire[0] != (span{0, d.total}) || d.skip > d.total {
-		return wire.ErrFragment
+		return pcap.Frame{}, false
 	}
 	whole := d.assemble(f)
 	fr.remove(d)
 	fr.Whole++
-	return wire.Decode(&whole, s)
+	return whole, true
 }
 
 // piece is what one fragment says.

@@ -14,4 +14,10 @@ type Reassembler struct{ fr fragments }
 // far as it goes into s. Once its datagram is whole it decodes the
 // datagram into s and returns the error of that; until then it returns
 // wire.ErrFragment.
-func (r *Reassembler) Add(f *pcap.Frame, s *wire.Segment) error { return r.fr.add(f, s) }
+func (r *Reassembler) Add(f *pcap.Frame, s *wire.Segment) error {
+	whole, ok := r.fr.add(f, s)
+	if !ok {
+		return wire.ErrFragment
+	}
+	return wire.Decode(&whole, s)
+}

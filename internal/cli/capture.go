@@ -313,7 +313,7 @@ func runCapture(e *env, o captureOptions, args []string) error {
 			err = cerr
 		}
 	}
-	reportTable(e, s.an)
+	reportTable(e, s.an.Counts())
 	st, serr := h.Stats()
 	fmt.Fprintf(e.stderr, "%d packets captured\n", captured)
 	if serr == nil {

@@ -7,13 +7,14 @@ import (
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/render"
 )
 
 type connsOptions struct {
-	json     bool
-	maxConns int
-	sel      selection
+	json bool
+	analysis
+	sel selection
 }
 
 func newConnsCmd(e *env) *cobra.Command {
@@ -26,7 +27,14 @@ sender is the client; without a handshake the roles are guessed from the
 ports or from who spoke first, and marked "?"), duration, packets and payload
 bytes each way, the handshake RTT, retransmissions, how and by whom it
 closed, the state of both endpoints at the end of the capture, and Zeek's
-conn_state and history.
+conn_state and history. The rows are in ID order; a capture of more than
+1,000 connections has its rows printed as the connections end (the order of
+--json), in the columns of the first 1,000, so that the table streams and
+its memory does not grow with the capture.
+
+The analysis runs on --threads cores (the connections spread over 64 shards
+by a hash of their endpoints; --analysis runs it on one); the output is the
+same for any number.
 
 --conn (-c), --community-id, --state, --analysis, --since and --until show
 only the connections they select: with an endpoint in one of the --state
@@ -96,13 +104,13 @@ ISN; end_reason is why it left the table: end of capture, idle, evicted
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.json, "json", false, "print one JSON object per connection")
-	addMaxConns(f, &o.maxConns)
+	o.analysis.register(f)
 	o.sel.register(f, selConnShort|selAnalysis|selState)
 	return cmd
 }
 
 func runConns(e *env, o connsOptions, paths []string) error {
-	if err := checkMaxConns(o.maxConns); err != nil {
+	if err := o.analysis.check(); err != nil {
 		return err
 	}
 	if err := o.sel.parse(); err != nil {
@@ -114,36 +122,49 @@ func runConns(e *env, o connsOptions, paths []string) error {
 		return err
 	}
 	w := bufio.NewWriterSize(e.stdout, 256<<10)
-	var rows render.ConnRows // the table, printed at the end in ID order
+	rows := render.NewConnStream(w) // in ID order up to render.StreamAfter rows, then as connections end
 	var werr error
-	var onSeg func(*analyze.Segment)
-	if !o.sel.kinds.Empty() {
-		// Only --analysis reads the segments: without it the analysis
-		// runs on its two-goroutine pipeline.
-		onSeg = o.sel.observe
-	}
-	an := analyze.New(analyze.Options{MaxConns: o.maxConns, Pipeline: true}, onSeg, func(cn *conn.Conn, why conn.EndReason) {
-		if !o.sel.connection(cn) {
+	show := func(s *analyze.Summary) {
+		if !o.sel.connection(s) {
 			return
 		}
-		s := analyze.Summarize(cn, why)
 		if o.json {
-			if err := render.ConnLineJSON(w, &s); err != nil && werr == nil {
+			if err := render.ConnLineJSON(w, s); err != nil && werr == nil {
 				werr = err
 			}
 			return
 		}
-		rows.Add(&s)
-	})
-	for {
-		f, ok := c.next()
-		if !ok {
-			break
-		}
-		o.sel.frame(&f)
-		an.Add(&f)
+		rows.Add(s)
 	}
-	an.Close()
+	var counts analyze.TableCounts
+	if o.sel.kinds.Empty() {
+		p := analyze.NewParallel(o.options(), func(int) analyze.Hooks[*analyze.Summary] {
+			return analyze.Hooks[*analyze.Summary]{End: func(cn *conn.Conn, why conn.EndReason) *analyze.Summary {
+				s := analyze.Summarize(cn, why)
+				return &s
+			}}
+		}, func(ended *analyze.Ended[*analyze.Summary]) {
+			s := ended.Value
+			s.ID, s.Previous = ended.ID, ended.Previous
+			show(s)
+		}, nil)
+		analyzeParallel(c, p, o.sel.frame)
+		counts = p.Counts()
+	} else {
+		// Only --analysis reads the segments, which the analysis on
+		// every core does not hand back: it runs on one.
+		an := analyze.New(o.options(), o.sel.observe, func(cn *conn.Conn, why conn.EndReason) {
+			s := analyze.Summarize(cn, why)
+			show(&s)
+		})
+		var f pcap.Frame
+		for c.nextInto(&f) {
+			o.sel.frame(&f)
+			an.Add(&f)
+		}
+		an.Close()
+		counts = an.Counts()
+	}
 	if werr != nil {
 		return werr
 	}
@@ -152,7 +173,7 @@ func runConns(e *env, o connsOptions, paths []string) error {
 			return err
 		}
 	}
-	reportTable(e, an)
+	reportTable(e, counts)
 	if err := w.Flush(); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/diagnose"
+	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/render"
 )
 
@@ -28,7 +30,7 @@ type diagnosis struct {
 // whose every segment is kept for a ladder, and which the report keeps
 // whole (nil: none); rows is how many of the most interesting others it
 // keeps. A ladder keeps the steps within --since/--until.
-func diagnoseCapture(e *env, c *capture, maxConns, rows int, want func(id int) bool, sel *selection) *diagnosis {
+func diagnoseCapture(e *env, c *capture, an analysis, rows int, want func(id int) bool, sel *selection) *diagnosis {
 	d := &diagnosis{ladders: map[int]*analyze.Ladder{}}
 	var t *tap
 	if want != nil {
@@ -43,8 +45,34 @@ func diagnoseCapture(e *env, c *capture, maxConns, rows int, want func(id int) b
 			}
 		}}
 	}
-	d.rep = diagnoseTapped(e, c, maxConns, keep{rows, want}, t, sel)
+	d.rep = diagnoseTapped(e, c, an, keep{rows, want}, t, sel)
 	return d
+}
+
+// analysis is what the analysis of a capture is given: its flags.
+type analysis struct {
+	maxConns int // --max-conns
+	threads  int // --threads
+}
+
+func (a *analysis) register(f *pflag.FlagSet) {
+	addMaxConns(f, &a.maxConns)
+	f.IntVar(&a.threads, "threads", runtime.GOMAXPROCS(0), "analyse on this many cores (the cores there are by default; more than 64 count as 64); the output is the same for any number")
+}
+
+// check refuses flags that are not counts.
+func (a *analysis) check() error {
+	if err := checkMaxConns(a.maxConns); err != nil {
+		return err
+	}
+	if a.threads < 1 {
+		return usagef("--threads %d: the number of cores to analyse on is a number from 1", a.threads)
+	}
+	return nil
+}
+
+func (a analysis) options() analyze.Options {
+	return analyze.Options{MaxConns: a.maxConns, Threads: a.threads}
 }
 
 // keep is what the diagnosis keeps whole of the connections that end
@@ -68,43 +96,71 @@ type tap struct {
 // too (t may be nil). sel narrows the report to the connections it
 // selects; the capture's own findings stay only when it names no
 // connection, and with --finding only findings of those ids stay.
-func diagnoseTapped(e *env, c *capture, maxConns int, k keep, t *tap, sel *selection) *diagnose.Report {
+//
+// Without t, and without --analysis (which reads every segment), it runs
+// on every core: the workers learn the facts of their connections, and
+// the rules run on each as the merged analysis hands it on.
+func diagnoseTapped(e *env, c *capture, an analysis, k keep, t *tap, sel *selection) *diagnose.Report {
 	col := diagnose.NewCollector()
 	col.Rows, col.Want = k.rows, k.want
 	narrow := sel.narrows()
 	if narrow {
 		col.Show = sel.show
 	}
-	an := analyze.New(analyze.Options{MaxConns: maxConns}, func(s *analyze.Segment) {
-		col.Segment(s)
-		sel.observe(s)
-		if t != nil {
-			t.segment(s)
+	var rep *diagnose.Report
+	if t == nil && sel.kinds.Empty() {
+		p := analyze.NewParallel(an.options(), func(int) analyze.Hooks[diagnose.Conn] {
+			w := col.Worker()
+			return analyze.Hooks[diagnose.Conn]{Segment: w.Segment, End: w.End, Freeze: w.Freeze, Thaw: w.Thaw, Other: w.Other}
+		}, func(ended *analyze.Ended[diagnose.Conn]) {
+			col.Merged(&ended.Value, ended.ID, ended.Previous)
+		}, col.Note)
+		analyzeParallel(c, p, sel.frame)
+		reportTable(e, p.Counts())
+		rep = col.Finish(p.Stats)
+	} else {
+		a := analyze.New(an.options(), func(s *analyze.Segment) {
+			col.Segment(s)
+			sel.observe(s)
+			if t != nil {
+				t.segment(s)
+			}
+		}, func(cn *conn.Conn, why conn.EndReason) {
+			col.OnConn(cn, why)
+			if t != nil {
+				t.end(cn) // after the diagnosis, which decides whether it shows
+			}
+		})
+		var f pcap.Frame
+		for c.nextInto(&f) {
+			sel.frame(&f)
+			a.Add(&f)
 		}
-	}, func(cn *conn.Conn, why conn.EndReason) {
-		if narrow {
-			sel.ended(cn)
-		}
-		col.OnConn(cn, why)
-		if t != nil {
-			t.end(cn) // after the diagnosis, which decides whether it shows
-		}
-	})
-	for {
-		f, ok := c.next()
-		if !ok {
-			break
-		}
-		sel.frame(&f)
-		an.Add(&f)
+		a.Close()
+		reportTable(e, a.Counts())
+		rep = col.Finish(a.Stats)
 	}
-	an.Close()
-	reportTable(e, an)
-	rep := col.Finish(an.Stats)
 	if narrow {
 		rep.Narrow(!sel.narrowsConns(), sel.findings)
 	}
 	return rep
+}
+
+// analyzeParallel deals every frame of c to p, calling each (may be
+// nil) with each, and closes it.
+func analyzeParallel[T any](c *capture, p *analyze.Parallel[T], each func(*pcap.Frame)) {
+	if c.stable {
+		c.hold()
+		p.Stable(c.release)
+	}
+	var f pcap.Frame // one for all: a frame that escaped each time would cost an allocation per frame
+	for c.nextInto(&f) {
+		if each != nil {
+			each(&f)
+		}
+		p.Add(&f)
+	}
+	p.Close()
 }
 
 // styleFor decides whether output to e.stdout is coloured: --color always
@@ -128,21 +184,21 @@ func styleFor(e *env, mode string) (render.Style, error) {
 // reportOptions are the flags and the start of every command that prints
 // from a diagnosed capture.
 type reportOptions struct {
-	color    string
-	maxConns int
-	sel      selection
+	color string
+	analysis
+	sel selection
 }
 
 func (o *reportOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.color, "color", "auto", "colour the text: auto (in a terminal), always or never")
-	addMaxConns(f, &o.maxConns)
+	o.analysis.register(f)
 	o.sel.register(f, selConnShort|selAnalysis|selState|selFinding)
 }
 
 // run opens the capture and diagnoses it, keeping the rows most
 // interesting connections, and the ladders of those want selects.
 func (o *reportOptions) run(e *env, paths []string, rows int, want func(id int) bool) (render.Style, *diagnosis, *capture, error) {
-	if err := checkMaxConns(o.maxConns); err != nil {
+	if err := o.analysis.check(); err != nil {
 		return render.Style{}, nil, nil, err
 	}
 	if err := o.sel.parse(); err != nil {
@@ -156,12 +212,12 @@ func (o *reportOptions) run(e *env, paths []string, rows int, want func(id int) 
 	if err != nil {
 		return st, nil, nil, err
 	}
-	return st, diagnoseCapture(e, c, o.maxConns, rows, want, &o.sel), c, nil
+	return st, diagnoseCapture(e, c, o.analysis, rows, want, &o.sel), c, nil
 }
 
 // addMaxConns is the --max-conns flag of every command that analyses.
 func addMaxConns(f *pflag.FlagSet, n *int) {
-	f.IntVar(n, "max-conns", conn.DefaultMaxConns, "most connections held at once, of them at most 65536 attempts (SYNs nothing answered); the oldest idle are evicted and counted")
+	f.IntVar(n, "max-conns", conn.DefaultMaxConns, "most connections held at once, of them at most 65536 attempts (SYNs nothing answered), split evenly over the 64 shards of the analysis (fewer under a cap below 1048576); the oldest idle are evicted and counted")
 }
 
 // checkMaxConns refuses a --max-conns that is not a count.

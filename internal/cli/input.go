@@ -40,7 +40,16 @@ type input struct {
 	reader *pcap.Reader // while open
 	done   bool
 	size   int64           // of a regular file, 0 when unknown
-	count  *countingReader // the bytes read of it, since it was last opened
+	count  *countingReader // the bytes read of it, since it was last opened; nil when mapped
+
+	// A regular file is mapped into memory while it is read (see mapFile).
+	mapped   []byte
+	mappable bool          // it was, or it is the built-in sample: its frames stay valid
+	released int64         // how much of mapped, from its start, is given back
+	marks    []releaseMark // where reading passed each releaseStep, by frame
+	nextMark int64         // the offset at which the next release or mark is due
+	last     int           // the number of the last frame handed out from it
+	lastOff  int64         // and its offset
 
 	// What the file said about itself, kept when it is closed.
 	format     pcap.Format
@@ -63,6 +72,53 @@ func (in *input) keep() {
 	r := in.reader
 	in.format, in.compressed, in.bigEndian, in.nano = r.Format(), r.Compressed(), r.BigEndian(), r.Nanosecond()
 	in.ifaces = slices.Clone(r.Interfaces())
+}
+
+// releaseStep is how far reading goes past the last release before the
+// pages behind are given back: a few system calls per gigabyte.
+const releaseStep = 4 << 20
+
+// releaseMark says that frames numbered above frame lie at or after
+// offset in their input.
+type releaseMark struct {
+	frame  int
+	offset int64
+}
+
+// release gives back the pages of the mapped file before offset off: they
+// stay in the page cache, but leave the process's resident memory, which
+// would otherwise count every byte of a mapped gigabyte read to its end.
+func (in *input) release(off int64) {
+	end := off &^ (pageSize - 1)
+	if in.mapped != nil && end > in.released {
+		releaseMapped(in.mapped[in.released:end])
+		in.released = end
+	}
+	in.nextMark = max(in.nextMark, in.released+releaseStep)
+}
+
+// passed notes that reading handed out frame n, at offset off of the
+// mapped file: it gives back the pages behind, or, when the caller holds
+// frames, marks where they are to be given back.
+func (in *input) passed(n int, off int64, held bool) {
+	in.last, in.lastOff = n, off
+	if off < in.nextMark || in.compressed {
+		return // a compressed file's offsets are in what it decompresses to
+	}
+	in.nextMark = off + releaseStep
+	if held {
+		in.marks = append(in.marks, releaseMark{n - 1, off})
+	} else {
+		in.release(off) // the frames before it are done with
+	}
+}
+
+// unmap ends the mapping, once no frame in it is in use.
+func (in *input) unmap() {
+	if in.mapped != nil {
+		unmapFile(in.mapped)
+		in.mapped, in.released, in.marks, in.nextMark = nil, 0, nil, 0
+	}
 }
 
 // capture is the frames of all inputs, merged in time order and passed
@@ -94,6 +150,44 @@ type capture struct {
 	nextOpen int
 	heads    []head
 	count    int
+
+	// stable says every frame's Data stays valid until the caller
+	// releases it: each input is a regular file, mapped into memory and
+	// not compressed (or the built-in sample), and no second reader
+	// splits the file, so frames are views into the mappings, and the
+	// analysis can hand them to other goroutines without copying them. A
+	// caller that keeps frames past the next one says so with hold and
+	// calls release as it is done with them; otherwise next releases the
+	// frames before the one it returns.
+	stable bool
+	held   bool
+}
+
+// hold says the caller keeps frames after asking for the next (see
+// stable): they stay valid until it releases them.
+func (c *capture) hold() { c.held = true }
+
+// release says the caller is done with every frame up to number n: the
+// pages they lie in are given back, and the files read to their end are
+// unmapped.
+func (c *capture) release(n int) {
+	for _, in := range c.inputs {
+		if in.mapped == nil || in.marks == nil && !in.done {
+			continue
+		}
+		if in.done && in.last <= n {
+			in.unmap()
+			continue
+		}
+		k := 0
+		for k < len(in.marks) && in.marks[k].frame <= n {
+			k++
+		}
+		if k > 0 {
+			in.release(in.marks[k-1].offset)
+			in.marks = append(in.marks[:0], in.marks[k:]...)
+		}
+	}
 }
 
 type head struct {
@@ -133,10 +227,11 @@ func openCapture(e *env, args []string) (*capture, error) {
 			if err != nil {
 				return nil, err
 			}
-			in := &input{name: sample.Name, reader: r}
+			in := &input{name: sample.Name, reader: r, mappable: true}
 			in.keep()
 			c.inputs = []*input{in}
 			c.one = in
+			c.stable = true
 			return c, nil
 		}
 	}
@@ -156,17 +251,22 @@ func openCapture(e *env, args []string) (*capture, error) {
 	}
 	if len(c.inputs) == 1 {
 		c.one = c.inputs[0]
-		if c.one.reader != nil {
-			return c, nil
+		if c.one.reader == nil {
+			if err := c.open(c.one); err != nil {
+				return nil, &exitError{code: exitNoInput, msg: err.Error()}
+			}
+			c.startSplit(expr)
 		}
-		if err := c.open(c.one); err != nil {
-			return nil, &exitError{code: exitNoInput, msg: err.Error()}
-		}
-		c.startSplit(expr)
-		return c, nil
+	} else {
+		c.order = slices.Clone(c.inputs)
+		sort.SliceStable(c.order, func(i, j int) bool { return c.order[i].first < c.order[j].first })
 	}
-	c.order = slices.Clone(c.inputs)
-	sort.SliceStable(c.order, func(i, j int) bool { return c.order[i].first < c.order[j].first })
+	// Every input has been opened once by now, and said whether it could
+	// be mapped and is compressed.
+	c.stable = c.split == nil
+	for _, in := range c.inputs {
+		c.stable = c.stable && in.mappable && !in.compressed
+	}
 	return c, nil
 }
 
@@ -174,8 +274,11 @@ func openCapture(e *env, args []string) (*capture, error) {
 func (c *capture) bytesRead() int64 {
 	var n int64
 	for _, in := range c.inputs {
-		if in.count != nil {
+		switch {
+		case in.count != nil:
 			n += in.count.n
+		case in.mapped != nil:
+			n += in.lastOff
 		}
 	}
 	if c.split != nil {
@@ -362,15 +465,39 @@ func (c *capture) open(in *input) error {
 		if err != nil {
 			return err
 		}
-		rd, in.closer = f, f
+		if data, ok := mapFile(f); ok {
+			f.Close()
+			in.mapped, in.mappable = data, true
+		} else {
+			rd, in.closer = f, f
+		}
 	}
-	in.count = &countingReader{r: rd}
-	r, err := pcap.NewReader(in.count)
+	var r *pcap.Reader
+	var err error
+	if in.mapped != nil {
+		r, err = pcap.NewReaderBytes(in.mapped)
+		if err == nil && r.Compressed() {
+			// Decompressed, its frames are copies anyway: read it as a
+			// stream, which counts the bytes read (the progress line).
+			in.unmap()
+			in.mappable = false
+			f, ferr := os.Open(in.path)
+			if ferr != nil {
+				return ferr
+			}
+			rd, in.closer = f, f
+		}
+	}
+	if in.mapped == nil {
+		in.count = &countingReader{r: rd}
+		r, err = pcap.NewReader(in.count)
+	}
 	if err != nil {
 		if in.closer != nil {
 			in.closer.Close()
 			in.closer = nil
 		}
+		in.unmap()
 		return fmt.Errorf("%s: %w", in.name, err)
 	}
 	in.reader = r
@@ -405,87 +532,103 @@ func (c *capture) close(in *input) {
 		in.closer.Close()
 		in.closer = nil
 	}
+	if !c.held {
+		in.unmap()
+	}
 	in.done = true
 }
 
 // next returns the next frame that passes the filter, reporting problems
 // on the way; false at the end.
 func (c *capture) next() (pcap.Frame, bool) {
+	var f pcap.Frame
+	ok := c.nextInto(&f)
+	return f, ok
+}
+
+// nextInto is next into *f: the analysis, which takes millions of frames,
+// spares copying each through the returns.
+func (c *capture) nextInto(f *pcap.Frame) bool {
 	for {
-		f, ok, filtered := c.nextFrame()
+		ok, filtered := c.nextFrame(f)
 		if !ok {
 			c.prog.clear()
-			return f, false
+			return false
 		}
 		c.read = max(c.read, f.Number)
+		in := c.one
+		if in == nil {
+			in = c.inputs[f.File]
+		}
+		if in.mapped != nil {
+			in.passed(f.Number, f.Offset, c.held)
+		}
 		if c.prog != nil && c.read >= c.progNext {
 			c.progNext = c.read + progressFrames
 			c.prog.tick(c.read, c.bytesRead())
 		}
 		if c.filter != nil && !filtered {
-			pass, err := c.filter.Match(&f, c.inputs[f.File].bigEndian)
+			pass, err := c.filter.Match(f, c.inputs[f.File].bigEndian)
 			if err != nil {
 				c.err = usageError{err}
-				return pcap.Frame{}, false
+				return false
 			}
 			if !pass {
 				continue
 			}
 		}
 		c.frames++
-		return f, true
+		return true
 	}
 }
 
 // analyzeAll hands every frame of c to an, then closes an.
 func (c *capture) analyzeAll(an *analyze.Analyzer) {
-	for {
-		f, ok := c.next()
-		if !ok {
-			break
-		}
+	var f pcap.Frame
+	for c.nextInto(&f) {
 		an.Add(&f)
 	}
 	an.Close()
 }
 
-// nextFrame returns the next frame of the merge, and whether it passed
-// the filter already.
-func (c *capture) nextFrame() (f pcap.Frame, ok, filtered bool) {
+// nextFrame reads the next frame of the merge into *f, and says whether
+// it passed the filter already.
+func (c *capture) nextFrame(f *pcap.Frame) (ok, filtered bool) {
 	if c.err != nil {
-		return pcap.Frame{}, false, false
+		return false, false
 	}
 	if c.one != nil {
 		for {
 			if s := c.split; s != nil && s.draining {
-				f, ok, end := s.next()
+				fr, ok, end := s.next()
 				if ok {
+					*f = fr
 					c.read = max(c.read, s.readSoFar())
-					return f, true, true
+					return true, true
 				}
 				c.split = nil
 				if end {
-					return pcap.Frame{}, false, false
+					return false, false
 				}
 				c.skipTo = s.skipTo // the first half's reader takes over
 			}
 			// A call through the interface and the wrapper costs a tenth
 			// of what reading a frame does: the one input is read directly.
-			f, err := c.one.reader.Next()
+			err := c.one.reader.Read(f)
 			if err == nil {
 				if f.Offset <= c.skipTo {
 					continue // the second half handled it
 				}
 				if c.split != nil && f.Offset >= c.split.at {
-					if c.split.reached(&f) {
+					if c.split.reached(f) {
 						continue // the second half has it
 					}
 					c.split = nil // the boundary was no record's: read on alone
 				}
-				return f, true, false
+				return true, false
 			}
 			if err == io.EOF {
-				return pcap.Frame{}, false, false
+				return false, false
 			}
 			c.warn(c.one.name, err)
 		}
@@ -532,15 +675,15 @@ func (c *capture) nextFrame() (f pcap.Frame, ok, filtered bool) {
 			continue
 		}
 		if best < 0 {
-			return pcap.Frame{}, false, false
+			return false, false
 		}
 		h := &c.heads[best]
 		h.stale = true
 		c.count++
-		f := h.frame
+		*f = h.frame
 		f.Number = c.count
 		f.File = h.index
-		return f, true, false
+		return true, false
 	}
 }
 
@@ -560,6 +703,7 @@ func (c *capture) finish() error {
 	}
 	for _, in := range c.inputs {
 		c.close(in)
+		in.unmap()
 	}
 	if c.err != nil {
 		return c.err

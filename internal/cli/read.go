@@ -259,7 +259,7 @@ func runRead(e *env, o readOptions, paths []string) error {
 	}
 	if an != nil {
 		an.Close()
-		reportTable(e, an)
+		reportTable(e, an.Counts())
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -322,11 +322,16 @@ func connsEnding(e *env, o *readOptions, paths []string) (*bitset, error) {
 		return nil, err
 	}
 	ends := &bitset{}
-	c.analyzeAll(analyze.New(analyze.Options{MaxConns: o.maxConns, Pipeline: true}, nil, func(cn *conn.Conn, _ conn.EndReason) {
-		if o.sel.endState(cn) {
-			ends.set(cn.ID)
+	p := analyze.NewParallel(analyze.Options{MaxConns: o.maxConns, Threads: runtime.GOMAXPROCS(0)}, func(int) analyze.Hooks[bool] {
+		return analyze.Hooks[bool]{End: func(cn *conn.Conn, _ conn.EndReason) bool {
+			return o.sel.endState(cn.Ends[0].State, cn.Ends[1].State)
+		}}
+	}, func(e *analyze.Ended[bool]) {
+		if e.Value {
+			ends.set(e.ID)
 		}
-	}))
+	}, nil)
+	analyzeParallel(c, p, nil)
 	if err := c.finish(); err != nil {
 		return nil, err
 	}
@@ -358,8 +363,7 @@ func rewindable(e *env, paths []string) error {
 }
 
 // reportTable warns when the connection table had to evict connections.
-func reportTable(e *env, an *analyze.Analyzer) {
-	t := an.Table()
+func reportTable(e *env, t analyze.TableCounts) {
 	if n := t.Evicted - t.EvictedAttempts; n > 0 {
 		fmt.Fprintf(e.stderr, "tcplens: warning: %d connections were evicted to keep memory bounded (--max-conns); their later segments were analysed as new, mid-stream connections\n", n)
 	}

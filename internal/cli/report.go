@@ -15,6 +15,7 @@ import (
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/diagnose"
 	"github.com/tcplens/tcplens/internal/graph"
+	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/render"
 	"github.com/tcplens/tcplens/internal/report"
 )
@@ -23,8 +24,8 @@ type reportCmdOptions struct {
 	output   string
 	pictures int
 	rows     int
-	maxConns int
-	sel      selection
+	analysis
+	sel selection
 }
 
 func newReportCmd(e *env) *cobra.Command {
@@ -71,12 +72,12 @@ Content-Security-Policy admits its own script and style sheet alone.`,
 	o.sel.register(f, selConnShort|selAnalysis|selState|selFinding)
 	f.IntVar(&o.pictures, "pictures", 20, "without -c, how many connections to draw, the most interesting first")
 	f.IntVar(&o.rows, "rows", diagnose.DefaultRows, "how many connections the table lists, the most interesting first")
-	addMaxConns(f, &o.maxConns)
+	o.analysis.register(f)
 	return cmd
 }
 
 func runReport(e *env, o reportCmdOptions, paths []string) error {
-	if err := checkMaxConns(o.maxConns); err != nil {
+	if err := o.analysis.check(); err != nil {
 		return err
 	}
 	if o.rows < 0 {
@@ -117,7 +118,7 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 			words = fmt.Sprintf("Pictures of the first %d connections: standard input is read once, so tcplens cannot choose the most interesting; -c ID draws others.", n)
 		}
 		rec := graph.NewRecorder(want, nil, graph.DefaultLimits)
-		rep = diagnoseTapped(e, c, o.maxConns, keep{o.rows, want}, &tap{segment: rec.Segment, end: func(cn *conn.Conn) {
+		rep = diagnoseTapped(e, c, o.analysis, keep{o.rows, want}, &tap{segment: rec.Segment, end: func(cn *conn.Conn) {
 			if g := rec.End(cn); g != nil && o.sel.showing(cn.ID) && len(pictures) < max(o.pictures, len(named)) {
 				pictures = append(pictures, g)
 			}
@@ -132,11 +133,11 @@ func runReport(e *env, o reportCmdOptions, paths []string) error {
 		if len(named) > 0 {
 			want = named.want()
 		}
-		rep = diagnoseTapped(e, c, o.maxConns, keep{max(o.rows, o.pictures), want}, nil, &o.sel)
+		rep = diagnoseTapped(e, c, o.analysis, keep{max(o.rows, o.pictures), want}, nil, &o.sel)
 		var ids []int
 		ids, chosen = choosePictures(rep, named, o.pictures)
 		if len(ids) > 0 {
-			if pictures, err = recordPictures(e, paths, o.maxConns, rep, ids); err != nil {
+			if pictures, err = recordPictures(e, paths, rep, ids); err != nil {
 				return err
 			}
 		}
@@ -220,7 +221,7 @@ func choosePictures(rep *diagnose.Report, named connList, n int) ([]int, string)
 // recordPictures reads the capture again and records connections ids for
 // the pictures, in that order. It stops after the last frame of the last
 // of them, and keeps the evidence frames of their findings in the ladder.
-func recordPictures(e *env, paths []string, maxConns int, rep *diagnose.Report, ids []int) ([]*graph.Conn, error) {
+func recordPictures(e *env, paths []string, rep *diagnose.Report, ids []int) ([]*graph.Conn, error) {
 	c, err := openCapture(e.again(), paths)
 	if err != nil {
 		return nil, err
@@ -244,19 +245,23 @@ func recordPictures(e *env, paths []string, maxConns int, rep *diagnose.Report, 
 	}
 	rec := graph.NewRecorder(func(id int) bool { return wanted[id] }, func(frame int) bool { return evidence[frame] }, graph.DefaultLimits)
 	byID := map[int]*graph.Conn{}
-	an := analyze.New(analyze.Options{MaxConns: maxConns}, rec.Segment, func(cn *conn.Conn, _ conn.EndReason) {
+	var sums []*analyze.Summary
+	for _, id := range ids {
+		if cn := rep.Conn(id); cn != nil {
+			sums = append(sums, &cn.Summary)
+		}
+	}
+	// Only the chosen connections, replayed: their segments and ends are
+	// what the first reading's were (analyze.Replay).
+	an := analyze.NewReplay(sums, rep.Stats.Last, rec.Segment, func(cn *conn.Conn, _ conn.EndReason) {
 		if g := rec.End(cn); g != nil {
 			byID[g.ID] = g
 		}
 	})
-	for {
-		f, ok := c.next()
-		if !ok || f.Number > last {
-			break
-		}
+	var f pcap.Frame
+	for c.nextInto(&f) && f.Number <= last {
 		an.Add(&f)
 	}
-	an.Close()
 	out := make([]*graph.Conn, 0, len(ids))
 	for _, id := range ids {
 		if g := byID[id]; g != nil {
@@ -376,7 +381,7 @@ func runGraph(e *env, o graphOptions, paths []string) error {
 	var drawn []*graph.Conn // a Community ID can name several, one after another on the same ports
 	named := func(id int) bool { return slices.Contains(o.sel.conns, id) || o.sel.cidMatch.has(id) }
 	rec := graph.NewRecorder(nil, nil, graph.DefaultLimits)
-	rep := diagnoseTapped(e, c, o.maxConns, keep{0, named}, &tap{segment: func(s *analyze.Segment) {
+	rep := diagnoseTapped(e, c, analysis{maxConns: o.maxConns}, keep{0, named}, &tap{segment: func(s *analyze.Segment) {
 		if s.Conn != nil && o.sel.conn(s.Conn) && o.sel.inTime(s.Frame.Time) {
 			rec.Segment(s)
 		}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,8 +52,8 @@ type selection struct {
 	// Per connection, by id: whether its Community ID was checked and
 	// matched (a hash per connection, not per segment); whether a segment
 	// of it within the time window carried an analysis --analysis names;
-	// whether it passed at its end (see ended), and was shown (see show).
-	cidChecked, cidMatch, marked, passed, shown bitset
+	// and whether it was shown (see show).
+	cidChecked, cidMatch, marked, shown bitset
 }
 
 // selFlags says which of the selection's flags a command takes.
@@ -285,60 +286,61 @@ func isRetransmission(an event.Set) bool {
 // conn reports whether a connection is one --conn or --community-id names
 // (every one when neither is given).
 func (s *selection) conn(cn *conn.Conn) bool {
+	return s.namedConn(cn.ID, cn.Ends[0].Addr, cn.Ends[1].Addr)
+}
+
+// namedConn is conn of connection id between a and b.
+func (s *selection) namedConn(id int, a, b netip.AddrPort) bool {
 	if !s.named() {
 		return true
 	}
-	if slices.Contains(s.conns, cn.ID) {
+	if slices.Contains(s.conns, id) {
 		return true
 	}
 	if len(s.communityID) == 0 {
 		return false
 	}
-	if !s.cidChecked.has(cn.ID) {
-		s.cidChecked.set(cn.ID)
-		if slices.Contains(s.communityID, communityid.Of(0, cn.Ends[0].Addr, cn.Ends[1].Addr, communityid.ProtoTCP)) {
-			s.cidMatch.set(cn.ID)
+	if !s.cidChecked.has(id) {
+		s.cidChecked.set(id)
+		if slices.Contains(s.communityID, communityid.Of(0, a, b, communityid.ProtoTCP)) {
+			s.cidMatch.set(id)
 		}
 	}
-	return s.cidMatch.has(cn.ID)
+	return s.cidMatch.has(id)
 }
 
-// endState reports whether a connection, at its end, has an endpoint in
-// a state --state names (every one without --state).
-func (s *selection) endState(cn *conn.Conn) bool {
-	if len(s.states) == 0 {
-		return true
-	}
-	return slices.Contains(s.states, cn.Ends[0].State) || slices.Contains(s.states, cn.Ends[1].State)
+// endState reports whether a connection whose ends are in states a and b
+// at its end has one in a state --state names (every one without
+// --state).
+func (s *selection) endState(a, b tcp.State) bool {
+	return len(s.states) == 0 || slices.Contains(s.states, a) || slices.Contains(s.states, b)
 }
 
-// connection reports whether a connection, at its end, is shown: by id,
-// Community ID, final state, time and the analysis of its segments.
-func (s *selection) connection(cn *conn.Conn) bool {
-	if !s.conn(cn) || !s.endState(cn) {
+// connection reports whether a connection, at its end (its summary), is
+// shown: by id, Community ID, final state, time and the analysis of its
+// segments (which observe marks; a command whose analysis runs on every
+// core sees no segment, and runs on one when --analysis is given).
+func (s *selection) connection(sum *analyze.Summary) bool {
+	if !s.namedConn(sum.ID, sum.Client.Addr, sum.Server.Addr) {
 		return false
 	}
-	if !s.kinds.Empty() && !s.marked.has(cn.ID) {
+	if !s.endState(sum.Client.State, sum.Server.State) {
+		return false
+	}
+	if !s.kinds.Empty() && !s.marked.has(sum.ID) {
 		return false
 	}
 	// A connection is in the window when any of it is.
-	return !(s.since.set && cn.End < s.bound(s.since) || s.until.set && cn.Start > s.bound(s.until))
+	return !(s.since.set && sum.End < s.bound(s.since) || s.until.set && sum.Start > s.bound(s.until))
 }
 
 // narrows reports whether the selection leaves connections out.
 func (s *selection) narrows() bool { return s.narrowsConns() || len(s.findings) > 0 }
 
-// ended decides a connection at its end, for show.
-func (s *selection) ended(cn *conn.Conn) {
-	if s.connection(cn) {
-		s.passed.set(cn.ID)
-	}
-}
-
-// show is the diagnosis's Collector.Show: a connection that passed at its
+// show is the diagnosis's Collector.Show: a connection selected at its
 // end, with a finding --finding names.
 func (s *selection) show(c *diagnose.Conn) bool {
-	ok := s.passed.has(c.ID) && (len(s.findings) == 0 || slices.ContainsFunc(c.Findings, func(f diagnose.Finding) bool {
+	ok := s.connection(&c.Summary) && (len(s.findings) == 0 || slices.ContainsFunc(c.Findings, func(f diagnose.Finding) bool {
 		return slices.Contains(s.findings, f.ID)
 	}))
 	if ok {

@@ -47,6 +47,14 @@ func KeyOf(s *wire.Segment) (Key, bool) {
 	return Key{A: src, B: dst}, false
 }
 
+// KeyFor returns the canonical key of the connection between a and b.
+func KeyFor(a, b netip.AddrPort) Key {
+	if less(b, a) {
+		return Key{A: b, B: a}
+	}
+	return Key{A: a, B: b}
+}
+
 func less(x, y netip.AddrPort) bool {
 	if c := x.Addr().Compare(y.Addr()); c != 0 {
 		return c < 0
@@ -102,26 +110,25 @@ const (
 
 // Conn is one connection: its identity, roles and analysis state.
 type Conn struct {
-	// What the table writes for every segment comes first, in a cache line
-	// of its own: the analysis may step the connection on another core
-	// (analyze's pipeline), and a line both cores write to would travel
-	// between them twice per segment.
-	End      pcap.Time // the latest segment's time
-	Segments int
-	// Mark is for the caller that steps connections on a goroutine of its
-	// own (see Table.Settle): the number it gave the connection's latest
-	// segment.
-	Mark       uint64
+	End        pcap.Time // the latest segment's time
+	Segments   int
 	prev, next *Conn // the table's recency list, most recent first
-	ID         int   // 1-based, in the order connections first appear
-	Start      pcap.Time
+	// ID numbers connections from 1 in the order they first appear; the
+	// table's caller gives it (see NewTable).
+	ID    int
+	Start pcap.Time
 	// attempt says the connection is, so far, one end's SYNs and nothing
 	// else (see Table.MaxAttempts): 1 + the index in Ends of that end;
-	// 0 once anything else came.
-	attempt int8
-	_       [7]byte
+	// 0 once anything else came. attemptAt is then its entry in the
+	// table's list of attempts.
+	attempt   int8
+	attemptAt int32
 
-	tcp.Conn
+	// State is the analysis state; nil while the table keeps it frozen
+	// (see freeze.go), which only the table sees: a connection it hands
+	// out, or hands on as it ends, is thawed.
+	*State
+	cold cold
 
 	// Client is the index in Ends of the client.
 	Client int
@@ -129,8 +136,11 @@ type Conn struct {
 
 	FirstFrame, LastFrame int
 
-	// ReusedPorts is set when a SYN with a new ISN opened this connection
-	// on a 4-tuple that was in use; Previous is that connection's ID.
+	// Replaces is set when this connection took its 4-tuple from another
+	// one: ReusedPorts when a SYN with a new ISN opened it while the other
+	// was in use, else the other had been idle past its timeout. Previous
+	// is that other's ID (as the table read it when it replaced it).
+	Replaces    bool
 	ReusedPorts bool
 	Previous    int
 
@@ -139,7 +149,11 @@ type Conn struct {
 	// section 4.2.2). A server that refuses it acknowledges the SYN alone,
 	// and the client sends the data again after the handshake.
 	SYNDataAccepted bool
+}
 
+// State is a connection's analysis state: both endpoints' and Zeek's.
+type State struct {
+	tcp.Conn
 	// Zeek's bookkeeping of the connection (conn_state, history, sizes),
 	// kept as segments go by. Its originator is the client: the roles, and
 	// so Zeek's "^", are tcplens's (the SYN's sender, or without a

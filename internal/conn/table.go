@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -54,16 +55,14 @@ const DefaultMaxAttempts = 1 << 16
 
 // Table holds the open connections.
 type Table struct {
-	conns4   map[key4]*Conn
-	conns6   map[key6]*Conn
-	recent   *[recentSize]recent4 // a direct-mapped cache in front of conns4
-	recent6  *[recentSize / 4]recent6
-	head     *Conn // most recently seen
-	tail     *Conn // least recently seen
-	nextID   int
-	max      int
-	done     func(*Conn, EndReason)
-	lastScan pcap.Time
+	conns4  map[key4]*Conn
+	conns6  map[key6]*Conn
+	recent  *[recentSize]recent4 // a direct-mapped cache in front of conns4
+	recent6 *[recentSize / 4]recent6
+	head    *Conn // most recently seen
+	tail    *Conn // least recently seen
+	max     int
+	done    func(*Conn, EndReason)
 
 	// Counts of connections that left the table other than at the end.
 	// Evicted counts both caps; EvictedAttempts those of MaxAttempts.
@@ -73,16 +72,11 @@ type Table struct {
 	// unless set before the first Lookup): past it the oldest leaves the
 	// table, evicted.
 	MaxAttempts int
-	attempts    []*Conn // in the order created; those that stopped being attempts are skipped
+	attempts    []*Conn // in the order created; nil for those that stopped being attempts
 	attemptsAt  int     // first entry of attempts still to look at
 	numAttempts int     // connections in the table that are attempts
 
-	// Settle, when set, is called before the table reads the state that
-	// Step keeps (the endpoints), before it changes it, and before it
-	// hands a connection to done. A caller that runs Step on another
-	// goroutine than Lookup waits there until the connection's steps so
-	// far are done; the table reads nothing else of what Step writes.
-	Settle func(c *Conn)
+	thawed // the connections whose state is not frozen (freeze.go)
 
 	// Frame is the number of the frame being looked up, which the
 	// caller sets before Lookup: a new connection that takes a TIME_WAIT
@@ -92,11 +86,18 @@ type Table struct {
 
 // NewTable returns a table that holds at most max connections (0 for the
 // default) and calls done for each connection as it leaves.
+//
+// The table gives its connections no ID: the caller numbers them, in
+// the order they first appear across all its tables (a connection is new
+// when its Segments is 1 after Lookup). Nor does it expire idle
+// connections by itself: the caller calls Expire.
 func NewTable(max int, done func(*Conn, EndReason)) *Table {
 	if max <= 0 {
 		max = DefaultMaxConns
 	}
-	return &Table{conns4: make(map[key4]*Conn), conns6: make(map[key6]*Conn), recent: new([recentSize]recent4), recent6: new([recentSize / 4]recent6), max: max, done: done, MaxAttempts: DefaultMaxAttempts}
+	t := &Table{conns4: make(map[key4]*Conn), conns6: make(map[key6]*Conn), recent: new([recentSize]recent4), recent6: new([recentSize / 4]recent6), max: max, done: done, MaxAttempts: DefaultMaxAttempts}
+	t.FreezeIdle, t.MaxThawed = DefaultFreezeIdle, DefaultMaxThawed
+	return t
 }
 
 // synOnly reports whether s is a SYN without ACK: what an attempt is made of.
@@ -105,44 +106,48 @@ func synOnly(s *wire.Segment) bool { return s.Flags&(wire.SYN|wire.ACK|wire.RST)
 // noteSegment keeps c's attempt mark true to the segment its end sent.
 func (t *Table) noteSegment(c *Conn, s *wire.Segment, end int) {
 	if c.attempt != 0 && (int(c.attempt) != end+1 || !synOnly(s)) {
-		c.attempt = 0
-		t.numAttempts--
+		t.notAttempt(c)
 	}
+}
+
+// notAttempt takes c, an attempt, off the list of attempts: its entry is
+// cleared at once, so that the list keeps no ended connection from being
+// freed.
+func (t *Table) notAttempt(c *Conn) {
+	t.attempts[c.attemptAt] = nil
+	c.attempt = 0
+	t.numAttempts--
 }
 
 // addAttempt marks c, just created by a SYN, as an attempt, and evicts
 // the oldest attempt when there are more than MaxAttempts.
 func (t *Table) addAttempt(c *Conn, end int) {
 	c.attempt = int8(end + 1)
+	c.attemptAt = int32(len(t.attempts))
 	t.numAttempts++
 	t.attempts = append(t.attempts, c)
 	for t.numAttempts > max(t.MaxAttempts, 1) && t.attemptsAt < len(t.attempts) {
 		old := t.attempts[t.attemptsAt]
-		t.attempts[t.attemptsAt] = nil
 		t.attemptsAt++
-		if old.attempt != 0 && old != c {
+		if old != nil && old != c {
 			t.remove(old, EndEvicted)
 			t.Evicted++
 			t.EvictedAttempts++
 		}
 	}
-	// Entries of connections that got an answer (or left) linger until
-	// their turn, and keep those connections from being freed; drop them
-	// once there are 1,024 of them, so that at most that many are held
-	// past their end (a pass over the list every 1,024 answers).
-	if live := len(t.attempts) - t.attemptsAt; live-t.numAttempts > 1024 {
+	// The entries of connections that got an answer (or left) are holes;
+	// close them up once they outnumber the attempts, which keeps the
+	// list at most twice the attempts held, at a constant cost per entry.
+	if live := len(t.attempts) - t.attemptsAt; live-t.numAttempts > max(t.numAttempts, 64) {
 		kept := t.attempts[:0]
 		for _, a := range t.attempts[t.attemptsAt:] {
-			if a.attempt != 0 {
+			if a != nil {
+				a.attemptAt = int32(len(kept))
 				kept = append(kept, a)
 			}
 		}
 		clear(t.attempts[len(kept):])
 		t.attempts, t.attemptsAt = kept, 0
-	} else if t.attemptsAt > 1024 && t.attemptsAt > len(t.attempts)/2 {
-		n := copy(t.attempts, t.attempts[t.attemptsAt:])
-		clear(t.attempts[n:])
-		t.attempts, t.attemptsAt = t.attempts[:n], 0
 	}
 }
 
@@ -176,6 +181,16 @@ func (k *key6) slot() int {
 // Len is the number of connections held.
 func (t *Table) Len() int { return len(t.conns4) + len(t.conns6) }
 
+// FirstFrames appends the first frame of each connection held to dst,
+// for a caller that closes the table in steps of CloseBefore of even
+// size.
+func (t *Table) FirstFrames(dst []int) []int {
+	for c := t.tail; c != nil; c = c.prev {
+		dst = append(dst, c.FirstFrame)
+	}
+	return dst
+}
+
 // Lookup returns the connection of segment s, creating it when needed,
 // and the index in its Ends of the segment's sender.
 func (t *Table) Lookup(s *wire.Segment, now pcap.Time) (*Conn, int) {
@@ -206,6 +221,11 @@ func (t *Table) Lookup(s *wire.Segment, now pcap.Time) (*Conn, int) {
 		end = 1
 	}
 	if c != nil {
+		if c.State == nil {
+			t.thaw(c, true)
+		} else {
+			t.thawed.touch(c)
+		}
 		if why := t.replaces(c, s, end, now); why != keep {
 			if s.Flags.Has(wire.SYN) {
 				c.TakenOver(t.Frame, now)
@@ -215,6 +235,7 @@ func (t *Table) Lookup(s *wire.Segment, now pcap.Time) (*Conn, int) {
 			prev := c.ID
 			c = t.create(s, end, now)
 			c.ReusedPorts = why == newISN
+			c.Replaces = true
 			c.Previous = prev
 		} else {
 			t.noteSegment(c, s, end)
@@ -223,11 +244,8 @@ func (t *Table) Lookup(s *wire.Segment, now pcap.Time) (*Conn, int) {
 		c = t.create(s, end, now)
 	}
 	t.touch(c)
-	c.End = max(c.End, now) // a corrupt timestamp that goes back does not rewind it
-	c.Segments++
-	if now.Sub(t.lastScan) >= time.Second {
-		t.expire(now)
-	}
+	c.Count(now)
+	t.bound()
 	return c, end
 }
 
@@ -251,7 +269,6 @@ func (t *Table) replaces(c *Conn, s *wire.Segment, end int, now pcap.Time) repla
 	if idleFor <= IdleClosed && !syn {
 		return keep // no timeout is shorter: the state need not be read
 	}
-	t.settle(c)
 	if idleFor > idleTimeout(c) {
 		return idle
 	}
@@ -270,14 +287,7 @@ func (t *Table) replaces(c *Conn, s *wire.Segment, end int, now pcap.Time) repla
 }
 
 func (t *Table) create(s *wire.Segment, end int, now pcap.Time) *Conn {
-	t.nextID++
-	key, _ := KeyOf(s)
-	c := &Conn{ID: t.nextID, Start: now, End: now}
-	c.Conn = *tcp.NewConn(tcp.NewEndpoint(key.A), tcp.NewEndpoint(key.B))
-	c.decideRoles(s, end)
-	if c.Client != end {
-		c.History.Flip()
-	}
+	c := open(s, end, now, t.newState())
 	if s.Src.Addr().Is6() {
 		k, _ := key6Of(s)
 		t.conns6[k] = c
@@ -285,6 +295,7 @@ func (t *Table) create(s *wire.Segment, end int, now pcap.Time) *Conn {
 		k, _ := key4Of(s)
 		t.conns4[k] = c
 	}
+	t.thawed.push(c)
 	if t.Len() > t.max {
 		t.remove(t.tail, EndEvicted)
 		t.Evicted++
@@ -293,6 +304,29 @@ func (t *Table) create(s *wire.Segment, end int, now pcap.Time) *Conn {
 		t.addAttempt(c, end)
 	}
 	return c
+}
+
+// Open returns the connection that segment s, sent by the end of index
+// end in Ends (see KeyOf: 1 when the source is B), opens at time now, as
+// the table makes one: for a caller that follows a connection it knows
+// without a table (analyze.Replay).
+func Open(s *wire.Segment, end int, now pcap.Time) *Conn { return open(s, end, now, new(State)) }
+
+func open(s *wire.Segment, end int, now pcap.Time, st *State) *Conn {
+	key, _ := KeyOf(s)
+	c := &Conn{Start: now, End: now, State: st}
+	c.State.Conn = *tcp.NewConn(tcp.NewEndpoint(key.A), tcp.NewEndpoint(key.B))
+	c.decideRoles(s, end)
+	if c.Client != end {
+		c.History.Flip()
+	}
+	return c
+}
+
+// Count counts a segment of c, at time now.
+func (c *Conn) Count(now pcap.Time) {
+	c.End = max(c.End, now) // a corrupt timestamp that goes back does not rewind it
+	c.Segments++
 }
 
 // touch moves c to the front of the recency list.
@@ -327,19 +361,16 @@ func (t *Table) unlink(c *Conn) {
 	c.prev, c.next = nil, nil
 }
 
-func (t *Table) settle(c *Conn) {
-	if t.Settle != nil {
-		t.Settle(c)
-	}
-}
-
 func (t *Table) remove(c *Conn, why EndReason) {
-	t.settle(c)
+	if c.State == nil {
+		t.thaw(c, false)
+	} else {
+		t.thawed.unlink(c)
+	}
 	c.Ended(c.End)
 	t.unlink(c)
 	if c.attempt != 0 {
-		c.attempt = 0
-		t.numAttempts--
+		t.notAttempt(c)
 	}
 	key := c.Key()
 	if a := key.A.Addr(); a.Is6() {
@@ -362,12 +393,15 @@ func (t *Table) remove(c *Conn, why EndReason) {
 	if t.done != nil {
 		t.done(c, why)
 	}
+	if t.ReuseEnded {
+		t.takeBack(c)
+	}
 }
 
 // idleTimeout is how long c may stay silent before it leaves the table;
 // never less than IdleClosed.
 func idleTimeout(c *Conn) time.Duration {
-	a, b := c.Ends[0].State, c.Ends[1].State
+	a, b := c.states()
 	switch {
 	case (a == tcp.Closed || a == tcp.TimeWait || a == tcp.Unknown) && (b == tcp.Closed || b == tcp.TimeWait || b == tcp.Unknown):
 		return IdleClosed
@@ -377,16 +411,21 @@ func idleTimeout(c *Conn) time.Duration {
 	return IdleHalfOpen
 }
 
-// expire removes the connections idle past their timeout, oldest first.
-func (t *Table) expire(now pcap.Time) {
-	t.lastScan = now
+// ExpireEvery is how often, in capture time, the caller is to call
+// Expire: a connection leaves at most this long after its timeout.
+const ExpireEvery = time.Second
+
+// Expire removes the connections idle past their timeout, the least
+// recently seen first. The caller calls it every ExpireEvery of capture
+// time, at a segment: its own time is now.
+func (t *Table) Expire(now pcap.Time) {
 	for c := t.tail; c != nil; {
 		prev := c.prev
 		if now.Sub(c.End) <= IdleClosed {
 			break // everything before it is more recent still
 		}
-		t.settle(c)
 		if now.Sub(c.End) > idleTimeout(c) {
+			t.thaw(c, true)
 			for i := range c.Ends {
 				c.Ends[i].ExpireTimeWait(now)
 			}
@@ -395,29 +434,27 @@ func (t *Table) expire(now pcap.Time) {
 		}
 		c = prev
 	}
-}
-
-// Tick moves the table's clock to now for a segment it does not see (one
-// of a connection that another run analyses): the connections idle past
-// their timeout leave at the same moments as in a table that sees every
-// segment, which sweeps them as it looks segments up.
-func (t *Table) Tick(now pcap.Time) {
-	if now.Sub(t.lastScan) >= time.Second {
-		t.expire(now)
-	}
+	t.freezeIdle(now)
 }
 
 // Close ends the capture: every connection still held leaves the table,
-// oldest first seen first.
-func (t *Table) Close(now pcap.Time) {
+// in the order they first appeared (each has been stepped: FirstFrame is
+// its first segment's).
+func (t *Table) Close(now pcap.Time) { t.CloseBefore(now, math.MaxInt) }
+
+// CloseBefore is Close for the connections that first appeared before
+// frame first: a caller that hands on what it makes of each connection
+// as it ends closes in steps, so as not to hold it for all of them.
+func (t *Table) CloseBefore(now pcap.Time, first int) {
 	var all []*Conn
 	for c := t.tail; c != nil; c = c.prev {
-		all = append(all, c)
+		if c.FirstFrame < first {
+			all = append(all, c)
+		}
 	}
-	// In order of first appearance, for deterministic output.
-	slices.SortFunc(all, func(a, b *Conn) int { return a.ID - b.ID })
+	slices.SortFunc(all, func(a, b *Conn) int { return a.FirstFrame - b.FirstFrame })
 	for _, c := range all {
-		t.settle(c)
+		t.thaw(c, true)
 		for i := range c.Ends {
 			c.Ends[i].ExpireTimeWait(now)
 		}

@@ -57,15 +57,18 @@ type ended struct {
 }
 
 // harness runs segments through a table as the analyzer does: look the
-// connection up, then step it.
+// connection up (numbering it if it is new, and expiring idle ones every
+// second), then step it.
 type harness struct {
-	t     *testing.T
-	table *conn.Table
-	ended []ended
-	conns []*conn.Conn // the connection of each segment
-	ends  []int
-	res   []tcp.Result
-	frame int
+	t        *testing.T
+	table    *conn.Table
+	ended    []ended
+	conns    []*conn.Conn // the connection of each segment
+	ends     []int
+	res      []tcp.Result
+	frame    int
+	ids      int
+	lastScan pcap.Time
 
 	changes []tcp.Change // what step's segments changed
 }
@@ -87,6 +90,14 @@ func (h *harness) run(pkts ...pkt) {
 		now := at(p.t)
 		h.table.Frame = h.frame
 		c, end := h.table.Lookup(s, now)
+		if c.Segments == 1 {
+			h.ids++
+			c.ID = h.ids
+		}
+		if now.Sub(h.lastScan) >= conn.ExpireEvery {
+			h.table.Expire(now)
+			h.lastScan = now
+		}
 		var r tcp.Result
 		c.Step(end, &tcp.Input{Seg: s, Frame: h.frame, Time: now}, &r)
 		r.Changes = nil

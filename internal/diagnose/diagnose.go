@@ -2,11 +2,14 @@ package diagnose
 
 import (
 	"cmp"
+	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
+	"github.com/tcplens/tcplens/internal/freezer"
+	"github.com/tcplens/tcplens/internal/wire"
 )
 
 // Conn is one connection: its summary and, while the rules run on it, its
@@ -156,8 +159,15 @@ type Collector struct {
 	// The connection whose segment came last, and its facts (see facts).
 	recent      *conn.Conn
 	recentFacts *Facts
-	// spare are ended connections' facts, zeroed, for new ones.
-	spare []*Facts
+	// workers are the Collectors of the workers of a parallel analysis
+	// (see Worker); a worker's notes says so: Note tells the capture-wide
+	// facts its segments feed, in the capture's order.
+	workers []*Collector
+	noted   bool
+	// frozen are the facts of the connections whose state the table
+	// froze (a worker's; see Freeze), frozen too.
+	frozen  map[*conn.Conn]freezer.Frozen
+	freezer *freezer.Freezer[Facts]
 	// cur and x are the connection the rules run on and what they know
 	// beyond it, reused: the rules are called through function values,
 	// so what they are handed escapes, and a flood of a million SYNs
@@ -196,8 +206,76 @@ func NewCollector() *Collector {
 func (col *Collector) OnConn(c *conn.Conn, why conn.EndReason) {
 	col.end(c, why, &col.cur)
 	col.ended(&col.cur)
-	col.release(col.cur.Facts)
+	release(col.cur.Facts)
 	col.cur = Conn{}
+}
+
+// Worker returns the Collector of one worker of a parallel analysis
+// (analyze.Parallel), whose Segment and End run on that worker's
+// goroutine: it learns the facts of the worker's connections. col, on the
+// merging goroutine, runs the rules on them as they end (Merged), and
+// learns what every segment feeds across connections (the TTLs of each
+// host, the capture's latest time) from Note.
+func (col *Collector) Worker() *Collector {
+	w := NewCollector()
+	w.noted = true
+	w.frozen = map[*conn.Conn]freezer.Frozen{}
+	w.freezer = freezer.New[Facts](reflect.TypeFor[*Exchange](), reflect.TypeFor[*Unusual](), reflect.TypeFor[*sentRing]())
+	col.workers = append(col.workers, w)
+	col.noted = true
+	return w
+}
+
+// Freeze freezes the facts of c, whose state the table of a worker
+// (Worker) freezes: a closed connection waits 70 s in the table, and its
+// facts are the larger part of what it holds.
+func (col *Collector) Freeze(c *conn.Conn) {
+	f := col.open[c]
+	if f == nil {
+		return
+	}
+	delete(col.open, c)
+	if c == col.recent {
+		col.recent, col.recentFacts = nil, nil
+	}
+	var fr freezer.Frozen
+	col.freezer.Freeze(f, int64(c.Start), &fr)
+	col.frozen[c] = fr
+	release(f)
+}
+
+// Thaw thaws the facts of c, whose state the table has thawed.
+func (col *Collector) Thaw(c *conn.Conn) {
+	fr, ok := col.frozen[c]
+	if !ok {
+		return
+	}
+	delete(col.frozen, c)
+	f := spareFacts.Get().(*Facts)
+	col.freezer.Thaw(&fr, int64(c.Start), f)
+	col.open[c] = f
+}
+
+// Merged runs the rules on c, a connection a worker ended (End), numbered
+// as the merged analysis numbers it, feeds the capture-wide aggregates and
+// forgets it, unless the report is to keep it whole.
+func (col *Collector) Merged(c *Conn, id, previous int) {
+	c.ID, c.Previous = id, previous
+	col.ended(c)
+	release(c.Facts)
+	c.Facts = nil
+}
+
+// Note learns what a segment feeds across connections, in the capture's
+// order, as Segment does for a Collector without workers: the parallel
+// analysis's note hook.
+func (col *Collector) Note(n *analyze.Note) {
+	if n.Frame != 0 && n.Time >= col.last.Time {
+		col.last = Mark{Frame: n.Frame, Time: n.Time}
+	}
+	if !n.Flags.Has(wire.RST) {
+		col.hosts.add(col.hosts.entry(n.Src), n.TTL)
+	}
 }
 
 // ended runs the rules on c and counts it; the report keeps a copy of it
@@ -272,6 +350,9 @@ func (col *Collector) worstOfAny(id int) bool {
 // analyzer is closed (every connection has ended). stats are the
 // analyzer's counts.
 func (col *Collector) Finish(stats analyze.Stats) *Report {
+	for _, w := range col.workers {
+		col.Stats.add(&w.Stats)
+	}
 	rep := &Report{ConnCount: col.conns, Shown: col.shown, Vantages: col.vantages, Stats: stats, Capture: col.Stats}
 	end := col.last
 	col.scans.settle(col.groups)

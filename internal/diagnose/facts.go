@@ -3,6 +3,7 @@ package diagnose
 import (
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/tcplens/tcplens/internal/analyze"
@@ -389,6 +390,18 @@ type CaptureFacts struct {
 	OffloadHost    netip.Addr // the sender of the first: the capturing host
 }
 
+// add adds the counts of another part of the capture (a worker's).
+func (c *CaptureFacts) add(o *CaptureFacts) {
+	c.Truncated += o.Truncated
+	if o.TruncatedFirst != 0 && (c.TruncatedFirst == 0 || o.TruncatedFirst < c.TruncatedFirst) {
+		c.TruncatedFirst = o.TruncatedFirst
+	}
+	c.Offloaded += o.Offloaded
+	if o.OffloadFirst != 0 && (c.OffloadFirst == 0 || o.OffloadFirst < c.OffloadFirst) {
+		c.OffloadFirst, c.OffloadHost = o.OffloadFirst, o.OffloadHost
+	}
+}
+
 // Segment records what one analysed segment shows.
 func (col *Collector) Segment(s *analyze.Segment) {
 	if s.Conn == nil || s.Seg == nil {
@@ -404,11 +417,16 @@ func (col *Collector) Segment(s *analyze.Segment) {
 	if !seg.Flags.Has(wire.RST) {
 		// The host table counts every packet its address's TTL arrived
 		// with, a second copy of one included: what a run that does not
-		// analyse other connections' segments counts alike (Skipped).
+		// analyse other connections' segments counts alike (Skipped). A
+		// worker of a parallel analysis leaves that to the merging
+		// Collector, which hears of every segment in order (Note), and
+		// keeps only the host's latest IP ID (Other).
 		if !me.hostFound {
 			me.host, me.hostFound = col.hosts.entry(seg.Src.Addr()), true
 		}
-		col.hosts.add(me.host, seg.TTL)
+		if !col.noted {
+			col.hosts.add(me.host, seg.TTL)
+		}
 	}
 	if r.Analysis.Has(event.DuplicateFrame) {
 		return // a second copy of a packet says nothing new
@@ -555,6 +573,24 @@ func (col *Collector) Skipped(fr *pcap.Frame, seg *wire.Segment) {
 	}
 	if !seg.Flags.Has(wire.RST) {
 		col.hosts.add(col.hosts.entry(seg.Src.Addr()), seg.TTL)
+		if seg.IPVersion == 4 && seg.IPID != 0 {
+			col.Other(seg.Src.Addr(), seg.IPID)
+		}
+	}
+}
+
+// otherSide stands for the side of a connection a Collector does not
+// analyse, as the latest sender of a host's IP IDs.
+var otherSide SideFacts
+
+// Other records that host src sent IP ID ipid in a connection this
+// Collector does not analyse (another shard's, another worker's): a gap
+// in the IP IDs of the host's connections here that this packet took a
+// number of is its shared counter, not a loss (ipidStep), as a run that
+// analyses every connection reads it.
+func (col *Collector) Other(src netip.Addr, ipid uint16) {
+	if h := col.hosts.entry(src); h != nil {
+		h.lastIPID, h.lastSide = ipid, &otherSide
 	}
 }
 
@@ -845,11 +881,7 @@ func (col *Collector) facts(c *conn.Conn) *Facts {
 	}
 	f := col.open[c]
 	if f == nil {
-		if n := len(col.spare); n > 0 {
-			f, col.spare = col.spare[n-1], col.spare[:n-1]
-		} else {
-			f = &Facts{}
-		}
+		f = spareFacts.Get().(*Facts)
 		col.open[c] = f
 	}
 	col.recent, col.recentFacts = c, f
@@ -892,16 +924,16 @@ func (col *Collector) end(c *conn.Conn, why conn.EndReason, out *Conn) {
 	*out = Conn{Summary: analyze.Summarize(c, why), Facts: f}
 }
 
-// maxSpare bounds the ended connections' facts kept for new ones: enough
-// for the churn of a flood, where one ends as the next begins.
-const maxSpare = 64
+// spareFacts are ended connections' facts, zeroed, for new ones: a flood,
+// where one connection ends as the next begins, allocates none. The
+// merging goroutine of a parallel analysis puts them, the workers get
+// them.
+var spareFacts = sync.Pool{New: func() any { return new(Facts) }}
 
 // release takes back the facts of a connection the rules are done with.
-func (col *Collector) release(f *Facts) {
-	if len(col.spare) < maxSpare {
-		*f = Facts{}
-		col.spare = append(col.spare, f)
-	}
+func release(f *Facts) {
+	*f = Facts{}
+	spareFacts.Put(f)
 }
 
 // flightMeter estimates the bytes a sender put on the path within the

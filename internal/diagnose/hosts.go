@@ -15,6 +15,16 @@ const maxHosts = 1 << 16
 type hostTable struct {
 	ttl     map[netip.Addr]*ttlRange
 	dropped int // packets from addresses the full table could not take
+	// recent answers entry for the addresses of the latest packets, which
+	// are a few hosts' over and over, without hashing an address each
+	// time: a parallel analysis looks up the address of every packet.
+	recent [64]hostEntry
+}
+
+type hostEntry struct {
+	a   netip.Addr
+	r   *ttlRange
+	set bool
 }
 
 type ttlRange struct {
@@ -33,11 +43,17 @@ func newHostTable() hostTable { return hostTable{ttl: make(map[netip.Addr]*ttlRa
 // when it is full. The table never shrinks: an address it could not take
 // stays out.
 func (h *hostTable) entry(a netip.Addr) *ttlRange {
+	b := a.As16()
+	e := &h.recent[(b[15]^b[13]*7^b[11]*31)%uint8(len(h.recent))]
+	if e.set && e.a == a {
+		return e.r // an address keeps its entry, or its lack of one
+	}
 	r := h.ttl[a]
 	if r == nil && len(h.ttl) < maxHosts {
 		r = &ttlRange{}
 		h.ttl[a] = r
 	}
+	*e = hostEntry{a, r, true}
 	return r
 }
 

@@ -65,8 +65,6 @@ func NewExporter(ds *Dataset, opts Options) *Exporter {
 	if opts.Findings {
 		e.col.Ended = e.ended
 		aopts.OnSkip = e.col.Skipped
-	} else {
-		aopts.Pipeline = true
 	}
 	e.an = analyze.New(aopts, onSegment, func(c *conn.Conn, why conn.EndReason) {
 		delete(e.flows, c)
@@ -161,7 +159,7 @@ func (e *Exporter) Close() (Stats, error) {
 		e.keep(e.ds.Findings.Write(p.start, &fr))
 	}
 	e.pending = nil
-	t := e.an.Table()
+	t := e.an.Counts()
 	return Stats{Analysis: st, Evicted: t.Evicted, EvictedAttempts: t.EvictedAttempts}, errors.Join(e.err, e.ds.Flush())
 }
 

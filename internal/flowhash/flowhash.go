@@ -36,6 +36,22 @@ func Of(a, b netip.AddrPort) uint64 {
 		bl*0xff51afd7ed558ccd)
 }
 
+// Of4 is Of of two IPv4 endpoints given as numbers (an address's four
+// bytes big-endian) and ports: the same value, in a quarter of the time,
+// for the caller that hashes every packet.
+func Of4(a uint32, pa uint16, b uint32, pb uint16) uint64 {
+	// As Of with an IPv4-mapped address: the high words are zero, the low
+	// ones 0xffff<<32 | address, so the lesser endpoint is the lesser
+	// address, then port.
+	if a > b || a == b && pa > pb {
+		a, pa, b, pb = b, pb, a, pa
+	}
+	const mapped = 0xffff << 32
+	return mix(bits.RotateLeft64((mapped|uint64(a))*0xc2b2ae3d27d4eb4f, 31) ^
+		(uint64(pa)<<16|uint64(pb))*0x165667b19e3779f9 ^
+		(mapped|uint64(b))*0xff51afd7ed558ccd)
+}
+
 // Shard returns the shard of n (0 to n-1) that the hash h falls in. It
 // takes the high bits of h·n rather than h mod n, which spreads evenly
 // for any n without a division.

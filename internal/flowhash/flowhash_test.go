@@ -1,6 +1,7 @@
 package flowhash
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 )
@@ -49,6 +50,33 @@ func TestSymmetric(t *testing.T) {
 	}
 }
 
+// TestOf4 holds the IPv4 fast path to Of: the shards it decides must be
+// the ones export's --shard and every other caller of Of decide.
+func TestOf4(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	addrs := []uint32{0, 1, 0x0a4d0001, 0x0a4d0002, 0xc0a8010a, 0xffffffff}
+	ports := []uint16{0, 1, 80, 443, 8000, 40001, 65535}
+	check := func(a uint32, pa uint16, b uint32, pb uint16) {
+		x := netip.AddrPortFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), pa)
+		y := netip.AddrPortFrom(netip.AddrFrom4([4]byte{byte(b >> 24), byte(b >> 16), byte(b >> 8), byte(b)}), pb)
+		if got, want := Of4(a, pa, b, pb), Of(x, y); got != want {
+			t.Fatalf("Of4(%v, %v) = %#x, Of = %#x", x, y, got, want)
+		}
+	}
+	for _, a := range addrs {
+		for _, b := range addrs {
+			for _, pa := range ports {
+				for _, pb := range ports {
+					check(a, pa, b, pb)
+				}
+			}
+		}
+	}
+	for range 100000 {
+		check(rng.Uint32(), uint16(rng.Uint32()), rng.Uint32(), uint16(rng.Uint32()))
+	}
+}
+
 // TestShardSpread checks that consecutive client ports, the common case
 // of one client's many connections, spread evenly over any shard count.
 func TestShardSpread(t *testing.T) {
@@ -78,6 +106,14 @@ func BenchmarkOf(b *testing.B) {
 	var sink uint64
 	for b.Loop() {
 		sink += Of(x, y)
+	}
+	_ = sink
+}
+
+func BenchmarkOf4(b *testing.B) {
+	var sink uint64
+	for i := uint32(0); b.Loop(); i++ {
+		sink += Of4(0x0a4d0001, uint16(i), 0x0a4d0002, 8000)
 	}
 	_ = sink
 }

@@ -56,6 +56,9 @@ type classicState struct {
 	snapWarn  bool // caplen above snaplen was reported
 	pending   error
 	recovered int // resynchronisations so far
+	// plain says records have 16-byte headers with the lengths in the
+	// usual order and no FCS to strip: classicPlain can read them.
+	plain bool
 }
 
 // classicStart parses the 24-byte file header.
@@ -104,19 +107,23 @@ func (r *Reader) classicStart() error {
 		s.fcsLen = int(linkWord>>28) * 2
 	}
 	s.prevOff = -1
+	s.plain = s.hdrLen == 16 && s.lengths == lengthsNormal && s.fcsLen == 0
 	r.interfaces = append(r.interfaces, Interface{Link: s.link, SnapLen: s.snapLen, FCSLen: s.fcsLen, tsUnitsPerSec: 1e6})
 	r.pos += 24
 	r.keep = r.pos
 	return nil
 }
 
-// classicNext reads one record.
-func (r *Reader) classicNext() (Frame, error) {
+// classicNext reads one record into f.
+func (r *Reader) classicNext(f *Frame) error {
 	s := &r.pcap
 	if s.pending != nil {
 		err := s.pending
 		s.pending = nil
-		return Frame{}, err
+		return err
+	}
+	if s.plain && r.end-r.pos >= 16 && r.classicPlain(f) {
+		return nil
 	}
 	// Keep the previous record in the buffer: if this header is corrupt,
 	// the previous record's length may be the lie, and resynchronising
@@ -132,11 +139,11 @@ func (r *Reader) classicNext() (Frame, error) {
 	if err := r.fill(s.hdrLen); err != nil {
 		if r.avail() == 0 {
 			if r.srcErr != nil {
-				return r.stop(r.sourceError(off, frameNo))
+				return r.stopWith(r.sourceError(off, frameNo))
 			}
-			return r.stop(nil)
+			return r.stopWith(nil)
 		}
-		return r.stop(&FormatError{Format: "pcap", Offset: off, Frame: frameNo,
+		return r.stopWith(&FormatError{Format: "pcap", Offset: off, Frame: frameNo,
 			Msg: fmt.Sprintf("record header cut short: %d of %d bytes", r.avail(), s.hdrLen), Err: err})
 	}
 	start = r.pos // fill may have moved the data
@@ -148,7 +155,7 @@ func (r *Reader) classicNext() (Frame, error) {
 	}
 	n := s.hdrLen + int(caplen)
 	if err := r.fill(n); err != nil {
-		return r.stop(&FormatError{Format: "pcap", Offset: off, Frame: frameNo,
+		return r.stopWith(&FormatError{Format: "pcap", Offset: off, Frame: frameNo,
 			Msg: fmt.Sprintf("record says %d captured bytes, only %d remain", caplen, r.avail()-s.hdrLen), Err: err})
 	}
 	start = r.pos
@@ -189,7 +196,48 @@ func (r *Reader) classicNext() (Frame, error) {
 	s.prevOff = off
 	s.lastSec = sec
 	r.frames++
-	return Frame{Number: r.frames, Offset: off, Time: t, Link: s.link, Length: wire, Data: data}, nil
+	*f = Frame{Number: r.frames, Offset: off, Time: t, Link: s.link, Length: wire, Data: data}
+	return nil
+}
+
+// classicPlain reads the record at r.pos into f if it is whole in the
+// buffer and as most records are: lengths in the usual order, some bytes
+// captured, within the wire length and the snaplen, so that none of the
+// general path's checks would stop it or warn. It is that path's work on
+// such a record, at a third of the cost: the reader spends most of its time
+// here. It reports false, having changed nothing, for any other record.
+func (r *Reader) classicPlain(f *Frame) bool {
+	s := &r.pcap
+	start := r.pos
+	b := r.buf[start : start+16]
+	var sec, frac, caplen, length uint32
+	if r.bigEndian {
+		sec, frac = binary.BigEndian.Uint32(b), binary.BigEndian.Uint32(b[4:])
+		caplen, length = binary.BigEndian.Uint32(b[8:]), binary.BigEndian.Uint32(b[12:])
+	} else {
+		sec, frac = binary.LittleEndian.Uint32(b), binary.LittleEndian.Uint32(b[4:])
+		caplen, length = binary.LittleEndian.Uint32(b[8:]), binary.LittleEndian.Uint32(b[12:])
+	}
+	end := start + 16 + int(caplen)
+	if caplen == 0 || caplen > length || int(caplen) > s.snapLen || end > r.end {
+		return false // an empty record is counted (emptyRecord), or there is more to check
+	}
+	if s.prevOff >= r.base {
+		r.keep = int(s.prevOff - r.base)
+	} else {
+		r.keep = start
+	}
+	off := r.base + int64(start)
+	t := fromParts(uint64(sec), uint64(frac)*1000)
+	if s.nano {
+		t = fromParts(uint64(sec), uint64(frac))
+	}
+	r.pos = end
+	s.prevOff = off
+	s.lastSec = sec
+	r.frames++
+	*f = Frame{Number: r.frames, Offset: off, Time: t, Link: s.link, Length: int(length), Data: r.buf[start+16 : end : end]}
+	return true
 }
 
 // classicHeader decodes a record header at b.
@@ -239,7 +287,7 @@ const resyncWindow = 1 << 20
 // plausible header is followed by another plausible header (or by the end
 // of the file). The scan starts inside the previous record, because a
 // record whose length field was too large swallows the header after it.
-func (r *Reader) classicResync(off int64, frameNo int, why string) (Frame, error) {
+func (r *Reader) classicResync(off int64, frameNo int, why string) error {
 	s := &r.pcap
 	haveLast := s.prevOff >= 0
 	from := off + 1
@@ -273,9 +321,9 @@ func (r *Reader) classicResync(off int64, frameNo int, why string) (Frame, error
 		r.pos = p
 		s.recovered++
 		to := r.offset(p)
-		return Frame{}, &FormatError{Format: "pcap", Offset: off, Frame: frameNo,
+		return &FormatError{Format: "pcap", Offset: off, Frame: frameNo,
 			Msg: fmt.Sprintf("%s; resuming at offset %d (0x%x), the next plausible record", why, to, to)}
 	}
-	return r.stop(&FormatError{Format: "pcap", Offset: off, Frame: frameNo,
+	return r.stopWith(&FormatError{Format: "pcap", Offset: off, Frame: frameNo,
 		Msg: why + "; no plausible record follows, reading stops"})
 }

@@ -189,13 +189,25 @@ func (r *Reader) EmptyFrames() int { return r.empty }
 // others are only counted ([Reader.EmptyFrames]), so that a file of
 // millions of them costs no more than reading them.
 func (r *Reader) Next() (Frame, error) {
+	var f Frame
+	err := r.Read(&f)
+	return f, err
+}
+
+// Read is Next into *f, which it leaves as it was on an error: a caller
+// that reads millions of frames spares copying each through the returns.
+func (r *Reader) Read(f *Frame) error {
 	if r.done {
-		return Frame{}, io.EOF
+		return io.EOF
 	}
 	if r.format == FormatPcapNG {
-		return r.ngNext()
+		fr, err := r.ngNext()
+		if err == nil {
+			*f = fr
+		}
+		return err
 	}
-	return r.classicNext()
+	return r.classicNext(f)
 }
 
 // emptyRecord counts a record that captured no bytes and, for the first,
@@ -210,11 +222,16 @@ func (r *Reader) emptyRecord(off int64, frameNo int, wire uint32) error {
 
 // stop ends reading: err (if any) is returned now, io.EOF afterwards.
 func (r *Reader) stop(err error) (Frame, error) {
+	return Frame{}, r.stopWith(err)
+}
+
+// stopWith is stop for readers that fill a Frame in place.
+func (r *Reader) stopWith(err error) error {
 	r.done = true
 	if err == nil {
-		return Frame{}, io.EOF
+		return io.EOF
 	}
-	return Frame{}, err
+	return err
 }
 
 // offset is the file offset of buf[i].

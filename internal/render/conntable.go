@@ -11,16 +11,32 @@ import (
 )
 
 // ConnRows collects the rows of the conns table as connections end and
-// prints them at the end, sorted by connection ID, in aligned columns. A
-// row is kept as its text, some 130 bytes, rather than the connection's
-// summary of nearly a kilobyte: the table must wait for the capture's
-// last connection, and a capture can hold millions. The columns are
-// aligned as text/tabwriter aligns them (two spaces after the widest cell
-// of each column), without tabwriter's copy of every cell.
+// prints them at the end, sorted by connection ID, in aligned columns:
+// the columns are aligned as text/tabwriter aligns them (two spaces after
+// the widest cell of each column), without tabwriter's copy of every
+// cell. A table made by NewConnStream does so only up to StreamAfter
+// rows: past that it prints the rows it holds, in the order they came,
+// and every row after as it comes, in the same columns, so that its
+// memory stays that of StreamAfter rows however many connections there
+// are (a flood of 4 million sources took 1.2 GB when the table waited).
 type ConnRows struct {
 	rows    []connRow
 	guessed bool
+
+	out    io.Writer // where a streaming table goes; nil for one printed by Write
+	widths []int     // the columns' widths, once measured
+	line   []byte    // a streamed row's cells
+	buf    []byte    // a line as printed
+	err    error
 }
+
+// StreamAfter is how many rows a streaming table holds before it prints
+// them and streams the rest.
+const StreamAfter = 1000
+
+// NewConnStream returns a table that prints to w as it goes once it has
+// more than StreamAfter rows; Write ends it.
+func NewConnStream(w io.Writer) *ConnRows { return &ConnRows{out: w} }
 
 type connRow struct {
 	id    int
@@ -45,6 +61,9 @@ func (t *ConnRows) Add(s *analyze.Summary) {
 		closeBy = s.Close + " by " + s.FirstClosed
 	}
 	b := make([]byte, 0, 160)
+	if t.widths != nil {
+		b = t.line[:0] // printed at once: the buffer serves again
+	}
 	b = strconv.AppendInt(b, int64(s.ID), 10)
 	b = append(b, '\t')
 	b = append(b, client...)
@@ -70,20 +89,59 @@ func (t *ConnRows) Add(s *analyze.Summary) {
 		b = append(b, '\t')
 		b = append(b, c...)
 	}
+	if t.widths != nil {
+		t.line = b
+		t.put(t.out, string(b))
+		return
+	}
 	t.rows = append(t.rows, connRow{s.ID, string(b)})
+	if t.out != nil && len(t.rows) > StreamAfter {
+		t.measure()
+		t.put(t.out, connHeader)
+		for i := range t.rows {
+			t.put(t.out, t.rows[i].cells)
+		}
+		t.rows = nil
+	}
 }
 
-// Write prints the table, the rows sorted by ID.
+// Write prints the table, the rows sorted by ID; a table that streams
+// has printed them already.
 func (t *ConnRows) Write(w io.Writer) error {
-	slices.SortStableFunc(t.rows, func(a, b connRow) int { return a.id - b.id })
-	return t.write(w)
+	if t.widths == nil {
+		slices.SortStableFunc(t.rows, func(a, b connRow) int { return a.id - b.id })
+		return t.write(w)
+	}
+	return t.end(w)
 }
 
 // write prints the table, the rows in the order added.
 func (t *ConnRows) write(w io.Writer) error {
-	// Every line has a cell in every column but the last, so each column
-	// is one block: its width is that of its widest cell, plus two.
-	var widths []int
+	t.measure()
+	t.put(w, connHeader)
+	for i := range t.rows {
+		t.put(w, t.rows[i].cells)
+	}
+	return t.end(w)
+}
+
+// end prints what follows the rows.
+func (t *ConnRows) end(w io.Writer) error {
+	if t.err != nil {
+		return t.err
+	}
+	if t.guessed {
+		_, err := io.WriteString(w, "? the handshake was not captured: client and server are guessed from the ports or from who spoke first\n")
+		return err
+	}
+	return nil
+}
+
+// measure sets the columns' widths from the header and the rows held.
+// Every line has a cell in every column but the last, so each column is
+// one block: its width is that of its widest cell, plus two.
+func (t *ConnRows) measure() {
+	widths := []int{}
 	measure := func(line string) {
 		for col := 0; ; col++ {
 			i := strings.IndexByte(line, '\t')
@@ -101,37 +159,32 @@ func (t *ConnRows) write(w io.Writer) error {
 	for i := range t.rows {
 		measure(t.rows[i].cells)
 	}
-	var b []byte
-	var werr error
-	put := func(line string) {
-		b = b[:0]
-		for col := 0; ; col++ {
-			i := strings.IndexByte(line, '\t')
-			if i < 0 {
-				break
-			}
-			b = append(b, line[:i]...)
-			for pad := widths[col] - utf8.RuneCountInString(line[:i]); pad > 0; pad-- {
-				b = append(b, ' ')
-			}
-			line = line[i+1:]
+	t.widths = widths
+}
+
+// put prints one line in the columns; a cell wider than its column (a
+// row that came after the widths were set) is followed by two spaces.
+func (t *ConnRows) put(w io.Writer, line string) {
+	b := t.buf[:0]
+	for col := 0; ; col++ {
+		i := strings.IndexByte(line, '\t')
+		if i < 0 {
+			break
 		}
-		b = append(b, line...)
-		b = append(b, '\n')
-		if _, err := w.Write(b); err != nil && werr == nil {
-			werr = err
+		b = append(b, line[:i]...)
+		pad := 2
+		if col < len(t.widths) {
+			pad = max(t.widths[col]-utf8.RuneCountInString(line[:i]), 2)
 		}
+		for ; pad > 0; pad-- {
+			b = append(b, ' ')
+		}
+		line = line[i+1:]
 	}
-	put(connHeader)
-	for i := range t.rows {
-		put(t.rows[i].cells)
+	b = append(b, line...)
+	b = append(b, '\n')
+	t.buf = b
+	if _, err := w.Write(b); err != nil && t.err == nil {
+		t.err = err
 	}
-	if werr != nil {
-		return werr
-	}
-	if t.guessed {
-		_, err := io.WriteString(w, "? the handshake was not captured: client and server are guessed from the ports or from who spoke first\n")
-		return err
-	}
-	return nil
 }

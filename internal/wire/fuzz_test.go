@@ -67,6 +67,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		var s wire.Segment
 		err := wire.Decode(fr, &s)
+		checkLocate(t, fr, &s, err)
 		var we *wire.Error
 		switch {
 		case err == nil:
@@ -100,6 +101,35 @@ func FuzzDecode(f *testing.F) {
 		_ = s.Truncated()
 		_ = s.Options.SACKBlocks()
 	})
+}
+
+// scratch is reused by checkLocate from frame to frame, as the analysis
+// reuses its own: what one frame left in it must not change the next.
+var scratch wire.Segment
+
+// checkLocate checks that Locate places frame f as Decode decoded it into
+// s with err: the analysis spread over cores deals frames by Locate, and
+// a frame dealt to the wrong core would split its connection.
+func checkLocate(t *testing.T, f *pcap.Frame, s *wire.Segment, err error) {
+	t.Helper()
+	want := wire.NoSegment
+	switch {
+	case s.Fragment || errors.Is(err, wire.ErrFragment):
+		want = wire.AtFragment
+	case s.TCP != nil:
+		want = wire.AtSegment
+	}
+	got := wire.Locate(f, &scratch)
+	if got != want {
+		t.Fatalf("frame %d: Locate = %d, Decode says %d (err %v)", f.Number, got, want, err)
+	}
+	if got == wire.AtSegment && (scratch.Src != s.Src || scratch.Dst != s.Dst) {
+		t.Fatalf("frame %d: Locate found %v > %v, Decode %v > %v", f.Number, scratch.Src, scratch.Dst, s.Src, s.Dst)
+	}
+	if got == wire.AtSegment && (scratch.IPVersion != s.IPVersion || scratch.IPID != s.IPID || scratch.Flags != s.Flags) {
+		t.Fatalf("frame %d: Locate found IPv%d, IP ID %d, flags %v; Decode IPv%d, %d, %v", f.Number,
+			scratch.IPVersion, scratch.IPID, scratch.Flags, s.IPVersion, s.IPID, s.Flags)
+	}
 }
 
 // checkDecoded checks the properties of a segment Decode accepted.
@@ -137,4 +167,18 @@ func checkDecoded(t *testing.T, f *pcap.Frame, s *wire.Segment) {
 	if s.TCP.SrcPort() != s.Src.Port() || s.TCP.DstPort() != s.Dst.Port() || s.TCP.Seq() != s.Seq || s.TCP.Flags() != s.Flags {
 		t.Errorf("Segment fields disagree with its TCP view")
 	}
+}
+
+// TestLocateCorpus holds Locate to Decode on every frame of every capture.
+func TestLocateCorpus(t *testing.T) {
+	frames := 0
+	for _, file := range captures(t) {
+		eachFrame(t, file, func(f *pcap.Frame) {
+			var s wire.Segment
+			err := wire.Decode(f, &s)
+			checkLocate(t, f, &s, err)
+			frames++
+		})
+	}
+	t.Logf("%d frames", frames)
 }
