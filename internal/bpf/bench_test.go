@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	xbpf "golang.org/x/net/bpf"
@@ -15,16 +16,26 @@ import (
 // benchFrames reads the echo capture's frames (82,582 Ethernet frames of
 // 500 connections) into memory.
 func benchFrames(b *testing.B) ([]pcap.Frame, int64) {
-	f, err := os.Open(filepath.Join("..", "..", "testdata", "captures", "zeek-echo-connections.pcap.gz"))
+	return readFrames(b, filepath.Join("..", "..", "testdata", "captures", "zeek-echo-connections.pcap.gz"))
+}
+
+// readFrames reads the frames of a capture (gzipped when its name ends in
+// .gz) into memory, and the bytes they captured.
+func readFrames(b *testing.B, path string) ([]pcap.Frame, int64) {
+	f, err := os.Open(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		b.Fatal(err)
+	var in io.Reader = f
+	if strings.HasSuffix(path, ".gz") {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		in = zr
 	}
-	raw, err := io.ReadAll(zr)
+	raw, err := io.ReadAll(in)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -118,24 +129,7 @@ func BenchmarkFilterLinks(b *testing.B) {
 		{"ieee802-11-prism", "link-ieee802-11-prism.pcap", "tcp port 21"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "links", c.file))
-			if err != nil {
-				b.Fatal(err)
-			}
-			r, err := pcap.NewReaderBytes(raw)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var frames []pcap.Frame
-			var bytes int64
-			for {
-				fr, err := r.Next()
-				if err != nil {
-					break
-				}
-				frames = append(frames, fr)
-				bytes += int64(len(fr.Data))
-			}
+			frames, bytes := readFrames(b, filepath.Join("..", "..", "testdata", "links", c.file))
 			p, err := NewProgram(c.expr, Options{Link: frames[0].Link})
 			if err != nil {
 				b.Fatal(err)
