@@ -133,6 +133,44 @@ func TestParallelSame(t *testing.T) {
 	}
 }
 
+// FuzzParallel holds the analysis on every core to the one on a single
+// goroutine on arbitrary captures: the same connections, numbered alike,
+// ending in the same order for the same reason with the same state, the
+// same counts, whatever the number of workers, with a table small enough
+// to evict. The dealer places each frame without decoding it (wire.Locate),
+// so a frame it placed apart from its connection shows here.
+func FuzzParallel(f *testing.F) {
+	for _, pattern := range []string{"captures/*", "kernel/*.pcap", "links/*.pcap"} {
+		files, _ := filepath.Glob(filepath.Join(testdata, pattern))
+		for _, file := range files {
+			b := readAll(f, file)
+			f.Add(b[:min(len(b), maxPipelineSeed)])
+		}
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		r, err := pcap.NewReaderBytes(in)
+		if err != nil {
+			return
+		}
+		var frames []pcap.Frame
+		for calls := 0; calls <= 2*len(in)+100; calls++ {
+			fr, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err == nil {
+				frames = append(frames, fr)
+			}
+		}
+		for _, max := range []int{0, 2} {
+			want := sequentialOf(frames, analyze.Options{MaxConns: max})
+			if got := parallelOf(frames, analyze.Options{MaxConns: max, Threads: 3}, false); got != want {
+				t.Fatalf("max %d: parallel differs (-sequential +parallel):\n%s", max, cmp.Diff(want, got))
+			}
+		}
+	})
+}
+
 // TestParallelNotes checks that Parallel tells of every segment, in the
 // capture's order, between the connections ending around it as the
 // sequential analysis has them.
