@@ -114,6 +114,12 @@ func (a *Analyzer) Add(frame *pcap.Frame) {
 	s := &w.seg
 	c, end, err := a.find(f, s)
 	a.flush()
+	if err == errSkipped && a.onSkip != nil {
+		// After the connections its tick ended are handed on, as a
+		// segment of this shard is after them: what it tells of its
+		// host is news to the rules of the connections ending at it.
+		a.onSkip(f, s)
+	}
 	if c == nil {
 		if err != nil && s.TCP == nil && !errors.Is(err, wire.ErrFragment) && !errors.Is(err, wire.ErrNotTCP) && err != errSkipped {
 			w.res = tcp.Result{BytesInFlight: -1, WindowScaled: -1, Changes: w.res.Changes[:0]}
@@ -153,9 +159,6 @@ func (a *Analyzer) find(f *pcap.Frame, s *wire.Segment) (*conn.Conn, int, error)
 	if !a.shard.Has(s.Src, s.Dst) {
 		a.Stats.Skipped++
 		a.tick(f)
-		if a.onSkip != nil {
-			a.onSkip(f, s)
-		}
 		return nil, 0, errSkipped
 	}
 	c, end := w.lookup(f, s, shardOf(s.Src, s.Dst, a.shards))
