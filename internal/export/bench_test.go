@@ -27,8 +27,9 @@ func segmentRows(b *testing.B, capture string) []Segment {
 		b.Fatal(err)
 	}
 	var rows []Segment
+	var v values
 	a := analyze.New(analyze.Options{}, func(s *analyze.Segment) {
-		rows = append(rows, SegmentOf(s, &segmentConn{uid: "CxyzUID000000001", client: "10.0.0.1", server: "10.0.0.2"}, "capture.pcap"))
+		rows = append(rows, SegmentOf(s, &segmentConn{uid: "CxyzUID000000001", client: "10.0.0.1", server: "10.0.0.2"}, "capture.pcap", &v))
 	}, nil)
 	for {
 		fr, err := r.Next()
