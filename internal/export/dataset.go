@@ -79,10 +79,9 @@ const batchRows = 1024
 // Rows come in through Tables, one per goroutine that makes them, which
 // gather them in batches per partition; the files are opened, encoded,
 // compressed and written on a goroutine of the Dataset's own, so that
-// this work overlaps the analysis that makes the rows, and several
-// analyses (shards of one capture) write into the same files. The
-// segments come through SegmentTable, one per worker of the analysis,
-// each with its files and its goroutine.
+// this work overlaps the analysis that makes the rows. The segments come
+// through SegmentTable, one per worker of the analysis, each with its
+// files and its goroutine.
 type Dataset struct {
 	w           *writer
 	connections *fileSet[Connection]
@@ -92,10 +91,14 @@ type Dataset struct {
 	// own files and its own writer (SegmentTable), so that its rows,
 	// many times the others', are encoded on every core.
 	segments          bool
-	segmentParts      []*fileSet[Segment]
-	segmentWriters    []*writer
+	segmentParts      []segmentPart
 	dir, sensor, name string
 	format            Format
+}
+
+type segmentPart struct {
+	w   *writer
+	set *fileSet[Segment]
 }
 
 // writer runs the file work, in the order it was handed over.
@@ -173,11 +176,9 @@ func NewDataset(dir string, format Format, sensor, name string, segments bool) (
 // of its own, NAME-wPART-N, encoded on a goroutine of its own. Call it
 // before any rows are written; Flush it when done.
 func (d *Dataset) SegmentTable(part int) *Table[Segment] {
-	w := newWriter()
-	set := newFileSet[Segment](d.dir, TableSegments, d.format, d.sensor, d.name+"-w"+strconv.Itoa(part), segmentGroupRows)
-	d.segmentParts = append(d.segmentParts, set)
-	d.segmentWriters = append(d.segmentWriters, w)
-	return newTable(w, set)
+	p := segmentPart{newWriter(), newFileSet[Segment](d.dir, TableSegments, d.format, d.sensor, d.name+"-w"+strconv.Itoa(part), segmentGroupRows)}
+	d.segmentParts = append(d.segmentParts, p)
+	return newTable(p.w, p.set)
 }
 
 // Tables returns the tables for one goroutine to write rows into; Flush
@@ -193,9 +194,9 @@ func (d *Dataset) Tables() *Tables {
 // Close completes every file, once every Tables and segments table was
 // flushed, and reports the first error met.
 func (d *Dataset) Close() error {
-	errs := make([]error, 0, len(d.segmentWriters)+1)
-	for i, w := range d.segmentWriters {
-		errs = append(errs, w.close(d.segmentParts[i].closeAll))
+	errs := make([]error, 0, len(d.segmentParts)+1)
+	for _, p := range d.segmentParts {
+		errs = append(errs, p.w.close(p.set.closeAll))
 	}
 	return errors.Join(append(errs, d.w.close(d.connections.closeAll, d.findings.closeAll, d.transitions.closeAll))...)
 }

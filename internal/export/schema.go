@@ -130,7 +130,7 @@ type Segment struct {
 	DstH          string      `parquet:"dst_h,dict" json:"dst_h"`
 	DstP          int32       `parquet:"dst_p" json:"dst_p"`
 	Flags         string      `parquet:"flags,dict" json:"flags"` // tcpdump's letters
-	Seq           int64       `parquet:"seq,delta" json:"seq"`          // relative to the sender's ISN
+	Seq           int64       `parquet:"seq,delta" json:"seq"`    // relative to the sender's ISN
 	Ack           int64       `parquet:"ack,delta" json:"ack"`
 	SeqRaw        int64       `parquet:"seq_raw,delta" json:"seq_raw"`
 	AckRaw        int64       `parquet:"ack_raw,delta" json:"ack_raw"`
