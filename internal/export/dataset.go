@@ -401,19 +401,25 @@ func (s *fileSet[T]) openPartition(p partition) (*partFile[T], error) {
 		pf.enc = json.NewEncoder(pf.bw)
 		pf.enc.SetEscapeHTML(false)
 	} else {
-		pf.pw = parquet.NewGenericWriter[T](f,
-			parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
-			parquet.MaxRowsPerRowGroup(s.groupRows),
-			parquet.PageBufferSize(pageBuffer),
-			// Each page's header without its minimum and maximum: the row
-			// groups' statistics and the page index, which query engines
-			// prune by, keep them; the headers' copies cost the segments
-			// table a fifth of its writing.
-			parquet.DataPageStatistics(false),
-			parquet.CreatedBy("tcplens", "", ""))
+		pf.pw = parquet.NewGenericWriter[T](f, writerOptions(s.groupRows)...)
 	}
 	s.open[p] = pf
 	return pf, nil
+}
+
+// writerOptions are the Parquet writer's, for row groups of groupRows.
+func writerOptions(groupRows int64) []parquet.WriterOption {
+	return []parquet.WriterOption{
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+		parquet.MaxRowsPerRowGroup(groupRows),
+		parquet.PageBufferSize(pageBuffer),
+		// Each page's header without its minimum and maximum: the row
+		// groups' statistics and the page index, which query engines
+		// prune by, keep them; the headers' copies cost the segments
+		// table a fifth of its writing.
+		parquet.DataPageStatistics(false),
+		parquet.CreatedBy("tcplens", "", ""),
+	}
 }
 
 // closeAll completes the set's open files.
