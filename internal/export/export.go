@@ -51,11 +51,12 @@ type Exporter struct {
 	segs []*Table[Segment]   // each worker's, nil without the segments table
 	cur  *connRows           // the connection the collector is handed, with its rows
 	// late are findings whose words wait for the capture's end, with
-	// their connection's summary and identity; probes the rows of
-	// connections that may be probes of a scan, whose findings wait for
-	// the scanner's verdict at the capture's end (as diagnose's do).
+	// their connection's summary and identity (and, a probe's, its
+	// client); probes the rows of connections that may be probes of a
+	// scan, whose findings wait for the scanner's verdict at the
+	// capture's end (as diagnose's do).
 	late   []pendingFinding
-	probes []pendingProbe
+	probes probeRows
 	err    error
 }
 
@@ -73,13 +74,7 @@ type pendingFinding struct {
 	f     diagnose.Finding
 	start pcap.Time // its connection's first packet
 	flow  Flow
-}
-
-type pendingProbe struct {
-	client   netip.Addr
-	start    pcap.Time
-	row      Connection
-	findings []pendingFinding
+	probe netip.Addr // the client, of a probe's finding: it stands if the client did not scan
 }
 
 // NewExporter returns an exporter writing into ds, the only one.
@@ -212,15 +207,19 @@ func (e *Exporter) ended(c *diagnose.Conn, probe bool) {
 	}
 	if !probe {
 		e.write(r)
-		e.writeFindings(c.Findings, r.start, r.flow)
+		e.writeFindings(c.Findings, r.start, r.flow, netip.Addr{})
 		return
 	}
 	e.writeTransitions(r)
-	p := pendingProbe{client: c.Client.Addr.Addr(), start: r.start, row: r.row}
+	p := probeRecord{Client: c.Client.Addr.Addr(), Start: r.start, Row: r.row}
 	for i := range c.Findings {
-		p.findings = append(p.findings, pendingFinding{c.Findings[i], r.start, r.flow})
+		if f := &c.Findings[i]; f.Pending() {
+			e.late = append(e.late, pendingFinding{*f, r.start, r.flow, p.Client})
+		} else {
+			p.Findings = append(p.Findings, FindingOf(f, r.start, r.flow, e.opts.Capture))
+		}
 	}
-	e.probes = append(e.probes, p)
+	e.keep(e.probes.add(&p))
 }
 
 // write writes a connection's row and its transitions' rows.
@@ -237,11 +236,11 @@ func (e *Exporter) writeTransitions(r *connRows) {
 
 // writeFindings writes the rows of a connection's findings, but for
 // those whose words wait for the capture's end.
-func (e *Exporter) writeFindings(fs []diagnose.Finding, start pcap.Time, flow Flow) {
+func (e *Exporter) writeFindings(fs []diagnose.Finding, start pcap.Time, flow Flow, probe netip.Addr) {
 	for i := range fs {
 		f := &fs[i]
 		if f.Pending() {
-			e.late = append(e.late, pendingFinding{*f, start, flow})
+			e.late = append(e.late, pendingFinding{*f, start, flow, probe})
 			continue
 		}
 		fr := FindingOf(f, start, flow, e.opts.Capture)
@@ -265,22 +264,22 @@ func (e *Exporter) Close() (Stats, error) {
 	if e.col != nil {
 		e.col.Finish(st)
 	}
-	for i := range e.probes {
-		p := &e.probes[i]
-		if e.col.Scanned(p.client) {
+	e.keep(e.probes.each(func(p *probeRecord) {
+		if e.col.Scanned(p.Client) {
 			// The scan's own finding says it; its probes' are left out,
 			// as diagnose leaves them out.
-			p.row.Findings = noFindings
-			p.findings = nil
+			p.Row.Findings, p.Findings = noFindings, nil
 		}
-		e.keep(e.ds.Connections.Write(p.start, &p.row))
-		for _, f := range p.findings {
-			e.writeFindings([]diagnose.Finding{f.f}, f.start, f.flow)
+		e.keep(e.ds.Connections.Write(p.Start, &p.Row))
+		for i := range p.Findings {
+			e.keep(e.ds.Findings.Write(p.Start, &p.Findings[i]))
 		}
-	}
-	e.probes = nil
+	}))
 	for i := range e.late {
 		p := &e.late[i]
+		if p.probe.IsValid() && e.col.Scanned(p.probe) {
+			continue
+		}
 		fs := []diagnose.Finding{p.f}
 		e.col.Complete(fs)
 		fr := FindingOf(&fs[0], p.start, p.flow, e.opts.Capture)
