@@ -60,8 +60,9 @@ type Exporter struct {
 	err    error
 }
 
-// connRows is what a worker makes of a connection as it ends: its
-// diagnosis's start (with Findings), its rows but for the finding ids.
+// connRows is what a worker makes of a connection as it ends: what the
+// diagnosis's rules read of it (with Findings), and its rows but for the
+// finding ids.
 type connRows struct {
 	diag  diagnose.Conn
 	start pcap.Time
@@ -80,21 +81,17 @@ type pendingFinding struct {
 // NewExporter returns an exporter writing into ds, the only one.
 func NewExporter(ds *Dataset, opts Options) *Exporter {
 	e := &Exporter{opts: opts, ds: ds.Tables()}
-	var merged *diagnose.Collector
-	if opts.Findings {
-		merged = diagnose.NewCollector()
-		merged.Ended = e.ended
-		e.col = merged
-	}
 	var note func(*analyze.Note)
-	if merged != nil {
-		note = merged.Note
+	if opts.Findings {
+		e.col = diagnose.NewCollector()
+		e.col.Ended = e.ended
+		note = e.col.Note
 	}
 	e.p = analyze.NewParallel(opts.Analysis, func(i int) analyze.Hooks[connRows] {
 		w := &exportWorker{capture: opts.Capture, first: opts.Analysis.Shard.K == 0}
 		var h analyze.Hooks[connRows]
-		if merged != nil {
-			w.col = merged.Worker()
+		if e.col != nil {
+			w.col = e.col.Worker()
 			h = analyze.Hooks[connRows]{Segment: w.col.Segment, Freeze: w.col.Freeze, Thaw: w.col.Thaw, Other: w.col.Other}
 		}
 		if ds.segments {
@@ -167,6 +164,7 @@ func (w *exportWorker) end(c *conn.Conn, why conn.EndReason) connRows {
 	r.start = s.Start
 	r.flow = FlowOf(s.Client.Addr, s.Server.Addr, s.Start)
 	r.row = ConnectionOf(s, r.flow, nil, w.capture)
+	r.trans = make([]Transition, 0, len(s.Client.History)+len(s.Server.History))
 	for _, side := range []struct {
 		end string
 		h   []tcp.Transition
