@@ -15,10 +15,14 @@
 # /tmp. The machine may be shared: besides the wall time (mean ± standard
 # deviation) the table gives the CPU time (user + system, hyperfine's
 # means), which other processes disturb less, and both as ratios to
-# conns's. Segments per second are the capture's TCP segments (the lines
-# of tcplens read) over the wall time. Peak memory (max RSS) comes from one
-# more run of each under GNU time. Needs hyperfine, GNU time and python3;
-# builds tcplens from this checkout.
+# conns's, and the exports with the findings as ratios to diagnose's,
+# which runs the same diagnosis. Segments per second are the capture's
+# TCP segments (the lines of tcplens read) over the wall time. Peak
+# memory (max RSS) comes from one more run of each under GNU time. Needs
+# hyperfine, GNU time and python3; builds tcplens from this checkout.
+#
+# For memory as the input grows, give the first packets of a capture as
+# captures of their own: editcap -r BIG.pcap FIRST1M.pcap 1-1000000.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 runs=3
@@ -41,8 +45,8 @@ out="$tmp/out"
 echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, Linux $(uname -r)"
 echo "tcplens $(cd "$here" && git rev-parse --short HEAD), $(go version | cut -d' ' -f3); runs: $runs per command (hyperfine), page cache warm; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| capture | command | wall | CPU (user+sys) | wall ÷ conns | CPU ÷ conns | segments/s | max RSS |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| capture | command | wall | CPU (user+sys) | wall ÷ conns | CPU ÷ conns | wall ÷ diagnose | CPU ÷ diagnose | segments/s | max RSS |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for c in "$@"; do
   cat "$c" > /dev/null
   segments=$("$tl" read "$c" 2>/dev/null | wc -l)
@@ -64,12 +68,13 @@ import json, os, sys
 res = json.load(open(sys.argv[1]))["results"]
 rss = [int(x) / 1024 for x in open(sys.argv[2]).read().split()]
 name, segments = os.path.basename(sys.argv[3]), int(sys.argv[4])
-base = res[0]
-bcpu = base["user"] + base["system"]
+base, diag = res[0], res[1]
+bcpu, dcpu = base["user"] + base["system"], diag["user"] + diag["system"]
 for r, m in zip(res, rss):
     cpu = r["user"] + r["system"]
     rate = f'{segments / r["mean"] / 1e6:.2f} M' if "segments" in r["command"] or r is base else ""
+    vs = f'{r["mean"] / diag["mean"]:.2f}× | {cpu / dcpu:.2f}×' if "no-findings" not in r["command"] and r is not base else " | "
     print(f'| {name} | `{r["command"]}` | {r["mean"]:.2f} s ± {r["stddev"] or 0:.2f} | {cpu:.2f} s | '
-          f'{r["mean"] / base["mean"]:.2f}× | {cpu / bcpu:.2f}× | {rate} | {m:.0f} MiB |')
+          f'{r["mean"] / base["mean"]:.2f}× | {cpu / bcpu:.2f}× | {vs} | {rate} | {m:.0f} MiB |')
 PY
 done

@@ -23,16 +23,17 @@ type Options struct {
 	// Threads is how many workers a Parallel runs (at most the shards
 	// there are); 0 or less for one. The results do not depend on it.
 	Threads int
-	// Shard, when its N is above 1, has an Analyzer analyse only the
-	// connections whose flow hash (internal/flowhash: both directions
-	// alike, the same on every machine) falls in shard K of N, so that N
-	// runs over the same capture, K from 0 to N-1, analyse each
-	// connection once between them. A segment of another shard is decoded
-	// and counted, moves the analysis's clock (connections end at the
-	// moments they would in a run of every shard), goes to OnSkip when
-	// set, and is otherwise left alone.
+	// Shard, when its N is above 1, has an Analyzer or a Parallel
+	// analyse only the connections whose flow hash (internal/flowhash:
+	// both directions alike, the same on every machine) falls in shard K
+	// of N, so that N runs over the same capture, K from 0 to N-1,
+	// analyse each connection once between them. A segment of another
+	// shard is counted (Stats.Skipped), moves the analysis's clock
+	// (connections end at the moments they would in a run of every
+	// shard), goes to OnSkip when set (a Parallel's to its note and its
+	// workers' Hooks.Other), and is otherwise left alone.
 	Shard  Shard
-	OnSkip func(f *pcap.Frame, s *wire.Segment)
+	OnSkip func(f *pcap.Frame, s *wire.Segment) // an Analyzer's
 }
 
 // Shard is shard K of N.

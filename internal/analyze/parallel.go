@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"errors"
 	"math"
 	"net/netip"
 	"slices"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/event"
+	"github.com/tcplens/tcplens/internal/flowhash"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/tcp"
 	"github.com/tcplens/tcplens/internal/wire"
@@ -44,7 +46,8 @@ type Parallel[T any] struct {
 
 	stable  bool
 	release func(frame int)
-	others  bool // the workers listen to Hooks.Other
+	others  bool  // the workers listen to Hooks.Other
+	keep    Shard // the connections analysed (Options.Shard); the others' segments are skipped
 
 	Stats    Stats
 	counter  frameCounter
@@ -77,10 +80,11 @@ type Hooks[T any] struct {
 	// for each connection.
 	Freeze, Thaw func(c *conn.Conn)
 	// Other, when set, is told of each IPv4 segment of another worker's
-	// connections that carries an IP ID and no RST, its sender and its
-	// IP ID, in the capture's order among the worker's own segments: a
-	// host numbers the packets of all its connections from one counter
-	// (Windows), which a gap in one connection's IP IDs is read against.
+	// connections (or of a connection of another Options.Shard) that
+	// carries an IP ID and no RST, its sender and its IP ID, in the
+	// capture's order among the worker's own segments: a host numbers
+	// the packets of all its connections from one counter (Windows),
+	// which a gap in one connection's IP IDs is read against.
 	Other func(src netip.Addr, ipid uint16)
 }
 
@@ -129,6 +133,10 @@ type pbatch[T any] struct {
 type pslot struct {
 	f     pcap.Frame
 	shard int // -1 for a frame with no segment: it is only counted
+	// skip marks a segment of a connection of another Options.Shard: it
+	// moves the clock, and is noted and told to Hooks.Other, but not
+	// analysed.
+	skip bool
 	// For Hooks.Other: the segment's sender and IP ID, 0 when it tells
 	// the other workers nothing (IPv6, no IP ID, an RST).
 	src  netip.Addr
@@ -150,16 +158,31 @@ const (
 // NewParallel returns a Parallel of opts.Threads workers (at least one,
 // at most the shards there are), each with the hooks hooks(i) makes.
 // ended, on the merger's goroutine, receives every connection as it ends;
-// note, when set, every segment, in the capture's order between them.
+// note, when set, every segment, in the capture's order between them (a
+// segment of another opts.Shard too, as Analyzer's OnSkip does).
 func NewParallel[T any](opts Options, hooks func(worker int) Hooks[T], ended func(*Ended[T]), note func(*Note)) *Parallel[T] {
 	n := Shards(opts.MaxConns)
 	nw := min(max(opts.Threads, 1), n)
-	p := &Parallel[T]{shards: n, owner: make([]int, n), ended: ended, note: note,
+	p := &Parallel[T]{shards: n, owner: make([]int, n), ended: ended, note: note, keep: opts.Shard,
 		merge: make(chan *pbatch[T], batchesOut), free: make(chan *pbatch[T], batchesOut),
 		merged: make(chan struct{}), ids: map[int]idPair{}, heads: make([]int, nw)}
 	p.Stats.Links = map[pcap.LinkType]int{}
+	// The shards that may hold connections of opts.Shard (all of them
+	// without one: flowhash.Shard splits the hash's range evenly, so
+	// shard K of N meets the shards from lo to hi) are spread evenly over
+	// the workers; the others only ever see skipped segments.
+	lo, hi := 0, n
+	if k := opts.Shard; k.N > 1 {
+		lo, hi = k.K*n/k.N, min((k.K+1)*n/k.N+1, n)
+		if (k.K+1)*n%k.N == 0 {
+			hi = (k.K + 1) * n / k.N
+		}
+	}
 	for s := range p.owner {
-		p.owner[s] = s * nw / n
+		p.owner[s] = s % nw
+		if s >= lo && s < hi {
+			p.owner[s] = (s - lo) * nw / (hi - lo)
+		}
 	}
 	for i := range nw {
 		w := &pworker[T]{worker: newWorker(n, func(s int) bool { return p.owner[s] == i }, opts.MaxConns, new(Stats)), id: i, hooks: hooks(i), notes: note != nil}
@@ -175,7 +198,7 @@ func NewParallel[T any](opts Options, hooks func(worker int) Hooks[T], ended fun
 				return len(w.vals) - 1
 			}
 		}
-		p.others = p.others || (w.hooks.Other != nil && nw > 1)
+		p.others = p.others || (w.hooks.Other != nil && (nw > 1 || opts.Shard.N > 1))
 		p.workers = append(p.workers, w)
 		ch := make(chan *pbatch[T], batchesOut)
 		p.work = append(p.work, ch)
@@ -216,8 +239,7 @@ func (p *Parallel[T]) Add(f *pcap.Frame) {
 	borrowed := !p.stable // the frame's bytes are the caller's until the next Add
 	switch wire.Locate(f, &p.scratch) {
 	case wire.AtSegment:
-		slot.shard = shardOf(p.scratch.Src, p.scratch.Dst, p.shards)
-		p.hostIPID(&slot)
+		p.place(&slot)
 	case wire.AtFragment:
 		// Put together here, so that the whole datagram goes to the
 		// worker of its connection (frag.go).
@@ -229,8 +251,7 @@ func (p *Parallel[T]) Add(f *pcap.Frame) {
 		}
 		slot.f, borrowed = whole, false // in a buffer of its own
 		if wire.Locate(&whole, &p.scratch) == wire.AtSegment {
-			slot.shard = shardOf(p.scratch.Src, p.scratch.Dst, p.shards)
-			p.hostIPID(&slot)
+			p.place(&slot)
 		}
 	}
 	if borrowed {
@@ -261,9 +282,17 @@ func (p *Parallel[T]) Add(f *pcap.Frame) {
 	}
 }
 
-// hostIPID notes in slot what Hooks.Other tells of the segment just
-// located, when the workers listen.
-func (p *Parallel[T]) hostIPID(slot *pslot) {
+// place notes in slot the shard of the segment just located, whether
+// it is of another Options.Shard, and what Hooks.Other tells of it.
+func (p *Parallel[T]) place(slot *pslot) {
+	a, b := p.scratch.Src, p.scratch.Dst
+	if p.keep.N > 1 {
+		h := hashOf(a, b)
+		slot.shard = flowhash.Shard(h, p.shards)
+		slot.skip = flowhash.Shard(h, p.keep.N) != p.keep.K
+	} else {
+		slot.shard = shardOf(a, b, p.shards)
+	}
 	if p.others && p.scratch.IPVersion == 4 && p.scratch.IPID != 0 && !p.scratch.Flags.Has(wire.RST) {
 		slot.src, slot.ipid = p.scratch.Src.Addr(), p.scratch.IPID
 	}
@@ -320,6 +349,7 @@ func (p *Parallel[T]) Close() {
 		p.Stats.NotTCP += st.NotTCP
 		p.Stats.Malformed += st.Malformed
 		p.Stats.Conns += st.Conns
+		p.Stats.Skipped += st.Skipped
 	}
 }
 
@@ -498,7 +528,7 @@ func (w *pworker[T]) tellOthers(b *pbatch[T], from, to int) int {
 		return to
 	}
 	for i := from; i < to; i++ {
-		if sl := &b.slots[i]; sl.ipid != 0 && w.tables[sl.shard] == nil {
+		if sl := &b.slots[i]; sl.ipid != 0 && (sl.skip || w.tables[sl.shard] == nil) {
 			w.hooks.Other(sl.src, sl.ipid)
 		}
 	}
@@ -509,8 +539,20 @@ func (w *pworker[T]) tellOthers(b *pbatch[T], from, to int) int {
 func (w *pworker[T]) frame(b *pbatch[T], i int) {
 	slot := &b.slots[i]
 	f, s := &slot.f, &w.seg
+	if slot.skip {
+		w.skip(b, i)
+		return
+	}
 	err := wire.Decode(f, s)
 	if !w.counted(s, err) || slot.shard < 0 {
+		if w.hooks.Segment != nil && err != nil && s.TCP == nil && !errors.Is(err, wire.ErrNotTCP) && !errors.Is(err, wire.ErrFragment) {
+			// A TCP header that cannot be read: a segment tied to no
+			// connection, as Analyzer hands it on.
+			w.res = tcp.Result{BytesInFlight: -1, WindowScaled: -1, Changes: w.res.Changes[:0]}
+			w.res.Analysis.Add(event.Malformed)
+			w.out = Segment{Frame: f, Seg: s, Err: err, Result: &w.res}
+			w.hooks.Segment(&w.out)
+		}
 		return
 	}
 	c, end := w.lookup(f, s, slot.shard)
@@ -534,5 +576,22 @@ func (w *pworker[T]) frame(b *pbatch[T], i int) {
 	if w.notes {
 		b.notes[i] = Note{Frame: f.Number, Time: f.Time, Src: s.Src.Addr(), TTL: s.TTL, Flags: s.Flags,
 			Duplicate: w.res.Analysis.Has(event.DuplicateFrame)}
+	}
+}
+
+// skip counts slot i of b, a segment of another Options.Shard's
+// connection, notes it and tells Hooks.Other of it: what a run of every
+// shard learns of its sender across connections.
+func (w *pworker[T]) skip(b *pbatch[T], i int) {
+	slot := &b.slots[i]
+	w.stats.Skipped++
+	if w.notes {
+		s := &w.seg
+		if err := wire.Decode(&slot.f, s); s.TCP != nil || err == nil {
+			b.notes[i] = Note{Frame: slot.f.Number, Time: slot.f.Time, Src: s.Src.Addr(), TTL: s.TTL, Flags: s.Flags}
+		}
+	}
+	if slot.ipid != 0 && w.hooks.Other != nil {
+		w.hooks.Other(slot.src, slot.ipid)
 	}
 }

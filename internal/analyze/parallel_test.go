@@ -13,6 +13,7 @@ import (
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/wire"
 )
 
 // printEnded prints a connection as it ends, in full: its summary and
@@ -233,6 +234,57 @@ func TestParallelFlood(t *testing.T) {
 		fmt.Fprintf(&got, "%+v %+v\n", p.Stats, p.Counts())
 		if diff := cmp.Diff(want.String(), got.String()); diff != "" {
 			t.Errorf("threads %d: the flood's connections differ (-sequential +parallel):\n%s", threads, diff)
+		}
+	}
+}
+
+// TestParallelShard checks Options.Shard on the parallel analysis: the
+// connections of shard K of N, ended in the same order for the same
+// reasons with the same states as the sequential analysis of that shard
+// (the other shards' segments move the clock alike), whatever the number
+// of workers; and every segment noted in the capture's order, the other
+// shards' as OnSkip hands them to the sequential analysis.
+func TestParallelShard(t *testing.T) {
+	for _, name := range []string{"zeek-echo-connections.pcap.gz", "zeek-nmap-vsn.pcap", "zeek-ssh-ssh.pcap.gz"} {
+		frames := loadCapture(t, filepath.Join(testdata, "captures", name))
+		for _, n := range []int{2, 3} {
+			for k := range n {
+				shard := analyze.Shard{K: k, N: n}
+				want := sequentialOf(frames, analyze.Options{Shard: shard})
+				var wantNotes bytes.Buffer
+				a := analyze.New(analyze.Options{Shard: shard, OnSkip: func(f *pcap.Frame, s *wire.Segment) {
+					fmt.Fprintf(&wantNotes, "%d %v %d\n", f.Number, s.Src.Addr(), s.TTL)
+				}}, func(s *analyze.Segment) {
+					if s.Conn != nil {
+						fmt.Fprintf(&wantNotes, "%d %v %d\n", s.Frame.Number, s.Seg.Src.Addr(), s.Seg.TTL)
+					}
+				}, nil)
+				for i := range frames {
+					a.Add(&frames[i])
+				}
+				a.Close()
+				if a.Stats.Skipped == 0 || a.Stats.Conns == 0 {
+					t.Fatalf("%s: shard %d of %d skips nothing or keeps nothing", name, k, n)
+				}
+				for _, threads := range []int{1, 2, 5} {
+					t.Run(fmt.Sprintf("%s/%d-of-%d/threads=%d", name, k, n, threads), func(t *testing.T) {
+						if diff := cmp.Diff(want, parallelOf(frames, analyze.Options{Shard: shard, Threads: threads}, true)); diff != "" {
+							t.Errorf("parallel differs (-sequential +parallel):\n%s", diff)
+						}
+						var gotNotes bytes.Buffer
+						p := analyze.NewParallel(analyze.Options{Shard: shard, Threads: threads}, func(int) analyze.Hooks[struct{}] { return analyze.Hooks[struct{}]{} },
+							func(*analyze.Ended[struct{}]) {}, func(n *analyze.Note) { fmt.Fprintf(&gotNotes, "%d %v %d\n", n.Frame, n.Src, n.TTL) })
+						p.Stable(nil)
+						for i := range frames {
+							p.Add(&frames[i])
+						}
+						p.Close()
+						if diff := cmp.Diff(wantNotes.String(), gotNotes.String()); diff != "" {
+							t.Errorf("notes differ (-sequential +parallel):\n%s", diff)
+						}
+					})
+				}
+			}
 		}
 	}
 }

@@ -149,6 +149,19 @@ func diagnoseTapped(e *env, c *capture, an analysis, k keep, t *tap, sel *select
 // analyzeParallel deals every frame of c to p, calling each (may be
 // nil) with each, and closes it.
 func analyzeParallel[T any](c *capture, p *analyze.Parallel[T], each func(*pcap.Frame)) {
+	feed(c, p, each)
+	p.Close()
+}
+
+// dealer is what frames are dealt to: an analyze.Parallel, or what runs
+// one.
+type dealer interface {
+	Stable(release func(frame int))
+	Add(f *pcap.Frame)
+}
+
+// feed deals every frame of c to p, calling each (may be nil) with each.
+func feed(c *capture, p dealer, each func(*pcap.Frame)) {
 	if c.stable {
 		c.hold()
 		p.Stable(c.release)
@@ -160,7 +173,6 @@ func analyzeParallel[T any](c *capture, p *analyze.Parallel[T], each func(*pcap.
 		}
 		p.Add(&f)
 	}
-	p.Close()
 }
 
 // styleFor decides whether output to e.stdout is coloured: --color always

@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -22,13 +19,12 @@ import (
 )
 
 type exportOptions struct {
-	out        string
-	format     string
-	sensor     string
-	segments   bool
-	shard      string
-	maxConns   int
-	jobs       int
+	out      string
+	format   string
+	sensor   string
+	segments bool
+	shard    string
+	analysis
 	noFindings bool
 }
 
@@ -120,10 +116,12 @@ those of the whole run; only under the connection table's caps
 connections than the whole run, and export says so when it evicts.
 scripts/dask-export.py runs the shards of many captures on a Dask cluster.
 
-On one machine export runs --jobs analyses at once (one per core), each
-over its share of the connections by the same hash, all writing into the
-same files. --no-findings leaves the diagnosis out (no findings table, and
-empty finding lists): its analysis is conns's, about as fast.`,
+The analysis runs on --threads cores (the connections spread over 64
+shards by the same hash, as conns and diagnose run it); the connections,
+findings and transitions tables are the same for any number, and so is the
+segments table's union: each core writes its segments into files of its
+own (part-…-wCORE-N). --no-findings leaves the diagnosis out (no findings
+table, and empty finding lists): its analysis is conns's, about as fast.`,
 		Example: `  tcplens export trace.pcap -o /data/tcplens
   tcplens export --sensor edge1 --segments monday-*.pcap -o /data/tcplens
   tcplens export --shard 0/4 big.pcap -o /shared/tcplens     # one of four machines
@@ -139,8 +137,7 @@ empty finding lists): its analysis is conns's, about as fast.`,
 	f.StringVar(&o.sensor, "sensor", "unknown", "the sensor's name: the sensor= partition (letters, digits, '.', '_', '-')")
 	f.BoolVar(&o.segments, "segments", false, "also write the segments table: one row per TCP segment")
 	f.StringVar(&o.shard, "shard", "", "K/N: analyse only the connections of shard K of N (0 <= K < N)")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once by each job (default 1048576, of them at most 65536 attempts)")
-	f.IntVarP(&o.jobs, "jobs", "j", 0, "analyses run at once, each over its share of the connections (default: the cores; 1 with --no-findings and no --segments, and for standard input)")
+	o.analysis.register(f)
 	f.BoolVar(&o.noFindings, "no-findings", false, "leave the diagnosis out (no findings table, empty findings lists): as fast as conns")
 	return cmd
 }
@@ -170,96 +167,50 @@ func runExport(e *env, o exportOptions, args []string) error {
 	default:
 		return &exitError{code: exitUsage, msg: fmt.Sprintf("--format %q: parquet, jsonl, zeek or zeek-json", o.format)}
 	}
-	// Each job reads the files itself and analyses one shard of the
-	// connections (of the --shard ones, if given): shard K of N split M
-	// ways is shards K*M to K*M+M-1 of N*M, as flowhash.Shard is
-	// monotonic in the hash. Standard input can be read once only.
+	if err := o.analysis.check(); err != nil {
+		return err
+	}
 	paths, expr, err := splitArgs(e, args)
 	if err != nil {
 		return err
 	}
-	jobs := o.jobs
-	if jobs < 1 {
-		jobs = runtime.GOMAXPROCS(0)
-		if o.noFindings && !o.segments {
-			// Without the diagnosis or the segments, the analysis runs on
-			// conns's two goroutines already: a second job would only read
-			// the file twice.
-			jobs = 1
-		}
-	}
 	if len(paths) == 0 && stdinIsData(e.stdin) {
 		paths = []string{"-"}
-	}
-	if slices.Contains(paths, "-") {
-		jobs = 1 // standard input can be read once only
 	}
 	ds, err := export.NewDataset(o.out, format, o.sensor, fileStem(paths, expr, o.sensor, shard), o.segments)
 	if err != nil {
 		return err
 	}
-	capture := captureName(paths)
-	results := make([]exportResult, jobs)
-	var wg sync.WaitGroup
-	for j := range jobs {
-		je := e
-		if j > 0 {
-			// Every job meets the same problems in the files: one says so.
-			// (A new env without e's -F read the capture unfiltered.)
-			je = e.again()
-		}
-		sub := analyze.Shard{K: shard.K*jobs + j, N: shard.N * jobs}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[j] = exportShard(je, ds, args, export.Options{Capture: capture, Shard: sub, MaxConns: o.maxConns, Findings: !o.noFindings})
-		}()
-	}
-	wg.Wait()
-	errs := []error{ds.Close()}
-	evicted, attempts := 0, 0
-	for _, r := range results {
-		errs = append(errs, r.err)
-		evicted += r.stats.Evicted - r.stats.EvictedAttempts
-		attempts += r.stats.EvictedAttempts
-	}
-	if err := errors.Join(errs...); err != nil {
+	aopts := o.options()
+	aopts.Shard = shard
+	st, err := exportCapture(e, ds, args, export.Options{Capture: captureName(paths), Analysis: aopts, Findings: !o.noFindings})
+	if err := errors.Join(err, ds.Close()); err != nil {
 		return err
 	}
+	evicted, attempts := st.Evicted-st.EvictedAttempts, st.EvictedAttempts
 	if evicted > 0 {
 		fmt.Fprintf(e.stderr, "tcplens: warning: %d connections were evicted to keep memory bounded (--max-conns); their later segments were analysed as new, mid-stream connections\n", evicted)
 	}
 	if attempts > 0 {
 		fmt.Fprintf(e.stderr, "tcplens: warning: %d connection attempts (SYNs nothing answered) were evicted, the oldest first, to hold at most %d at once as a SYN queue does\n", attempts, conn.DefaultMaxAttempts)
 	}
-	if evicted+attempts > 0 && shard.N*jobs > 1 {
+	if evicted+attempts > 0 && shard.N > 1 {
 		fmt.Fprintln(e.stderr, "tcplens: warning: connections were evicted in a sharded run: its rows may differ from an unsharded run's")
 	}
 	return nil
 }
 
-type exportResult struct {
-	stats export.Stats
-	err   error
-}
-
-// exportShard reads the capture (files and filter in args) and exports
-// one shard of its connections.
-func exportShard(e *env, ds *export.Dataset, args []string, opts export.Options) exportResult {
+// exportCapture reads the capture (files and filter in args) and exports
+// it into ds.
+func exportCapture(e *env, ds *export.Dataset, args []string, opts export.Options) (export.Stats, error) {
 	c, err := openCapture(e, args)
 	if err != nil {
-		return exportResult{err: err}
+		return export.Stats{}, err
 	}
 	x := export.NewExporter(ds, opts)
-	for {
-		f, ok := c.next()
-		if !ok {
-			break
-		}
-		x.Add(&f)
-	}
+	feed(c, x, nil)
 	st, err := x.Close()
-	return exportResult{st, errors.Join(err, c.finish())}
+	return st, errors.Join(err, c.finish())
 }
 
 func runZeekExport(e *env, o exportOptions, shard analyze.Shard, args []string) error {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/tcplens/tcplens/internal/diagnose"
 	"github.com/tcplens/tcplens/internal/export"
 	"github.com/tcplens/tcplens/internal/export/exporttest"
 )
@@ -141,6 +142,9 @@ func hostPort(h string, p int32) string {
 func parquetRows[T any](dir, table string) ([]T, error) {
 	var all []T
 	err := filepath.WalkDir(filepath.Join(dir, table), func(path string, d os.DirEntry, err error) error {
+		if os.IsNotExist(err) && path == filepath.Join(dir, table) {
+			return filepath.SkipDir // no such table: no rows
+		}
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -281,17 +285,167 @@ func TestExportNoFindings(t *testing.T) {
 	}
 }
 
-// TestExportJobsFilterFile: every job of export --jobs reads the capture
-// through the filter -F gives, as through one given after the files (the
-// jobs after the first once read it unfiltered).
-func TestExportJobsFilterFile(t *testing.T) {
+// TestExportFilterFile: export reads the capture through the filter -F
+// gives, as through one given after the files, on every core.
+func TestExportFilterFile(t *testing.T) {
 	flt := filepath.Join(t.TempDir(), "filter")
 	os.WriteFile(flt, []byte("port 40006 or port 40007\n"), 0o644)
 	a, b := t.TempDir(), t.TempDir()
-	exportTo(t, a, "--jobs", "2", "-F", flt)
-	exportTo(t, b, "--jobs", "2", "port", "40006", "or", "port", "40007")
+	exportTo(t, a, "--threads", "2", "-F", flt)
+	exportTo(t, b, "--threads", "2", "port", "40006", "or", "port", "40007")
 	got, want := exporttest.Read(t, a), exporttest.Read(t, b)
 	if d := exporttest.Diff(got, want); d != "" || len(want.Connections) != 2 {
-		t.Errorf("export --jobs 2 -F differs from export --jobs 2 FILTER (%d connections):\n%s", len(want.Connections), d)
+		t.Errorf("export -F differs from export FILTER (%d connections):\n%s", len(want.Connections), d)
+	}
+}
+
+// TestExportThreadsSameRows: the connections, findings and transitions
+// tables are the same files whatever the number of cores, and the
+// segments table holds the same rows.
+func TestExportThreadsSameRows(t *testing.T) {
+	capture := capturePath("zeek-smb-smb_v2_only_non_zero_reserved1.pcap")
+	one, four := t.TempDir(), t.TempDir()
+	exportTo(t, one, "--segments", "--format", "jsonl", "--threads", "1", capture)
+	exportTo(t, four, "--segments", "--format", "jsonl", "--threads", "4", capture)
+	if d := exporttest.Diff(exporttest.Read(t, four), exporttest.Read(t, one)); d != "" {
+		t.Fatalf("--threads 4 (got) and 1 (want) differ:\n%s", d)
+	}
+	for _, table := range []string{export.TableConnections, export.TableFindings, export.TableTransitions} {
+		a, b := tableBytes(t, one, table), tableBytes(t, four, table)
+		if a != b || a == "" {
+			t.Errorf("%s: the files differ between --threads 1 and 4 (%d and %d bytes)", table, len(a), len(b))
+		}
+	}
+}
+
+// tableBytes is the content of every file of a table, in path order.
+func tableBytes(t *testing.T, dir, table string) string {
+	t.Helper()
+	var b strings.Builder
+	filepath.WalkDir(filepath.Join(dir, table), func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Write(data)
+		}
+		return nil
+	})
+	return b.String()
+}
+
+// TestExportFindingsMatchDiagnose: the findings table holds what
+// diagnose --json reports of each connection, id, severity, frames and
+// words alike, and nothing else: a finding diagnose gathers into one for
+// more than diagnose.AggregateAbove connections is a row for each of them,
+// its examples' frames among theirs; a scan's probes have no findings of
+// their own (the scan's stands for them), as in diagnose.
+func TestExportFindingsMatchDiagnose(t *testing.T) {
+	for _, capture := range []string{
+		"", // the demo
+		filepath.Join(testdata, "crafted", "port-scan.pcap"),
+		filepath.Join(testdata, "crafted", "host-sweep.pcap"),
+		filepath.Join(testdata, "crafted", "forged-rst.pcap"),
+		filepath.Join(testdata, "crafted", "fin-capture-stopped.pcap"),
+		capturePath("zeek-nmap-vsn.pcap"),
+		capturePath("zeek-tcp-rst-inject-rae.pcap"),
+		capturePath("zeek-smb-smb_v2_only_non_zero_reserved1.pcap"),
+		capturePath("zeek-ssh-ssh.pcap.gz"),
+		capturePath("zeek-echo-connections.pcap.gz"),
+	} {
+		name := filepath.Base(capture)
+		if capture == "" {
+			name = "demo"
+		}
+		t.Run(name, func(t *testing.T) {
+			var files []string
+			if capture != "" {
+				files = []string{capture}
+			}
+			dir := t.TempDir()
+			exportTo(t, dir, append([]string{"--threads", "2"}, files...)...)
+			rows, err := parquetRows[export.Finding](dir, export.TableFindings)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, _, code := run(t, nil, append([]string{"diagnose", "--json"}, files...)...)
+			if code != 0 {
+				t.Fatalf("diagnose: exit %d", code)
+			}
+			type finding struct {
+				ID, Severity, Title, Explanation string
+				Conn                             *int
+				Frames                           []int64
+			}
+			key := func(id, severity, title, explanation string, frames []int64) string {
+				return fmt.Sprintf("%s %s %v %s: %s", id, severity, frames, title, explanation)
+			}
+			exported := map[string][]string{} // by id
+			for _, r := range rows {
+				exported[r.ID] = append(exported[r.ID], key(r.ID, r.Severity, r.Title, r.Explanation, r.Frames))
+			}
+			diagnosed := map[string][]string{}
+			aggregated := map[string]finding{}
+			for _, l := range lines(out) {
+				var f finding
+				if err := json.Unmarshal([]byte(l), &f); err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case f.Conn != nil:
+					diagnosed[f.ID] = append(diagnosed[f.ID], key(f.ID, f.Severity, f.Title, f.Explanation, f.Frames))
+				case exported[f.ID] != nil:
+					aggregated[f.ID] = f // one for many connections
+				}
+			}
+			for id, want := range diagnosed {
+				got := exported[id]
+				slices.Sort(got)
+				slices.Sort(want)
+				if !slices.Equal(got, want) {
+					t.Errorf("%s: exported\n  %s\ndiagnose --json\n  %s", id, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+				}
+			}
+			for id, got := range exported {
+				if diagnosed[id] != nil {
+					continue
+				}
+				f, ok := aggregated[id]
+				if !ok {
+					t.Errorf("%s: %d exported, none in diagnose --json:\n  %s", id, len(got), strings.Join(got, "\n  "))
+					continue
+				}
+				if len(got) <= diagnose.AggregateAbove {
+					t.Errorf("%s: %d exported, which diagnose would not gather into one", id, len(got))
+				}
+				var frames []int64
+				for _, r := range rows {
+					if r.ID == id {
+						frames = append(frames, r.Frames...)
+					}
+				}
+				for _, n := range f.Frames {
+					if !slices.Contains(frames, n) {
+						t.Errorf("%s: diagnose's frame %d is in no exported finding", id, n)
+					}
+				}
+			}
+			// Each connection lists the ids of its findings' rows.
+			conns, err := parquetRows[export.Connection](dir, export.TableConnections)
+			if err != nil {
+				t.Fatal(err)
+			}
+			byUID := map[string][]string{}
+			for _, r := range rows {
+				byUID[r.UID] = append(byUID[r.UID], r.ID)
+			}
+			for _, c := range conns {
+				got, want := slices.Sorted(slices.Values(c.Findings)), slices.Sorted(slices.Values(byUID[c.UID]))
+				if !slices.Equal(got, want) {
+					t.Errorf("connection %s lists %v, its findings' rows are %v", c.UID, got, want)
+				}
+			}
+		})
 	}
 }

@@ -89,7 +89,7 @@ func auditFindings(t *testing.T, path string) []diagnose.Finding {
 	}
 	var out []diagnose.Finding
 	col := diagnose.NewCollector()
-	col.Ended = func(c *diagnose.Conn) {
+	col.Ended = func(c *diagnose.Conn, _ bool) {
 		for _, f := range c.Findings {
 			f.Evidence, f.Frames = slices.Clone(f.Evidence), slices.Clone(f.Frames)
 			out = append(out, f)

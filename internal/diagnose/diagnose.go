@@ -2,6 +2,7 @@ package diagnose
 
 import (
 	"cmp"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
@@ -147,8 +148,11 @@ type Collector struct {
 	// Ended, when set, is handed every connection as the rules are done
 	// with it: its summary and all its findings (a finding whose words
 	// wait for the capture's end is Pending; Complete writes them). It
-	// is valid only during the call.
-	Ended func(c *Conn)
+	// is valid only during the call. probe says that it was a probe of
+	// a client address that may be scanning: its findings stand only if
+	// the address turns out not to scan, which Scanned says after
+	// Finish (a scan's finding stands for its probes').
+	Ended func(c *Conn, probe bool)
 
 	Stats CaptureFacts
 
@@ -285,9 +289,6 @@ func (col *Collector) ended(c *Conn) {
 	c.Facts.Server.readable()
 	col.x = env{hosts: &col.hosts, capture: col.Stats, end: col.last}
 	c.Findings = diagnoseConn(&col.x, c)
-	if col.Ended != nil {
-		col.Ended(c)
-	}
 	col.conns++
 	col.vantages[c.Vantage]++
 	col.services.add(c)
@@ -295,6 +296,9 @@ func (col *Collector) ended(c *Conn) {
 	col.pairs.add(c, col.replaced.take(c))
 	col.replaced.put(c)
 	probe := col.scans.add(c)
+	if col.Ended != nil {
+		col.Ended(c, probe != nil)
+	}
 	if col.Show != nil && !col.Show(c) {
 		return
 	}
@@ -464,6 +468,11 @@ func diagnoseConn(x *env, c *Conn) []Finding {
 	Sort(out)
 	return out
 }
+
+// Scanned reports whether the client address a scanned (or swept),
+// once Finish has judged the scans: the findings of its probes, each of
+// which Ended was told of as a probe, are left out.
+func (col *Collector) Scanned(a netip.Addr) bool { return col.scans.scans[a] }
 
 // Complete writes the words of findings that waited for the capture's
 // end, once every segment has been handed over: measured to the last

@@ -79,14 +79,26 @@ const batchRows = 1024
 // Rows come in through Tables, one per goroutine that makes them, which
 // gather them in batches per partition; the files are opened, encoded,
 // compressed and written on a goroutine of the Dataset's own, so that
-// this work overlaps the analysis that makes the rows, and several
-// analyses (shards of one capture) write into the same files.
+// this work overlaps the analysis that makes the rows. The segments come
+// through SegmentTable, one per worker of the analysis, each with its
+// files and its goroutine.
 type Dataset struct {
 	w           *writer
 	connections *fileSet[Connection]
 	findings    *fileSet[Finding]
 	transitions *fileSet[Transition]
-	segments    *fileSet[Segment] // nil unless asked for
+	// The segments table, when asked for, is written in parts: each its
+	// own files and its own writer (SegmentTable), so that its rows,
+	// many times the others', are encoded on every core.
+	segments          bool
+	segmentParts      []segmentPart
+	dir, sensor, name string
+	format            Format
+}
+
+type segmentPart struct {
+	w   *writer
+	set *fileSet[Segment]
 }
 
 // writer runs the file work, in the order it was handed over.
@@ -119,6 +131,17 @@ func newWriter() *writer {
 	return w
 }
 
+// close runs the jobs last, ends the writer and reports its first
+// error.
+func (w *writer) close(last ...func() error) error {
+	for _, job := range last {
+		w.jobs <- job
+	}
+	close(w.jobs)
+	<-w.done
+	return w.err
+}
+
 func (w *writer) failed() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -142,39 +165,40 @@ func NewDataset(dir string, format Format, sensor, name string, segments bool) (
 		connections: newFileSet[Connection](dir, TableConnections, format, sensor, name, connectionGroupRows),
 		findings:    newFileSet[Finding](dir, TableFindings, format, sensor, name, connectionGroupRows),
 		transitions: newFileSet[Transition](dir, TableTransitions, format, sensor, name, connectionGroupRows),
-	}
-	if segments {
-		d.segments = newFileSet[Segment](dir, TableSegments, format, sensor, name, segmentGroupRows)
+		segments:    segments,
+		dir:         dir, sensor: sensor, name: name, format: format,
 	}
 	return d, nil
+}
+
+// SegmentTable returns the segments table for one goroutine to write
+// rows into (a worker of the analysis, part from 0): its rows go to files
+// of its own, NAME-wPART-N, encoded on a goroutine of its own. Call it
+// before any rows are written; Flush it when done.
+func (d *Dataset) SegmentTable(part int) *Table[Segment] {
+	p := segmentPart{newWriter(), newFileSet[Segment](d.dir, TableSegments, d.format, d.sensor, d.name+"-w"+strconv.Itoa(part), segmentGroupRows)}
+	d.segmentParts = append(d.segmentParts, p)
+	return newTable(p.w, p.set)
 }
 
 // Tables returns the tables for one goroutine to write rows into; Flush
 // them when it is done.
 func (d *Dataset) Tables() *Tables {
-	t := &Tables{
+	return &Tables{
 		Connections: newTable(d.w, d.connections),
 		Findings:    newTable(d.w, d.findings),
 		Transitions: newTable(d.w, d.transitions),
 	}
-	if d.segments != nil {
-		t.Segments = newTable(d.w, d.segments)
-	}
-	return t
 }
 
-// Close completes every file, once every Tables was flushed, and reports
-// the first error met.
+// Close completes every file, once every Tables and segments table was
+// flushed, and reports the first error met.
 func (d *Dataset) Close() error {
-	d.w.jobs <- d.connections.closeAll
-	d.w.jobs <- d.findings.closeAll
-	d.w.jobs <- d.transitions.closeAll
-	if d.segments != nil {
-		d.w.jobs <- d.segments.closeAll
+	errs := make([]error, 0, len(d.segmentParts)+1)
+	for _, p := range d.segmentParts {
+		errs = append(errs, p.w.close(p.set.closeAll))
 	}
-	close(d.w.jobs)
-	<-d.w.done
-	return d.w.err
+	return errors.Join(append(errs, d.w.close(d.connections.closeAll, d.findings.closeAll, d.transitions.closeAll))...)
 }
 
 // ValidName checks a sensor or file name: it becomes part of a path, so
@@ -194,22 +218,18 @@ func ValidName(s string) error {
 	return nil
 }
 
-// Tables are a dataset's tables as one goroutine writes rows into them.
+// Tables are a dataset's tables but the segments, as one goroutine
+// writes rows into them.
 type Tables struct {
 	Connections *Table[Connection]
 	Findings    *Table[Finding]
 	Transitions *Table[Transition]
-	Segments    *Table[Segment] // nil unless the dataset has the segments table
 }
 
 // Flush hands every partial batch to the dataset, and reports the first
 // error met so far.
 func (t *Tables) Flush() error {
-	errs := []error{t.Connections.Flush(), t.Findings.Flush(), t.Transitions.Flush()}
-	if t.Segments != nil {
-		errs = append(errs, t.Segments.Flush())
-	}
-	return errors.Join(errs...)
+	return errors.Join(t.Connections.Flush(), t.Findings.Flush(), t.Transitions.Flush())
 }
 
 // Table gathers one goroutine's rows of a table in batches, one per
@@ -381,14 +401,25 @@ func (s *fileSet[T]) openPartition(p partition) (*partFile[T], error) {
 		pf.enc = json.NewEncoder(pf.bw)
 		pf.enc.SetEscapeHTML(false)
 	} else {
-		pf.pw = parquet.NewGenericWriter[T](f,
-			parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
-			parquet.MaxRowsPerRowGroup(s.groupRows),
-			parquet.PageBufferSize(pageBuffer),
-			parquet.CreatedBy("tcplens", "", ""))
+		pf.pw = parquet.NewGenericWriter[T](f, writerOptions(s.groupRows)...)
 	}
 	s.open[p] = pf
 	return pf, nil
+}
+
+// writerOptions are the Parquet writer's, for row groups of groupRows.
+func writerOptions(groupRows int64) []parquet.WriterOption {
+	return []parquet.WriterOption{
+		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+		parquet.MaxRowsPerRowGroup(groupRows),
+		parquet.PageBufferSize(pageBuffer),
+		// Each page's header without its minimum and maximum: the row
+		// groups' statistics and the page index, which query engines
+		// prune by, keep them; the headers' copies cost the segments
+		// table a fifth of its writing.
+		parquet.DataPageStatistics(false),
+		parquet.CreatedBy("tcplens", "", ""),
+	}
 }
 
 // closeAll completes the set's open files.

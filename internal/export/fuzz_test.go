@@ -89,17 +89,18 @@ func FuzzExport(f *testing.F) {
 	})
 }
 
-// checkShardUnion exports fs whole and in two shards, with findings, and
-// fails the test unless the shards' union is the whole export, row for
-// row, in every table. It returns the whole export's directory.
+// checkShardUnion exports fs whole on one core and in two shards on
+// two and three, with findings, and fails the test unless the shards'
+// union is the whole export, row for row, in every table. It returns the
+// whole export's directory.
 func checkShardUnion(t *testing.T, fs []pcap.Frame) string {
 	t.Helper()
-	export1 := func(dir string, shard analyze.Shard) {
+	export1 := func(dir string, shard analyze.Shard, threads int) {
 		ds, err := export.NewDataset(dir, export.JSONL, "s", fmt.Sprintf("part-%dof%d", shard.K, shard.N), true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := export.NewExporter(ds, export.Options{Capture: "c", Shard: shard, Findings: true})
+		x := export.NewExporter(ds, export.Options{Capture: "c", Analysis: analyze.Options{Shard: shard, Threads: threads}, Findings: true})
 		for i := range fs {
 			x.Add(&fs[i])
 		}
@@ -111,9 +112,9 @@ func checkShardUnion(t *testing.T, fs []pcap.Frame) string {
 		}
 	}
 	whole, split := t.TempDir(), t.TempDir()
-	export1(whole, analyze.Shard{N: 1})
-	export1(split, analyze.Shard{K: 0, N: 2})
-	export1(split, analyze.Shard{K: 1, N: 2})
+	export1(whole, analyze.Shard{N: 1}, 1)
+	export1(split, analyze.Shard{K: 0, N: 2}, 2)
+	export1(split, analyze.Shard{K: 1, N: 2}, 3)
 	if d := exporttest.Diff(exporttest.Read(t, split), exporttest.Read(t, whole)); d != "" {
 		t.Fatalf("two shards' union differs from the whole export:\n%s", d)
 	}

@@ -127,8 +127,9 @@ func TransitionOf(t *tcp.Transition, end string, flow Flow, capture string) Tran
 }
 
 // SegmentOf is the segments row of one analysed segment; c is its
-// connection's uid and addresses (nil for a segment tied to none).
-func SegmentOf(s *analyze.Segment, c *segmentConn, capture string) Segment {
+// connection's uid and addresses (nil for a segment tied to none), v
+// where its optional columns' values are kept.
+func SegmentOf(s *analyze.Segment, c *segmentConn, capture string, v *values) Segment {
 	f, seg, r := s.Frame, s.Seg, s.Result
 	row := Segment{
 		Frame:    int64(f.Number),
@@ -152,34 +153,36 @@ func SegmentOf(s *analyze.Segment, c *segmentConn, capture string) Segment {
 			row.UID, row.SrcH, row.DstH = c.uid, c.server, c.client
 		}
 		row.SrcP, row.DstP = int32(seg.Src.Port()), int32(seg.Dst.Port())
-		row.Flags = seg.Flags.String()
+		row.Flags = flagWords[uint8(seg.Flags)]
 		row.Seq, row.Ack = int64(r.RelSeq), int64(r.RelAck)
 		row.SeqRaw, row.AckRaw = int64(seg.Seq), int64(seg.Ack)
 		row.Len, row.Win = int32(seg.PayloadLen), int32(seg.Window)
 		if r.WindowScaled >= 0 {
-			row.WinScaled = ptr(r.WindowScaled)
+			row.WinScaled = v.int64(r.WindowScaled)
 		}
-		options(&row, &seg.Options)
+		options(&row, &seg.Options, v)
 	}
 	if !r.Analysis.Empty() {
 		kinds := r.Analysis.Kinds()
-		row.Analysis = make([]string, len(kinds))
+		row.Analysis = v.strings(len(kinds))
 		for i, k := range kinds {
 			row.Analysis[i] = k.String()
 		}
 	}
 	if r.DupAckFrame != 0 {
-		row.DupAckNum, row.DupAckOf = ptr(int32(r.DupAckNum)), ptr(int64(r.DupAckFrame))
+		row.DupAckNum, row.DupAckOf = v.int32(int32(r.DupAckNum)), v.int64(int64(r.DupAckFrame))
 	}
 	if r.RetransFrame != 0 {
-		row.RetransOf, row.RetransAfter = ptr(int64(r.RetransFrame)), ptr(r.RetransDelay.Seconds())
+		row.RetransOf, row.RetransAfter = v.int64(int64(r.RetransFrame)), v.float64(r.RetransDelay.Seconds())
 	}
 	if r.AckedFrame != 0 {
-		row.AcksFrame, row.AckRTT = ptr(int64(r.AckedFrame)), ptr(r.AckRTT.Seconds())
+		row.AcksFrame, row.AckRTT = v.int64(int64(r.AckedFrame)), v.float64(r.AckRTT.Seconds())
 	}
-	row.RTT = seconds(r.RTTSample)
+	if r.RTTSample > 0 {
+		row.RTT = v.float64(r.RTTSample.Seconds())
+	}
 	if r.BytesInFlight >= 0 {
-		row.BytesInFlight = ptr(r.BytesInFlight)
+		row.BytesInFlight = v.int64(r.BytesInFlight)
 	}
 	if s.Err != nil {
 		row.Error = ptr(s.Err.Error())
@@ -187,12 +190,12 @@ func SegmentOf(s *analyze.Segment, c *segmentConn, capture string) Segment {
 	return row
 }
 
-func options(row *Segment, o *wire.Options) {
+func options(row *Segment, o *wire.Options, v *values) {
 	if o.Has(wire.HasMSS) {
-		row.MSS = ptr(int32(o.MSS))
+		row.MSS = v.int32(int32(o.MSS))
 	}
 	if o.Has(wire.HasWindowScale) {
-		row.WScale = ptr(int32(o.WindowScale))
+		row.WScale = v.int32(int32(o.WindowScale))
 	}
 	row.SACKPermitted = o.Has(wire.HasSACKPermitted)
 	if o.Has(wire.HasSACK) {
@@ -203,11 +206,56 @@ func options(row *Segment, o *wire.Options) {
 		}
 	}
 	if o.Has(wire.HasTimestamps) {
-		row.TSVal, row.TSEcr = ptr(int64(o.TSVal)), ptr(int64(o.TSEcr))
+		row.TSVal, row.TSEcr = v.int64(int64(o.TSVal)), v.int64(int64(o.TSEcr))
 	}
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// values hands out the values a segment row's optional columns point to
+// from slabs: one allocation each would be several per segment, tens of
+// millions on a large capture. A slab stays as long as a row points
+// into it, until the row is written.
+type values struct {
+	i64 slab[int64]
+	i32 slab[int32]
+	f64 slab[float64]
+	str slab[string]
+}
+
+// strings returns n strings to fill.
+func (v *values) strings(n int) []string {
+	if cap(v.str)-len(v.str) < n {
+		v.str = make([]string, 0, max(slabLen, n))
+	}
+	from := len(v.str)
+	v.str = v.str[:from+n]
+	return v.str[from : from+n : from+n]
+}
+
+func (v *values) int64(x int64) *int64       { return v.i64.ptr(x) }
+func (v *values) int32(x int32) *int32       { return v.i32.ptr(x) }
+func (v *values) float64(x float64) *float64 { return v.f64.ptr(x) }
+
+type slab[T any] []T
+
+const slabLen = 4096
+
+func (s *slab[T]) ptr(x T) *T {
+	if len(*s) == cap(*s) {
+		*s = make([]T, 0, slabLen)
+	}
+	*s = append(*s, x)
+	return &(*s)[len(*s)-1]
+}
+
+// flagWords are the flags' words in tcpdump's letters, made once.
+var flagWords = func() (w [256]string) {
+	for i := range w {
+		w[i] = wire.Flags(i).String()
+	}
+	return w
+}()
 
 // seconds is d in seconds, nil for 0 (not measured).
 func seconds(d time.Duration) *float64 {

@@ -117,9 +117,12 @@ type Transition struct {
 
 // Segment is a row of the segments table (--segments): one TCP segment,
 // with the fields of read --json (the state changes are in transitions).
+// Its numbers that change little from row to row (frame, time, sequence
+// numbers) are delta-encoded: smaller before zstd, so that it compresses
+// them faster, and smaller after.
 type Segment struct {
-	Frame         int64       `parquet:"frame" json:"frame"`
-	TS            Time        `parquet:"ts,timestamp(nanosecond)" json:"ts"`
+	Frame         int64       `parquet:"frame,delta" json:"frame"`
+	TS            Time        `parquet:"ts,timestamp(nanosecond),delta" json:"ts"`
 	UID           string      `parquet:"uid,dict" json:"uid"`
 	Dir           string      `parquet:"dir,dict" json:"dir"` // c2s or s2c
 	SrcH          string      `parquet:"src_h,dict" json:"src_h"`
@@ -127,10 +130,10 @@ type Segment struct {
 	DstH          string      `parquet:"dst_h,dict" json:"dst_h"`
 	DstP          int32       `parquet:"dst_p" json:"dst_p"`
 	Flags         string      `parquet:"flags,dict" json:"flags"` // tcpdump's letters
-	Seq           int64       `parquet:"seq" json:"seq"`          // relative to the sender's ISN
-	Ack           int64       `parquet:"ack" json:"ack"`
-	SeqRaw        int64       `parquet:"seq_raw" json:"seq_raw"`
-	AckRaw        int64       `parquet:"ack_raw" json:"ack_raw"`
+	Seq           int64       `parquet:"seq,delta" json:"seq"`    // relative to the sender's ISN
+	Ack           int64       `parquet:"ack,delta" json:"ack"`
+	SeqRaw        int64       `parquet:"seq_raw,delta" json:"seq_raw"`
+	AckRaw        int64       `parquet:"ack_raw,delta" json:"ack_raw"`
 	Len           int32       `parquet:"len" json:"len"`
 	Win           int32       `parquet:"win" json:"win"`
 	WinScaled     *int64      `parquet:"win_scaled,optional" json:"win_scaled"`
