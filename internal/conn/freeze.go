@@ -25,6 +25,11 @@ import (
 const (
 	DefaultFreezeIdle = time.Second
 	DefaultMaxThawed  = 64 // per table: 4,096 over the 64 shards of a parallel analysis
+	// maxThawedAttempts is how many of the latest attempts (see
+	// Table.MaxAttempts) stay thawed: an answer comes within a round
+	// trip, so that only a flood or a scan makes more in a table before
+	// it (512 over the 64 shards).
+	maxThawedAttempts = 8
 )
 
 // cold is what a connection needs of the table's freezing.
