@@ -111,7 +111,7 @@ type Note struct {
 // openIDs are the IDs of the connections open, by first frame. The
 // merger hands out IDs in the order of first frames, so that appending
 // keeps them sorted and a connection's entry is found by halving: a
-// quarter of a map's memory (in a flood, 65,536 attempts held) and no
+// quarter of a map's memory (in a flood, 32,768 attempts held) and no
 // hashing. Ended entries are holes (id 0) until they outnumber the open
 // ones, and are then closed up, at a constant cost per entry.
 type openIDs struct {
@@ -334,7 +334,7 @@ func (p *Parallel[T]) Close() {
 	// closeShare connections at a time, the earliest first, so that the
 	// merger hands on the connections still open a share at a time
 	// rather than all of them at once: what End made of them waits for
-	// it meanwhile (a flood leaves 65,536 attempts open, all of them
+	// it meanwhile (a flood leaves 32,768 attempts open, all of them
 	// among the capture's last frames).
 	firsts := p.openFirstFrames()
 	slices.Sort(firsts)

@@ -116,7 +116,7 @@ one dataset whose union is what one run writes. Segments of the other
 shards' connections are still read (they keep the capture's clock and the
 TTLs the diagnosis compares RSTs with), so that every shard's rows are
 those of the whole run; only under the connection table's caps
-(--max-conns, and the 65,536 attempts) can a shard evict other
+(--max-conns, and the 32,768 attempts) can a shard evict other
 connections than the whole run, and export says so when it evicts.
 scripts/dask-export.py runs the shards of many captures on a Dask cluster.
 
@@ -139,7 +139,7 @@ empty finding lists): its analysis is conns's, about as fast.`,
 	f.StringVar(&o.sensor, "sensor", "unknown", "the sensor's name: the sensor= partition (letters, digits, '.', '_', '-')")
 	f.BoolVar(&o.segments, "segments", false, "also write the segments table: one row per TCP segment")
 	f.StringVar(&o.shard, "shard", "", "K/N: analyse only the connections of shard K of N (0 <= K < N)")
-	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once by each job (default 1048576, of them at most 65536 attempts)")
+	f.IntVar(&o.maxConns, "max-conns", 0, "most connections held at once by each job (default 1048576, of them at most 32768 attempts)")
 	f.IntVarP(&o.jobs, "jobs", "j", 0, "analyses run at once, each over its share of the connections (default: the cores; 1 with --no-findings and no --segments, and for standard input)")
 	f.BoolVar(&o.noFindings, "no-findings", false, "leave the diagnosis out (no findings table, empty findings lists): as fast as conns")
 	return cmd

@@ -14,7 +14,7 @@ import (
 // then frozen: packed by a freezer.Freezer into a fifth of that, and
 // thawed when a segment comes for it or it leaves the table. A capture of
 // a gigabyte holds some 30,000 connections at a time, nearly all of them
-// closed and waiting; a SYN flood 65,536 attempts. Packing is lossless, so
+// closed and waiting; a SYN flood 32,768 attempts. Packing is lossless, so
 // the analysis is the same whether a connection was frozen or not
 // (TestFrozenSame); what it costs is a few microseconds each time.
 //

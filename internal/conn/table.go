@@ -50,8 +50,13 @@ const DefaultMaxConns = 1 << 20
 // sources is a million such attempts; held like connections they would
 // take gigabytes, so the oldest go first, as a listener's SYN queue drops
 // them (Linux bounds it by net.ipv4.tcp_max_syn_backlog, a few thousand
-// by default). The connections that got an answer are kept.
-const DefaultMaxAttempts = 1 << 16
+// by default). The connections that got an answer are kept. An attempt
+// held costs a diagnosis about a kilobyte, all told (its connection, its
+// state and facts frozen, the table's entries), and the Go heap grows to
+// twice what it holds before collecting: 32,768 keep a flood within
+// 256 MiB (BENCHMARKS.md), and an attempt evicted sooner ends as it
+// would have later, but for its end reason.
+const DefaultMaxAttempts = 1 << 15
 
 // Table holds the open connections.
 type Table struct {
