@@ -54,11 +54,12 @@ func TestSYNFloodHeap(t *testing.T) {
 		return ms.HeapAlloc
 	}
 	base := heap()
+	grown := func() uint64 { h := heap(); return h - min(base, h) }
 	for i := range syns {
 		f := testcap.SYNFlood(i, buf)
 		p.Add(&f)
 		if (i+1)%conn.DefaultMaxAttempts == 0 {
-			if h := heap() - min(base, heap()); h > bound {
+			if h := grown(); h > bound {
 				t.Errorf("after %d SYNs: %.1f MiB of heap, the caps allow %.1f", i+1, mib(h), mib(bound))
 			} else {
 				t.Logf("after %d SYNs: %.1f MiB of heap (the caps allow %.1f)", i+1, mib(h), mib(bound))
@@ -72,7 +73,7 @@ func TestSYNFloodHeap(t *testing.T) {
 	rep := col.Finish(p.Stats)
 	// What the report keeps of the flood: its rows and one finding.
 	col, p = nil, nil
-	if h := heap() - min(base, heap()); h > uint64((DefaultRows*5/4+64)*rowBytes) {
+	if h := grown(); h > uint64((DefaultRows*5/4+64)*rowBytes) {
 		t.Errorf("the report of the flood holds %.1f MiB", mib(h))
 	}
 	if rep.ConnCount != syns || len(rep.Conns) != DefaultRows {
