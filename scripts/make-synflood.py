@@ -8,7 +8,7 @@ Writes a classic pcap (Ethernet, microsecond timestamps) of N SYNs, one
 microsecond apart, each from a source of its own (10.0.0.0/8 addresses,
 ports 1024-65535, distinct 4-tuples) to 192.0.2.1:80, with a correct IPv4
 checksum and a TCP checksum like a real flood's. Nothing answers them, so
-each is an attempt: tcplens holds at most 65,536 attempts at once and evicts
+each is an attempt: tcplens holds at most 32,768 attempts at once and evicts
 the oldest for every SYN after that; its memory stops growing there. Some 70 bytes
 a SYN: ten million make a 700 MB file, so the file is made, not committed.
 """

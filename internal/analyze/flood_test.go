@@ -1,36 +1,13 @@
 package analyze_test
 
 import (
-	"encoding/binary"
 	"runtime"
 	"testing"
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
-	"github.com/tcplens/tcplens/internal/pcap"
-	"github.com/tcplens/tcplens/internal/wire"
+	"github.com/tcplens/tcplens/internal/testcap"
 )
-
-// synFlood returns frame i of a SYN flood: a SYN from a source of its own
-// (10.x.y.z, one of 64 ports) to 192.0.2.1:80, a microsecond after the
-// one before. scripts/make-synflood.py writes the same as a file.
-func synFlood(i int, b []byte) pcap.Frame {
-	b = b[:54]
-	clear(b)
-	b[12], b[13] = 0x08, 0x00 // IPv4
-	ip := b[14:34]
-	ip[0], ip[8], ip[9] = 0x45, 64, wire.ProtoTCP
-	binary.BigEndian.PutUint16(ip[2:], 40)
-	binary.BigEndian.PutUint32(ip[12:], 0x0a000000|uint32(i>>6)&0xffffff)
-	copy(ip[16:], []byte{192, 0, 2, 1})
-	tcp := b[34:54]
-	binary.BigEndian.PutUint16(tcp[0:], uint16(1024+(i&63)*1000))
-	binary.BigEndian.PutUint16(tcp[2:], 80)
-	binary.BigEndian.PutUint32(tcp[4:], uint32(i)*2654435761)
-	tcp[12], tcp[13] = 5<<4, byte(wire.SYN)
-	binary.BigEndian.PutUint16(tcp[14:], 64240)
-	return pcap.Frame{Number: i + 1, Time: pcap.Time(1767225600e9 + int64(i)*1000), Link: pcap.LinkEthernet, Length: 54, Data: b}
-}
 
 // TestSYNFloodBounded checks that a flood of SYNs from distinct sources
 // keeps the analysis within its connection cap: the table never holds more
@@ -44,7 +21,7 @@ func TestSYNFloodBounded(t *testing.T) {
 	var ms runtime.MemStats
 	var peak uint64
 	for i := range syns {
-		f := synFlood(i, buf)
+		f := testcap.SYNFlood(i, buf)
 		a.Add(&f)
 		if n := a.Counts().Len; n > capacity {
 			t.Fatalf("after %d SYNs the table holds %d > %d", i+1, n, capacity)

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"errors"
 	"math"
 	"net/netip"
@@ -55,8 +56,9 @@ type Parallel[T any] struct {
 	lastScan pcap.Time    // the time of the latest expiry
 	frames   int          // frames dealt, for the frame number of the end of the capture
 
-	// the merger's: the IDs of the connections open, by first frame
-	ids      map[int]idPair
+	// the merger's: the IDs of the connections open
+	ids      openIDs
+	out      Ended[T] // what ended is handed, reused
 	nextID   int
 	replaced int // the ID of the connection a replacement at the current frame ended
 	heads    []int
@@ -110,7 +112,36 @@ type Note struct {
 	Duplicate bool // the same packet captured twice (event.DuplicateFrame)
 }
 
-type idPair struct{ id, previous int }
+// openIDs are the IDs of the connections open, by first frame. The
+// merger hands out IDs in the order of first frames, so that appending
+// keeps them sorted and a connection's entry is found by halving: a
+// quarter of a map's memory (in a flood, 32,768 attempts held) and no
+// hashing. Ended entries are holes (id 0) until they outnumber the open
+// ones, and are then closed up, at a constant cost per entry.
+type openIDs struct {
+	list  []openID
+	holes int
+}
+
+type openID struct{ first, id, previous int }
+
+func (o *openIDs) add(e openID) { o.list = append(o.list, e) }
+
+// take returns and forgets the entry of the connection first seen at
+// frame first.
+func (o *openIDs) take(first int) openID {
+	i, ok := slices.BinarySearchFunc(o.list, first, func(e openID, first int) int { return cmp.Compare(e.first, first) })
+	if !ok || o.list[i].id == 0 {
+		return openID{}
+	}
+	e := o.list[i]
+	o.list[i].id = 0
+	if o.holes++; o.holes > max(len(o.list)-o.holes, 64) {
+		o.list = slices.DeleteFunc(o.list, func(e openID) bool { return e.id == 0 })
+		o.holes = 0
+	}
+	return e
+}
 
 // pbatch is frames on their way through the workers and the merger.
 type pbatch[T any] struct {
@@ -127,6 +158,7 @@ type pbatch[T any] struct {
 	closeAt     int
 	closeTime   pcap.Time
 	closeBefore int
+	syns        int // SYNs without ACK among the slots (see batchSYNs)
 	wg          sync.WaitGroup
 }
 
@@ -151,21 +183,27 @@ type ptick struct {
 const (
 	closeShare  = 4096 // see Close
 	batchFrames = 4096
-	batchArena  = 1 << 20
-	batchesOut  = 4 // batches dealt and not yet merged, at most
+	// batchSYNs ends a batch early: a SYN without ACK may end a
+	// connection (in a flood, each evicts an attempt), whose End value
+	// waits in the batch for the merger, a kilobyte and more for a
+	// diagnosis; a flood's batches of 4,096 held 16,384 of them.
+	batchSYNs  = 1024
+	batchArena = 1 << 20
+	batchesOut = 4 // batches dealt and not yet merged, at most
 )
 
 // NewParallel returns a Parallel of opts.Threads workers (at least one,
 // at most the shards there are), each with the hooks hooks(i) makes.
-// ended, on the merger's goroutine, receives every connection as it ends;
-// note, when set, every segment, in the capture's order between them (a
-// segment of another opts.Shard too, as Analyzer's OnSkip does).
+// ended, on the merger's goroutine, receives every connection as it ends
+// (the Ended is valid only during the call); note, when set, every
+// segment, in the capture's order between them (a segment of another
+// opts.Shard too, as Analyzer's OnSkip does).
 func NewParallel[T any](opts Options, hooks func(worker int) Hooks[T], ended func(*Ended[T]), note func(*Note)) *Parallel[T] {
 	n := Shards(opts.MaxConns)
 	nw := min(max(opts.Threads, 1), n)
 	p := &Parallel[T]{shards: n, owner: make([]int, n), ended: ended, note: note, keep: opts.Shard,
 		merge: make(chan *pbatch[T], batchesOut), free: make(chan *pbatch[T], batchesOut),
-		merged: make(chan struct{}), ids: map[int]idPair{}, heads: make([]int, nw)}
+		merged: make(chan struct{}), heads: make([]int, nw)}
 	p.Stats.Links = map[pcap.LinkType]int{}
 	// The shards that may hold connections of opts.Shard (all of them
 	// without one: flowhash.Shard splits the hash's range evenly, so
@@ -277,7 +315,10 @@ func (p *Parallel[T]) Add(f *pcap.Frame) {
 	}
 	b.slots = append(b.slots, slot)
 	b.share[w] = append(b.share[w], int32(i))
-	if len(b.slots) == batchFrames {
+	if slot.shard >= 0 && p.scratch.Flags&(wire.SYN|wire.ACK) == wire.SYN {
+		b.syns++
+	}
+	if len(b.slots) == batchFrames || b.syns == batchSYNs {
 		p.send()
 	}
 }
@@ -322,7 +363,7 @@ func (p *Parallel[T]) Close() {
 	// closeShare connections at a time, the earliest first, so that the
 	// merger hands on the connections still open a share at a time
 	// rather than all of them at once: what End made of them waits for
-	// it meanwhile (a flood leaves 65,536 attempts open, all of them
+	// it meanwhile (a flood leaves 32,768 attempts open, all of them
 	// among the capture's last frames).
 	firsts := p.openFirstFrames()
 	slices.Sort(firsts)
@@ -406,7 +447,7 @@ func (p *Parallel[T]) merger() {
 			clear(b.notes)
 			b.notes = b.notes[:0]
 		}
-		b.close = false
+		b.close, b.syns = false, 0
 		p.free <- b
 	}
 }
@@ -453,24 +494,27 @@ func (p *Parallel[T]) mergeUpTo(b *pbatch[T], frame int) int {
 		}
 		p.heads[best]++
 		if r.created {
-			e := idPair{id: p.nextID + 1}
+			e := openID{first: r.first, id: p.nextID + 1}
 			p.nextID++
 			if r.replaces {
 				e.previous = p.replaced
 			}
-			p.ids[r.first] = e
+			p.ids.add(e)
 			continue
 		}
-		e := p.ids[r.first]
-		delete(p.ids, r.first)
+		e := p.ids.take(r.first)
 		if r.why == conn.EndReplaced {
 			p.replaced = e.id
 		}
-		var v T
+		// One Ended for all: handed to a function value, each would
+		// escape, and a flood ends a connection per frame (a diagnosis's
+		// Ended is a kilobyte).
+		p.out = Ended[T]{ID: e.id, Previous: e.previous, Why: r.why}
 		if vals := b.vals[best]; r.val < len(vals) {
-			v = vals[r.val]
+			p.out.Value = vals[r.val]
 		}
-		p.ended(&Ended[T]{ID: e.id, Previous: e.previous, Why: r.why, Value: v})
+		p.ended(&p.out)
+		p.out = Ended[T]{} // what it holds is the caller's to forget
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/testcap"
 	"github.com/tcplens/tcplens/internal/wire"
 )
 
@@ -207,7 +208,7 @@ func TestParallelNotes(t *testing.T) {
 func TestParallelFlood(t *testing.T) {
 	frames := make([]pcap.Frame, 100000)
 	for i := range frames {
-		frames[i] = synFlood(i, make([]byte, 64))
+		frames[i] = testcap.SYNFlood(i, make([]byte, 64))
 	}
 	var want bytes.Buffer
 	a := analyze.New(analyze.Options{}, nil, func(c *conn.Conn, why conn.EndReason) {

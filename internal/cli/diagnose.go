@@ -229,7 +229,7 @@ func (o *reportOptions) run(e *env, paths []string, rows int, want func(id int) 
 
 // addMaxConns is the --max-conns flag of every command that analyses.
 func addMaxConns(f *pflag.FlagSet, n *int) {
-	f.IntVar(n, "max-conns", conn.DefaultMaxConns, "most connections held at once, of them at most 65536 attempts (SYNs nothing answered), split evenly over the 64 shards of the analysis (fewer under a cap below 1048576); the oldest idle are evicted and counted")
+	f.IntVar(n, "max-conns", conn.DefaultMaxConns, "most connections held at once, of them at most 32768 attempts (SYNs nothing answered), split evenly over the 64 shards of the analysis (fewer under a cap below 1048576); the oldest idle are evicted and counted")
 }
 
 // checkMaxConns refuses a --max-conns that is not a count.

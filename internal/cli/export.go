@@ -112,7 +112,7 @@ one dataset whose union is what one run writes. Segments of the other
 shards' connections are still read (they keep the capture's clock and the
 TTLs the diagnosis compares RSTs with), so that every shard's rows are
 those of the whole run; only under the connection table's caps
-(--max-conns, and the 65,536 attempts) can a shard evict other
+(--max-conns, and the 32,768 attempts) can a shard evict other
 connections than the whole run, and export says so when it evicts.
 scripts/dask-export.py runs the shards of many captures on a Dask cluster.
 

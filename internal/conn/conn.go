@@ -10,6 +10,7 @@ import (
 	"net/netip"
 
 	"github.com/tcplens/tcplens/internal/event"
+	"github.com/tcplens/tcplens/internal/freezer"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/tcp"
 	"github.com/tcplens/tcplens/internal/wire"
@@ -129,6 +130,11 @@ type Conn struct {
 	// out, or hands on as it ends, is thawed.
 	*State
 	cold cold
+	// Beside is what a caller keeps of the connection beside its State,
+	// frozen with it (see Table.Freezing): here rather than in a map of
+	// the caller's, which a flood's churn of attempts grows to several
+	// times what it holds.
+	Beside freezer.Frozen
 
 	// Client is the index in Ends of the client.
 	Client int

@@ -14,7 +14,7 @@ import (
 // then frozen: packed by a freezer.Freezer into a fifth of that, and
 // thawed when a segment comes for it or it leaves the table. A capture of
 // a gigabyte holds some 30,000 connections at a time, nearly all of them
-// closed and waiting; a SYN flood 65,536 attempts. Packing is lossless, so
+// closed and waiting; a SYN flood 32,768 attempts. Packing is lossless, so
 // the analysis is the same whether a connection was frozen or not
 // (TestFrozenSame); what it costs is a few microseconds each time.
 //
@@ -25,6 +25,11 @@ import (
 const (
 	DefaultFreezeIdle = time.Second
 	DefaultMaxThawed  = 64 // per table: 4,096 over the 64 shards of a parallel analysis
+	// maxThawedAttempts is how many of the latest attempts (see
+	// Table.MaxAttempts) stay thawed: an answer comes within a round
+	// trip, so that only a flood or a scan makes more in a table before
+	// it (512 over the 64 shards).
+	maxThawedAttempts = 8
 )
 
 // cold is what a connection needs of the table's freezing.

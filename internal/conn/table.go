@@ -50,8 +50,13 @@ const DefaultMaxConns = 1 << 20
 // sources is a million such attempts; held like connections they would
 // take gigabytes, so the oldest go first, as a listener's SYN queue drops
 // them (Linux bounds it by net.ipv4.tcp_max_syn_backlog, a few thousand
-// by default). The connections that got an answer are kept.
-const DefaultMaxAttempts = 1 << 16
+// by default). The connections that got an answer are kept. An attempt
+// held costs a diagnosis about a kilobyte, all told (its connection, its
+// state and facts frozen, the table's entries), and the Go heap grows to
+// twice what it holds before collecting: 32,768 keep a flood within
+// 256 MiB (BENCHMARKS.md), and an attempt evicted sooner ends as it
+// would have later, but for its end reason.
+const DefaultMaxAttempts = 1 << 15
 
 // Table holds the open connections.
 type Table struct {
@@ -126,6 +131,15 @@ func (t *Table) addAttempt(c *Conn, end int) {
 	c.attemptAt = int32(len(t.attempts))
 	t.numAttempts++
 	t.attempts = append(t.attempts, c)
+	// An attempt waits for an answer that, in a flood, never comes: the
+	// state of all but the latest few is frozen, whatever MaxThawed
+	// allows (in a flood every connection thawed is an attempt, and
+	// thawed each costs five times as much).
+	if n := len(t.attempts) - 1 - maxThawedAttempts; n >= t.attemptsAt {
+		if old := t.attempts[n]; old != nil && old.State != nil && t.MaxThawed >= 0 {
+			t.thawed.freeze(old)
+		}
+	}
 	for t.numAttempts > max(t.MaxAttempts, 1) && t.attemptsAt < len(t.attempts) {
 		old := t.attempts[t.attemptsAt]
 		t.attemptsAt++
@@ -135,10 +149,13 @@ func (t *Table) addAttempt(c *Conn, end int) {
 			t.EvictedAttempts++
 		}
 	}
-	// The entries of connections that got an answer (or left) are holes;
-	// close them up once they outnumber the attempts, which keeps the
-	// list at most twice the attempts held, at a constant cost per entry.
-	if live := len(t.attempts) - t.attemptsAt; live-t.numAttempts > max(t.numAttempts, 64) {
+	// The entries before attemptsAt are spent, and those of connections
+	// that got an answer (or left) are holes; close them up once they
+	// outnumber the attempts, which keeps the list at most twice the
+	// attempts held, at a constant cost per entry. (A flood, which evicts
+	// an attempt for each it makes, spends entries and leaves no holes:
+	// counting only the holes, the list grew by a word a SYN.)
+	if len(t.attempts)-t.numAttempts > max(t.numAttempts, 64) {
 		kept := t.attempts[:0]
 		for _, a := range t.attempts[t.attemptsAt:] {
 			if a != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/seq"
 	"github.com/tcplens/tcplens/internal/tcp"
+	"github.com/tcplens/tcplens/internal/testcap"
 	"github.com/tcplens/tcplens/internal/wire"
 )
 
@@ -447,6 +448,40 @@ func TestConnBookkeeping(t *testing.T) {
 	}
 	if got := c.ZeekState(); got != "SF" {
 		t.Errorf("Zeek conn_state %q, want SF", got)
+	}
+}
+
+// TestAttemptsFloodBounded: a flood of SYNs from distinct sources, every
+// one an attempt that evicts the oldest, costs the table what its cap
+// allows however long it goes on: the list of attempts stays within twice
+// the cap (a flood spends its entries from the front and leaves no
+// holes, and counting only holes the list grew by a word a SYN), and only
+// the latest few attempts keep their state thawed.
+func TestAttemptsFloodBounded(t *testing.T) {
+	const maxAttempts, flood = 100, 50000
+	evicted := 0
+	table := conn.NewTable(0, func(*conn.Conn, conn.EndReason) { evicted++ })
+	table.MaxAttempts = maxAttempts
+	buf := make([]byte, 64)
+	var s wire.Segment
+	var r tcp.Result
+	for i := range flood {
+		f := testcap.SYNFlood(i, buf)
+		if err := wire.Decode(&f, &s); err != nil {
+			t.Fatal(err)
+		}
+		table.Frame = f.Number
+		c, end := table.Lookup(&s, f.Time)
+		c.Step(end, &tcp.Input{Seg: &s, Frame: f.Number, Time: f.Time}, &r)
+		if n := table.AttemptsListed(); n > 2*maxAttempts {
+			t.Fatalf("after %d SYNs the list of attempts is %d long, for %d attempts held", i+1, n, table.Len())
+		}
+		if n := table.ThawedCount(); n > conn.MaxThawedAttempts {
+			t.Fatalf("after %d SYNs %d attempts are thawed, want at most %d", i+1, n, conn.MaxThawedAttempts)
+		}
+	}
+	if evicted != flood-maxAttempts || table.EvictedAttempts != evicted {
+		t.Errorf("%d evicted (EvictedAttempts %d), want %d", evicted, table.EvictedAttempts, flood-maxAttempts)
 	}
 }
 

@@ -301,8 +301,23 @@ func interestOf(c *Conn) interest {
 type rowStore struct {
 	rows []*Conn
 	next int // cut back when rows grow past this
+	// spare are the rows cut back, for the next ones: a flood ends a
+	// connection per SYN, and a row made for each would be a kilobyte
+	// of garbage each time.
+	spare []*Conn
 }
 
+// row returns a row to fill, a spare one if there is one.
+func (s *rowStore) row() *Conn {
+	if n := len(s.spare); n > 0 {
+		c := s.spare[n-1]
+		s.spare = s.spare[:n-1]
+		return c
+	}
+	return new(Conn)
+}
+
+// add adds c, a row from row, filled.
 func (s *rowStore) add(c *Conn, keep int, pinned func(id int) bool) {
 	s.rows = append(s.rows, c)
 	if len(s.rows) > s.next {
@@ -317,6 +332,9 @@ func (s *rowStore) compact(keep int, pinned func(id int) bool) {
 	for i, c := range s.rows {
 		if i < keep || pinned(c.ID) {
 			kept = append(kept, c)
+		} else {
+			*c = Conn{} // holds nothing alive while spare
+			s.spare = append(s.spare, c)
 		}
 	}
 	clear(s.rows[len(kept):])
@@ -330,6 +348,6 @@ func (s *rowStore) final(keep int, pinned func(id int) bool) []Conn {
 	for i, c := range s.rows {
 		rows[i] = *c
 	}
-	s.rows = nil
+	s.rows, s.spare = nil, nil
 	return rows
 }

@@ -168,9 +168,8 @@ type Collector struct {
 	// facts its segments feed, in the capture's order.
 	workers []*Collector
 	noted   bool
-	// frozen are the facts of the connections whose state the table
-	// froze (a worker's; see Freeze), frozen too.
-	frozen  map[*conn.Conn]freezer.Frozen
+	// freezer freezes the facts of the connections whose state the
+	// table froze (a worker's; see Freeze), into their Beside.
 	freezer *freezer.Freezer[Facts]
 	// cur and x are the connection the rules run on and what they know
 	// beyond it, reused: the rules are called through function values,
@@ -223,7 +222,6 @@ func (col *Collector) OnConn(c *conn.Conn, why conn.EndReason) {
 func (col *Collector) Worker() *Collector {
 	w := NewCollector()
 	w.noted = true
-	w.frozen = map[*conn.Conn]freezer.Frozen{}
 	w.freezer = freezer.New[Facts](reflect.TypeFor[*Exchange](), reflect.TypeFor[*Unusual](), reflect.TypeFor[*sentRing]())
 	col.workers = append(col.workers, w)
 	col.noted = true
@@ -242,21 +240,18 @@ func (col *Collector) Freeze(c *conn.Conn) {
 	if c == col.recent {
 		col.recent, col.recentFacts = nil, nil
 	}
-	var fr freezer.Frozen
-	col.freezer.Freeze(f, int64(c.Start), &fr)
-	col.frozen[c] = fr
+	col.freezer.Freeze(f, int64(c.Start), &c.Beside)
 	release(f)
 }
 
 // Thaw thaws the facts of c, whose state the table has thawed.
 func (col *Collector) Thaw(c *conn.Conn) {
-	fr, ok := col.frozen[c]
-	if !ok {
+	if c.Beside.Empty() {
 		return
 	}
-	delete(col.frozen, c)
 	f := spareFacts.Get().(*Facts)
-	col.freezer.Thaw(&fr, int64(c.Start), f)
+	col.freezer.Thaw(&c.Beside, int64(c.Start), f)
+	c.Beside = freezer.Frozen{}
 	col.open[c] = f
 }
 
@@ -312,14 +307,15 @@ func (col *Collector) ended(c *Conn) {
 	if !want && !col.worstOfAny(c.ID) && col.Rows == 0 {
 		return
 	}
-	kept := *c
+	kept := col.rows.row()
+	*kept = *c
 	kept.Facts = nil
 	if !want {
 		// Only explain's JSON prints the transitions, and only of
 		// the connections it was asked for; each costs its reasons.
 		kept.Client.History, kept.Server.History = nil, nil
 	}
-	col.rows.add(&kept, col.Rows, col.pinned)
+	col.rows.add(kept, col.Rows, col.pinned)
 }
 
 // group adds c's findings to their groups.

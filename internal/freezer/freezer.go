@@ -35,6 +35,9 @@ type Frozen struct {
 	ptrs []unsafe.Pointer
 }
 
+// Empty reports whether f holds no value: the zero Frozen.
+func (f *Frozen) Empty() bool { return f.data == nil }
+
 // Size is the memory a Frozen holds, in bytes, its own aside.
 func (f *Frozen) Size() int { return cap(f.data) + 8*cap(f.ptrs) }
 
