@@ -1,36 +1,21 @@
 package cli
 
 import (
-	"encoding/binary"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tcplens/tcplens/internal/pcap"
-	"github.com/tcplens/tcplens/internal/wire"
+	"github.com/tcplens/tcplens/internal/testcap"
 )
 
-// synFloodFrames is a SYN flood of n frames, each from a source of its own
-// (10.x.y.z, one of 64 ports) to 192.0.2.1:80, a microsecond apart: as
-// scripts/make-synflood.py writes one.
+// synFloodFrames is a SYN flood of n frames (testcap.SYNFlood), each in
+// a buffer of its own.
 func synFloodFrames(n int) []pcap.Frame {
 	frames := make([]pcap.Frame, n)
 	for i := range frames {
-		b := make([]byte, 54)
-		b[12], b[13] = 0x08, 0x00
-		ip := b[14:34]
-		ip[0], ip[8], ip[9] = 0x45, 64, wire.ProtoTCP
-		binary.BigEndian.PutUint16(ip[2:], 40)
-		binary.BigEndian.PutUint32(ip[12:], 0x0a000000|uint32(i>>6)&0xffffff)
-		copy(ip[16:], []byte{192, 0, 2, 1})
-		tcp := b[34:54]
-		binary.BigEndian.PutUint16(tcp[0:], uint16(1024+(i&63)*1000))
-		binary.BigEndian.PutUint16(tcp[2:], 80)
-		binary.BigEndian.PutUint32(tcp[4:], uint32(i)*2654435761)
-		tcp[12], tcp[13] = 5<<4, byte(wire.SYN)
-		binary.BigEndian.PutUint16(tcp[14:], 64240)
-		frames[i] = pcap.Frame{Number: i + 1, Time: pcap.Time(1767225600e9 + int64(i)*1000), Link: pcap.LinkEthernet, Length: 54, Data: b}
+		frames[i] = testcap.SYNFlood(i, make([]byte, 54))
 	}
 	return frames
 }
