@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/bpf"
@@ -161,16 +162,38 @@ type capture struct {
 	// frames before the one it returns.
 	stable bool
 	held   bool
+	// released is the frame the caller is done with, up to which (and
+	// including) release was told, from whichever goroutine; given is
+	// how far the reading goroutine has given the pages back.
+	released atomic.Int64
+	given    int
 }
 
 // hold says the caller keeps frames after asking for the next (see
 // stable): they stay valid until it releases them.
 func (c *capture) hold() { c.held = true }
 
-// release says the caller is done with every frame up to number n: the
-// pages they lie in are given back, and the files read to their end are
-// unmapped.
+// release says the caller is done with every frame up to number n. It
+// may be called on any goroutine (the analysis's merger calls it while
+// the reader reads on): it only notes n, and the reading goroutine gives
+// the pages back as it reads on (giveBack), finish the rest.
 func (c *capture) release(n int) {
+	for {
+		old := c.released.Load()
+		if int64(n) <= old || c.released.CompareAndSwap(old, int64(n)) {
+			return
+		}
+	}
+}
+
+// giveBack gives back, on the reading goroutine, the pages of the frames
+// release was told of, and unmaps the files read to their end.
+func (c *capture) giveBack() {
+	n := int(c.released.Load())
+	if n <= c.given {
+		return
+	}
+	c.given = n
 	for _, in := range c.inputs {
 		if in.mapped == nil || in.marks == nil && !in.done {
 			continue
@@ -549,6 +572,7 @@ func (c *capture) next() (pcap.Frame, bool) {
 // nextInto is next into *f: the analysis, which takes millions of frames,
 // spares copying each through the returns.
 func (c *capture) nextInto(f *pcap.Frame) bool {
+	c.giveBack()
 	for {
 		ok, filtered := c.nextFrame(f)
 		if !ok {
