@@ -11,10 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
-
 	"github.com/tcplens/tcplens/internal/pcap"
+	"github.com/tcplens/tcplens/internal/pqfile"
 )
 
 // Format is the file format of a dataset.
@@ -49,10 +47,11 @@ const (
 	segmentGroupRows    = 128 << 10
 )
 
-// pageBuffer is each column's page buffer: an open file holds one per
-// column (70 for connections), so parquet-go's 256 KiB default would
-// take 18 MiB a file; pages of 64 KiB are as well read.
-const pageBuffer = 64 << 10
+// pageBytes is about how large a column's page is before it is encoded
+// and compressed: an open file fills one per column (70 for
+// connections); pages of 64 KiB are as well read as larger ones, and
+// the page index skips them finer.
+const pageBytes = 64 << 10
 
 // maxOpenPartitions bounds the partitions of one table written at once.
 // Rows come in roughly time order (connections as they end, segments as
@@ -162,9 +161,9 @@ func NewDataset(dir string, format Format, sensor, name string, segments bool) (
 	}
 	d := &Dataset{
 		w:           newWriter(),
-		connections: newFileSet[Connection](dir, TableConnections, format, sensor, name, connectionGroupRows),
-		findings:    newFileSet[Finding](dir, TableFindings, format, sensor, name, connectionGroupRows),
-		transitions: newFileSet[Transition](dir, TableTransitions, format, sensor, name, connectionGroupRows),
+		connections: newFileSet(dir, TableConnections, format, sensor, name, connectionColumns, connectionGroupRows),
+		findings:    newFileSet(dir, TableFindings, format, sensor, name, findingColumns, connectionGroupRows),
+		transitions: newFileSet(dir, TableTransitions, format, sensor, name, transitionColumns, connectionGroupRows),
 		segments:    segments,
 		dir:         dir, sensor: sensor, name: name, format: format,
 	}
@@ -176,7 +175,7 @@ func NewDataset(dir string, format Format, sensor, name string, segments bool) (
 // of its own, NAME-wPART-N, encoded on a goroutine of its own. Call it
 // before any rows are written; Flush it when done.
 func (d *Dataset) SegmentTable(part int) *Table[Segment] {
-	p := segmentPart{newWriter(), newFileSet[Segment](d.dir, TableSegments, d.format, d.sensor, d.name+"-w"+strconv.Itoa(part), segmentGroupRows)}
+	p := segmentPart{newWriter(), newFileSet(d.dir, TableSegments, d.format, d.sensor, d.name+"-w"+strconv.Itoa(part), segmentColumns, segmentGroupRows)}
 	d.segmentParts = append(d.segmentParts, p)
 	return newTable(p.w, p.set)
 }
@@ -328,15 +327,16 @@ type fileSet[T any] struct {
 	dir, name    string
 	format       Format
 	sensor, file string
-	groupRows    int64
+	columns      *pqfile.Schema[T]
+	groupRows    int
 	open         map[partition]*partFile[T]
 	files        map[partition]int // files started in each partition
 	clock        uint64
 	free         chan []T // batches written, for reuse
 }
 
-func newFileSet[T any](dir, name string, format Format, sensor, file string, groupRows int64) *fileSet[T] {
-	return &fileSet[T]{dir: dir, name: name, format: format, sensor: sensor, file: file, groupRows: groupRows,
+func newFileSet[T any](dir, name string, format Format, sensor, file string, columns *pqfile.Schema[T], groupRows int) *fileSet[T] {
+	return &fileSet[T]{dir: dir, name: name, format: format, sensor: sensor, file: file, columns: columns, groupRows: groupRows,
 		open: make(map[partition]*partFile[T]), files: make(map[partition]int), free: make(chan []T, writerDepth)}
 }
 
@@ -395,31 +395,15 @@ func (s *fileSet[T]) openPartition(p partition) (*partFile[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	pf := &partFile[T]{path: path, f: f}
+	pf := &partFile[T]{path: path, f: f, bw: bufio.NewWriterSize(f, 256<<10)}
 	if s.format == JSONL {
-		pf.bw = bufio.NewWriterSize(f, 256<<10)
 		pf.enc = json.NewEncoder(pf.bw)
 		pf.enc.SetEscapeHTML(false)
 	} else {
-		pf.pw = parquet.NewGenericWriter[T](f, writerOptions(s.groupRows)...)
+		pf.pw = pqfile.NewWriter(pf.bw, s.columns, pqfile.Options{GroupRows: s.groupRows, PageBytes: pageBytes})
 	}
 	s.open[p] = pf
 	return pf, nil
-}
-
-// writerOptions are the Parquet writer's, for row groups of groupRows.
-func writerOptions(groupRows int64) []parquet.WriterOption {
-	return []parquet.WriterOption{
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
-		parquet.MaxRowsPerRowGroup(groupRows),
-		parquet.PageBufferSize(pageBuffer),
-		// Each page's header without its minimum and maximum: the row
-		// groups' statistics and the page index, which query engines
-		// prune by, keep them; the headers' copies cost the segments
-		// table a fifth of its writing.
-		parquet.DataPageStatistics(false),
-		parquet.CreatedBy("tcplens", "", ""),
-	}
 }
 
 // closeAll completes the set's open files.
@@ -436,7 +420,7 @@ func (s *fileSet[T]) closeAll() error {
 type partFile[T any] struct {
 	path string // its name once complete; it is written as path+".tmp"
 	f    *os.File
-	pw   *parquet.GenericWriter[T]
+	pw   *pqfile.Writer[T]
 	bw   *bufio.Writer
 	enc  *json.Encoder
 	used uint64
@@ -444,8 +428,7 @@ type partFile[T any] struct {
 
 func (p *partFile[T]) write(batch []T) error {
 	if p.pw != nil {
-		_, err := p.pw.Write(batch)
-		return err
+		return p.pw.Write(batch)
 	}
 	for i := range batch {
 		if err := p.enc.Encode(&batch[i]); err != nil {
@@ -459,10 +442,8 @@ func (p *partFile[T]) close() error {
 	var err error
 	if p.pw != nil {
 		err = p.pw.Close()
-	} else {
-		err = p.bw.Flush()
 	}
-	err = errors.Join(err, p.f.Close())
+	err = errors.Join(err, p.bw.Flush(), p.f.Close())
 	if err != nil {
 		os.Remove(p.f.Name())
 		return fmt.Errorf("%s: %w", p.path, err)

@@ -2,7 +2,10 @@ package export
 
 // The tables of an export, one Go type per table: the parquet tags name
 // each column and its encoding, the json tags the same names for JSON
-// lines. Times are INT64 TIMESTAMP(NANOS) in UTC in Parquet and RFC 3339
+// lines. The Parquet files are written by pqfile from columns.go, which
+// declares the same columns again as code; the tags are what
+// parquet-go, the tests' oracle, reads them back by, and
+// TestParquetTables holds the two alike. Times are INT64 TIMESTAMP(NANOS) in UTC in Parquet and RFC 3339
 // strings in JSON; durations are seconds as doubles; a nil pointer is a
 // null (a value the connection does not have, as Zeek's "-").
 //
