@@ -326,6 +326,9 @@ type leaf struct {
 	page                stats
 
 	dict dict // Dict's, for the chunk
+	// skipPages is how many of the next pages go uncompressed, after one
+	// that did not compress.
+	skipPages int
 
 	// The chunk: its data pages, header and all; where each starts, its
 	// rows and statistics (the page index).

@@ -60,6 +60,10 @@ const batchRows = 128
 // index; longer ones are cut (the maximum raised so it stays above).
 const indexLimit = 64
 
+// skipAfterPoor is how many pages of a column go uncompressed after one
+// that zstd made less than a tenth smaller.
+const skipAfterPoor = 15
+
 // createdBy is the footer's created_by.
 const createdBy = "tcplens"
 
@@ -218,7 +222,21 @@ func (f *file) flushPage(l *leaf) {
 		vals = append(appendDelta(f.values[:0], l.ints), l.plain...)
 		f.values, enc = vals, encDeltaLength
 	}
-	packed := f.compress(vals)
+	// Values that zstd cannot make smaller (a column of timings,
+	// addresses or ports of all sorts; a page of a few bytes) go as they
+	// are, which a version 2 page may: and after a page that barely
+	// compressed, the column's next pages are not tried.
+	packed, compressed := vals, false
+	if l.skipPages > 0 {
+		l.skipPages--
+	} else if z := f.compress(vals); len(z) < len(vals)*9/10 {
+		packed, compressed = z, true
+	} else {
+		l.skipPages = skipAfterPoor
+		if len(z) < len(vals) {
+			packed, compressed = z, true
+		}
+	}
 	l.page.nulls = int64(l.nulls)
 
 	t := &f.hdr
@@ -233,6 +251,9 @@ func (f *file) flushPage(l *leaf) {
 	t.i32(4, enc)
 	t.i32(5, int32(len(lv)-repBytes))
 	t.i32(6, int32(repBytes))
+	if !compressed {
+		t.bool(7, false)
+	}
 	t.end()
 	t.end()
 
