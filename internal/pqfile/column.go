@@ -122,16 +122,8 @@ func Timestamp[T any](name string, enc Encoding, get func(*T) int64) Column[T] {
 
 func int64Write[T any](get func(*T) int64) func(*leaf, []T) {
 	return func(l *leaf, rows []T) {
-		if l.enc == Delta {
-			for i := range rows {
-				v := get(&rows[i])
-				l.ints = append(l.ints, v)
-				l.page.int(v)
-			}
-		} else {
-			for i := range rows {
-				l.putInt64(get(&rows[i]))
-			}
+		for i := range rows {
+			l.putInt64(get(&rows[i]))
 		}
 		l.required(len(rows))
 	}
@@ -161,14 +153,8 @@ func Bool[T any](name string, get func(*T) bool) Column[T] {
 // DeltaLength or Dict.
 func String[T any](name string, enc Encoding, get func(*T) string) Column[T] {
 	return flat(name, physByteArray, logicalString, required, enc, func(l *leaf, rows []T) {
-		if l.enc == Dict {
-			for i := range rows {
-				l.putDict(get(&rows[i]))
-			}
-		} else {
-			for i := range rows {
-				l.putString(get(&rows[i]))
-			}
+		for i := range rows {
+			l.putString(get(&rows[i]))
 		}
 		l.required(len(rows))
 	})
@@ -216,11 +202,7 @@ func OptString[T any](name string, enc Encoding, get func(*T) *string) Column[T]
 	return flat(name, physByteArray, logicalString, optional, enc, func(l *leaf, rows []T) {
 		for i := range rows {
 			if p := get(&rows[i]); l.present(p != nil) {
-				if l.enc == Dict {
-					l.putDict(*p)
-				} else {
-					l.putString(*p)
-				}
+				l.putString(*p)
 			}
 		}
 		l.rows += len(rows)
@@ -275,13 +257,9 @@ func listWrite[T, E any](get func(*T) []E, put func(l *leaf, e *E)) func(*leaf, 
 // StringList is a required list of required strings (PLAIN, DeltaLength
 // or Dict).
 func StringList[T any](name string, enc Encoding, get func(*T) []string) Column[T] {
-	put := (*leaf).putStringRef
-	if enc == Dict {
-		put = (*leaf).putDictRef
-	}
 	return list(name,
 		[]element{{name: "element", phys: physByteArray, repetition: required, logical: logicalString}},
-		[]leafDef[T]{{path: []string{"element"}, phys: physByteArray, enc: enc, write: listWrite(get, put)}})
+		[]leafDef[T]{{path: []string{"element"}, phys: physByteArray, enc: enc, write: listWrite(get, func(l *leaf, s *string) { l.putString(*s) })}})
 }
 
 // Int64List is a required list of required INT64s.
@@ -372,11 +350,7 @@ func (l *leaf) present(ok bool) bool {
 }
 
 func (l *leaf) putInt32(v int32) {
-	if l.enc == Delta {
-		l.ints = append(l.ints, int64(v))
-	} else {
-		l.plain = binary.LittleEndian.AppendUint32(l.plain, uint32(v))
-	}
+	l.plain = binary.LittleEndian.AppendUint32(l.plain, uint32(v))
 	l.page.int(int64(v))
 }
 
@@ -407,20 +381,21 @@ func (l *leaf) putBool(v bool) {
 	l.page.int(b)
 }
 
+// putString adds a string: a dictionary's index (its statistics are
+// taken from the dictionary when the page ends), or its bytes.
 func (l *leaf) putString(s string) {
-	if l.enc == DeltaLength {
+	switch l.enc {
+	case Dict:
+		l.idx = append(l.idx, l.dict.index(s))
+		return
+	case DeltaLength:
 		l.ints = append(l.ints, int64(len(s)))
-	} else {
+	default:
 		l.plain = binary.LittleEndian.AppendUint32(l.plain, uint32(len(s)))
 	}
 	l.plain = append(l.plain, s...)
 	l.page.string(s)
 }
-
-func (l *leaf) putDict(s string) { l.idx = append(l.idx, l.dict.index(s)) }
-
-func (l *leaf) putStringRef(s *string) { l.putString(*s) }
-func (l *leaf) putDictRef(s *string)   { l.putDict(*s) }
 
 // dict is a column chunk's dictionary of strings.
 type dict struct {

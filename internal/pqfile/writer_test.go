@@ -3,6 +3,7 @@ package pqfile
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -444,4 +445,34 @@ func sameBound(path []string, a, b []byte) bool {
 		return math.Float64frombits(binary.LittleEndian.Uint64(a)) == math.Float64frombits(binary.LittleEndian.Uint64(b))
 	}
 	return bytes.Equal(a, b)
+}
+
+type failingWriter struct{ after int }
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	if f.after -= len(p); f.after < 0 {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+// TestWriteError: an error of the underlying writer, at the file's start,
+// in a row group or in the footer, comes back from Write or Close, and
+// Close twice is harmless.
+func TestWriteError(t *testing.T) {
+	rows := randomRows(rand.New(rand.NewPCG(3, 3)), 500)
+	full := len(write(t, rowSchema, rows, Options{GroupRows: 100}, len(rows)))
+	for _, after := range []int{0, 10, full / 2, full - 5} {
+		w := NewWriter(&failingWriter{after: after}, rowSchema, Options{GroupRows: 100})
+		err := w.Write(rows)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil || err.Error() != "disk full" {
+			t.Errorf("failing after %d bytes of %d: %v", after, full, err)
+		}
+		if err := w.Close(); err == nil {
+			t.Errorf("failing after %d bytes: the second Close forgot the error", after)
+		}
+	}
 }
