@@ -160,6 +160,10 @@ func String[T any](name string, enc Encoding, get func(*T) string) Column[T] {
 	})
 }
 
+// The constructors' loops look alike, one per type: each calls its put
+// method directly, which the compiler inlines, where one generic loop
+// would call it through a func value, once per value.
+
 // OptInt32 is an optional INT32 column, INT(32, signed): nil is null.
 func OptInt32[T any](name string, get func(*T) *int32) Column[T] {
 	return flat(name, physInt32, logicalInt32, optional, Plain, func(l *leaf, rows []T) {

@@ -169,13 +169,13 @@ type group struct {
 
 // chunk is what the footer and the page index say of a column chunk.
 type chunk struct {
-	dictOffset, dataOffset            int64 // dictOffset 0 without a dictionary
-	numValues, rawBytes, packedBytes  int64
-	nulls                             int64
-	min, max                          []byte
-	dataPages                         int32
-	columnIndex, offsetIndex          []byte
-	columnIndexOffset, offsetIndexOff int64
+	dictOffset, dataOffset               int64 // dictOffset 0 without a dictionary
+	numValues, rawBytes, packedBytes     int64
+	nulls                                int64
+	min, max                             []byte
+	dataPages                            int32
+	columnIndex, offsetIndex             []byte
+	columnIndexOffset, offsetIndexOffset int64
 }
 
 func (f *file) write(b []byte) {
@@ -211,7 +211,7 @@ func (f *file) flushPage(l *leaf) {
 	vals, enc := l.plain, int32(encPlain)
 	switch l.enc {
 	case Dict:
-		width := max(1, bits.Len32(uint32(len(l.dict.values)-1)))
+		width := max(1, bits.Len32(uint32(max(len(l.dict.values)-1, 0))))
 		vals = appendHybrid(append(f.values[:0], byte(width)), l.idx, width)
 		f.values, enc = vals, encRLEDictonary
 		l.dict.pageStats(l.idx, &l.page)
@@ -278,9 +278,9 @@ func (f *file) flushGroup() {
 	g := group{rows: int64(f.groupRows), offset: f.off, chunks: make([]chunk, len(f.leaves))}
 	for i, l := range f.leaves {
 		f.flushPage(l)
-		c := &g.chunks[i]
+		c, start := &g.chunks[i], f.off
 		if l.enc == Dict {
-			c.dictOffset = f.off
+			c.dictOffset = start
 			packed := f.compress(l.dict.plain)
 			t := &f.hdr
 			t.b = t.b[:0]
@@ -299,7 +299,7 @@ func (f *file) flushGroup() {
 		c.dataOffset = f.off
 		f.write(l.chunk)
 		c.rawBytes += l.rawBytes
-		c.packedBytes = f.off - g.chunks[i].dictOffsetOr(c.dataOffset)
+		c.packedBytes = f.off - start
 		c.numValues, c.nulls, c.dataPages = l.numValues, l.stats.nulls, int32(len(l.pages))
 		c.min, c.max = l.stats.bounds(l.phys, 0)
 		c.columnIndex, c.offsetIndex = pageIndex(l, c.dataOffset)
@@ -313,13 +313,6 @@ func (f *file) flushGroup() {
 	f.rows += g.rows
 	f.groups = append(f.groups, g)
 	f.groupRows = 0
-}
-
-func (c *chunk) dictOffsetOr(data int64) int64 {
-	if c.dictOffset > 0 {
-		return c.dictOffset
-	}
-	return data
 }
 
 // pageIndex is the column chunk's ColumnIndex and OffsetIndex, its data
@@ -374,7 +367,7 @@ func (f *file) writeFooter() {
 	for _, g := range f.groups {
 		for i := range g.chunks {
 			c := &g.chunks[i]
-			c.offsetIndexOff = f.off
+			c.offsetIndexOffset = f.off
 			f.write(c.offsetIndex)
 		}
 	}
@@ -478,7 +471,7 @@ func (c *chunk) put(t *thrift, l *leaf) {
 	t.i32(3, c.dataPages)
 	t.end()
 	t.end() // ColumnMetaData
-	t.i64(4, c.offsetIndexOff)
+	t.i64(4, c.offsetIndexOffset)
 	t.i32(5, int32(len(c.offsetIndex)))
 	t.i64(6, c.columnIndexOffset)
 	t.i32(7, int32(len(c.columnIndex)))
