@@ -910,15 +910,23 @@ func (col *Collector) data(me, peer *SideFacts, from, to *tcp.Endpoint, seg *wir
 	}
 
 	// Nagle: the segment leaves right after a delayed ACK of the
-	// previous small one.
-	if !retrans && me.nagleAck.Seen() && seg.PayloadLen < int(mss) {
+	// previous small one. Small is below a full segment, the MSS less
+	// the options every segment carries (Linux's mss_now: 1448 with
+	// timestamps); and a segment that reached the receiver's window was
+	// cut by the window, not held back by Nagle.
+	full := int(mss)
+	if from.Timestamps {
+		full -= 12
+	}
+	small := !retrans && seg.PayloadLen < full && (rwnd == 0 || inFlight+uint32(full) <= rwnd)
+	if small && me.nagleAck.Seen() {
 		if now.Time.Sub(me.nagleAck.Time) <= ackClockSlack(minRTT) {
 			me.Nagle.add(now.Frame)
 			me.NagleHeld += me.nagleWait
 		}
 	}
 	me.nagleAck = Mark{}
-	if !retrans && seg.PayloadLen < int(mss) {
+	if small {
 		me.small = smallSent{end: seg.SeqEnd(), at: now, live: true}
 	} else {
 		me.small.live = false
