@@ -179,3 +179,49 @@ func TestRSTNoSocketCrossed(t *testing.T) {
 		})
 	}
 }
+
+// TestHalfCloseNewDataOnly: a half-close is data the FIN's sender had not
+// yet received. The server's resend of bytes the client had acknowledged
+// before its FIN (spurious, D-SACKed) is no data received after it.
+func TestHalfCloseNewDataOnly(t *testing.T) {
+	const open = `
+		t=0      c>s S  seq=0 win=64240 mss=1460 ws=7 sackok ts=1000,0
+		t=0.010  s>c S. seq=0 ack=1 win=65160 mss=1460 ws=7 sackok ts=5000,1000
+		t=0.020  c>s .  seq=1 ack=1 win=502 ts=1010,5000
+		t=0.021  c>s P. seq=1 ack=1 win=502 len=100 ts=1011,5000
+		t=0.031  s>c P. seq=1 ack=101 win=509 len=500 ts=5010,1011
+		t=0.041  c>s .  seq=101 ack=501 win=502 ts=1021,5010
+		t=0.042  c>s F. seq=101 ack=501 win=502 ts=1022,5010
+	`
+	for _, tc := range []struct {
+		name, rest string
+		want       bool
+	}{
+		{"spurious resend", `
+		t=0.050  s>c P. seq=1 ack=102 win=509 len=500 ts=5030,1022
+		t=0.050  c>s .  seq=102 ack=501 win=502 ts=1030,5030 sack=1-501
+		t=0.060  s>c F. seq=501 ack=102 win=509 ts=5040,1022
+		t=0.070  c>s .  seq=102 ack=502 win=502 ts=1050,5040
+		`, false},
+		{"new data", `
+		t=0.050  s>c P. seq=501 ack=102 win=509 len=300 ts=5030,1022
+		t=0.060  c>s .  seq=102 ack=801 win=502 ts=1040,5030
+		t=0.061  s>c F. seq=801 ack=102 win=509 ts=5041,1040
+		t=0.071  c>s .  seq=102 ack=802 win=502 ts=1051,5041
+		`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			frames := testcap.Build(open + tc.rest)
+			col := diagnose.NewCollector()
+			an := analyze.New(analyze.Options{}, col.Segment, col.OnConn)
+			for i := range frames {
+				an.Add(&frames[i])
+			}
+			an.Close()
+			got := slices.ContainsFunc(everyFinding(col.Finish(an.Stats)), func(f diagnose.Finding) bool { return f.ID == "half-close" })
+			if got != tc.want {
+				t.Errorf("half-close reported: %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -848,8 +848,14 @@ func (col *Collector) data(me, peer *SideFacts, from, to *tcp.Endpoint, seg *wir
 	}
 	me.LastData = now
 	me.MaxPayload = max(me.MaxPayload, seg.PayloadLen)
-	if to.SentFIN && to.FINFrame < now.Frame {
-		me.AfterPeerFIN += uint64(seg.PayloadLen)
+	// Data after the peer's FIN that the peer had not acknowledged: a
+	// resend of bytes it had (a spurious retransmission crossing the
+	// FIN) brings it nothing new.
+	if end, from := seg.Seq.Add(uint32(seg.PayloadLen)), seg.Seq; to.SentFIN && to.FINFrame < now.Frame && end.Greater(to.RcvNxt) {
+		if from.Less(to.RcvNxt) {
+			from = to.RcvNxt
+		}
+		me.AfterPeerFIN += uint64(end.Sub(from))
 		if !me.AfterPeerFINFirst.Seen() {
 			me.AfterPeerFINFirst = now
 		}

@@ -554,6 +554,7 @@ func ruleHalfClose(x *env, c *Conn) *Finding {
 		span := pf.LastData.Time.Sub(f.FIN.Time)
 		var ev claims
 		ev.add(c.sent(r, wire.FIN, wire.FIN|wire.SYN, f.FIN.Frame), c.claim(ClaimData, r.other(), pf.AfterPeerFINFirst.Frame, pf.LastData.Frame),
+			c.claim(ClaimNotAckedBefore, r.other(), pf.AfterPeerFINFirst.Frame),
 			c.claim(ClaimAcked, r.other(), pf.LastData.Frame), c.elapsed(f.FIN.Frame, pf.LastData.Frame, span))
 		return &Finding{
 			ID: "half-close", Severity: Info, Evidence: ev,
