@@ -1,8 +1,10 @@
 package diagnose_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tcplens/tcplens/internal/analyze"
@@ -223,5 +225,69 @@ func TestHalfCloseNewDataOnly(t *testing.T) {
 				t.Errorf("half-close reported: %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestHandshakeLatencyWhichLost: a SYN-ACK that echoes the client's first
+// SYN, though the client had sent it again, says the server received the
+// first and its SYN-ACK was lost; one that echoes the SYN sent again says
+// the first SYN never made a half-open connection.
+func TestHandshakeLatencyWhichLost(t *testing.T) {
+	for _, tc := range []struct {
+		echo  int
+		title string
+	}{
+		{1000, "the server answered the first SYN, but that SYN-ACK was lost"},
+		{2000, "1 SYN went unanswered first"},
+	} {
+		frames := testcap.Build(fmt.Sprintf(`
+			t=0      c>s S  seq=0 win=64240 mss=1460 ws=7 sackok ts=1000,0
+			t=1.000  c>s S  seq=0 win=64240 mss=1460 ws=7 sackok ts=2000,0
+			t=1.010  s>c S. seq=0 ack=1 win=65160 mss=1460 ws=7 sackok ts=5000,%d
+			t=1.010  c>s .  seq=1 ack=1 win=502 ts=2010,5000
+			t=1.011  c>s P. seq=1 ack=1 win=502 len=100 ts=2011,5000
+			t=1.021  s>c .  seq=1 ack=101 win=509 ts=5011,2011
+		`, tc.echo))
+		col := diagnose.NewCollector()
+		an := analyze.New(analyze.Options{}, col.Segment, col.OnConn)
+		for i := range frames {
+			an.Add(&frames[i])
+		}
+		an.Close()
+		i := slices.IndexFunc(everyFinding(col.Finish(an.Stats)), func(f diagnose.Finding) bool {
+			return f.ID == "handshake-latency" && strings.Contains(f.Title, tc.title)
+		})
+		if i < 0 {
+			t.Errorf("SYN-ACK echoing %d: no handshake-latency saying %q", tc.echo, tc.title)
+		}
+	}
+}
+
+// TestSYNACKResentAcrossAck: the server's timer resends the SYN-ACK of a
+// first SYN whose SYN-ACK was lost, 0.2 ms after the client's ACK of the
+// SYN-ACK that answered its resent SYN, which cannot have reached the
+// server yet (10 ms away): no ACK was lost.
+func TestSYNACKResentAcrossAck(t *testing.T) {
+	frames := testcap.Build(`
+		t=0       c>s S  seq=0 win=64240 mss=1460 ws=7 sackok ts=1000,0
+		t=1.000   c>s S  seq=0 win=64240 mss=1460 ws=7 sackok ts=2000,0
+		t=1.010   s>c S. seq=0 ack=1 win=65160 mss=1460 ws=7 sackok ts=5000,1000
+		t=1.0100  c>s .  seq=1 ack=1 win=502 ts=2010,5000
+		t=1.0102  s>c S. seq=0 ack=1 win=65160 mss=1460 ws=7 sackok ts=5000,1000
+		t=1.0102  c>s .  seq=1 ack=1 win=502 ts=2010,5000
+	`)
+	col := diagnose.NewCollector()
+	an := analyze.New(analyze.Options{}, col.Segment, col.OnConn)
+	for i := range frames {
+		an.Add(&frames[i])
+	}
+	an.Close()
+	var ids []string
+	for _, f := range everyFinding(col.Finish(an.Stats)) {
+		ids = append(ids, f.ID+": "+f.Title)
+	}
+	if slices.ContainsFunc(ids, func(s string) bool { return strings.HasPrefix(s, "synack-retrans-lost-ack") }) ||
+		!slices.ContainsFunc(ids, func(s string) bool { return strings.Contains(s, "the server answered the first SYN") }) {
+		t.Errorf("findings %q; want handshake-latency's lost first SYN-ACK and no synack-retrans-lost-ack", ids)
 	}
 }

@@ -96,19 +96,26 @@ type SideFacts struct {
 	SYNs                  int
 	SYNMarks              []Mark // the first maxEvidence
 
-	// Its first SYN-ACK's timestamp value, which an ACK of that SYN-ACK
-	// echoes, and its first packet without SYN: the first that can
-	// acknowledge the peer's SYN, with what it echoes and how many IP
-	// IDs it skipped since its previous packet.
-	SYNACKTSVal    uint32
-	SYNACKHasTS    bool
-	SYNACKSeq      seq.Num
-	SYNACKAgain    []int // the frames of its first SYN-ACK sent again (the first maxEvidence)
-	FirstNonSYN    Mark
-	FirstNonSYNTS  uint32 // its TSecr
-	FirstNonSYNHas bool   // it carried timestamps
-	FirstNonSYNGap int    // IP IDs between it and its previous packet (-1: not sequential, or not IPv4)
-	FirstNonSYNPrv int    // that previous packet's frame
+	// Its first SYN-ACK's timestamps: the TSval, which an ACK of that
+	// SYN-ACK echoes, and the TSecr, the TSval of the SYN that made the
+	// half-open connection (Linux repeats it in every SYN-ACK of that
+	// connection); its first SYN's TSval; and its first packet without
+	// SYN: the first that can acknowledge the peer's SYN, with what it
+	// echoes and how many IP IDs it skipped since its previous packet.
+	SYNACKTSVal uint32
+	SYNACKTSEcr uint32
+	SYNACKHasTS bool
+	SYNTSVal    uint32
+	SYNHasTS    bool
+	// AnsweredSYNTSVal is AnsweredSYN's TSval.
+	AnsweredSYNTSVal uint32
+	SYNACKSeq        seq.Num
+	SYNACKAgain      []int // the frames of its first SYN-ACK sent again (the first maxEvidence)
+	FirstNonSYN      Mark
+	FirstNonSYNTS    uint32 // its TSecr
+	FirstNonSYNHas   bool   // it carried timestamps
+	FirstNonSYNGap   int    // IP IDs between it and its previous packet (-1: not sequential, or not IPv4)
+	FirstNonSYNPrv   int    // that previous packet's frame
 
 	// Evidence of analysis kinds on the segments it sent.
 	Kinds []KindEvidence
@@ -589,7 +596,7 @@ func (col *Collector) Segment(s *analyze.Segment) {
 	if seg.Flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN|wire.ACK {
 		switch {
 		case !me.LastSYNACK.Seen():
-			me.SYNACKTSVal, me.SYNACKHasTS, me.SYNACKSeq = seg.Options.TSVal, seg.Options.Has(wire.HasTimestamps), seg.Seq
+			me.SYNACKTSVal, me.SYNACKTSEcr, me.SYNACKHasTS, me.SYNACKSeq = seg.Options.TSVal, seg.Options.TSEcr, seg.Options.Has(wire.HasTimestamps), seg.Seq
 		case seg.Seq == me.SYNACKSeq && len(me.SYNACKAgain) < maxEvidence:
 			me.SYNACKAgain = append(me.SYNACKAgain, now.Frame)
 		}
@@ -602,9 +609,10 @@ func (col *Collector) Segment(s *analyze.Segment) {
 		}
 		if !me.FirstSYN.Seen() {
 			me.FirstSYN = now
+			me.SYNTSVal, me.SYNHasTS = seg.Options.TSVal, seg.Options.Has(wire.HasTimestamps)
 		}
 		if !to.Handshake.Seen || to.Handshake.Frame > now.Frame {
-			me.AnsweredSYN = now
+			me.AnsweredSYN, me.AnsweredSYNTSVal = now, seg.Options.TSVal
 		}
 	}
 	if !r.Analysis.Empty() {
