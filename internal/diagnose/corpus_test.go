@@ -7,9 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/diagnose"
-	"github.com/tcplens/tcplens/internal/testcap"
 )
 
 // corpusWants are the findings real captures of the public corpus
@@ -69,7 +67,7 @@ func TestCorpusCaptures(t *testing.T) {
 // back 600 ticks, as when a NAT puts a second host on the first's 4-tuple,
 // and the data carrying the old TSval is dropped and resent in vain.
 func TestPAWSSynthetic(t *testing.T) {
-	frames := testcap.Build(`
+	fs := diagnoseScript(`
 		t=0      c>s S  seq=0 win=64240 mss=1460 ws=7 sackok ts=1000,0
 		t=0.010  s>c S. seq=0 ack=1 win=65160 mss=1460 ws=7 sackok ts=5000,1000
 		t=0.010  c>s .  seq=1 ack=1 win=502 ts=1010,5000
@@ -79,14 +77,7 @@ func TestPAWSSynthetic(t *testing.T) {
 		t=0.031  s>c .  seq=1 ack=101 win=509 ts=5011,1011
 		t=0.250  c>s P. seq=101 ack=1 win=502 len=100 ts=431,5010
 	`)
-	col := diagnose.NewCollector()
-	an := analyze.New(analyze.Options{}, col.Segment, col.OnConn)
-	for i := range frames {
-		an.Add(&frames[i])
-	}
-	an.Close()
-	rep := col.Finish(an.Stats)
-	checkWants(t, everyFinding(rep), []want{{"paws-drop", []int{6, 8}}})
+	checkWants(t, fs, []want{{"paws-drop", []int{6, 8}}})
 }
 
 // TestEveryRuleTested keeps the catalogue and the tests in step: every
@@ -162,15 +153,8 @@ func TestRSTNoSocketCrossed(t *testing.T) {
 		`, "warning"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			frames := testcap.Build(open + tc.rest)
-			col := diagnose.NewCollector()
-			an := analyze.New(analyze.Options{}, col.Segment, col.OnConn)
-			for i := range frames {
-				an.Add(&frames[i])
-			}
-			an.Close()
 			got := ""
-			for _, f := range everyFinding(col.Finish(an.Stats)) {
+			for _, f := range diagnoseScript(open + tc.rest) {
 				if f.ID == "rst-no-socket" {
 					got = f.Severity.String()
 				}
@@ -213,14 +197,7 @@ func TestHalfCloseNewDataOnly(t *testing.T) {
 		`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			frames := testcap.Build(open + tc.rest)
-			col := diagnose.NewCollector()
-			an := analyze.New(analyze.Options{}, col.Segment, col.OnConn)
-			for i := range frames {
-				an.Add(&frames[i])
-			}
-			an.Close()
-			got := slices.ContainsFunc(everyFinding(col.Finish(an.Stats)), func(f diagnose.Finding) bool { return f.ID == "half-close" })
+			got := slices.ContainsFunc(diagnoseScript(open+tc.rest), func(f diagnose.Finding) bool { return f.ID == "half-close" })
 			if got != tc.want {
 				t.Errorf("half-close reported: %v, want %v", got, tc.want)
 			}
@@ -240,7 +217,7 @@ func TestHandshakeLatencyWhichLost(t *testing.T) {
 		{1000, "the server answered the first SYN, but that SYN-ACK was lost"},
 		{2000, "1 SYN went unanswered first"},
 	} {
-		frames := testcap.Build(fmt.Sprintf(`
+		fs := diagnoseScript(fmt.Sprintf(`
 			t=0      c>s S  seq=0 win=64240 mss=1460 ws=7 sackok ts=1000,0
 			t=1.000  c>s S  seq=0 win=64240 mss=1460 ws=7 sackok ts=2000,0
 			t=1.010  s>c S. seq=0 ack=1 win=65160 mss=1460 ws=7 sackok ts=5000,%d
@@ -248,13 +225,7 @@ func TestHandshakeLatencyWhichLost(t *testing.T) {
 			t=1.011  c>s P. seq=1 ack=1 win=502 len=100 ts=2011,5000
 			t=1.021  s>c .  seq=1 ack=101 win=509 ts=5011,2011
 		`, tc.echo))
-		col := diagnose.NewCollector()
-		an := analyze.New(analyze.Options{}, col.Segment, col.OnConn)
-		for i := range frames {
-			an.Add(&frames[i])
-		}
-		an.Close()
-		i := slices.IndexFunc(everyFinding(col.Finish(an.Stats)), func(f diagnose.Finding) bool {
+		i := slices.IndexFunc(fs, func(f diagnose.Finding) bool {
 			return f.ID == "handshake-latency" && strings.Contains(f.Title, tc.title)
 		})
 		if i < 0 {
@@ -268,7 +239,7 @@ func TestHandshakeLatencyWhichLost(t *testing.T) {
 // SYN-ACK that answered its resent SYN, which cannot have reached the
 // server yet (10 ms away): no ACK was lost.
 func TestSYNACKResentAcrossAck(t *testing.T) {
-	frames := testcap.Build(`
+	fs := diagnoseScript(`
 		t=0       c>s S  seq=0 win=64240 mss=1460 ws=7 sackok ts=1000,0
 		t=1.000   c>s S  seq=0 win=64240 mss=1460 ws=7 sackok ts=2000,0
 		t=1.010   s>c S. seq=0 ack=1 win=65160 mss=1460 ws=7 sackok ts=5000,1000
@@ -276,14 +247,8 @@ func TestSYNACKResentAcrossAck(t *testing.T) {
 		t=1.0102  s>c S. seq=0 ack=1 win=65160 mss=1460 ws=7 sackok ts=5000,1000
 		t=1.0102  c>s .  seq=1 ack=1 win=502 ts=2010,5000
 	`)
-	col := diagnose.NewCollector()
-	an := analyze.New(analyze.Options{}, col.Segment, col.OnConn)
-	for i := range frames {
-		an.Add(&frames[i])
-	}
-	an.Close()
 	var ids []string
-	for _, f := range everyFinding(col.Finish(an.Stats)) {
+	for _, f := range fs {
 		ids = append(ids, f.ID+": "+f.Title)
 	}
 	if slices.ContainsFunc(ids, func(s string) bool { return strings.HasPrefix(s, "synack-retrans-lost-ack") }) ||
