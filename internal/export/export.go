@@ -170,7 +170,7 @@ func (w *exportWorker) end(c *conn.Conn, why conn.EndReason) connRows {
 		h   []tcp.Transition
 	}{{"client", s.Client.History}, {"server", s.Server.History}} {
 		for i := range side.h {
-			r.trans = append(r.trans, TransitionOf(&side.h[i], side.end, r.flow, w.capture))
+			r.trans = append(r.trans, TransitionOf(&side.h[i], side.end, r.flow, w.capture, &w.values))
 		}
 	}
 	if w.col == nil {

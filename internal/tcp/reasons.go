@@ -1,7 +1,7 @@
 package tcp
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/tcplens/tcplens/internal/seq"
@@ -165,10 +165,23 @@ func because(k reasonKind) Reason { return Reason{kind: k} }
 // String says the reason in words. It allocates only for a reason that
 // names numbers or states.
 func (r Reason) String() string {
-	if r.fins == 0 {
-		return r.words()
+	if r.fins == 0 && r.kind < firstFormatted {
+		return constantReasons[r.kind]
 	}
-	return strings.Repeat(retransmittedFIN, int(r.fins)) + r.words()
+	var buf [512]byte
+	return string(r.appendWords(buf[:0]))
+}
+
+// AppendText appends the reason in words to b (encoding.TextAppender):
+// the export writes the words of every transition, hundreds of
+// thousands on a large capture, without a string for each.
+func (r Reason) AppendText(b []byte) ([]byte, error) { return r.appendWords(b), nil }
+
+func (r Reason) appendWords(b []byte) []byte {
+	for range r.fins {
+		b = append(b, retransmittedFIN...)
+	}
+	return r.appendWhy(b)
 }
 
 // again is the reason of a move made again on a FIN sent again, whose
@@ -192,33 +205,37 @@ func (r Reason) ack() uint32 { return uint32(r.n >> 32) }
 // count is the count of bytes of a reason that names three numbers.
 func (r Reason) count() uint32 { return uint32(r.n) }
 
-func (r Reason) words() string {
+func (r Reason) appendWhy(b []byte) []byte {
 	if r.kind < firstFormatted {
-		return constantReasons[r.kind]
+		return append(b, constantReasons[r.kind]...)
 	}
 	switch r.kind {
 	case reasonRSTToSYNACK:
-		return fmt.Sprintf("answered the SYN-ACK with an RST without ACK, seq=%d: a host's answer to a segment no socket owns, so it had no socket for this connection any more; its application gave up on connect() earlier (a timeout, or a NAT that forgot the mapping), which sends nothing the capture could show", r.a)
+		return appendf(b, "answered the SYN-ACK with an RST without ACK, seq=%d: a host's answer to a segment no socket owns, so it had no socket for this connection any more; its application gave up on connect() earlier (a timeout, or a NAT that forgot the mapping), which sends nothing the capture could show", num(r.a))
 	case reasonRSTAbortive:
-		return fmt.Sprintf("sent RST in %s: an abortive close, which Linux sends instead of a FIN when the application closes with unread data in its receive buffer (RFC 2525 2.17) or with SO_LINGER 0, or when keepalive gives up; the connection and what it had buffered are gone", r.state)
+		return appendf(b, "sent RST in %s: an abortive close, which Linux sends instead of a FIN when the application closes with unread data in its receive buffer (RFC 2525 2.17) or with SO_LINGER 0, or when keepalive gives up; the connection and what it had buffered are gone", str(r.state.String()))
 	case reasonRSTAfterClose:
-		return fmt.Sprintf("sent RST in %s, after its application had closed: the kernel resets a closed connection that receives data it can no longer deliver, or whose timer gives up; the connection is gone", r.state)
+		return appendf(b, "sent RST in %s, after its application had closed: the kernel resets a closed connection that receives data it can no longer deliver, or whose timer gives up; the connection is gone", str(r.state.String()))
 	case reasonSYNSent:
-		return fmt.Sprintf("sent SYN seq=%d: an active open (connect())", r.a)
+		return appendf(b, "sent SYN seq=%d: an active open (connect())", num(r.a))
 	case reasonSYNSentTFORequest:
-		return fmt.Sprintf("sent SYN seq=%d asking for a Fast Open cookie (an empty TFO option, RFC 7413): an active open (connect())", r.a)
+		return appendf(b, "sent SYN seq=%d asking for a Fast Open cookie (an empty TFO option, RFC 7413): an active open (connect())", num(r.a))
 	case reasonSYNSentTFOData:
-		return fmt.Sprintf("sent SYN seq=%d carrying a Fast Open cookie and %d bytes of data (TFO, RFC 7413): an active open whose first data rides on the SYN", r.a, r.n)
+		return appendf(b, "sent SYN seq=%d carrying a Fast Open cookie and %d bytes of data (TFO, RFC 7413): an active open whose first data rides on the SYN", num(r.a), num(r.n))
 	case reasonSYNSentData:
-		return fmt.Sprintf("sent SYN seq=%d carrying %d bytes of data without a Fast Open cookie: an active open; the peer keeps the data only once the handshake completes", r.a, r.n)
+		return appendf(b, "sent SYN seq=%d carrying %d bytes of data without a Fast Open cookie: an active open; the peer keeps the data only once the handshake completes", num(r.a), num(r.n))
 	case reasonSYNsCrossed:
-		return fmt.Sprintf("sent a SYN of its own, seq=%d: it was not listening but opening actively (connect()), and the peer's SYN of frame %d had not reached it yet; the SYNs crossed", r.a, r.frame())
+		return appendf(b, "sent a SYN of its own, seq=%d: it was not listening but opening actively (connect()), and the peer's SYN of frame %d had not reached it yet; the SYNs crossed", num(r.a), num(r.frame()))
 	case reasonSimultaneousOpen:
-		return fmt.Sprintf("received the peer's SYN of frame %d while in SYN_SENT: a simultaneous open; it answers SYN-ACK", r.frame())
+		return appendf(b, "received the peer's SYN of frame %d while in SYN_SENT: a simultaneous open; it answers SYN-ACK", num(r.frame()))
 	case reasonSYNACKAgain:
-		return fmt.Sprintf("sent its SYN-ACK of frame %d again: the handshake ACK%s did not reach it, so it was still in SYN_RECV and its timer resent the SYN-ACK", r.frame(), frameRef(r.frame2()))
+		b = appendf(b, "sent its SYN-ACK of frame %d again: the handshake ACK", num(r.frame()))
+		if f := r.frame2(); f != 0 {
+			b = appendf(b, " of frame %d", num(f))
+		}
+		return append(b, " did not reach it, so it was still in SYN_RECV and its timer resent the SYN-ACK"...)
 	case reasonSYNACKSent, reasonSYNACKSentTFOAccepted, reasonSYNACKSentTFORefused:
-		return r.synAckSent()
+		return r.synAckSent(b)
 	case reasonSYNArrived, reasonSYNArrivedTFORequest, reasonSYNArrivedTFOData:
 		what := "SYN"
 		if r.x != 0 {
@@ -226,127 +243,157 @@ func (r Reason) words() string {
 		}
 		switch r.kind {
 		case reasonSYNArrivedTFOData:
-			return fmt.Sprintf("received %s seq=%d carrying %d bytes and a Fast Open cookie: a listener that accepts the cookie (RFC 7413) makes the connection at once, in SYN_RECV, hands the data to its application and may answer before the handshake completes", what, r.a, r.n)
+			return appendf(b, "received %s seq=%d carrying %d bytes and a Fast Open cookie: a listener that accepts the cookie (RFC 7413) makes the connection at once, in SYN_RECV, hands the data to its application and may answer before the handshake completes", str(what), num(r.a), num(r.n))
 		case reasonSYNArrivedTFORequest:
-			return fmt.Sprintf("received %s seq=%d asking for a Fast Open cookie: a listening socket answers SYN-ACK (with a cookie if Fast Open is on) and waits for the final ACK", what, r.a)
+			return appendf(b, "received %s seq=%d asking for a Fast Open cookie: a listening socket answers SYN-ACK (with a cookie if Fast Open is on) and waits for the final ACK", str(what), num(r.a))
 		}
-		return fmt.Sprintf("received %s seq=%d: a listening socket answers SYN-ACK and waits for the final ACK", what, r.a)
+		return appendf(b, "received %s seq=%d: a listening socket answers SYN-ACK and waits for the final ACK", str(what), num(r.a))
 	case reasonSYNLost:
-		return fmt.Sprintf("the SYN of frame %d did not arrive (or was not answered): it came again with no SYN-ACK in between", r.frame())
+		return appendf(b, "the SYN of frame %d did not arrive (or was not answered): it came again with no SYN-ACK in between", num(r.frame()))
 	case reasonSYNACKArrived, reasonSYNACKArrivedTFOAccepted, reasonSYNACKArrivedTFORefused:
-		return r.synAckArrived()
+		return r.synAckArrived(b)
 	case reasonSYNACKLost:
-		return fmt.Sprintf("no segment from it acknowledged the SYN-ACK of frame %d, and it came again: the first did not arrive (or was not answered)", r.frame())
+		return appendf(b, "no segment from it acknowledged the SYN-ACK of frame %d, and it came again: the first did not arrive (or was not answered)", num(r.frame()))
 	case reasonHandshakeAcked:
-		return fmt.Sprintf("ack=%d acknowledges its SYN: ESTABLISHED; the connection waits in the accept queue until the application accepts it", r.a)
+		return appendf(b, "ack=%d acknowledges its SYN: ESTABLISHED; the connection waits in the accept queue until the application accepts it", num(r.a))
 	case reasonHandshakeAckedTFO:
-		return fmt.Sprintf("ack=%d acknowledges its SYN: ESTABLISHED; with Fast Open its application has had the connection since the SYN", r.a)
+		return appendf(b, "ack=%d acknowledges its SYN: ESTABLISHED; with Fast Open its application has had the connection since the SYN", num(r.a))
 	case reasonFINSent:
-		return fmt.Sprintf("sent FIN seq=%d: its application closed the socket (or shut down writing); it waits for the ACK", r.a)
+		return appendf(b, "sent FIN seq=%d: its application closed the socket (or shut down writing); it waits for the ACK", num(r.a))
 	case reasonFINSentNoData:
-		return fmt.Sprintf("sent FIN seq=%d without having sent any data: its application closed the connection (or shut down writing) unused; it waits for the ACK", r.a)
+		return appendf(b, "sent FIN seq=%d without having sent any data: its application closed the connection (or shut down writing) unused; it waits for the ACK", num(r.a))
 	case reasonFINSentAfterAccept:
-		return fmt.Sprintf("sent FIN seq=%d without having sent any data: its application accepted the connection and closed it at once, as an access list or a connection limit does after accept(); it waits for the ACK", r.a)
+		return appendf(b, "sent FIN seq=%d without having sent any data: its application accepted the connection and closed it at once, as an access list or a connection limit does after accept(); it waits for the ACK", num(r.a))
 	case reasonFINSentLast:
-		return fmt.Sprintf("sent FIN seq=%d after the peer's: its application closed too; it waits for the last ACK", r.a)
+		return appendf(b, "sent FIN seq=%d after the peer's: its application closed too; it waits for the last ACK", num(r.a))
 	case reasonFINsCrossed:
-		return fmt.Sprintf("its FIN's ack=%d does not cover the peer's FIN of frame %d: it had not received that FIN when it closed, so it closed from %s and the two FINs crossed", r.a, r.frame(), r.state)
+		return appendf(b, "its FIN's ack=%d does not cover the peer's FIN of frame %d: it had not received that FIN when it closed, so it closed from %s and the two FINs crossed", num(r.a), num(r.frame()), str(r.state.String()))
 	case reasonSimultaneousClose:
-		return fmt.Sprintf("received the peer's FIN of frame %d before the ACK of its own: a simultaneous close; CLOSING until its FIN is acknowledged", r.frame())
+		return appendf(b, "received the peer's FIN of frame %d before the ACK of its own: a simultaneous close; CLOSING until its FIN is acknowledged", num(r.frame()))
 	case reasonRSTLost:
-		return fmt.Sprintf("sends after the RST of frame %d, which a reset socket never does: that RST had not reached it when it sent this, or did not reset it, so it was still in %s", r.frame(), r.state)
+		return appendf(b, "sends after the RST of frame %d, which a reset socket never does: that RST had not reached it when it sent this, or did not reset it, so it was still in %s", num(r.frame()), str(r.state.String()))
 	case reasonRSTFromClosed:
-		return fmt.Sprintf("received RST seq=%d, exactly the next expected, from a peer that had closed the connection at frame %d: an RST without ACK is a host's answer to a segment no socket owns; the connection is reset (ECONNRESET) and its buffers discarded", r.a, r.frame())
+		return appendf(b, "received RST seq=%d, exactly the next expected, from a peer that had closed the connection at frame %d: an RST without ACK is a host's answer to a segment no socket owns; the connection is reset (ECONNRESET) and its buffers discarded", num(r.a), num(r.frame()))
 	case reasonRSTExact:
-		return fmt.Sprintf("received RST seq=%d, exactly the next expected: the connection is reset (ECONNRESET) and its buffers discarded", r.a)
+		return appendf(b, "received RST seq=%d, exactly the next expected: the connection is reset (ECONNRESET) and its buffers discarded", num(r.a))
 	case reasonFINAckedWithFIN:
-		return fmt.Sprintf("ack=%d acknowledges its FIN: FIN_WAIT2, and the same segment carries the peer's FIN", r.a)
+		return appendf(b, "ack=%d acknowledges its FIN: FIN_WAIT2, and the same segment carries the peer's FIN", num(r.a))
 	case reasonTimeWaitWithACK:
-		return fmt.Sprintf("received the peer's FIN seq=%d with the ACK of its own: TIME_WAIT; %s", r.a, timeWaitHeld)
+		return appendf(b, "received the peer's FIN seq=%d with the ACK of its own: TIME_WAIT; %s", num(r.a), str(timeWaitHeld))
 	case reasonFINAcked:
-		return fmt.Sprintf("ack=%d acknowledges its FIN: FIN_WAIT2, waiting for the peer's FIN", r.a)
+		return appendf(b, "ack=%d acknowledges its FIN: FIN_WAIT2, waiting for the peer's FIN", num(r.a))
 	case reasonTimeWaitFromClosing:
-		return fmt.Sprintf("ack=%d acknowledges its FIN after a simultaneous close: TIME_WAIT; %s", r.a, timeWaitHeld)
+		return appendf(b, "ack=%d acknowledges its FIN after a simultaneous close: TIME_WAIT; %s", num(r.a), str(timeWaitHeld))
 	case reasonCloseWait:
-		return fmt.Sprintf("received FIN seq=%d: the peer finished sending; it waits in CLOSE_WAIT until its application closes", r.a)
+		return appendf(b, "received FIN seq=%d: the peer finished sending; it waits in CLOSE_WAIT until its application closes", num(r.a))
 	case reasonTimeWaitFromFinWait2:
-		return fmt.Sprintf("received the peer's FIN seq=%d and acknowledges it: TIME_WAIT; %s", r.a, timeWaitHeld)
+		return appendf(b, "received the peer's FIN seq=%d and acknowledges it: TIME_WAIT; %s", num(r.a), str(timeWaitHeld))
 	case reasonRSTWithoutSocket:
-		return fmt.Sprintf("sent an RST without ACK, seq=%d, the ack of the peer's segment: a host's answer to a segment no socket owns (RFC 9293 3.10.7.1; a socket that aborts sends RST with ACK), so it had left the connection before, by a close or reset the capture did not show (lost before the capture point, or sent before the capture began)", r.a)
+		return appendf(b, "sent an RST without ACK, seq=%d, the ack of the peer's segment: a host's answer to a segment no socket owns (RFC 9293 3.10.7.1; a socket that aborts sends RST with ACK), so it had left the connection before, by a close or reset the capture did not show (lost before the capture point, or sent before the capture began)", num(r.a))
 	case reasonSYNCookieSent:
-		return fmt.Sprintf("its SYN-ACK of frame %d went unanswered longer than a SYN_RECV socket waits before resending it (1 s on Linux, 3 s elsewhere) and was never resent: it had answered the SYN with a SYN cookie, keeping no state, so it was only listening", r.frame())
+		return appendf(b, "its SYN-ACK of frame %d went unanswered longer than a SYN_RECV socket waits before resending it (1 s on Linux, 3 s elsewhere) and was never resent: it had answered the SYN with a SYN cookie, keeping no state, so it was only listening", num(r.frame()))
 	case reasonSYNCookieChecked:
-		return fmt.Sprintf("ack=%d returns its SYN cookie: the kernel checks it and makes the connection from it, in SYN_RECV and at once ESTABLISHED", r.a)
+		return appendf(b, "ack=%d returns its SYN cookie: the kernel checks it and makes the connection from it, in SYN_RECV and at once ESTABLISHED", num(r.a))
 	case reasonTimeWaitTakenOver:
-		return fmt.Sprintf("a new connection's SYN (frame %d) took over the 4-tuple: Linux ends a TIME_WAIT for it (tcp_tw_reuse for an outgoing connection, RFC 6191 for an incoming SYN with a newer sequence number or timestamp), and this connection is gone", r.frame())
+		return appendf(b, "a new connection's SYN (frame %d) took over the 4-tuple: Linux ends a TIME_WAIT for it (tcp_tw_reuse for an outgoing connection, RFC 6191 for an incoming SYN with a newer sequence number or timestamp), and this connection is gone", num(r.frame()))
 	case reasonForgedRSTTTL:
 		ttl, lo, hi := r.a&0xff, r.a>>8&0xff, r.a>>16&0xff
-		own := fmt.Sprint(lo)
-		if hi != lo {
-			own = fmt.Sprintf("%d to %d", lo, hi)
-		}
-		pkts := fmt.Sprintf("its own %d packets", r.n)
+		b = appendf(b, "did not send this RST: it arrived with TTL %d, and ", num(ttl))
 		if r.n == 1 {
-			pkts = "its one packet"
+			b = append(b, "its one packet"...)
+		} else {
+			b = appendf(b, "its own %d packets", num(r.n))
 		}
-		return fmt.Sprintf("did not send this RST: it arrived with TTL %d, and %s before it in this connection with TTL %s; a device in the path made it in its name, %s",
-			ttl, pkts, own, heldWords(r.state))
+		b = appendf(b, " before it in this connection with TTL %d", num(lo))
+		if hi != lo {
+			b = appendf(b, " to %d", num(hi))
+		}
+		return appendf(b, "; a device in the path made it in its name, %s", str(heldWords(r.state)))
 	case reasonForgedRSTIPID:
-		return fmt.Sprintf("did not send this RST: its IP ID %d is that of the peer's packet of frame %d, which it answers; a stack numbers its own packets, an injector copies the header it sees; a device in the path made it in its name, %s",
-			r.a, r.frame(), heldWords(r.state))
+		return appendf(b, "did not send this RST: its IP ID %d is that of the peer's packet of frame %d, which it answers; a stack numbers its own packets, an injector copies the header it sees; a device in the path made it in its name, %s", num(r.a), num(r.frame()), str(heldWords(r.state)))
 	case reasonForgedRSTArrived:
 		if r.state == Unknown {
-			return fmt.Sprintf("received RST seq=%d, forged in the path in its peer's name: its socket is reset (connect() fails, or ECONNRESET) though the peer never sent it", r.a)
+			return appendf(b, "received RST seq=%d, forged in the path in its peer's name: its socket is reset (connect() fails, or ECONNRESET) though the peer never sent it", num(r.a))
 		}
-		return fmt.Sprintf("received RST seq=%d, forged in the path in its peer's name: its socket is reset (connect() fails, or ECONNRESET) while the peer, which never sent it, still holds the connection in %s: half-open", r.a, r.state)
+		return appendf(b, "received RST seq=%d, forged in the path in its peer's name: its socket is reset (connect() fails, or ECONNRESET) while the peer, which never sent it, still holds the connection in %s: half-open", num(r.a), str(r.state.String()))
 	case reasonSYNACKNeverAcked:
-		return fmt.Sprintf("it never acknowledged the SYN-ACK of frame %d, nor sent its SYN again, nor anything else: a socket in SYN_SENT acknowledges a SYN-ACK at once, so none was waiting for it (a scanner's SYN, sent from a raw socket), or no SYN-ACK reached it and it gave up unseen; the capture says nothing of its state", r.frame())
+		return appendf(b, "it never acknowledged the SYN-ACK of frame %d, nor sent its SYN again, nor anything else: a socket in SYN_SENT acknowledges a SYN-ACK at once, so none was waiting for it (a scanner's SYN, sent from a raw socket), or no SYN-ACK reached it and it gave up unseen; the capture says nothing of its state", num(r.frame()))
 	case reasonFINLost:
-		return fmt.Sprintf("the FIN of frame %d did not arrive: it was sent again and never acknowledged", r.frame())
+		return appendf(b, "the FIN of frame %d did not arrive: it was sent again and never acknowledged", num(r.frame()))
 	}
-	return fmt.Sprintf("reason %d", r.kind)
+	return appendf(b, "reason %d", num(r.kind))
 }
 
-func (r Reason) synAckSent() string {
-	s := fmt.Sprintf("received a SYN and sent SYN-ACK seq=%d ack=%d", r.a, r.ack())
+func (r Reason) synAckSent(b []byte) []byte {
+	b = appendf(b, "received a SYN and sent SYN-ACK seq=%d ack=%d", num(r.a), num(r.ack()))
 	if r.kind == reasonSYNACKSent && r.x == 0 {
-		return s + ": it waits for the final ACK"
+		return append(b, ": it waits for the final ACK"...)
 	}
 	switch r.kind {
 	case reasonSYNACKSentTFOAccepted:
-		s += fmt.Sprintf(", acknowledging the %d bytes on the SYN: it accepted the Fast Open cookie, so its application has the connection and the data already", r.count())
+		b = appendf(b, ", acknowledging the %d bytes on the SYN: it accepted the Fast Open cookie, so its application has the connection and the data already", num(r.count()))
 	case reasonSYNACKSentTFORefused:
-		s += fmt.Sprintf(", acknowledging the SYN but not the %d bytes on it: it did not take the data (no valid Fast Open cookie); the client sends them again", r.count())
+		b = appendf(b, ", acknowledging the SYN but not the %d bytes on it: it did not take the data (no valid Fast Open cookie); the client sends them again", num(r.count()))
 	}
 	if r.x > 0 {
-		s += fmt.Sprintf("; it carries a Fast Open cookie (%d bytes) for the client's later connections", r.x)
+		b = appendf(b, "; it carries a Fast Open cookie (%d bytes) for the client's later connections", num(r.x))
 	}
-	return s + "; it waits for the final ACK"
+	return append(b, "; it waits for the final ACK"...)
 }
 
-func (r Reason) synAckArrived() string {
-	var s string
+func (r Reason) synAckArrived(b []byte) []byte {
 	switch r.kind {
 	case reasonSYNACKArrivedTFOAccepted:
-		s = fmt.Sprintf("received SYN-ACK ack=%d acknowledging its SYN and the %d bytes on it: the server accepted the Fast Open cookie; ESTABLISHED, and it sends the final ACK", r.a, r.n)
+		b = appendf(b, "received SYN-ACK ack=%d acknowledging its SYN and the %d bytes on it: the server accepted the Fast Open cookie; ESTABLISHED, and it sends the final ACK", num(r.a), num(r.n))
 	case reasonSYNACKArrivedTFORefused:
-		s = fmt.Sprintf("received SYN-ACK ack=%d acknowledging its SYN but not the %d bytes on it: the server did not take them (no valid Fast Open cookie); ESTABLISHED, and it sends them again", r.a, r.n)
+		b = appendf(b, "received SYN-ACK ack=%d acknowledging its SYN but not the %d bytes on it: the server did not take them (no valid Fast Open cookie); ESTABLISHED, and it sends them again", num(r.a), num(r.n))
 	default:
-		s = fmt.Sprintf("received SYN-ACK ack=%d acknowledging its SYN: ESTABLISHED; it sends the final ACK", r.a)
+		b = appendf(b, "received SYN-ACK ack=%d acknowledging its SYN: ESTABLISHED; it sends the final ACK", num(r.a))
 	}
 	if r.x > 0 {
-		s += fmt.Sprintf("; the SYN-ACK gives it a Fast Open cookie (%d bytes) for later connections", r.x)
+		b = appendf(b, "; the SYN-ACK gives it a Fast Open cookie (%d bytes) for later connections", num(r.x))
 	}
-	return s
+	return b
 }
 
-// frameRef names a frame in a reason, " of frame N", or nothing when
-// there is none.
-func frameRef(frame int) string {
-	if frame == 0 {
-		return ""
+// wordArg is a number or words that appendf puts in a reason's words.
+type wordArg struct {
+	words string
+	n     uint64
+	neg   bool
+}
+
+func num[T ~int | ~uint8 | ~uint32 | ~uint64](v T) wordArg {
+	if v < 0 {
+		return wordArg{n: uint64(-int64(v)), neg: true}
 	}
-	return fmt.Sprintf(" of frame %d", frame)
+	return wordArg{n: uint64(v)}
+}
+
+func str(s string) wordArg { return wordArg{words: s} }
+
+// appendf appends format to b with each %d and %s replaced by the next
+// argument, as fmt would print it: fmt's own boxes its numbers and
+// allocates the string it makes.
+func appendf(b []byte, format string, args ...wordArg) []byte {
+	for _, arg := range args {
+		i := strings.IndexByte(format, '%')
+		if i < 0 || i+1 == len(format) {
+			break
+		}
+		b = append(b, format[:i]...)
+		switch {
+		case format[i+1] == 's':
+			b = append(b, arg.words...)
+		case arg.neg:
+			b = append(b, '-')
+			fallthrough
+		default:
+			b = strconv.AppendUint(b, arg.n, 10)
+		}
+		format = format[i+2:]
+	}
+	return append(b, format...)
 }
 
 // ofFrame is the reason of kind k that names a frame.
