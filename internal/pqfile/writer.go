@@ -61,7 +61,7 @@ const batchRows = 128
 const indexLimit = 64
 
 // skipAfterPoor is how many pages of a column go uncompressed after one
-// that zstd made less than a tenth smaller.
+// that zstd did not make smaller.
 const skipAfterPoor = 15
 
 // createdBy is the footer's created_by.
@@ -226,20 +226,20 @@ func (f *file) flushPage(l *leaf) {
 		vals = append(appendDelta(f.values[:0], l.ints), l.plain...)
 		f.values, enc = vals, encDeltaLength
 	}
-	// Values that zstd cannot make smaller (a column of timings,
-	// addresses or ports of all sorts; a page of a few bytes) go as they
-	// are, which a version 2 page may: and after a page that barely
-	// compressed, the column's next pages are not tried.
+	// Values that zstd cannot make smaller (a column of timings of all
+	// sorts; a page of a few bytes) go as they are, which a version 2
+	// page may; and after such a page the column's next pages are not
+	// tried. A page made only a little smaller is kept compressed: the
+	// dictionaries' indices of hosts and uids come out at 0.74 to 0.89 of
+	// their size, and skipping after those made the segments table 6 %
+	// larger.
 	packed, compressed := vals, false
 	if l.skipPages > 0 {
 		l.skipPages--
-	} else if z := f.compress(vals); len(z) < len(vals)*9/10 {
+	} else if z := f.compress(vals); len(z) < len(vals) {
 		packed, compressed = z, true
 	} else {
 		l.skipPages = skipAfterPoor
-		if len(z) < len(vals) {
-			packed, compressed = z, true
-		}
 	}
 	l.page.nulls = int64(l.nulls)
 
