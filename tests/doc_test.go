@@ -28,7 +28,8 @@ func skip(t *testing.T, why string) {
 }
 
 // dependOn reads every file the test's child processes read (the
-// repository's Go sources, go.mod files, test data and scripts), so that
+// repository's Go sources, go.mod files, test data, scripts and the Node
+// readers' script and package files), so that
 // go test's cache, which sees only what this process opens, runs the test
 // again when any of them changes.
 func dependOn(t *testing.T, roots ...string) {
@@ -36,10 +37,17 @@ func dependOn(t *testing.T, roots ...string) {
 	h := sha256.New()
 	for _, root := range roots {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
+			if err != nil {
 				return err
 			}
-			if n := d.Name(); !strings.HasSuffix(n, ".go") && n != "go.mod" && n != "go.sum" && !strings.Contains(path, "testdata") && !strings.HasSuffix(n, ".py") {
+			if d.IsDir() {
+				if d.Name() == "node_modules" { // npm ci makes it from package-lock.json
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if n := d.Name(); !strings.HasSuffix(n, ".go") && n != "go.mod" && n != "go.sum" && !strings.Contains(path, "testdata") &&
+				!strings.HasSuffix(n, ".py") && !strings.HasSuffix(n, ".mjs") && !strings.HasPrefix(n, "package") {
 				return nil
 			}
 			f, err := os.Open(path)
