@@ -296,8 +296,9 @@ frame, or at all), acked, not-acked, answered, unanswered, retransmitted
 (the data went out before), fill (the first copy of data lost before the
 capture point), not-acked-before, acked-before, hole, complete (the
 capture saw every byte the peer acknowledged), acked-unseen (bytes),
-ttl-unlike (ttl), ttl-unlike-own (ttl: unlike the packets its sender sent
-before it in the connection), ttl-like, ipid-copied, ipid-skipped (missing), elapsed
+old-timestamp (a TSval older than one the peer had echoed), ttl-unlike
+(ttl), ttl-unlike-own (ttl: unlike the packets its sender sent before it
+in the connection), ttl-like, ipid-copied, ipid-skipped (missing), elapsed
 and silence (duration_ns), zero-window, window-open, same-seq, echoes (a
 timestamp echo), data-segments (count), options (present, absent), ce,
 bad-checksum, truncated, first, first-from, max-window (bytes), quiet,

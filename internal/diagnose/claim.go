@@ -156,6 +156,11 @@ const (
 	// From had sent before it, which no earlier packet carried: it fills
 	// a hole, the first copy the capture saw of data lost before it.
 	ClaimFill
+	// ClaimOldTimestamp: each of Frames (From's) carries a TSval more
+	// than one tick older than the TSecr of a packet To sent before it.
+	// To echoes its TS.Recent, which never goes back, so it held a newer
+	// one when the frame reached it, wherever the capture was taken.
+	ClaimOldTimestamp
 )
 
 // claimNames are the kinds' stable names, as JSON prints them.
@@ -197,6 +202,7 @@ var claimNames = [...]string{
 	ClaimCrossed:        "crossed",
 	ClaimWindowOpen:     "window-open",
 	ClaimFill:           "fill",
+	ClaimOldTimestamp:   "old-timestamp",
 }
 
 // String is the kind's stable name.
@@ -308,6 +314,8 @@ func (c Claim) Says() string {
 		return fmt.Sprintf("%s, from %s: a window above zero", fl, from)
 	case ClaimFill:
 		return fmt.Sprintf("%s, from %s: each fills a hole with data no earlier packet carried", fl, from)
+	case ClaimOldTimestamp:
+		return fmt.Sprintf("%s, from %s: each carries a timestamp older than one %s had echoed before", fl, from, to)
 	}
 	return c.Kind.String()
 }

@@ -513,6 +513,19 @@ func (ps *packets) check(c diagnose.Claim) error {
 				return fmt.Errorf("frames %d and %d differ", fs[0].n, p.n)
 			}
 		}
+	case diagnose.ClaimOldTimestamp:
+		fs, err := fromFrames()
+		if err != nil {
+			return err
+		}
+		for _, p := range fs {
+			echoed := slices.ContainsFunc(before(p), func(q *pkt) bool {
+				return q.src == c.To && q.flags.Has(wire.ACK) && q.opts&wire.HasTimestamps != 0 && int32(q.tsecr-p.tsval) > 1
+			})
+			if p.opts&wire.HasTimestamps == 0 || !echoed {
+				return fmt.Errorf("frame %d: no packet of %s before it echoed a timestamp more than a tick newer than its TSval %d", p.n, c.To, p.tsval)
+			}
+		}
 	case diagnose.ClaimEchoes:
 		fs, err := ps.frames(c, in, false)
 		if err != nil {
@@ -753,6 +766,9 @@ func TestClaimsAuditCatches(t *testing.T) {
 		{diagnose.Claim{Kind: diagnose.ClaimElapsed, From: cl, To: sv, Span: span, Frames: []int{1, 2}, D: time.Second}, "apart"},
 		{diagnose.Claim{Kind: diagnose.ClaimZeroWindow, From: sv, To: cl, Span: span, Frames: []int{5}}, "advertises"},
 		{diagnose.Claim{Kind: diagnose.ClaimDataSegments, From: cl, To: sv, Span: span, N: 3}, "sent 1 data segments"},
+		// The client's data of frame 4 carries a TSval newer than any
+		// the server had echoed.
+		{diagnose.Claim{Kind: diagnose.ClaimOldTimestamp, From: cl, To: sv, Span: span, Frames: []int{4}}, "echoed a timestamp"},
 	} {
 		err := pk.check(tc.c)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -26,9 +26,9 @@ func rulePAWS(x *env, c *Conn) *Finding {
 		return nil
 	}
 	return &Finding{
-		ID: "paws-drop", Severity: Warning, Evidence: []Claim{c.claim(ClaimSent, r, ev.Frames...)}, weight: float64(ev.N),
+		ID: "paws-drop", Severity: Warning, Evidence: []Claim{c.claim(ClaimOldTimestamp, r, ev.Frames...)}, weight: float64(ev.N),
 		Title: fmt.Sprintf("%s from %s carried an old timestamp: PAWS drops them", count(ev.N, "segment"), c.who(r)),
-		Explanation: fmt.Sprintf("%s sent %s (%s) whose TSval is older than the last one its peer accepted (TS.Recent): PAWS "+
+		Explanation: fmt.Sprintf("%s sent %s (%s) whose TSval is older than one its peer had already echoed, which is its TS.Recent: PAWS "+
 			"(RFC 7323) makes the receiver drop them silently, so to the sender they look lost and are retransmitted in vain. "+
 			"Causes: several hosts behind one NAT or load balancer sharing a 4-tuple space with unrelated timestamp clocks, a host "+
 			"whose timestamp clock jumped, or a new connection on a 4-tuple whose old one the peer still remembers.",

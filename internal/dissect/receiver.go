@@ -99,7 +99,7 @@ func receives(s *analyze.Segment, cx *Connection, from, to *tcp.Endpoint) string
 	case a.Has(event.BadChecksum):
 		return who + "; the checksum is wrong, so its stack drops the segment before TCP looks at it, and the sender will have to send it again."
 	case a.Has(event.PAWSReject):
-		return fmt.Sprintf("%s; the segment's TSval %d is older than the last one it accepted (TS.Recent %d): PAWS (RFC 7323) drops it and answers with an ACK.",
+		return fmt.Sprintf("%s; the segment's TSval %d is more than one tick older than the one its own ACKs echo (TS.Recent %d): PAWS (RFC 7323) drops it and answers with an ACK.",
 			who, seg.Options.TSVal, to.TSRecent)
 	case len(rv.Changes) > 0:
 		if seg.Flags&(wire.SYN|wire.ACK|wire.RST) == wire.ACK && to.SentSYN && seg.Ack == to.ISS+1 &&

@@ -7,6 +7,10 @@ import (
 	"github.com/tcplens/tcplens/internal/wire"
 )
 
+// pawsWindow is how many ticks older than TS.Recent a TSval may be and
+// pass Linux's PAWS check (TCP_PAWS_WINDOW).
+const pawsWindow = 1
+
 // overlay is where tcplens decides differently from tshark, or beyond it:
 // the kind of each retransmission from the measured RTT and the dup-ACK
 // and SACK evidence, Linux's persist probes, D-SACK, PAWS, checksums,
@@ -45,15 +49,17 @@ func (c *Conn) overlay(from, to *Endpoint, in *Input, r *Result) {
 	}
 
 	// PAWS (RFC 7323 section 5): a segment whose TSval is older than the
-	// receiver's TS.Recent is dropped. Linux exempts RSTs and tolerates
-	// disordered pure ACKs, so only segments that carry something count.
+	// receiver's TS.Recent is dropped; Linux allows one tick
+	// (TCP_PAWS_WINDOW), exempts RSTs and tolerates disordered pure
+	// ACKs, so only segments that carry something count.
 	if s.Options.Has(wire.HasTimestamps) {
 		// PAWS applies in synchronized states, not to the handshake.
 		carries := (s.PayloadLen > 0 || s.Flags.Has(wire.FIN)) && !s.Flags.Has(wire.SYN)
-		if to.HaveTSRecent && to.State.Synchronized() && int32(s.Options.TSVal-to.TSRecent) < 0 && !s.Flags.Has(wire.RST) && carries {
+		if to.HaveTSRecent && to.State.Synchronized() && int32(to.TSRecent-s.Options.TSVal) > pawsWindow && !s.Flags.Has(wire.RST) && carries {
 			a.Add(event.PAWSReject)
-		} else if !to.HaveTSRecent || int32(s.Options.TSVal-to.TSRecent) >= 0 {
-			to.TSRecent, to.HaveTSRecent, to.TSRecentTime = s.Options.TSVal, true, in.Time
+		}
+		if s.Flags.Has(wire.ACK) && (!from.HaveTSRecent || int32(s.Options.TSEcr-from.TSRecent) > 0) {
+			from.TSRecent, from.HaveTSRecent = s.Options.TSEcr, true
 		}
 	}
 

@@ -87,9 +87,14 @@ type Endpoint struct {
 	MSS           uint16 // the most it may send per segment: the peer's MSS option
 	SACK          bool   // SACK negotiated
 	Timestamps    bool   // timestamps negotiated
-	TSRecent      uint32 // RFC 7323 TS.Recent: the peer's latest TSval it accepted
-	HaveTSRecent  bool
-	TSRecentTime  pcap.Time
+	// TSRecent is RFC 7323's TS.Recent as the endpoint showed it: the
+	// TSecr of its latest segment with an ACK, which echoes TS.Recent
+	// (section 3.2) and only moves forward. What it showed is what it
+	// held, wherever the capture was taken; the peer's TSvals that
+	// reached the capture point may not have reached it, or may have
+	// come out of order, which RFC 7323 (section 4.3) does not take.
+	TSRecent     uint32
+	HaveTSRecent bool
 
 	SentSYN, SentFIN, SentRST bool
 	FINSeq                    seq.Num // the sequence number its FIN took

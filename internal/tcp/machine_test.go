@@ -357,6 +357,25 @@ t=0.200  c>s P. seq=101 ack=1 len=100 ts=250,540
 	check(t, got, []step{{}, {}, {}, {}, {}, {"", "", "paws_reject"}})
 }
 
+// TestPAWSReordered: segments that come out of order, a later one (TSval
+// 320) before an earlier one (310), are no PAWS case. The receiver takes
+// TS.Recent only from segments in order (RFC 7323 4.3), and its ACKs
+// show which: they still echo 300 when the earlier segment arrives. (On
+// a capture of real traffic the old rule called 45 reordered segments
+// PAWS drops though the receiver acknowledged each.)
+func TestPAWSReordered(t *testing.T) {
+	got, _ := run(t, handshake+`
+t=0.100  c>s P. seq=1 ack=1 len=100 ts=300,500
+t=0.130  s>c .  seq=1 ack=101 ts=540,300
+t=0.140  c>s P. seq=201 ack=1 len=100 ts=320,540
+t=0.141  s>c .  seq=1 ack=101 ts=541,300 sack=301-401
+t=0.142  c>s P. seq=101 ack=1 len=100 ts=310,540
+t=0.143  s>c .  seq=1 ack=301 ts=542,310
+`)
+	no := step{kinds: "-paws_reject"}
+	check(t, got, []step{{}, {}, {}, no, {}, no, {}, no, {}})
+}
+
 func TestBadChecksum(t *testing.T) {
 	got, sums := run(t, handshake+`
 t=0.100  c>s P. seq=1 ack=1 len=100 ts=300,500 badsum
