@@ -1,5 +1,6 @@
 // Package tests holds the tests that reach outside the tcplens binary:
 // DuckDB reading an export (the nested module duckdb/, which needs cgo),
+// arrow-rs and hyparquet reading it (parquet-readers/, from npm, on Node),
 // and scripts/dask-export.py on a real local Dask cluster. They skip
 // where the machine lacks what they need, and fail instead under
 // NETLAB_REQUIRE=1, as CI runs them.

@@ -83,7 +83,8 @@ func TestParquetReaders(t *testing.T) {
 		}
 		t.Fatalf("npm ci in tests/parquet-readers: %v\n%s", err, out)
 	}
-	t.Logf("npm ci: %s", time.Since(began).Round(time.Millisecond))
+	version, _ := exec.Command(node, "--version").Output()
+	t.Logf("npm ci: %s; node %s", time.Since(began).Round(time.Millisecond), bytes.TrimSpace(version))
 
 	tables := readerTables(t)
 
@@ -96,9 +97,10 @@ func TestParquetReaders(t *testing.T) {
 			}
 			exportBoth(t, pq, jl, append([]string{"--sensor", c.sensor, "--segments"}, files...)...)
 		}
+		read := readParquet(t, node, pq, nil)
 		want := jsonlRows(t, jl, tables, nil)
 		checkCoverage(t, tables, want)
-		compareReaders(t, node, tables, pq, want, nil)
+		compareReaders(t, tables, read(), want, nil)
 	})
 
 	// Files of several row groups, each of several pages: a SYN flood of
@@ -113,14 +115,15 @@ func TestParquetReaders(t *testing.T) {
 		writeFlood(t, capture, 132_000)
 		pq, jl := filepath.Join(tmp, "parquet"), filepath.Join(tmp, "jsonl")
 		exportBoth(t, pq, jl, "--sensor", "flood", "--segments", "--no-findings", "--threads", "1", capture)
-		t.Logf("exported in %s", time.Since(began))
+		t.Logf("flood written and exported twice in %s", time.Since(began).Round(time.Millisecond))
+		read := readParquet(t, node, pq, pruned)
 		began = time.Now()
 		want := jsonlRows(t, jl, tables, pruned)
-		t.Logf("JSON lines read in %s", time.Since(began))
-		read := compareReaders(t, node, tables, pq, want, pruned)
+		t.Logf("JSON lines read in %s", time.Since(began).Round(time.Millisecond))
+		n := compareReaders(t, tables, read(), want, pruned)
 		for _, table := range []string{export.TableConnections, export.TableTransitions, export.TableSegments} {
-			if read.groups[table] < 2 || read.pages[table] <= read.groups[table] {
-				t.Errorf("the flood's %s: %d row groups, %d pages of ts: not several of each", table, read.groups[table], read.pages[table])
+			if n.groups[table] < 2 || n.pages[table] <= n.groups[table] {
+				t.Errorf("the flood's %s: %d row groups, %d pages of ts: not several of each", table, n.groups[table], n.pages[table])
 			}
 		}
 	})
@@ -162,12 +165,10 @@ func writeFlood(t *testing.T, path string, n int) {
 	}
 }
 
-// compareReaders reads the Parquet files under pq with both readers (only
-// the columns only, if not nil) and checks what each read against want,
-// the JSON lines' rows by partition, each file's schema as each reader
-// sees it, and its statistics and page index. It returns how many files
-// what was read.
-func compareReaders(t *testing.T, node string, tables map[string][]column, pq string, want map[string][]string, only []string) readCounts {
+// readParquet starts read.mjs reading the Parquet files under pq with
+// both readers (only the columns only, if not nil), and returns what waits
+// for its output: the JSON lines are read meanwhile.
+func readParquet(t *testing.T, node, pq string, only []string) func() []byte {
 	t.Helper()
 	args := []string{"read.mjs", pq}
 	if only != nil {
@@ -176,14 +177,27 @@ func compareReaders(t *testing.T, node string, tables map[string][]column, pq st
 	began := time.Now()
 	read := exec.Command(node, args...)
 	read.Dir = "parquet-readers"
-	var stderr bytes.Buffer
-	read.Stderr = &stderr
-	out, err := read.Output()
-	if err != nil {
-		t.Fatalf("node %v: %v\n%s", args, err, stderr.String())
+	var stdout, stderr bytes.Buffer
+	read.Stdout, read.Stderr = &stdout, &stderr
+	if err := read.Start(); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("both readers read the Parquet files in %s (%d MB of JSON)", time.Since(began).Round(time.Millisecond), len(out)>>20)
+	return func() []byte {
+		t.Helper()
+		if err := read.Wait(); err != nil {
+			t.Fatalf("node %v: %v\n%s", args, err, stderr.String())
+		}
+		t.Logf("both readers read the Parquet files in %s (%d MB of JSON)", time.Since(began).Round(time.Millisecond), stdout.Len()>>20)
+		return stdout.Bytes()
+	}
+}
 
+// compareReaders checks what read.mjs printed (only the columns only, if
+// not nil) against want, the JSON lines' rows by partition: each file's
+// schema as each reader sees it, its rows, and its statistics and page
+// index. It returns what was read.
+func compareReaders(t *testing.T, tables map[string][]column, out []byte, want map[string][]string, only []string) readCounts {
+	t.Helper()
 	got := map[string]map[string][]string{} // reader → partition → rows
 	n := readCounts{groups: map[string]int{}, pages: map[string]int{}}
 	for dec := json.NewDecoder(bytes.NewReader(out)); dec.More(); {
@@ -428,37 +442,45 @@ func jsonlRows(t *testing.T, dir string, tables map[string][]column, only []stri
 			return err
 		}
 		defer f.Close()
+		// Each line is read into a struct of the columns compared, each
+		// left as its JSON text until it is: the flood's JSON lines are
+		// 400 MB, and skipping a value costs a tenth of keeping it. (The
+		// JSON lines' names are those of the row type, as are the
+		// columns'.)
+		var read []column
+		var fields []reflect.StructField
+		for _, c := range cols {
+			if only == nil || slices.Contains(only, c.name) {
+				read = append(read, c)
+				fields = append(fields, reflect.StructField{
+					Name: fmt.Sprintf("C%d", len(fields)), Type: reflect.TypeFor[json.RawMessage](),
+					Tag: reflect.StructTag(fmt.Sprintf("json:%q", c.name)),
+				})
+			}
+		}
+		row := reflect.New(reflect.StructOf(fields))
 		sc := bufio.NewScanner(f)
 		sc.Buffer(nil, 1<<20)
 		for n := 1; sc.Scan(); n++ {
-			// Each value is parsed only if it is compared: the flood's
-			// JSON lines are 400 MB.
-			var row map[string]json.RawMessage
-			if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+			row.Elem().SetZero()
+			if err := json.Unmarshal(sc.Bytes(), row.Interface()); err != nil {
 				return fmt.Errorf("%s:%d: %w", rel, n, err)
 			}
-			if len(row) != len(cols) {
-				return fmt.Errorf("%s:%d: %d columns, not %d", rel, n, len(row), len(cols))
-			}
-			var vals []any
-			for _, c := range cols {
-				raw, ok := row[c.name]
-				if !ok {
+			vals := make([]any, len(read))
+			for i, c := range read {
+				raw := row.Elem().Field(i).Interface().(json.RawMessage)
+				if raw == nil {
 					return fmt.Errorf("%s:%d: no column %s", rel, n, c.name)
 				}
-				if only != nil && !slices.Contains(only, c.name) {
-					continue
-				}
-				var v any
 				dec := json.NewDecoder(bytes.NewReader(raw))
 				dec.UseNumber()
+				var v any
 				if err := dec.Decode(&v); err != nil {
 					return fmt.Errorf("%s:%d: %s: %w", rel, n, c.name, err)
 				}
-				if v, err = c.canonical(v, true); err != nil {
+				if vals[i], err = c.canonical(v, true); err != nil {
 					return fmt.Errorf("%s:%d: %s: %w", rel, n, c.name, err)
 				}
-				vals = append(vals, v)
 			}
 			b, _ := json.Marshal(vals)
 			part := pathDir(rel)
