@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -235,6 +236,9 @@ func compareReaders(t *testing.T, tables map[string][]column, out []byte, want m
 		part := pathDir(f.File)
 		got[f.Reader][part] = append(got[f.Reader][part], rows...)
 		if f.Reader == "hyparquet" {
+			if !createdBy.MatchString(f.CreatedBy) {
+				t.Errorf("%s: created_by %q is not APPLICATION version VERSION (build HASH): parquet-java (Spark, Hive, Trino, Athena) then ignores the statistics of its string columns (CorruptStatistics, PARQUET-251)", f.File, f.CreatedBy)
+			}
 			for _, e := range f.checkStatistics(read, rows) {
 				t.Errorf("%s: %s", f.File, e)
 			}
@@ -629,6 +633,7 @@ type readerFile struct {
 	Reader, File, Error string
 	Schema              []schemaNode
 	Columns             []string // of the rows' values
+	CreatedBy           string   `json:"created_by"`
 	Rows                [][]any
 	RowGroups           []struct {
 		Rows    int
@@ -849,6 +854,14 @@ func (f *readerFile) canonical(cols []column) ([]string, []string) {
 	}
 	return rows, errs
 }
+
+// createdBy is the grammar parquet-java's VersionParser reads a file's
+// created_by with. Where it does not match, parquet-java takes the file
+// for one an old parquet-mr might have written with wrong statistics of
+// byte arrays, and ignores its string columns' (PARQUET-251): Spark and
+// Hive, and Trino and Athena, which call the same check, would not prune
+// by them.
+var createdBy = regexp.MustCompile(`^(.*?)\s+version\s*(?:([^(]*?)\s*(?:\(\s*build\s*([^)]*?)\s*\))?)?$`)
 
 // pruned are the columns query engines prune a time or frame range by:
 // their row groups' statistics and page index must be there and exact.
@@ -1105,5 +1118,21 @@ func TestCheckStatistics(t *testing.T) {
 				t.Errorf("errors %q, want one with %q", errs, tc.want)
 			}
 		})
+	}
+}
+
+// TestCreatedBy checks the grammar of created_by on what parquet-java
+// reads and does not.
+func TestCreatedBy(t *testing.T) {
+	for s, want := range map[string]bool{
+		"parquet-mr version 1.8.0 (build 0fda28af84b9746396014ad6a415b90592a98b3b)": true,
+		"parquet-cpp-arrow version 15.0.0":                                          true,
+		"tcplens version  (build )":                                                 true, // parquet-go's, for CreatedBy("tcplens", "", "")
+		"tcplens":                                                                   false,
+		"":                                                                          false,
+	} {
+		if got := createdBy.MatchString(s); got != want {
+			t.Errorf("%q: matches %v, want %v", s, got, want)
+		}
 	}
 }

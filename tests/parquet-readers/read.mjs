@@ -6,7 +6,7 @@
 //    "schema": [{"name": "ts", ...}, ...], "columns": ["ts", ...],
 //    "rows": [[v1, v2, ...], ...]}
 //   {"reader": "hyparquet", "file": ..., "schema": [...], "rows": [...],
-//    "row_groups": [...]}
+//    "row_groups": [...], "created_by": "..."}
 //
 // A row is an array of the values of the top-level columns named in
 // "columns", which are the schema's (or those asked for), in order.
@@ -196,7 +196,7 @@ async function readHyparquet(buf, only) {
         return [name, col]
       })),
   }))
-  return { schema, columns: names, rows: rows.map(r => names.map(n => r[n])), row_groups }
+  return { schema, columns: names, rows: rows.map(r => names.map(n => r[n])), row_groups, created_by: meta.created_by ?? null }
 }
 
 function reader(buf, offset) {
