@@ -27,7 +27,7 @@
 // that it differs from what tcplens meant.
 //
 // With --columns a,b,... each reader reads only those of a file's columns
-// (as a query engine reads what a query names), in that order; the schema
+// (as a query engine reads what a query names), in the file's order; the schema
 // is then the file's whole schema still.
 //
 // Usage: node read.mjs [--columns a,b,...] DIR
