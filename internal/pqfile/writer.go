@@ -64,8 +64,13 @@ const indexLimit = 64
 // that zstd did not make smaller.
 const skipAfterPoor = 15
 
-// createdBy is the footer's created_by.
-const createdBy = "tcplens"
+// createdBy is the footer's created_by: APPLICATION version VERSION
+// (build HASH), as parquet-java's VersionParser reads it, which parquet-go
+// wrote for CreatedBy("tcplens", "", ""). Where it does not parse,
+// parquet-java ignores the statistics of the string columns
+// (PARQUET-251), and Spark, Hive, Trino and Athena with it
+// (tests/TestParquetReaders).
+const createdBy = "tcplens version  (build )"
 
 var magic = []byte("PAR1")
 
