@@ -48,6 +48,16 @@ type Result struct {
 	RTO          time.Duration // the sender's retransmission timeout estimate then
 	SRTT         time.Duration // the sender's smoothed RTT then
 
+	// SentBefore is why a segment tshark's rules take for a
+	// retransmission is out of order instead: its sender's clock says it
+	// sent it before a segment above it that the capture saw first.
+	SentBefore Order
+	// Undid is the retransmission a D-SACK of this segment shows was not
+	// needed (the data had arrived), UndidKind the kind it was counted
+	// as; the count moved to the spurious ones.
+	Undid     int
+	UndidKind event.Kind
+
 	AckRTT     time.Duration // tshark's ack RTT: since the segment this ACK acknowledges
 	AckedFrame int
 	RTTSample  time.Duration // the sample this ACK gave the peer's estimator (Karn's rule, TS echo)
@@ -405,7 +415,7 @@ finishedRetrans:
 			nextseq++
 		}
 		if fwd.count() < maxUnacked {
-			fwd.push(unacked{seq: sq, next: nextseq, frame: in.Frame, time: in.Time, sent: 1, tsval: s.Options.TSVal})
+			fwd.push(unacked{seq: sq, next: nextseq, frame: in.Frame, time: in.Time, sent: 1, tsval: s.Options.TSVal, ipid: s.IPID, clock: clockOf(s)})
 		}
 	}
 	// The highest nextseq, except from a zero-window probe.
