@@ -245,15 +245,19 @@ func AppendSegmentJSON(b []byte, s *analyze.Segment) []byte {
 		b = append(b, `,"sent_before":{"frame":`...)
 		b = strconv.AppendInt(b, int64(o.Frame), 10)
 		b = append(b, `,"by":"`...)
-		if o.By == tcp.ClockTSVal {
-			b = append(b, "tsval"...)
+		b = append(b, o.By.Name()...)
+		b = append(b, '"')
+		if o.By == tcp.ClockRoundTrip {
+			b = append(b, `,"after":`...)
+			b = appendSeconds(b, o.After)
+			b = append(b, `,"half_rtt":`...)
+			b = appendSeconds(b, o.Floor)
 		} else {
-			b = append(b, "ipid"...)
+			b = append(b, `,"own":`...)
+			b = strconv.AppendUint(b, uint64(o.Own), 10)
+			b = append(b, `,"theirs":`...)
+			b = strconv.AppendUint(b, uint64(o.Theirs), 10)
 		}
-		b = append(b, `","own":`...)
-		b = strconv.AppendUint(b, uint64(o.Own), 10)
-		b = append(b, `,"theirs":`...)
-		b = strconv.AppendUint(b, uint64(o.Theirs), 10)
 		b = append(b, '}')
 	}
 	if r.AckedFrame != 0 {

@@ -288,6 +288,9 @@ func (c *Conn) tsharkAnalyze(from, to *Endpoint, in *Input, r *Result) {
 	if fwd.nextSeq != 0 && sq.Greater(fwd.nextSeq) && !flags.Has(wire.RST) {
 		a.Add(event.LostSegment)
 		fwd.validBIF = false
+		if slen == 0 && !flags.Any(wire.SYN|wire.FIN) {
+			fwd.noteAhead(s, in.Frame, in.Time)
+		}
 	}
 	// KEEP ALIVE: 0 or 1 byte starting one before the next expected byte.
 	if (slen == 0 || slen == 1) && sq == fwd.nextSeq-1 && !flags.Any(wire.SYN|wire.FIN|wire.RST) {

@@ -32,7 +32,7 @@ func (c *Conn) overlay(from, to *Endpoint, in *Input, r *Result) {
 		a.Add(event.ZeroWindowProbeAck)
 	}
 
-	c.lateOriginal(from, in, r)
+	c.lateOriginal(from, to, in, r)
 	if a.Has(event.Retransmission) || a.Has(event.SpuriousRetransmission) {
 		c.classifyRetransmission(from, to, in, r)
 	} else {

@@ -254,6 +254,7 @@ type flow struct {
 	tsSent      [maxTSSent]tsSend // recent distinct TSvals sent, for RTT from the echo
 	tsNext      int
 	tsCount     int
+	ahead       unacked  // the first ACK without data captured beyond the data (noteAhead)
 	resent      []resend // its latest fast and spurious retransmissions of data, from its first
 	resentNext  int
 }

@@ -2,8 +2,10 @@ package tcp
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/tcplens/tcplens/internal/event"
+	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/seq"
 	"github.com/tcplens/tcplens/internal/wire"
 )
@@ -21,7 +23,18 @@ import (
 // before every segment above it that the capture saw first is therefore an
 // original, late (RFC 4737 calls it reordered); one sent after any of
 // them is what tshark says. A clock tick (1 ms on Linux) holds many
-// segments: equal values say nothing, and the analysis stays tshark's.
+// segments: equal TSvals say nothing, and then the IP ID of a sender that
+// numbers its packets one by one decides. Without either, the capture's
+// own clock can: whatever told the sender of a loss (a duplicate ACK, a
+// SACK) came of a segment above the hole reaching the receiver, so a
+// resend reaches the capture point a whole round trip (capture point to
+// receiver, to sender, back) after the first segment above the hole went
+// by, wherever the capture was taken. A fill sooner than that is no
+// resend. tshark's own out-of-order rule is that one, with a round trip
+// taken from the handshake; tcplens takes half the shortest round trip
+// the connection showed, and only where tshark's precedence made the fill
+// a fast retransmission, or when the analysis counts losses, does it say
+// more than tshark's label.
 
 // Clock names the mark of a sender's own order that a comparison used.
 type Clock uint8
@@ -29,12 +42,15 @@ type Clock uint8
 const (
 	clockTS   Clock = 1 << iota // the TSval (RFC 7323)
 	clockIPID                   // the IPv4 identification of a sender that counts one by one
+	clockLoop                   // the capture's own clock against the path's round trip
 )
 
-// ClockTSVal and ClockIPID are the clocks an [Order] may name.
+// ClockTSVal, ClockIPID and ClockRoundTrip are the clocks an [Order]
+// may name.
 const (
-	ClockTSVal = clockTS
-	ClockIPID  = clockIPID
+	ClockTSVal     = clockTS
+	ClockIPID      = clockIPID
+	ClockRoundTrip = clockLoop
 )
 
 // String names the clock as the explanations do.
@@ -44,6 +60,21 @@ func (c Clock) String() string {
 		return "TSval"
 	case clockIPID:
 		return "IP ID"
+	case clockLoop:
+		return "round trip"
+	}
+	return "none"
+}
+
+// Name is the clock's stable name, as JSON prints it.
+func (c Clock) Name() string {
+	switch c {
+	case clockTS:
+		return "tsval"
+	case clockIPID:
+		return "ipid"
+	case clockLoop:
+		return "round_trip"
 	}
 	return "none"
 }
@@ -51,11 +82,15 @@ func (c Clock) String() string {
 // Order is the evidence that a segment was sent before one the capture
 // saw first: of the segments above it captured before it, Frame is the
 // one its sender sent first, and the clock By says this segment is older
-// still (Own against Theirs). The zero Order is no such evidence.
+// still (Own against Theirs). With the round trip as the clock, Frame is
+// the first of them captured, and this segment came After it, less than
+// Floor, half the shortest round trip the connection showed. The zero
+// Order is no evidence.
 type Order struct {
-	Frame       int
-	By          Clock
-	Own, Theirs uint32
+	Frame        int
+	By           Clock
+	Own, Theirs  uint32
+	After, Floor time.Duration
 }
 
 // clockOf says which of the sender's clocks a segment carries.
@@ -77,24 +112,29 @@ func (e *Endpoint) countsOneByOne() bool {
 	return e.ipidOnes >= 4 && e.ipidOnes*4 >= e.ipidSteps*3
 }
 
-// sentBefore looks for the evidence that the data segment s of frame was
-// sent before every unacknowledged segment wholly above it that the
-// capture saw first. It walks the list only for segments below the
-// highest sequence number, which a capture holds few of.
-func (f *flow) sentBefore(s *wire.Segment, frame int, ipid bool) Order {
+// sentBefore looks for the evidence that the data segment s of frame,
+// captured now, was sent before every segment wholly above it that the
+// capture saw first: the unacknowledged ones, and the first ACK without
+// data that went beyond the data. It walks the list only for segments
+// below the highest sequence number, which a capture holds few of.
+func (f *flow) sentBefore(s *wire.Segment, frame int, now pcap.Time, ipid bool, floor time.Duration) Order {
 	own := clockOf(s)
 	if !ipid {
 		own &^= clockIPID
 	}
-	if own == 0 {
-		return Order{}
-	}
 	end := s.SeqEnd()
-	var ts, id *unacked // the oldest above, by each clock
-	for i, live := 0, f.live(); i < len(live) && own != 0; i++ {
-		u := &live[i]
-		if u.frame == frame || u.seq.Less(end) {
-			continue
+	var ts, id, first *unacked // the oldest above, by each clock, and the first captured
+	repeat := false            // an earlier segment still unacknowledged carried some of it
+	consider := func(u *unacked) {
+		if u.frame == frame {
+			return
+		}
+		if u.seq.Less(end) {
+			repeat = repeat || s.Seq.Less(u.next)
+			return
+		}
+		if first == nil || u.time < first.time {
+			first = u
 		}
 		// Every segment above must carry the clock: one that does not
 		// might be the oldest.
@@ -106,29 +146,85 @@ func (f *flow) sentBefore(s *wire.Segment, frame int, ipid bool) Order {
 			id = u
 		}
 	}
-	switch {
-	case ts == nil:
-	case own&clockTS != 0 && int32(s.Options.TSVal-ts.tsval) < 0:
-		return Order{Frame: ts.frame, By: clockTS, Own: s.Options.TSVal, Theirs: ts.tsval}
-	case own&clockTS == 0 && own&clockIPID != 0 && int16(s.IPID-id.ipid) < 0:
-		// The IP ID decides only without timestamps: with them, an
-		// equal TSval already said the clock cannot tell.
-		return Order{Frame: id.frame, By: clockIPID, Own: uint32(s.IPID), Theirs: uint32(id.ipid)}
+	live := f.live()
+	for i := range live {
+		consider(&live[i])
+	}
+	if f.ahead.frame != 0 {
+		consider(&f.ahead)
+	}
+	if first == nil {
+		return Order{}
+	}
+	if own&clockTS != 0 {
+		switch d := int32(s.Options.TSVal - ts.tsval); {
+		case d < 0:
+			return Order{Frame: ts.frame, By: clockTS, Own: s.Options.TSVal, Theirs: ts.tsval}
+		case d > 0:
+			return Order{} // sent after one of them
+		}
+	}
+	// Within one tick of the TSval (or without timestamps) the IP ID of
+	// a sender that numbers its packets one by one still orders them: a
+	// retransmission takes the next number like any packet.
+	if own&clockIPID != 0 {
+		if int16(s.IPID-id.ipid) < 0 {
+			return Order{Frame: id.frame, By: clockIPID, Own: uint32(s.IPID), Theirs: uint32(id.ipid)}
+		}
+		return Order{}
+	}
+	// The round trip speaks only of a fill: data sent again after a
+	// timer, not after news from the receiver, may follow the segments
+	// above it closely, and its first copy went by already.
+	if after := now.Sub(first.time); after < floor && !repeat {
+		return Order{Frame: first.frame, By: clockLoop, After: after, Floor: floor}
 	}
 	return Order{}
+}
+
+// noteAhead keeps the first segment without data (an ACK) whose
+// sequence number went beyond the data captured: its sender had sent
+// every byte below it, so it is one of the segments above a late
+// original, and often the one that opened the hole (an ACK overtook the
+// data). It stays until the data catches up with it.
+func (f *flow) noteAhead(s *wire.Segment, frame int, now pcap.Time) {
+	if f.ahead.frame != 0 && f.ahead.seq.Greater(f.nextSeq) {
+		return
+	}
+	f.ahead = unacked{seq: s.Seq, next: s.Seq, frame: frame, time: now, tsval: s.Options.TSVal, ipid: s.IPID, clock: clockOf(s)}
+}
+
+// loopFloor is half the shortest round trip the connection showed: the
+// handshake's (SYN to the ACK of the SYN-ACK spans the whole path
+// wherever the capture was taken), or the two half-loops the capture point
+// measured, if shorter. Half, because one sample may hold queueing that
+// later round trips do not. Zero without a captured handshake.
+func (c *Conn) loopFloor(from, to *Endpoint) time.Duration {
+	if c.HandshakeAck == 0 || c.SYNTime == 0 {
+		return 0
+	}
+	rtt := c.HandshakeAckTime.Sub(c.SYNTime)
+	if from.RTT.Samples > 0 && to.RTT.Samples > 0 {
+		rtt = min(rtt, from.RTT.Min+to.RTT.Min)
+	}
+	return rtt / 2
 }
 
 // lateOriginal takes a data segment that tshark's rules call a
 // retransmission (or out of order) and that its sender's clocks say was
 // sent before the segments above it the capture saw first for what it
 // is: an original that came late, out of order as tshark names it.
-func (c *Conn) lateOriginal(from *Endpoint, in *Input, r *Result) {
+func (c *Conn) lateOriginal(from, to *Endpoint, in *Input, r *Result) {
 	s := in.Seg
 	a := &r.Analysis
 	if s.PayloadLen == 0 || !(a.Has(event.Retransmission) || a.Has(event.SpuriousRetransmission) || a.Has(event.OutOfOrder)) {
 		return
 	}
-	o := from.flow.sentBefore(s, in.Frame, from.countsOneByOne())
+	floor := c.loopFloor(from, to)
+	if a.Has(event.SpuriousRetransmission) {
+		floor = 0 // its bytes had arrived: the capture saw them before
+	}
+	o := from.flow.sentBefore(s, in.Frame, in.Time, from.countsOneByOne(), floor)
 	if o.Frame == 0 {
 		return
 	}
@@ -194,8 +290,18 @@ func (n *Retransmissions) undo(kind event.Kind) {
 }
 
 // AppendText appends the evidence in words: "sent before frame 185089
-// (TSval 91808491 < 91808494)".
+// (TSval 91808491 < 91808494)", or "captured 0.040 ms after frame 187360,
+// sooner than a resend could follow it (half the round trip: 5.426 ms)".
 func (o Order) AppendText(b []byte) []byte {
+	if o.By == clockLoop {
+		b = append(b, "captured "...)
+		b = appendMillis(b, o.After)
+		b = append(b, " after frame "...)
+		b = strconv.AppendInt(b, int64(o.Frame), 10)
+		b = append(b, ", sooner than a resend could follow it (half the round trip: "...)
+		b = appendMillis(b, o.Floor)
+		return append(b, ')')
+	}
 	b = append(b, "sent before frame "...)
 	b = strconv.AppendInt(b, int64(o.Frame), 10)
 	b = append(b, " ("...)
@@ -205,4 +311,10 @@ func (o Order) AppendText(b []byte) []byte {
 	b = append(b, " < "...)
 	b = strconv.AppendUint(b, uint64(o.Theirs), 10)
 	return append(b, ')')
+}
+
+// appendMillis appends d in milliseconds with three decimals.
+func appendMillis(b []byte, d time.Duration) []byte {
+	b = strconv.AppendFloat(b, float64(d)/float64(time.Millisecond), 'f', 3, 64)
+	return append(b, " ms"...)
 }

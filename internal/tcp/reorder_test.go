@@ -2,6 +2,7 @@ package tcp_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/conn"
@@ -99,8 +100,8 @@ t=0.053  s>c . seq=1001 ack=1 len=1000 ts=521,103
 		want:  1<<event.Retransmission | 1<<event.FastRetransmission,
 		check: 1<<event.OutOfOrder | 1<<event.Retransmission | 1<<event.FastRetransmission,
 	}, {
-		// One clock tick holds both: the clock says nothing, and the
-		// analysis is tshark's.
+		// One clock tick holds both, and the IP ID (one by one) says the
+		// resend came after the segments above it: tshark's analysis.
 		name: "TSvalEqual",
 		script: handshake + `
 t=0.040  s>c . seq=1 ack=1 len=1000 ts=510,101
@@ -113,6 +114,27 @@ t=0.043  s>c . seq=1001 ack=1 len=1000 ts=511,101
 `,
 		frame: 10,
 		want:  1<<event.Retransmission | 1<<event.FastRetransmission,
+		check: 1<<event.OutOfOrder | 1<<event.Retransmission | 1<<event.FastRetransmission,
+	}, {
+		// One tick of the TSval holds them all; the IP IDs, one by one,
+		// say frame 14 (506) left before frame 9 (507).
+		name: "TSvalEqualIPIDOlder",
+		script: handshake + `
+t=0.040  s>c . seq=1 ack=1 len=1000 ts=510,101
+t=0.040  s>c . seq=1001 ack=1 len=1000 ts=510,101
+t=0.040  s>c . seq=2001 ack=1 len=1000 ts=510,101
+t=0.040  s>c . seq=3001 ack=1 len=1000 ts=510,101
+t=0.040  s>c . seq=4001 ack=1 len=1000 ts=510,101
+t=0.041  s>c . seq=6001 ack=1 len=1000 ts=510,101 ipid=507
+t=0.041  c>s . seq=1 ack=5001 win=502 sack=6001-7001 ts=102,510
+t=0.042  s>c . seq=7001 ack=1 len=1000 ts=510,101
+t=0.042  c>s . seq=1 ack=5001 win=502 sack=6001-8001 ts=102,510
+t=0.043  c>s . seq=1 ack=5001 win=502 sack=6001-8001 ts=103,510
+t=0.043  s>c . seq=5001 ack=1 len=1000 ts=510,101 ipid=506
+`,
+		frame: 14,
+		want:  1 << event.OutOfOrder,
+		order: tcp.Order{Frame: 9, By: tcp.ClockIPID, Own: 506, Theirs: 507},
 		check: 1<<event.OutOfOrder | 1<<event.Retransmission | 1<<event.FastRetransmission,
 	}, {
 		// Without timestamps, a sender that numbers its packets one by
@@ -137,6 +159,31 @@ t=0.043  s>c . seq=4001 ack=1 len=1000 ipid=504
 		want:  1 << event.OutOfOrder,
 		order: tcp.Order{Frame: 8, By: tcp.ClockIPID, Own: 504, Theirs: 505},
 		check: 1<<event.OutOfOrder | 1<<event.Retransmission | 1<<event.FastRetransmission,
+	}, {
+		// No timestamps, IP IDs that do not count one by one: the fill
+		// came 1 ms after the first segment above it, less than half
+		// the 30 ms handshake, sooner than any resend the segments above
+		// it could have prompted.
+		name: "RoundTrip",
+		script: noClocks + `
+t=0.041  s>c . seq=2001 ack=1 len=1000 ipid=9000
+t=0.042  s>c . seq=1001 ack=1 len=1000 ipid=7
+`,
+		frame: 6,
+		want:  1 << event.OutOfOrder,
+		order: tcp.Order{Frame: 5, By: tcp.ClockRoundTrip, After: time.Millisecond, Floor: 15 * time.Millisecond},
+		check: 1<<event.OutOfOrder | 1<<event.Retransmission,
+	}, {
+		// The same 40 ms later: a resend could have, and the analysis
+		// is tshark's.
+		name: "RoundTripLater",
+		script: noClocks + `
+t=0.041  s>c . seq=2001 ack=1 len=1000 ipid=9000
+t=0.082  s>c . seq=1001 ack=1 len=1000 ipid=7
+`,
+		frame: 6,
+		want:  1 << event.Retransmission,
+		check: 1<<event.OutOfOrder | 1<<event.Retransmission,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs, _ := results(t, tc.script)
@@ -153,6 +200,15 @@ t=0.043  s>c . seq=4001 ack=1 len=1000 ipid=504
 		})
 	}
 }
+
+// noClocks is a handshake without timestamps whose server's IP IDs jump
+// about, and the server's first segment.
+const noClocks = `
+t=0      c>s S  seq=0 win=64240 mss=1460 ws=7 sackok
+t=0.030  s>c S. seq=0 ack=1 win=65160 mss=1460 ws=7 sackok ipid=4000
+t=0.030  c>s .  seq=1 ack=1 win=502
+t=0.040  s>c . seq=1 ack=1 len=1000 ipid=123
+`
 
 // TestDSACKUndoesFastRetransmission: next to the sender, the original
 // went by in order and the path delayed it; three dup ACKs drew a fast
