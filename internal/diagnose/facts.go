@@ -41,6 +41,17 @@ func (e *Evidence) add(frame int) {
 	}
 }
 
+// remove takes back one occurrence, frame's, which the frames kept name
+// if it was among the first.
+func (e *Evidence) remove(frame int) {
+	if i := slices.Index(e.Frames, frame); i >= 0 {
+		e.Frames = slices.Delete(e.Frames, i, i+1)
+		e.N--
+	} else if e.N > len(e.Frames) {
+		e.N--
+	}
+}
+
 // Stall is a time a sender could not send: from Start to End.
 type Stall struct {
 	Start, End Mark
@@ -183,6 +194,13 @@ type Exchange struct {
 	AckedUnseen      uint64
 	AckedUnseenFirst Mark
 	cover            coverage
+	// HolesLost are the holes in its sequence (their first frame
+	// beyond) that held a loss before the capture point: a
+	// retransmission filled some of one, or nothing did, as far as the
+	// coverage tells while the connection lasts (HolesLost adds those
+	// still open). A hole that only originals filled, sent before the
+	// frame that opened it by their sender's clock, was reordering.
+	holesLost Evidence
 
 	// Its IPv4 identifications, which Linux numbers one by one per
 	// connection: how many steps between consecutive packets were one,
@@ -247,6 +265,13 @@ type Unusual struct {
 	// before (not spurious).
 	RetransSeen, RetransUnseen Evidence
 	LostSeen                   Evidence
+	// Undone are its fast retransmissions that a D-SACK of the peer
+	// showed were not needed: the original had arrived, late.
+	// DSACKMatched counts the peer's D-SACKs that named one.
+	Undone       Evidence
+	DSACKMatched int
+	fastResent   [16]fastResend // its latest fast retransmissions of data
+	fastNext     int
 
 	// Retransmissions, on its timer, of segments larger than any the
 	// peer acknowledged at their first sending: a path MTU black hole.
@@ -268,6 +293,35 @@ type Unusual struct {
 	ECE, CWR Evidence
 
 	Urgent Evidence
+}
+
+// fastResend is what a fast retransmission counted as a loss, to take
+// back if a D-SACK shows it was not needed: LostSeen, or the bytes of the
+// hole (opened before frame opener) it filled.
+type fastResend struct {
+	frame, opener int
+	lostSeen      bool
+	filled        uint64
+}
+
+// undo takes back what the fast retransmission of frame counted as a
+// loss: the peer's D-SACK showed the original had arrived.
+func (s *SideFacts) undo(frame int) {
+	for i := range s.fastResent {
+		x := &s.fastResent[i]
+		if x.frame != frame {
+			continue
+		}
+		if x.lostSeen {
+			s.LostSeen.remove(frame)
+		}
+		if x.opener != 0 {
+			s.holesLost.remove(x.opener)
+			s.cover.lateBytes += x.filled
+		}
+		*x = fastResend{}
+		return
+	}
 }
 
 // IPIDGap is a packet whose IP ID skips numbers after its sender's
@@ -344,6 +398,17 @@ func (s *SideFacts) Kind(k event.Kind) Evidence {
 		}
 	}
 	return Evidence{}
+}
+
+// removeKind takes frame out of the evidence of kind k: a later segment
+// showed it was something else.
+func (s *SideFacts) removeKind(k event.Kind, frame int) {
+	for i := range s.Kinds {
+		if s.Kinds[i].Kind == k {
+			s.Kinds[i].remove(frame)
+			return
+		}
+	}
 }
 
 func (s *SideFacts) addKind(k event.Kind, frame int) {
@@ -546,7 +611,23 @@ func (col *Collector) Segment(s *analyze.Segment) {
 	col.ecn(me, seg, now)
 	col.retransmissions(me, seg, r, now)
 	if me.Exchange != nil && !seg.Flags.Has(wire.RST) {
-		me.cover.sent(me, seg, now)
+		opener, filled := me.cover.sent(me, seg, now, r.SentBefore.Frame != 0)
+		if r.Analysis.Has(event.FastRetransmission) && seg.PayloadLen > 0 && me.Unusual != nil {
+			me.fastResent[me.fastNext] = fastResend{frame: now.Frame, opener: opener, filled: filled,
+				lostSeen: len(me.LostSeen.Frames) > 0 && me.LostSeen.Frames[len(me.LostSeen.Frames)-1] == now.Frame}
+			me.fastNext = (me.fastNext + 1) % len(me.fastResent)
+		}
+	}
+	if r.Undid != 0 && peer.Exchange != nil {
+		me.unusual()
+		me.DSACKMatched++
+		if r.UndidKind == event.FastRetransmission {
+			// The peer's resend was not needed: the data had arrived.
+			peer.unusual()
+			peer.removeKind(r.UndidKind, r.Undid)
+			peer.undo(r.Undid)
+			peer.Undone.add(r.Undid)
+		}
 	}
 	col.window(me, peer, from, seg, r, now)
 	if seg.PayloadLen > 0 {
@@ -1045,9 +1126,9 @@ func (s *SideFacts) ipidStep(seg *wire.Segment, now Mark) {
 				from: s.LastIPID, to: seg.IPID,
 			})
 		}
-	case d >= 0xffff-16:
-		// An earlier packet captured late (the capture reordered
-		// them): one of a gap's missing numbers, not lost.
+	case int16(d) < 0:
+		// An earlier packet captured late (the path or the capture
+		// reordered them): one of a gap's missing numbers, not lost.
 		for i := len(s.IPIDGaps) - 1; i >= 0; i-- {
 			g := &s.IPIDGaps[i]
 			if seg.IPID-g.from < g.to-g.from {
@@ -1099,18 +1180,33 @@ type coverage struct {
 	una   seq.Num // the peer's highest acknowledgment so far
 	holes [maxHoles]hole
 	n     int
-	// opened counts the holes, openedBytes their bytes when they opened.
+	// opened counts the holes, openedBytes their bytes when they opened;
+	// lateBytes are those of them originals filled that their sender's
+	// clock says it sent before the frame that opened their hole.
 	opened      int
 	openedBytes uint64
+	lateBytes   uint64
 	// overflow says more holes came at once than it could follow: what
 	// it says of seen and missed bytes is then approximate.
 	overflow bool
 }
 
-type hole struct{ start, end seq.Num }
+// hole is bytes no packet carried yet; opener is the frame that went
+// beyond them, and lost says a retransmission filled some of them (all
+// of a hole's parts say it once one does).
+type hole struct {
+	start, end seq.Num
+	opener     int
+	lost       bool
+}
 
-// sent records what a packet of the side carried.
-func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark) {
+// sent records what a packet of the side carried; late says its
+// sender's clock puts it before a packet above it captured first (an
+// original the path delivered late).
+//
+// It returns the hole it marked lost (its opener) and the bytes it filled
+// in holes.
+func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark, late bool) (opener int, filled uint64) {
 	start, end := seg.Seq, seg.SeqEnd()
 	if !c.set || (seg.Flags.Has(wire.SYN) && start != c.isn) {
 		// A SYN with a new ISN begins another sequence space.
@@ -1118,18 +1214,18 @@ func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark) {
 		if seg.Flags.Has(wire.SYN) {
 			c.isn = start
 		}
-		return
+		return 0, 0
 	}
 	if start.Less(c.lo) && uint32(c.lo-start) <= maxWindow {
 		// Bytes from before the first seen (a capture begun
 		// mid-stream): those between are a hole.
 		if end.Less(c.lo) {
-			c.addHole(end, c.lo)
+			c.addHole(end, c.lo, 0) // bytes sent before the capture began: no frame opened it
 		}
 		c.lo = start
 	}
 	if start.Greater(c.hi) {
-		c.addHole(c.hi, start)
+		c.addHole(c.hi, start, now.Frame)
 	}
 	if end.Greater(c.hi) {
 		c.hi = end
@@ -1142,6 +1238,14 @@ func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark) {
 			i++
 			continue
 		}
+		n := uint64(min(uint32(h.end-start), uint32(end-start), uint32(h.end-h.start), uint32(end-h.start)))
+		filled += n
+		if late {
+			c.lateBytes += n
+		} else if !h.lost && h.opener != 0 {
+			c.markLost(s, h.opener)
+			opener = h.opener
+		}
 		switch {
 		case !h.start.Less(start) && !end.Less(h.end): // covered whole
 			c.holes[i] = c.holes[c.n-1]
@@ -1153,7 +1257,7 @@ func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark) {
 				h.end = start
 				break
 			}
-			c.holes[c.n] = hole{end, h.end}
+			c.holes[c.n] = hole{start: end, end: h.end, opener: h.opener, lost: h.lost}
 			c.n++
 			h.end = start
 		case h.start.Less(start):
@@ -1163,6 +1267,7 @@ func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark) {
 		}
 		i++
 	}
+	return opener, filled
 }
 
 // trailLo keeps the lowest byte seen within the largest window of the
@@ -1174,8 +1279,9 @@ func (c *coverage) trailLo() {
 	}
 }
 
-// addHole remembers that no packet carried [start, end) yet.
-func (c *coverage) addHole(start, end seq.Num) {
+// addHole remembers that no packet carried [start, end) yet, before the
+// frame opener.
+func (c *coverage) addHole(start, end seq.Num, opener int) {
 	c.opened++
 	c.openedBytes += uint64(end - start)
 	if c.n == maxHoles {
@@ -1183,9 +1289,38 @@ func (c *coverage) addHole(start, end seq.Num) {
 		c.holes[c.n-1].end = end // the last hole takes the rest
 		return
 	}
-	c.holes[c.n] = hole{start, end}
+	c.holes[c.n] = hole{start: start, end: end, opener: opener}
 	c.n++
 }
+
+// markLost records that the hole opened before frame opener held a loss:
+// once, whichever of its parts says so.
+func (c *coverage) markLost(s *SideFacts, opener int) {
+	for i := range c.holes[:c.n] {
+		if c.holes[i].opener == opener {
+			c.holes[i].lost = true
+		}
+	}
+	s.holesLost.add(opener)
+}
+
+// HolesLost are the holes in the side's sequence that held a loss before
+// the capture point, by the frame beyond each: those a retransmission
+// filled in part, and those still open.
+func (s *SideFacts) HolesLost() Evidence {
+	e := s.holesLost
+	e.Frames = slices.Clone(e.Frames)
+	c := &s.cover
+	for i, h := range c.holes[:c.n] {
+		if !h.lost && h.opener != 0 && !slices.ContainsFunc(c.holes[:i], func(o hole) bool { return o.opener == h.opener }) {
+			e.add(h.opener)
+		}
+	}
+	return e
+}
+
+// lostBytes is what the holes held that no late original filled.
+func (c *coverage) lostBytes() uint64 { return c.openedBytes - min(c.lateBytes, c.openedBytes) }
 
 // seenBefore reports whether a packet already captured carried some of
 // the bytes [start, end): they reach into what was seen, from the lowest

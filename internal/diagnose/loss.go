@@ -216,7 +216,7 @@ func ruleFastRetransmission(x *env, c *Conn) *Finding {
 func ruleSpurious(x *env, c *Conn) *Finding {
 	fc, fsv := &c.Facts.Client, &c.Facts.Server
 	n := c.Client.Retrans.Spurious + c.Server.Retrans.Spurious
-	data := fc.Kind(event.SpuriousRetransmission).N + fsv.Kind(event.SpuriousRetransmission).N
+	data := fc.Kind(event.SpuriousRetransmission).N + fsv.Kind(event.SpuriousRetransmission).N + fc.Undone.N + fsv.Undone.N
 	if n == 0 && data == 0 {
 		return nil
 	}
@@ -227,7 +227,7 @@ func ruleSpurious(x *env, c *Conn) *Finding {
 		e := f.Kind(event.SpuriousRetransmission)
 		_, pf := c.side(r.other())
 		dsack := pf.Kind(event.DSACK)
-		if e.N == 0 && dsack.N == 0 {
+		if e.N == 0 && dsack.N == 0 && f.Undone.N == 0 {
 			return "", nil
 		}
 		var w []string
@@ -239,6 +239,11 @@ func ruleSpurious(x *env, c *Conn) *Finding {
 		if dsack.N > 0 {
 			w = append(w, fmt.Sprintf("%s reported data received twice with D-SACK %s (%s)", capitalise(c.who(r.other())), timesWord(dsack.N), frameList(dsack.Frames, dsack.N)))
 			cs = append(cs, c.claim(ClaimSent, r.other(), dsack.Frames...))
+		}
+		if u := f.Undone; u.N > 0 {
+			w = append(w, fmt.Sprintf("%s of %s's fast retransmissions (%s) resent data the D-SACKs show had arrived: the duplicate "+
+				"ACKs that prompted them came of reordering, not loss", capitalise(count(u.N, "segment")), c.who(r), frameList(u.Frames, u.N)))
+			cs = append(cs, c.resent(r, u.Frames...)...)
 		}
 		return strings.Join(w, "; ") + ".", cs
 	})
@@ -263,14 +268,18 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 		}
 		return 0
 	}
-	if fc.LostSeen.N+fs.LostSeen.N+fc.Kind(event.LostSegment).N+fs.Kind(event.LostSegment).N+gaps(fc)+gaps(fs) == 0 {
+	holesC, holesS := fc.HolesLost(), fs.HolesLost()
+	if fc.LostSeen.N+fs.LostSeen.N+holesC.N+holesS.N+gaps(fc)+gaps(fs) == 0 {
 		return nil
 	}
 	var worst float64
 	var worstWords string
 	text, ev := c.perSide(func(r role, s *analyze.Side, f *SideFacts) (string, []Claim) {
 		peer, pf := c.side(r.other())
-		lostAfter := f.LostSeen.N - pf.Kind(event.DSACK).N
+		// A D-SACK says data arrived twice: a resend was not needed. Those
+		// that named a fast retransmission took it out of LostSeen
+		// already.
+		lostAfter := f.LostSeen.N - (pf.Kind(event.DSACK).N - pf.DSACKMatched)
 		if peer.Packets == 0 {
 			// Data sent again to an end the capture never saw says
 			// the sender had no answer: a loss, a dead peer or a peer
@@ -278,7 +287,13 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 			lostAfter = 0
 		}
 		complete := f.Complete()
-		holes := f.Kind(event.LostSegment)
+		// The holes a retransmission filled, or nothing did; a hole
+		// that only originals sent before its opener filled (their
+		// sender's clock says so) was reordering, not loss.
+		holes := holesC
+		if r == server {
+			holes = holesS
+		}
 		// Before the capture point: the holes the capture saw filled
 		// later (when it missed nothing itself) and the IP IDs it never
 		// saw, whichever tells of more.
@@ -292,8 +307,8 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 			if r == server {
 				mss = c.Negotiated.MSSServer
 			}
-			if seg := uint64(max(f.MaxPayload, int(mss), 1)); f.cover.opened > 0 {
-				lostBefore = max(lostBefore, int((f.cover.openedBytes+seg-1)/seg))
+			if seg := uint64(max(f.MaxPayload, int(mss), 1)); holes.N > 0 {
+				lostBefore = max(lostBefore, int((f.cover.lostBytes()+seg-1)/seg))
 			}
 		}
 		if g := gaps(f); g > lostBefore {
@@ -321,7 +336,7 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 				case f.cover.overflow:
 				case open == 0:
 					hole += ", filled later"
-				case open == f.cover.opened:
+				case open >= holes.N:
 					hole += fmt.Sprintf(" that no captured packet ever filled (%s): they never reached the capture point, "+
 						"and the peer never acknowledged them", bytesWord(openBytes))
 				default:
