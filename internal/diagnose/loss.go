@@ -343,7 +343,7 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 					hole += fmt.Sprintf(", %d of them never filled (%s)", open, bytesWord(openBytes))
 				}
 				how = append(how, hole)
-				cs = append(cs, c.claim(ClaimHole, r, holes.Frames...), c.claim(ClaimComplete, r))
+				cs = append(cs, c.claim(ClaimHole, r, holes.Frames...).withD(c.loopFloor()), c.claim(ClaimComplete, r))
 			}
 			if g := gaps(f); g > 0 {
 				how = append(how, fmt.Sprintf("IP IDs skipped %s (%s): Linux numbers a connection's packets one by one, so "+
