@@ -241,8 +241,8 @@ func ruleSpurious(x *env, c *Conn) *Finding {
 			cs = append(cs, c.claim(ClaimSent, r.other(), dsack.Frames...))
 		}
 		if u := f.Undone; u.N > 0 {
-			w = append(w, fmt.Sprintf("%s of %s's fast retransmissions (%s) resent data the D-SACKs show had arrived: the duplicate "+
-				"ACKs that prompted them came of reordering, not loss", capitalise(count(u.N, "segment")), c.who(r), frameList(u.Frames, u.N)))
+			w = append(w, fmt.Sprintf("%s resent %s on duplicate ACKs or SACKs (%s) that the D-SACKs show had arrived: what prompted "+
+				"the fast retransmission was reordering, not loss", capitalise(c.who(r)), count(u.N, "segment"), frameList(u.Frames, u.N)))
 			cs = append(cs, c.resent(r, u.Frames...)...)
 		}
 		return strings.Join(w, "; ") + ".", cs
