@@ -21,7 +21,7 @@ import (
 func auditCaptures(t *testing.T) []string {
 	t.Helper()
 	var out []string
-	for _, pat := range []string{"captures/*", "kernel/*.pcap", "kernel/extra/*.pcap", "kernel/vantage/*/*.pcap", "kernel/router/*/*.pcap", "crafted/*.pcap", "links/*"} {
+	for _, pat := range []string{"captures/*", "kernel/*.pcap", "kernel/extra/*.pcap", "kernel/vantage/*/*.pcap", "kernel/router/*/*.pcap", "kernel/bench/*.pcap", "crafted/*.pcap", "links/*"} {
 		m, err := filepath.Glob(filepath.Join("../../testdata", pat))
 		if err != nil {
 			t.Fatal(err)
