@@ -194,12 +194,11 @@ type Exchange struct {
 	AckedUnseen      uint64
 	AckedUnseenFirst Mark
 	cover            coverage
-	// HolesLost are the holes in its sequence (their first frame
-	// beyond) that held a loss before the capture point: a
-	// retransmission filled some of one, or nothing did, as far as the
-	// coverage tells while the connection lasts (HolesLost adds those
-	// still open). A hole that only originals filled, sent before the
-	// frame that opened it by their sender's clock, was reordering.
+	// holesLost are the holes in its sequence (by the frame that went
+	// beyond each) that held a loss before the capture point: a
+	// retransmission filled some of one (HolesLost adds those nothing
+	// filled). A hole that only originals filled, sent before the frame
+	// that opened it by their sender's clock, was reordering.
 	holesLost Evidence
 
 	// Its IPv4 identifications, which Linux numbers one by one per
@@ -299,9 +298,9 @@ type Unusual struct {
 // back if a D-SACK shows it was not needed: LostSeen, or the bytes of the
 // hole (opened before frame opener) it filled.
 type fastResend struct {
-	frame, opener int
+	frame, opener int32
+	filled        uint32
 	lostSeen      bool
-	filled        uint64
 }
 
 // undo takes back what the fast retransmission of frame counted as a
@@ -309,15 +308,15 @@ type fastResend struct {
 func (s *SideFacts) undo(frame int) {
 	for i := range s.fastResent {
 		x := &s.fastResent[i]
-		if x.frame != frame {
+		if int(x.frame) != frame {
 			continue
 		}
 		if x.lostSeen {
 			s.LostSeen.remove(frame)
 		}
 		if x.opener != 0 {
-			s.holesLost.remove(x.opener)
-			s.cover.lateBytes += x.filled
+			s.holesLost.remove(int(x.opener))
+			s.cover.lateBytes += uint64(x.filled)
 		}
 		*x = fastResend{}
 		return
@@ -613,7 +612,7 @@ func (col *Collector) Segment(s *analyze.Segment) {
 	if me.Exchange != nil && !seg.Flags.Has(wire.RST) {
 		opener, filled := me.cover.sent(me, seg, now, r.SentBefore.Frame != 0)
 		if r.Analysis.Has(event.FastRetransmission) && seg.PayloadLen > 0 && me.Unusual != nil {
-			me.fastResent[me.fastNext] = fastResend{frame: now.Frame, opener: opener, filled: filled,
+			me.fastResent[me.fastNext] = fastResend{frame: int32(now.Frame), opener: int32(opener), filled: uint32(min(filled, 1<<32-1)),
 				lostSeen: len(me.LostSeen.Frames) > 0 && me.LostSeen.Frames[len(me.LostSeen.Frames)-1] == now.Frame}
 			me.fastNext = (me.fastNext + 1) % len(me.fastResent)
 		}
@@ -1129,6 +1128,9 @@ func (s *SideFacts) ipidStep(seg *wire.Segment, now Mark) {
 	case int16(d) < 0:
 		// An earlier packet captured late (the path or the capture
 		// reordered them): one of a gap's missing numbers, not lost.
+		if d < 0xffff-16 {
+			s.IPIDSteps++ // far behind: a step as random IDs make
+		}
 		for i := len(s.IPIDGaps) - 1; i >= 0; i-- {
 			g := &s.IPIDGaps[i]
 			if seg.IPID-g.from < g.to-g.from {
@@ -1181,8 +1183,10 @@ type coverage struct {
 	holes [maxHoles]hole
 	n     int
 	// opened counts the holes, openedBytes their bytes when they opened;
-	// lateBytes are those of them originals filled that their sender's
-	// clock says it sent before the frame that opened their hole.
+	// lateBytes are those of them no loss emptied: originals filled them
+	// that their sender's clock says it sent before a segment above them
+	// the capture saw first, or a fast retransmission that a D-SACK
+	// showed was not needed.
 	opened      int
 	openedBytes uint64
 	lateBytes   uint64
@@ -1196,7 +1200,7 @@ type coverage struct {
 // of a hole's parts say it once one does).
 type hole struct {
 	start, end seq.Num
-	opener     int
+	opener     int32
 	lost       bool
 }
 
@@ -1244,7 +1248,7 @@ func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark, late bool) (o
 			c.lateBytes += n
 		} else if !h.lost && h.opener != 0 {
 			c.markLost(s, h.opener)
-			opener = h.opener
+			opener = int(h.opener)
 		}
 		switch {
 		case !h.start.Less(start) && !end.Less(h.end): // covered whole
@@ -1289,19 +1293,19 @@ func (c *coverage) addHole(start, end seq.Num, opener int) {
 		c.holes[c.n-1].end = end // the last hole takes the rest
 		return
 	}
-	c.holes[c.n] = hole{start: start, end: end, opener: opener}
+	c.holes[c.n] = hole{start: start, end: end, opener: int32(opener)}
 	c.n++
 }
 
 // markLost records that the hole opened before frame opener held a loss:
 // once, whichever of its parts says so.
-func (c *coverage) markLost(s *SideFacts, opener int) {
+func (c *coverage) markLost(s *SideFacts, opener int32) {
 	for i := range c.holes[:c.n] {
 		if c.holes[i].opener == opener {
 			c.holes[i].lost = true
 		}
 	}
-	s.holesLost.add(opener)
+	s.holesLost.add(int(opener))
 }
 
 // HolesLost are the holes in the side's sequence that held a loss before
@@ -1313,7 +1317,7 @@ func (s *SideFacts) HolesLost() Evidence {
 	c := &s.cover
 	for i, h := range c.holes[:c.n] {
 		if !h.lost && h.opener != 0 && !slices.ContainsFunc(c.holes[:i], func(o hole) bool { return o.opener == h.opener }) {
-			e.add(h.opener)
+			e.add(int(h.opener))
 		}
 	}
 	return e

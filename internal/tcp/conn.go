@@ -442,6 +442,9 @@ finishedRetrans:
 	// Remove what this ACKs from the other direction's list; the ack RTT
 	// is from the segment it acknowledges exactly.
 	rev.ack(ack, in.Time, r)
+	if rev.ahead.frame != 0 && flags.Has(wire.ACK) && !ack.Less(rev.ahead.seq) {
+		rev.ahead = unacked{} // no original below it can come late any more
+	}
 	if to.SentFIN || to.SentRST {
 		rev.release()
 	}
