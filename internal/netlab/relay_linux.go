@@ -19,9 +19,10 @@ import (
 
 // relay is the path: it copies every frame from one path-side veth to the
 // other after a fixed delay, dropping those its rules match as they come
-// in, or holding them back longer (Drop.Hold). Half-way along the delay it writes a copy of each frame it forwards
-// to the router's mirror port, as a switch's port mirror would: the
-// router's capture point. Each direction is one real-time thread running
+// in, or holding them back longer (Drop.Hold). Half-way along the delay
+// (and the hold) it writes a copy of each frame it forwards to the
+// router's mirror port, as a switch's port mirror would: the router's
+// capture point. Each direction is one real-time thread running
 // an event loop (ppoll on the receiving socket with a timeout at the next
 // frame's due time), so that neither the delay nor the order depends on
 // the Go scheduler.

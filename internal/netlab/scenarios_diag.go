@@ -477,8 +477,8 @@ func ExtraScenarios() []Scenario {
 // receiver is out of order, what the sender's capture shows is not.
 
 // reorderedWhere says where a held segment shows out of order.
-const reorderedWhere = "The path holds the segment back 1 ms beyond its 5 ms delay, after the router's mirror had " +
-	"its copy due, so the router's and the receiver's captures see it after the segments sent behind it " +
+const reorderedWhere = "The path holds the segment back 1 ms beyond its 5 ms delay, its copy to the router's mirror " +
+	"port too, so the router's and the receiver's captures see it after the segments sent behind it " +
 	"and the sender's does not. "
 
 // Reordered reorders without loss: no capture point may claim a loss.
@@ -572,7 +572,7 @@ func ReorderedFastRetransmit() Scenario {
 			"Linux, which has seen no reordering on the connection yet, takes that for a loss (RACK with no reordering " +
 			"window, three duplicates): it resends the segment at once, one round trip after the first flight. The " +
 			"original had arrived by then; the server reports the resend received twice with a D-SACK. " +
-			"The path holds the original back after the router's mirror had its copy due: the router and the server see " +
+			"The path holds the original back, its copy to the router's mirror port too: the router and the server see " +
 			"it after the segments behind it. " +
 			"Kernel: both ESTABLISHED throughout; then the usual close, client first. " +
 			"tcplens should call the held original out of order where it comes late, and the resend a spurious " +
