@@ -107,19 +107,26 @@ type SideFacts struct {
 	SYNs                  int
 	SYNMarks              []Mark // the first maxEvidence
 
-	// Its first SYN-ACK's timestamp value, which an ACK of that SYN-ACK
-	// echoes, and its first packet without SYN: the first that can
-	// acknowledge the peer's SYN, with what it echoes and how many IP
-	// IDs it skipped since its previous packet.
-	SYNACKTSVal    uint32
-	SYNACKHasTS    bool
-	SYNACKSeq      seq.Num
-	SYNACKAgain    []int // the frames of its first SYN-ACK sent again (the first maxEvidence)
-	FirstNonSYN    Mark
-	FirstNonSYNTS  uint32 // its TSecr
-	FirstNonSYNHas bool   // it carried timestamps
-	FirstNonSYNGap int    // IP IDs between it and its previous packet (-1: not sequential, or not IPv4)
-	FirstNonSYNPrv int    // that previous packet's frame
+	// Its first SYN-ACK's timestamps: the TSval, which an ACK of that
+	// SYN-ACK echoes, and the TSecr, the TSval of the SYN that made the
+	// half-open connection (Linux repeats it in every SYN-ACK of that
+	// connection); its first SYN's TSval; and its first packet without
+	// SYN: the first that can acknowledge the peer's SYN, with what it
+	// echoes and how many IP IDs it skipped since its previous packet.
+	SYNACKTSVal uint32
+	SYNACKTSEcr uint32
+	SYNACKHasTS bool
+	SYNTSVal    uint32
+	SYNHasTS    bool
+	// AnsweredSYNTSVal is AnsweredSYN's TSval.
+	AnsweredSYNTSVal uint32
+	SYNACKSeq        seq.Num
+	SYNACKAgain      []int // the frames of its first SYN-ACK sent again (the first maxEvidence)
+	FirstNonSYN      Mark
+	FirstNonSYNTS    uint32 // its TSecr
+	FirstNonSYNHas   bool   // it carried timestamps
+	FirstNonSYNGap   int    // IP IDs between it and its previous packet (-1: not sequential, or not IPv4)
+	FirstNonSYNPrv   int    // that previous packet's frame
 
 	// Evidence of analysis kinds on the segments it sent.
 	Kinds []KindEvidence
@@ -141,6 +148,14 @@ type SideFacts struct {
 type Exchange struct {
 	// Its first FIN, and the peer's first ACK of it.
 	FIN, FINAcked Mark
+
+	// Its timestamps (RSTs apart, which no receiver takes): the first
+	// and the latest TSval with their capture times, and the latest
+	// TSecr; and the clocks when it last reached CLOSED.
+	FirstTSVal, TSVal, TSEcr uint32
+	FirstTSTime, TSTime      pcap.Time
+	HasTSVal                 bool
+	AtClose                  closeClocks
 
 	// Data it sent after the peer's FIN: a half-close.
 	AfterPeerFIN      uint64
@@ -214,6 +229,54 @@ type Exchange struct {
 	*Unusual
 }
 
+// closeClocks are the timestamps when an end reached CLOSED: its own
+// latest TSval, and the peer's latest with its capture time and the
+// rate of the peer's clock (ticks a second, 0 unknown).
+type closeClocks struct {
+	Time          pcap.Time
+	Own, Peer     uint32
+	PeerTime      pcap.Time
+	PeerRate      float64
+	HasTimestamps bool
+}
+
+// clocksAtClose notes the clocks as s reaches CLOSED at now, peer being
+// the other end.
+func (s *SideFacts) clocksAtClose(peer *SideFacts, now pcap.Time) {
+	s.AtClose = closeClocks{Time: now, Own: s.TSVal, Peer: peer.TSVal, PeerTime: peer.TSTime, HasTimestamps: s.HasTSVal && peer.HasTSVal}
+	// The rate is measured over 50 ms at least: over less, ticks of a
+	// millisecond are too coarse to tell.
+	if span := peer.TSTime.Sub(peer.FirstTSTime); span >= 50*time.Millisecond && int32(peer.TSVal-peer.FirstTSVal) > 0 {
+		s.AtClose.PeerRate = float64(int32(peer.TSVal-peer.FirstTSVal)) / span.Seconds()
+	}
+}
+
+// peerSentBeforeClose says the peer's segment that its no-socket RST
+// answers left the peer before the close could have arrived there, so
+// that it says nothing of the close's fate, however short the round trip
+// measured before (a bottleneck's queue, or a busy receiver, can hold
+// packets for many round trips). Either it echoes a timestamp older than
+// this end's last before the close (TS.Recent follows the segments that
+// arrive in order, so the peer had not yet taken in what this end sent
+// before closing), or, by the peer's own clock, it was made no later
+// than a tick after the peer's clock stood when the close was captured
+// (its rate measured on the connection, or the usual millisecond).
+func (s *SideFacts) peerSentBeforeClose() bool {
+	c := &s.AtClose
+	if s.Exchange == nil || s.Unusual == nil || !s.AnswersHasTS || !c.HasTimestamps {
+		return false
+	}
+	if int32(c.Own-s.AnswersTSEcr) > 0 {
+		return true
+	}
+	rate := c.PeerRate
+	if rate == 0 {
+		rate = 1000
+	}
+	ticks := int64(c.Time.Sub(c.PeerTime).Seconds()*rate) + 1
+	return int64(int32(s.AnswersTSVal-c.Peer)) <= ticks
+}
+
 // Unusual is what a side did that most connections never do: resets,
 // retransmissions, zero windows, ECN marks, urgent data.
 type Unusual struct {
@@ -245,11 +308,16 @@ type Unusual struct {
 	UnansweredAtRST uint64
 
 	// An RST it sent while tcplens knew it had no socket (closed, in
-	// TIME_WAIT, or never seen), answering the peer's segment Answers.
-	NoSocketRST Mark
-	NoSocketWas tcp.State
-	ClosedAt    Mark // when it had closed, if it had
-	Answers     Mark
+	// TIME_WAIT, or never seen), answering the peer's segment Answers
+	// (whose timestamps are AnswersTSVal and AnswersTSEcr when
+	// AnswersHasTS).
+	NoSocketRST  Mark
+	NoSocketWas  tcp.State
+	ClosedAt     Mark // when it had closed, if it had
+	Answers      Mark
+	AnswersTSVal uint32
+	AnswersTSEcr uint32
+	AnswersHasTS bool
 
 	// RTO retransmissions: the longest wait and the time all of them cost.
 	RTOWorst     Mark
@@ -547,6 +615,9 @@ func (col *Collector) Segment(s *analyze.Segment) {
 		}
 		if before == tcp.Closed || before == tcp.Unknown || corrected {
 			me.NoSocketRST, me.NoSocketWas, me.Answers = now, before, f.Last
+			if peer.Exchange != nil {
+				me.AnswersTSVal, me.AnswersTSEcr, me.AnswersHasTS = peer.TSVal, peer.TSEcr, peer.HasTSVal
+			}
 			for _, t := range from.History {
 				if t.State == tcp.Closed && t.Frame < now.Frame && t.Frame != 0 {
 					me.ClosedAt = Mark{Frame: t.Frame, Time: t.Time}
@@ -556,6 +627,25 @@ func (col *Collector) Segment(s *analyze.Segment) {
 	}
 	if me.Exchange != nil && !seg.Flags.Has(wire.RST) {
 		me.ipidStep(seg, now)
+	}
+	// An RST's timestamps are left out: a receiver's TS.Recent never
+	// takes them.
+	if me.Exchange != nil && seg.Options.Has(wire.HasTimestamps) && !seg.Flags.Has(wire.RST) {
+		if !me.HasTSVal {
+			me.FirstTSVal, me.FirstTSTime = seg.Options.TSVal, now.Time
+		}
+		me.TSVal, me.TSEcr, me.TSTime, me.HasTSVal = seg.Options.TSVal, seg.Options.TSEcr, now.Time, true
+	}
+	for _, ch := range r.Changes {
+		closed, other := peer, me
+		if ch.Sender {
+			closed, other = me, peer
+		}
+		// Up to its first RST without a socket, whose own move to
+		// CLOSED is no close.
+		if ch.State == tcp.Closed && closed.Exchange != nil && other.Exchange != nil && (closed.Unusual == nil || !closed.NoSocketRST.Seen()) {
+			closed.clocksAtClose(other, now.Time)
+		}
 	}
 	if peer.Exchange != nil && seg.Flags.Has(wire.ACK) && !seg.Flags.Has(wire.RST) {
 		peer.cover.acked(peer, seg.Ack, now)
@@ -570,7 +660,7 @@ func (col *Collector) Segment(s *analyze.Segment) {
 	if seg.Flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN|wire.ACK {
 		switch {
 		case !me.LastSYNACK.Seen():
-			me.SYNACKTSVal, me.SYNACKHasTS, me.SYNACKSeq = seg.Options.TSVal, seg.Options.Has(wire.HasTimestamps), seg.Seq
+			me.SYNACKTSVal, me.SYNACKTSEcr, me.SYNACKHasTS, me.SYNACKSeq = seg.Options.TSVal, seg.Options.TSEcr, seg.Options.Has(wire.HasTimestamps), seg.Seq
 		case seg.Seq == me.SYNACKSeq && len(me.SYNACKAgain) < maxEvidence:
 			me.SYNACKAgain = append(me.SYNACKAgain, now.Frame)
 		}
@@ -583,9 +673,10 @@ func (col *Collector) Segment(s *analyze.Segment) {
 		}
 		if !me.FirstSYN.Seen() {
 			me.FirstSYN = now
+			me.SYNTSVal, me.SYNHasTS = seg.Options.TSVal, seg.Options.Has(wire.HasTimestamps)
 		}
 		if !to.Handshake.Seen || to.Handshake.Frame > now.Frame {
-			me.AnsweredSYN = now
+			me.AnsweredSYN, me.AnsweredSYNTSVal = now, seg.Options.TSVal
 		}
 	}
 	if !r.Analysis.Empty() {
@@ -845,8 +936,14 @@ func (col *Collector) data(me, peer *SideFacts, from, to *tcp.Endpoint, seg *wir
 	}
 	me.LastData = now
 	me.MaxPayload = max(me.MaxPayload, seg.PayloadLen)
-	if to.SentFIN && to.FINFrame < now.Frame {
-		me.AfterPeerFIN += uint64(seg.PayloadLen)
+	// Data after the peer's FIN that the peer had not acknowledged: a
+	// resend of bytes it had (a spurious retransmission crossing the
+	// FIN) brings it nothing new.
+	if end, from := seg.Seq.Add(uint32(seg.PayloadLen)), seg.Seq; to.SentFIN && to.FINFrame < now.Frame && end.Greater(to.RcvNxt) {
+		if from.Less(to.RcvNxt) {
+			from = to.RcvNxt
+		}
+		me.AfterPeerFIN += uint64(end.Sub(from))
 		if !me.AfterPeerFINFirst.Seen() {
 			me.AfterPeerFINFirst = now
 		}
@@ -907,15 +1004,23 @@ func (col *Collector) data(me, peer *SideFacts, from, to *tcp.Endpoint, seg *wir
 	}
 
 	// Nagle: the segment leaves right after a delayed ACK of the
-	// previous small one.
-	if !retrans && me.nagleAck.Seen() && seg.PayloadLen < int(mss) {
+	// previous small one. Small is below a full segment, the MSS less
+	// the options every segment carries (Linux's mss_now: 1448 with
+	// timestamps); and a segment that reached the receiver's window was
+	// cut by the window, not held back by Nagle.
+	full := int(mss)
+	if from.Timestamps {
+		full -= 12
+	}
+	small := !retrans && seg.PayloadLen < full && (rwnd == 0 || inFlight+uint32(full) <= rwnd)
+	if small && me.nagleAck.Seen() {
 		if now.Time.Sub(me.nagleAck.Time) <= ackClockSlack(minRTT) {
 			me.Nagle.add(now.Frame)
 			me.NagleHeld += me.nagleWait
 		}
 	}
 	me.nagleAck = Mark{}
-	if !retrans && seg.PayloadLen < int(mss) {
+	if small {
 		me.small = smallSent{end: seg.SeqEnd(), at: now, live: true}
 	} else {
 		me.small.live = false

@@ -169,7 +169,9 @@ func ruleSYNACKRetrans(x *env, c *Conn) *Finding {
 	first := fc.FirstNonSYN
 	echoesFirst := first.Seen() && first.Frame > sv.Offered.Frame && fc.FirstNonSYNHas && fsv.SYNACKHasTS && fc.FirstNonSYNTS == fsv.SYNACKTSVal
 	switch {
-	case handshakeAck > 0 && handshakeAck < firstRe:
+	case c.firstSYNACKLost() && c.synackResentAcrossAck():
+		return nil // handshake-latency: the first SYN-ACK was lost, and the resend only crossed the ACK
+	case handshakeAck > 0 && handshakeAck < firstRe && !c.synackResentAcrossAck():
 		where := "between the capture point and the server"
 		if c.Vantage == analyze.VantageServer { // next to the server: the ACK was captured, so it arrived
 			where = "at the server itself (the capture next to the server saw it): the server did not accept it, e.g. its accept queue was full"
@@ -302,16 +304,62 @@ func severityIf(cond bool, yes, no Severity) Severity {
 	return no
 }
 
+// firstSYNACKLost says the server had answered the client's first SYN,
+// though the client sent it again before a SYN-ACK reached the capture
+// point: the first SYN-ACK the capture saw echoes the first SYN's
+// timestamp, which a Linux server keeps from the SYN that made the
+// half-open connection (a SYN it dropped, on a full queue, makes none).
+func (c *Conn) firstSYNACKLost() bool {
+	fc, fs := &c.Facts.Client, &c.Facts.Server
+	return fc.SYNs > 1 && fc.AnsweredSYN.Frame > fc.FirstSYN.Frame && fc.SYNHasTS && fs.SYNACKHasTS && fs.SYNACKTSEcr == fc.SYNTSVal &&
+		fc.AnsweredSYNTSVal != fc.SYNTSVal
+}
+
+// synackResentAcrossAck says the server's SYN-ACKs sent again after the
+// client's handshake ACK all left before that ACK could reach the server:
+// they came less than the capture point's round trip to the server (its
+// SYN to SYN-ACK) after it.
+func (c *Conn) synackResentAcrossAck() bool {
+	fc, fs := &c.Facts.Client, &c.Facts.Server
+	ack := c.handshakeAckTime()
+	toServer := c.Server.Offered.Time.Sub(fc.AnsweredSYN.Time)
+	return ack != 0 && fc.AnsweredSYN.Seen() && fs.LastSYNACK.Time > ack && fs.LastSYNACK.Time.Sub(ack) < toServer
+}
+
 func ruleHandshakeLatency(x *env, c *Conn) *Finding {
 	fc := &c.Facts.Client
 	sv := &c.Server
-	if !c.clientOpened() || !sv.Offered.Seen || !fc.FirstSYN.Seen() || sv.Retrans.SYNACK > 0 {
+	if !c.clientOpened() || !sv.Offered.Seen || !fc.FirstSYN.Seen() {
+		return nil
+	}
+	// A SYN-ACK sent again is synack-retrans-lost-ack's, unless it only
+	// crossed the ACK of a SYN-ACK that answered a resent SYN.
+	if sv.Retrans.SYNACK > 0 && !(c.firstSYNACKLost() && c.synackResentAcrossAck()) {
 		return nil
 	}
 	lost := fc.AnsweredSYN.Time.Sub(fc.FirstSYN.Time)
 	answer := sv.Offered.Time.Sub(fc.AnsweredSYN.Time)
 	ref := c.Client.RTT.Min // capture point to server and back, as data measures it
 	switch {
+	case c.firstSYNACKLost():
+		syns := c.synFrames()
+		var ev claims
+		ev.add(c.sent(client, synOnly, synMask, syns...), c.sent(server, synACK, synMask, sv.Offered.Frame),
+			c.claim(ClaimFirstFrom, server, sv.Offered.Frame), c.pair(ClaimEchoes, server, sv.Offered.Frame, fc.FirstSYN.Frame),
+			c.elapsed(fc.FirstSYN.Frame, sv.Offered.Frame, lost+answer))
+		return &Finding{
+			ID: "handshake-latency", Severity: severityIf(lost >= time.Second, Warning, Notice), weight: (lost + answer).Seconds(),
+			Evidence: ev,
+			Title:    fmt.Sprintf("connect took %s: the server answered the first SYN, but that SYN-ACK was lost", dur(lost+answer)),
+			Explanation: fmt.Sprintf("The client sent its SYN %d times (%s) before a SYN-ACK reached the capture point (frame %d): the "+
+				"handshake took %s instead of one round trip. The server had received the first SYN: its SYN-ACK echoes that SYN's "+
+				"timestamp (TSval %d), which Linux keeps from the SYN that made the half-open connection and repeats in every SYN-ACK "+
+				"of it, whichever SYN it answers. So the server answered at once and its SYN-ACK was lost on the way, before this capture "+
+				"point; the client's SYN timer (1 s, then doubling) sent the SYN again, and the answer to that one got through.",
+				fc.SYNs, frameList(syns, len(syns)), sv.Offered.Frame, dur(lost+answer), fc.SYNTSVal),
+			Advice: "Nothing the applications can do: the network lost a packet on the server-to-client path. If it recurs, look for " +
+				"loss there (interface errors and drops, a congested or policed link).",
+		}
 	case fc.SYNs > 1 && fc.AnsweredSYN.Frame > fc.FirstSYN.Frame:
 		syns := c.synFrames()
 		var ev claims

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tcplens/tcplens/internal/analyze"
 	"github.com/tcplens/tcplens/internal/diagnose"
+	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/testcap"
 )
 
@@ -16,6 +17,16 @@ func diagnoseFile(t *testing.T, path string) *diagnose.Report {
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+	return diagnoseFrames(frames)
+}
+
+// diagnoseScript runs the whole pipeline on the frames of a testcap
+// script and returns every finding.
+func diagnoseScript(script string) []diagnose.Finding {
+	return everyFinding(diagnoseFrames(testcap.Build(script)))
+}
+
+func diagnoseFrames(frames []pcap.Frame) *diagnose.Report {
 	col := diagnose.NewCollector()
 	an := analyze.New(analyze.Options{}, col.Segment, col.OnConn)
 	for i := range frames {

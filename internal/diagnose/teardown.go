@@ -335,8 +335,13 @@ func (c *Conn) noSocket(x *env, r role) *Finding {
 			case peer.Forged != nil && peer.Forged.Frame == f.ClosedAt.Frame:
 				lost += fmt.Sprintf(": what ended it was an RST forged in the %s's name (frame %d, middlebox-reset), which the %s never sent, "+
 					"so it still held the connection", r.other(), f.ClosedAt.Frame, r.other())
+			case f.peerSentBeforeClose():
+				lost += fmt.Sprintf(", but the %s had sent it before the close could reach it (its TSval %d, against %d in its packet "+
+					"before the close; it echoes %d, this end's last TSval before the close being %d): it was in flight, or queued on the path",
+					r.other(), f.AnswersTSVal, f.AtClose.Peer, f.AnswersTSEcr, f.AtClose.Own)
 			case rtt > 0 && gap > rtt+rtt/2:
-				lost += fmt.Sprintf(", more than a round trip (%s) after: whatever ended the connection never reached the peer (an RST lost on the path)", dur(rtt))
+				lost += fmt.Sprintf(", more than a round trip (%s) after: the peer had not acted on the close, which was lost on the path "+
+					"or still queued on its way (a bottleneck's queue or a busy receiver can hold packets for many round trips)", dur(rtt))
 			}
 			lost += "."
 		}
@@ -352,12 +357,20 @@ func (c *Conn) noSocket(x *env, r role) *Finding {
 	ev.add(c.sent(r, flags, mask, f.NoSocketRST.Frame), c.claim(ClaimAnswered, r.other(), f.Answers.Frame))
 	origin, oc := x.rstOrigin(c, r)
 	ev.add(oc...)
+	severity, advice := Warning, "Find why that end dropped the connection (its application log, a restart, an idle or keepalive "+
+		"timeout); if a NAT or load balancer sits between the ends, compare its state timeouts with the connection's idle times."
+	if f.peerSentBeforeClose() {
+		// The segment crossed the close: the RST only tells the peer
+		// what the close had told it already.
+		severity = Notice
+		advice = "Nothing was lost if the peer had nothing more to say. If its application did (a read failing with ECONNRESET), " +
+			"let the end that closes first drain the peer before close(): shutdown(SHUT_WR), then read to EOF."
+	}
 	return &Finding{
-		ID: "rst-no-socket", Severity: Warning, Evidence: ev,
+		ID: "rst-no-socket", Severity: severity, Evidence: ev,
 		Title:       fmt.Sprintf("%s answered with RST: it no longer has this connection", s.Addr),
 		Explanation: fmt.Sprintf("%s sent RST (frame %d). %s%s %s", capitalise(c.who(r)), f.NoSocketRST.Frame, why, bare, origin),
-		Advice: "Find why that end dropped the connection (its application log, a restart, an idle or keepalive timeout); if a NAT or " +
-			"load balancer sits between the ends, compare its state timeouts with the connection's idle times.",
+		Advice:      advice,
 	}
 }
 
@@ -375,7 +388,7 @@ func ruleNoSocket(x *env, c *Conn) *Finding {
 		}
 		// An RST that crossed the peer's segment in flight says nothing;
 		// one a round trip later says the peer never learnt of the close.
-		if rtt := c.rtt(); rtt == 0 || f.Answers.Time.Sub(f.ClosedAt.Time) <= rtt+rtt/2 {
+		if rtt := c.rtt(); rtt == 0 || f.Answers.Time.Sub(f.ClosedAt.Time) <= rtt+rtt/2 || f.peerSentBeforeClose() {
 			continue
 		}
 		return c.noSocket(x, e)
@@ -541,6 +554,7 @@ func ruleHalfClose(x *env, c *Conn) *Finding {
 		span := pf.LastData.Time.Sub(f.FIN.Time)
 		var ev claims
 		ev.add(c.sent(r, wire.FIN, wire.FIN|wire.SYN, f.FIN.Frame), c.claim(ClaimData, r.other(), pf.AfterPeerFINFirst.Frame, pf.LastData.Frame),
+			c.claim(ClaimNotAckedBefore, r.other(), pf.AfterPeerFINFirst.Frame),
 			c.claim(ClaimAcked, r.other(), pf.LastData.Frame), c.elapsed(f.FIN.Frame, pf.LastData.Frame, span))
 		return &Finding{
 			ID: "half-close", Severity: Info, Evidence: ev,
