@@ -222,7 +222,12 @@ type Exchange struct {
 	// capture point.
 	IPIDSteps, IPIDOnes int
 	IPIDMissing         int
-	IPIDGaps            []IPIDGap // the first maxEvidence
+	// IPIDSkips is how many packets came after skipped numbers (and no
+	// later packet filled all of them): at least one packet was lost at
+	// each. A packet the stack built of several segments (GSO) takes a
+	// number for each, so one drop before segmentation skips several.
+	IPIDSkips int
+	IPIDGaps  []IPIDGap // the first maxEvidence
 	gapFrame            int       // the latest packet that came after skipped IP IDs
 	ipidShared          bool      // its host's other connections' packets fill its gaps
 
@@ -1222,6 +1227,7 @@ func (s *SideFacts) ipidStep(seg *wire.Segment, now Mark) {
 	case d > 1 && d <= 16:
 		s.IPIDSteps++
 		s.IPIDMissing += int(d - 1)
+		s.IPIDSkips++
 		s.gapFrame = now.Frame
 		if len(s.IPIDGaps) < maxEvidence {
 			s.IPIDGaps = append(s.IPIDGaps, IPIDGap{
@@ -1242,6 +1248,7 @@ func (s *SideFacts) ipidStep(seg *wire.Segment, now Mark) {
 				s.IPIDMissing--
 				if g.Missing--; g.Missing == 0 {
 					s.IPIDGaps = slices.Delete(s.IPIDGaps, i, i+1)
+					s.IPIDSkips--
 				}
 				break
 			}

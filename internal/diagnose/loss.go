@@ -262,9 +262,14 @@ func ruleSpurious(x *env, c *Conn) *Finding {
 
 func rulePacketLoss(x *env, c *Conn) *Finding {
 	fc, fs := &c.Facts.Client, &c.Facts.Server
+	// The packets the IP IDs say were lost: at least one where numbers
+	// were skipped. Not one per number: a drop before the stack cut a
+	// packet into segments (GSO: a firewall or a queue on the sender)
+	// skips a number per segment, and the sender sends the data again
+	// itself.
 	gaps := func(f *SideFacts) int {
 		if f.IPIDTrusted() && f.Complete() {
-			return f.IPIDMissing
+			return f.IPIDSkips
 		}
 		return 0
 	}
@@ -346,8 +351,9 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 				cs = append(cs, c.claim(ClaimHole, r, holes.Frames...).withD(c.loopFloor()), c.claim(ClaimComplete, r))
 			}
 			if g := gaps(f); g > 0 {
-				how = append(how, fmt.Sprintf("IP IDs skipped %s (%s): Linux numbers a connection's packets one by one, so "+
-					"these never reached the capture point", count(g, "number"), frameList(gapFrames(f.IPIDGaps), len(f.IPIDGaps))))
+				how = append(how, fmt.Sprintf("IP IDs skipped %s before %s (%s): Linux numbers a connection's packets one by one, "+
+					"so at least one packet before each never reached the capture point", count(f.IPIDMissing, "number"),
+					count(g, "packet"), frameList(gapFrames(f.IPIDGaps), len(f.IPIDGaps))))
 				cs = append(cs, c.gapClaims(r, f.IPIDGaps, false)...)
 			}
 			w = append(w, fmt.Sprintf("%s before it (%s)", count(lostBefore, "packet"), strings.Join(how, "; ")))
