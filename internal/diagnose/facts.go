@@ -704,12 +704,12 @@ func (col *Collector) Segment(s *analyze.Segment) {
 		me.Urgent.add(now.Frame)
 	}
 	col.ecn(me, seg, now)
-	col.retransmissions(me, seg, r, now)
+	lostSeen := col.retransmissions(me, seg, r, now)
 	if me.Exchange != nil && !seg.Flags.Has(wire.RST) {
 		opener, filled := me.cover.sent(me, seg, now, r.SentBefore.Frame != 0)
 		if r.Analysis.Has(event.FastRetransmission) && seg.PayloadLen > 0 && me.Unusual != nil {
 			me.fastResent[me.fastNext] = fastResend{frame: int32(now.Frame), opener: int32(opener), filled: uint32(min(filled, 1<<32-1)),
-				lostSeen: len(me.LostSeen.Frames) > 0 && me.LostSeen.Frames[len(me.LostSeen.Frames)-1] == now.Frame}
+				lostSeen: lostSeen}
 			me.fastNext = (me.fastNext + 1) % len(me.fastResent)
 		}
 	}
@@ -854,10 +854,12 @@ func (col *Collector) ecn(me *SideFacts, seg *wire.Segment, now Mark) {
 	}
 }
 
-func (col *Collector) retransmissions(me *SideFacts, seg *wire.Segment, r *tcp.Result, now Mark) {
+// retransmissions records a retransmission; lostSeen says it counted
+// among LostSeen.
+func (col *Collector) retransmissions(me *SideFacts, seg *wire.Segment, r *tcp.Result, now Mark) (lostSeen bool) {
 	a := r.Analysis
 	if !a.Has(event.Retransmission) && !a.Has(event.SpuriousRetransmission) {
-		return
+		return false
 	}
 	if seg.PayloadLen > 0 {
 		// Data only: lost SYNs and FINs are the handshake's and the
@@ -868,6 +870,7 @@ func (col *Collector) retransmissions(me *SideFacts, seg *wire.Segment, r *tcp.R
 			me.RetransSeen.add(now.Frame)
 			if !a.Has(event.SpuriousRetransmission) {
 				me.LostSeen.add(now.Frame)
+				lostSeen = true
 			}
 		} else {
 			me.RetransUnseen.add(now.Frame)
@@ -890,6 +893,7 @@ func (col *Collector) retransmissions(me *SideFacts, seg *wire.Segment, r *tcp.R
 			me.BigRetransN = max(me.BigRetransN, seg.PayloadLen)
 		}
 	}
+	return lostSeen
 }
 
 // window follows the windows a side advertises: each zero-window stall,
