@@ -226,10 +226,10 @@ type Exchange struct {
 	// later packet filled all of them): at least one packet was lost at
 	// each. A packet the stack built of several segments (GSO) takes a
 	// number for each, so one drop before segmentation skips several.
-	IPIDSkips int
-	IPIDGaps  []IPIDGap // the first maxEvidence
-	gapFrame            int       // the latest packet that came after skipped IP IDs
-	ipidShared          bool      // its host's other connections' packets fill its gaps
+	IPIDSkips  int
+	IPIDGaps   []IPIDGap // the first maxEvidence
+	gapFrame   int       // the latest packet that came after skipped IP IDs
+	ipidShared bool      // its host's other connections' packets fill its gaps
 
 	*Unusual
 }
