@@ -100,8 +100,10 @@ const (
 	// latest packet before it.
 	ClaimIPIDCopied
 	// ClaimIPIDSkipped: Frames[0] and Frames[1] are consecutive packets of
-	// From (a packet captured twice counting once), and N IP IDs lie
-	// between theirs (modulo 2^16).
+	// From (a packet captured twice counting once), and N of the IP IDs
+	// between theirs (modulo 2^16) are on no packet of From's the capture
+	// holds: a number that came later, on a packet the path delivered
+	// late, was not skipped.
 	ClaimIPIDSkipped
 	// ClaimElapsed: Frames[1] was captured D after Frames[0].
 	ClaimElapsed
@@ -279,7 +281,7 @@ func (c Claim) Says() string {
 		if c.N == 0 {
 			return fmt.Sprintf("frames %d and %d are consecutive packets of %s, their IP IDs consecutive too", c.Frames[0], c.Frames[1], from)
 		}
-		return fmt.Sprintf("frames %d and %d are consecutive packets of %s and %d IP IDs lie between them", c.Frames[0], c.Frames[1], from, c.N)
+		return fmt.Sprintf("frames %d and %d are consecutive packets of %s and %d IP IDs between theirs never came", c.Frames[0], c.Frames[1], from, c.N)
 	case ClaimElapsed:
 		return fmt.Sprintf("frame %d came %s after frame %d", c.Frames[1], dur(c.D), c.Frames[0])
 	case ClaimSilence:
