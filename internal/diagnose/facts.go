@@ -226,10 +226,13 @@ type Exchange struct {
 	// later packet filled all of them): at least one packet was lost at
 	// each. A packet the stack built of several segments (GSO) takes a
 	// number for each, so one drop before segmentation skips several.
-	IPIDSkips  int
-	IPIDGaps   []IPIDGap // the first maxEvidence
-	gapFrame   int       // the latest packet that came after skipped IP IDs
-	ipidShared bool      // its host's other connections' packets fill its gaps
+	IPIDSkips int
+	// IPIDDataSkips and IPIDDataMissing are the skips, and their
+	// numbers, where what was lost carried data (IPIDGap.DataLoss).
+	IPIDDataSkips, IPIDDataMissing int
+	IPIDGaps                       []IPIDGap // the first maxEvidence
+	gapFrame                       int       // the latest packet that came after skipped IP IDs
+	ipidShared                     bool      // its host's other connections' packets fill its gaps
 
 	*Unusual
 }
@@ -402,9 +405,14 @@ type IPIDGap struct {
 	Prev, At Mark
 	Missing  int
 	// Fill says it carried bytes below the highest its sender had sent:
-	// it filled a hole. Data says it carried payload.
-	Fill, Data bool
-	from, to   uint16 // the IP IDs on either side
+	// it filled a hole. Data says it carried payload. DataLoss says what
+	// never came carried data: the packet after it fills a hole, opens
+	// one, or comes with data after a pause a retransmission timer
+	// takes; one that carries on the sequence where the capture left it
+	// says the packets lost before it carried none (ACKs, window
+	// updates).
+	Fill, Data, DataLoss bool
+	from, to             uint16 // the IP IDs on either side
 }
 
 // Trusted reports whether a side's IP IDs count up one by one (Linux's
@@ -1233,10 +1241,17 @@ func (s *SideFacts) ipidStep(seg *wire.Segment, now Mark) {
 		s.IPIDMissing += int(d - 1)
 		s.IPIDSkips++
 		s.gapFrame = now.Frame
+		fill := s.cover.set && seg.Seq.Less(s.cover.hi)
+		hole := s.cover.set && seg.Seq.Greater(s.cover.hi)
+		dataLoss := fill || (seg.PayloadLen > 0 && (hole || now.Time.Sub(s.lastIPIDTime) >= rtoMin))
+		if dataLoss {
+			s.IPIDDataSkips++
+			s.IPIDDataMissing += int(d - 1)
+		}
 		if len(s.IPIDGaps) < maxEvidence {
 			s.IPIDGaps = append(s.IPIDGaps, IPIDGap{
 				Prev: Mark{Frame: s.LastIPIDFrame, Time: s.lastIPIDTime}, At: now, Missing: int(d - 1),
-				Fill: s.cover.set && seg.Seq.Less(s.cover.hi), Data: seg.PayloadLen > 0,
+				Fill: fill, Data: seg.PayloadLen > 0, DataLoss: dataLoss,
 				from: s.LastIPID, to: seg.IPID,
 			})
 		}
@@ -1250,7 +1265,13 @@ func (s *SideFacts) ipidStep(seg *wire.Segment, now Mark) {
 			g := &s.IPIDGaps[i]
 			if seg.IPID-g.from < g.to-g.from {
 				s.IPIDMissing--
+				if g.DataLoss {
+					s.IPIDDataMissing--
+				}
 				if g.Missing--; g.Missing == 0 {
+					if g.DataLoss {
+						s.IPIDDataSkips--
+					}
 					s.IPIDGaps = slices.Delete(s.IPIDGaps, i, i+1)
 					s.IPIDSkips--
 				}

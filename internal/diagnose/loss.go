@@ -67,6 +67,17 @@ func (c *Conn) gapClaims(r role, gs []IPIDGap, pause bool) []Claim {
 	return out
 }
 
+// dataGaps are the gaps where what never came carried data.
+func dataGaps(gs []IPIDGap) []IPIDGap {
+	var out []IPIDGap
+	for _, g := range gs {
+		if g.DataLoss {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
 func gapFrames(gs []IPIDGap) []int {
 	out := make([]int, len(gs))
 	for i, g := range gs {
@@ -269,7 +280,7 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 	// itself.
 	gaps := func(f *SideFacts) int {
 		if f.IPIDTrusted() && f.Complete() {
-			return f.IPIDSkips
+			return f.IPIDDataSkips
 		}
 		return 0
 	}
@@ -351,10 +362,12 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 				cs = append(cs, c.claim(ClaimHole, r, holes.Frames...).withD(c.loopFloor()), c.claim(ClaimComplete, r))
 			}
 			if g := gaps(f); g > 0 {
-				how = append(how, fmt.Sprintf("IP IDs skipped %s before %s (%s): Linux numbers a connection's packets one by one, "+
-					"so at least one packet before each never reached the capture point", count(f.IPIDMissing, "number"),
-					count(g, "packet"), frameList(gapFrames(f.IPIDGaps), len(f.IPIDGaps))))
-				cs = append(cs, c.gapClaims(r, f.IPIDGaps, false)...)
+				data := dataGaps(f.IPIDGaps)
+				how = append(how, fmt.Sprintf("IP IDs skipped %s before %s that resend data, open a hole or follow a "+
+					"retransmission timer's pause (%s): Linux numbers a connection's packets one by one, so at least one packet "+
+					"with data before each never reached the capture point", count(f.IPIDDataMissing, "number"),
+					count(g, "packet"), frameList(gapFrames(data), g)))
+				cs = append(cs, c.gapClaims(r, data, false)...)
 			}
 			w = append(w, fmt.Sprintf("%s before it (%s)", count(lostBefore, "packet"), strings.Join(how, "; ")))
 		}
