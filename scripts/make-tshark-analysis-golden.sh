@@ -3,8 +3,9 @@
 # the local tshark (the committed files came from TShark 4.0.17, Debian 12).
 #
 # For every capture in testdata/captures/ (a .gz is decompressed first) it
-# writes testdata/tshark-analysis/C.tsv, and for every capture of real Linux
-# traffic in testdata/kernel/ testdata/tshark-analysis/kernel/C.tsv:
+# writes testdata/tshark-analysis/C.tsv, for every capture of real Linux
+# traffic in testdata/kernel/ testdata/tshark-analysis/kernel/C.tsv, and for
+# the benchmark captures of testdata/kernel/bench/ tshark-analysis/bench/C.tsv:
 # tshark's TCP sequence analysis,
 # one row per TCP frame, with a header row: frame.number tcp.stream
 # tcp.seq tcp.ack tcp.window_size tcp.window_size_scalefactor and every
@@ -21,7 +22,7 @@ export LC_ALL=C TZ=UTC
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 export WIRESHARK_CONFIG_DIR="$tmp/cfg"
-mkdir -p "$out" "$out/kernel" "$WIRESHARK_CONFIG_DIR"
+mkdir -p "$out" "$out/kernel" "$out/bench" "$WIRESHARK_CONFIG_DIR"
 fields=(
   frame.number tcp.stream tcp.seq tcp.ack tcp.window_size tcp.window_size_scalefactor
   tcp.analysis.retransmission tcp.analysis.fast_retransmission tcp.analysis.spurious_retransmission
@@ -35,10 +36,11 @@ fields=(
 args=()
 for f in "${fields[@]}"; do args+=(-e "$f"); done
 n=0
-for c in "$caps"/* "$here"/testdata/kernel/*.pcap; do
+for c in "$caps"/* "$here"/testdata/kernel/*.pcap "$here"/testdata/kernel/bench/*.pcap; do
   name="$(basename "$c" .gz)"
   dst="$out/$name.tsv"
   case "$c" in
+    "$here"/testdata/kernel/bench/*) dst="$out/bench/$name.tsv" ;;
     "$here"/testdata/kernel/*) dst="$out/kernel/$name.tsv" ;;
   esac
   case "$c" in

@@ -9,6 +9,7 @@ import (
 	"github.com/tcplens/tcplens/internal/event"
 	"github.com/tcplens/tcplens/internal/pcap"
 	"github.com/tcplens/tcplens/internal/seq"
+	"github.com/tcplens/tcplens/internal/tcp"
 	"github.com/tcplens/tcplens/internal/wire"
 )
 
@@ -33,6 +34,9 @@ type fact struct {
 	analysis      event.Set
 	dupNum        int // which duplicate of its ACK it is
 	retransFrame  int
+	sentBefore    tcp.Order
+	tsval         uint32
+	hasTS         bool
 	sndUna        seq.Num // the sender's SND.UNA after the segment
 	peerWindowRaw uint16  // the latest raw window its peer advertised
 }
@@ -52,6 +56,7 @@ func factsOf(t *testing.T, file string) map[int]*fact {
 			ipid: g.IPID, seq: g.Seq, ack: g.Ack, flags: g.Flags, len: g.PayloadLen, window: g.Window,
 			sack:     append([]seq.Range(nil), g.Options.SACKBlocks()...),
 			analysis: s.Result.Analysis, dupNum: s.Result.DupAckNum, retransFrame: s.Result.RetransFrame,
+			sentBefore: s.Result.SentBefore, tsval: g.Options.TSVal, hasTS: g.Options.Has(wire.HasTimestamps),
 			sndUna:        s.Conn.Ends[s.End].SndUna,
 			peerWindowRaw: last[[2]int{s.Conn.ID, 1 - s.End}],
 		}
@@ -259,5 +264,61 @@ func TestDeliberatePersistProbe(t *testing.T) {
 	}
 	if seen == 0 {
 		t.Error("keepalive.pcap: no keep-alive")
+	}
+}
+
+// TestDeliberateLateOriginal: a segment that fills a hole after
+// duplicate ACKs asked for it is a fast retransmission to tshark. On
+// mid49-conn690 (a bulk download between two namespaces, captured next to
+// the client; veth delivers through per-CPU backlogs, so the server's two
+// CPUs reorder its segments) the sender's own clock says otherwise: its
+// TSval is older than that of a segment above it captured before it (or,
+// within one tick, its IP ID, which Linux counts one by one per
+// connection, is behind). A sender's clock never goes back, so it sent
+// the segment first: an original that came late, out of order.
+func TestDeliberateLateOriginal(t *testing.T) {
+	file := filepath.Join(testdata, "kernel", "bench", "mid49-conn690.pcap")
+	w := readTshark(t, file)
+	facts := factsOf(t, file)
+	n := 0
+	for frame, f := range facts {
+		if !w[frame].flags.Has(event.Retransmission) || !f.analysis.Has(event.OutOfOrder) {
+			continue
+		}
+		n++
+		o := f.sentBefore
+		if o.Frame == 0 || o.Frame >= frame {
+			t.Fatalf("frame %d: out of order with no earlier frame it was sent before: %+v", frame, o)
+		}
+		p := facts[o.Frame]
+		if p.conn != f.conn || p.end != f.end {
+			t.Fatalf("frame %d: sent before frame %d, which the other end sent", frame, o.Frame)
+		}
+		if end := f.seq.Add(uint32(f.len)); p.seq.Less(end) {
+			t.Errorf("frame %d (seq %d..%d): frame %d (seq %d) is not above it", frame, f.seq, end, o.Frame, p.seq)
+		}
+		switch o.By {
+		case tcp.ClockTSVal:
+			if !f.hasTS || !p.hasTS || int32(f.tsval-p.tsval) >= 0 {
+				t.Errorf("frame %d: TSval %d, not older than frame %d's %d", frame, f.tsval, o.Frame, p.tsval)
+			}
+		case tcp.ClockIPID:
+			if f.tsval != p.tsval || int16(f.ipid-p.ipid) >= 0 {
+				t.Errorf("frame %d: TSval %d and IP ID %d against frame %d's %d and %d", frame, f.tsval, f.ipid, o.Frame, p.tsval, p.ipid)
+			}
+		default:
+			t.Errorf("frame %d: ordered by the %s, not the sender's clock", frame, o.By)
+		}
+		// Nothing carried its bytes before it: it is their first copy.
+		for m := 1; m < frame; m++ {
+			q := facts[m]
+			if q != nil && q.conn == f.conn && q.end == f.end && q.len > 0 &&
+				q.seq.Less(f.seq.Add(uint32(f.len))) && f.seq.Less(q.seq.Add(uint32(q.len))) {
+				t.Errorf("frame %d: frame %d carried its bytes before", frame, m)
+			}
+		}
+	}
+	if n < 5 {
+		t.Errorf("%d frames tshark calls a retransmission and tcplens out of order; want several", n)
 	}
 }

@@ -294,7 +294,11 @@ claim in words}; frames holds exactly the claims' frames. The kinds: sent
 (args flags_set, flags_clear), silent (no packet from "from" after the
 frame, or at all), acked, not-acked, answered, unanswered, retransmitted
 (the data went out before), fill (the first copy of data lost before the
-capture point), not-acked-before, acked-before, hole, complete (the
+capture point: its sender's clocks do not put it before the segments above
+it, so it is no original the path reordered; half_rtt_ns: the round trip
+a fill sooner than it would have been taken for one), not-acked-before,
+acked-before, hole (bytes the capture did not see, not all of which came
+later in such originals; half_rtt_ns), complete (the
 capture saw every byte the peer acknowledged), acked-unseen (bytes),
 old-timestamp (a TSval older than one the peer had echoed), ttl-unlike
 (ttl), ttl-unlike-own (ttl: unlike the packets its sender sent before it

@@ -112,6 +112,7 @@ frame 1 after 3.05 s (2.01 s after the previous)".
    "analysis": [kind],
    "dup_ack": {num, of},
    "retransmits": {frame, after, attempt, since_previous, rto, srtt},
+   "sent_before": {frame, by, own, theirs, after, half_rtt},
    acks_frame, ack_rtt, rtt, bytes_in_flight,
    "state_after": {client, server},
    "changes": [{end, from, to, reason, correction}],
@@ -129,6 +130,14 @@ these names (the tshark-compatible set first):
 dup_ack is the duplicate's number and the frame it repeats; retransmits is
 the original's frame, the time since it, which sending this is, the time
 since the previous one, and the sender's RTO and smoothed RTT then;
+sent_before marks an out_of_order segment that tshark's rules take for a
+retransmission as an original that came late: its sender's own clock (by
+"tsval", or "ipid" for a sender that numbers its IPv4 packets one by one)
+says it was sent before frame, a segment above it captured first (own <
+theirs), or ("round_trip") it came after seconds after frame, the first
+segment above it captured, sooner than half_rtt, half the shortest round
+trip the connection showed: no resend the segments above it prompted could
+have come so soon;
 acks_frame and ack_rtt name the segment this ACK acknowledges and the time
 since it (tshark's); rtt appears only when this ACK gives the peer's
 estimator a sample (RFC 6298 with Karn's rule, or the timestamp echo).

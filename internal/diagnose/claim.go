@@ -71,7 +71,9 @@ const (
 	ClaimAckedBefore
 	// ClaimHole: each of Frames (From's) begins beyond the end of all
 	// From had sent before it in the capture: bytes between were not
-	// captured.
+	// captured; and not all of them came later in packets From's clocks
+	// put before the segments above them (see ClaimFill): some were lost,
+	// not reordered.
 	ClaimHole
 	// ClaimComplete: every byte of From's that To acknowledged within
 	// the span was in a captured packet. (An acknowledgment more than
@@ -98,8 +100,10 @@ const (
 	// latest packet before it.
 	ClaimIPIDCopied
 	// ClaimIPIDSkipped: Frames[0] and Frames[1] are consecutive packets of
-	// From (a packet captured twice counting once), and N IP IDs lie
-	// between theirs (modulo 2^16).
+	// From (a packet captured twice counting once), and N of the IP IDs
+	// between theirs (modulo 2^16) are on no packet of From's the capture
+	// holds: a number that came later, on a packet the path delivered
+	// late, was not skipped.
 	ClaimIPIDSkipped
 	// ClaimElapsed: Frames[1] was captured D after Frames[0].
 	ClaimElapsed
@@ -154,7 +158,14 @@ const (
 	ClaimWindowOpen
 	// ClaimFill: each of Frames (From's) carries bytes below the highest
 	// From had sent before it, which no earlier packet carried: it fills
-	// a hole, the first copy the capture saw of data lost before it.
+	// a hole, the first copy the capture saw of data lost before it. And
+	// From's clocks do not put it before every earlier packet of From
+	// wholly above it, which would make it an original that came late:
+	// its TSval is not older than all of theirs (equal ones saying
+	// nothing), nor, then, its IP ID behind all of theirs where From's IP
+	// IDs before it stepped by one (at least four steps, three in four),
+	// nor did it come less than D after the first of them (D at most half
+	// the handshake's round trip; 0: not judged).
 	ClaimFill
 	// ClaimOldTimestamp: each of Frames (From's) carries a TSval more
 	// than one tick older than the TSecr of a packet To sent before it.
@@ -253,7 +264,7 @@ func (c Claim) Says() string {
 	case ClaimAckedBefore:
 		return fmt.Sprintf("%s, from %s: resent after %s had acknowledged it", fl, from, to)
 	case ClaimHole:
-		return fmt.Sprintf("%s, from %s: each begins beyond all %s had sent before: the bytes between were not captured", fl, from, from)
+		return fmt.Sprintf("%s, from %s: each begins beyond all %s had sent before: the bytes between were not captured, and not all came later, sent before it", fl, from, from)
 	case ClaimComplete:
 		return fmt.Sprintf("every byte of %s's that %s acknowledged was captured", from, to)
 	case ClaimAckedUnseen:
@@ -270,7 +281,7 @@ func (c Claim) Says() string {
 		if c.N == 0 {
 			return fmt.Sprintf("frames %d and %d are consecutive packets of %s, their IP IDs consecutive too", c.Frames[0], c.Frames[1], from)
 		}
-		return fmt.Sprintf("frames %d and %d are consecutive packets of %s and %d IP IDs lie between them", c.Frames[0], c.Frames[1], from, c.N)
+		return fmt.Sprintf("frames %d and %d are consecutive packets of %s and %d IP IDs between theirs never came", c.Frames[0], c.Frames[1], from, c.N)
 	case ClaimElapsed:
 		return fmt.Sprintf("frame %d came %s after frame %d", c.Frames[1], dur(c.D), c.Frames[0])
 	case ClaimSilence:
@@ -313,7 +324,7 @@ func (c Claim) Says() string {
 	case ClaimWindowOpen:
 		return fmt.Sprintf("%s, from %s: a window above zero", fl, from)
 	case ClaimFill:
-		return fmt.Sprintf("%s, from %s: each fills a hole with data no earlier packet carried", fl, from)
+		return fmt.Sprintf("%s, from %s: each fills a hole with data no earlier packet carried, sent after a packet above it", fl, from)
 	case ClaimOldTimestamp:
 		return fmt.Sprintf("%s, from %s: each carries a timestamp older than one %s had echoed before", fl, from, to)
 	}
@@ -469,8 +480,24 @@ func (c *Conn) resent(r role, fs ...int) []Claim {
 		}
 	}
 	var out claims
-	out.add(c.claim(ClaimRetransmitted, r, again...), c.claim(ClaimFill, r, fill...))
+	out.add(c.claim(ClaimRetransmitted, r, again...), c.claim(ClaimFill, r, fill...).withD(c.loopFloor()))
 	return out
+}
+
+// loopFloor is the round trip the analysis judged fills against (tcp's
+// loopFloor as it stood at the end): half the shortest the connection
+// showed, 0 without a captured handshake. It only shrinks as a connection
+// goes on, so no fill the analysis judged came sooner than this after the
+// first segment above it.
+func (c *Conn) loopFloor() time.Duration {
+	if c.HandshakeRTT == 0 {
+		return 0
+	}
+	rtt := c.HandshakeRTT
+	if cl, sv := c.Client.RTT, c.Server.RTT; cl.Samples > 0 && sv.Samples > 0 {
+		rtt = min(rtt, cl.Min+sv.Min)
+	}
+	return rtt / 2
 }
 
 // Flag sets the rules' claims name.

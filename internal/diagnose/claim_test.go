@@ -22,7 +22,7 @@ import (
 func auditCaptures(t *testing.T) []string {
 	t.Helper()
 	var out []string
-	for _, pat := range []string{"captures/*", "kernel/*.pcap", "kernel/extra/*.pcap", "kernel/vantage/*/*.pcap", "kernel/router/*/*.pcap", "crafted/*.pcap", "links/*"} {
+	for _, pat := range []string{"captures/*", "kernel/*.pcap", "kernel/extra/*.pcap", "kernel/vantage/*/*.pcap", "kernel/router/*/*.pcap", "kernel/bench/*.pcap", "crafted/*.pcap", "links/*"} {
 		m, err := filepath.Glob(filepath.Join("../../testdata", pat))
 		if err != nil {
 			t.Fatal(err)
@@ -285,6 +285,114 @@ func acksOf(q, p *pkt) bool {
 	return q.src == p.dst && q.flags.Has(wire.ACK) && !q.flags.Has(wire.RST) && geq(q.ack, p.end())
 }
 
+// lateOriginal says why From's data packet p, captured after the packets
+// before, was sent before every one of them of From wholly above it (at or
+// beyond its end), by From's own clocks, as ClaimFill defines them; ""
+// if its clocks do not say so. It shares nothing with the analysis.
+func lateOriginal(before []*pkt, p *pkt, from netip.AddrPort, d time.Duration) string {
+	var above []*pkt
+	allTS, allID := p.opts&wire.HasTimestamps != 0, p.ipv4 && p.ipid != 0
+	ones, steps := 0, 0
+	var prevID *pkt
+	repeat := false
+	for _, q := range before {
+		if q.src != from || q.duplicateOf != 0 || q.flags.Has(wire.RST) {
+			continue
+		}
+		if q.ipv4 && q.ipid != 0 {
+			if prevID != nil {
+				steps++
+				if q.ipid-prevID.ipid == 1 {
+					ones++
+				}
+			}
+			prevID = q
+		}
+		if q.flags.Has(wire.SYN) {
+			continue
+		}
+		if !geq(q.seq, p.end()) {
+			repeat = repeat || (int32(p.seq-q.end()) < 0 && q.end() != q.seq)
+			continue
+		}
+		above = append(above, q)
+		allTS = allTS && q.opts&wire.HasTimestamps != 0
+		allID = allID && q.ipv4 && q.ipid != 0
+	}
+	if len(above) == 0 {
+		return ""
+	}
+	if allTS {
+		oldest := above[0]
+		for _, q := range above {
+			if int32(q.tsval-oldest.tsval) < 0 {
+				oldest = q
+			}
+		}
+		switch d := int32(p.tsval - oldest.tsval); {
+		case d < 0:
+			return fmt.Sprintf("TSval %d, older than frame %d's %d", p.tsval, oldest.n, oldest.tsval)
+		case d > 0:
+			return ""
+		}
+	}
+	if allID && ones >= 4 && ones*4 >= steps*3 {
+		oldest := above[0]
+		for _, q := range above {
+			if int16(q.ipid-oldest.ipid) < 0 {
+				oldest = q
+			}
+		}
+		if int16(p.ipid-oldest.ipid) < 0 {
+			return fmt.Sprintf("IP ID %d, behind frame %d's %d", p.ipid, oldest.n, oldest.ipid)
+		}
+		return ""
+	}
+	if first := above[0]; d > 0 && !repeat && p.t.Sub(first.t) < d {
+		return fmt.Sprintf("captured %v after frame %d, less than %v", p.t.Sub(first.t), first.n, d)
+	}
+	return ""
+}
+
+// loopBound checks that a claim's round trip D is at most half the
+// handshake's, from the client's last SYN to its first packet that
+// acknowledges the server's SYN-ACK.
+func loopBound(in []*pkt, d time.Duration) error {
+	if d == 0 {
+		return nil
+	}
+	var syn, synack *pkt
+	for _, q := range in {
+		switch {
+		case q.flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN && synack == nil:
+			syn = q
+		case q.flags&(wire.SYN|wire.ACK|wire.RST) == wire.SYN|wire.ACK && syn != nil && q.src == syn.dst && synack == nil:
+			synack = q
+		case synack != nil && q.src == syn.src && !q.flags.Has(wire.SYN) && q.flags.Has(wire.ACK) && geq(q.ack, synack.seq+1):
+			if rtt := q.t.Sub(syn.t); 2*d > rtt+time.Microsecond {
+				return fmt.Errorf("round trip %v is more than half the handshake's %v", d, rtt)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("no handshake to bound the round trip %v", d)
+}
+
+// covers reports whether the intervals cover [0, n).
+func covers(iv [][2]uint32, n uint32) bool {
+	slices.SortFunc(iv, func(a, b [2]uint32) int { return int(int32(a[0] - b[0])) })
+	var at uint32
+	for _, x := range iv {
+		if int32(x[0]-at) > 0 {
+			return false
+		}
+		if int32(x[1]-at) > 0 {
+			at = x[1]
+		}
+	}
+	return int32(at-n) >= 0
+}
+
 // check tests one claim against the packets.
 func (ps *packets) check(c diagnose.Claim) error {
 	if slices.ContainsFunc(c.Frames, func(n int) bool { return slices.Contains(ps.unknown, n) }) {
@@ -388,6 +496,9 @@ func (ps *packets) check(c diagnose.Claim) error {
 		if err != nil {
 			return err
 		}
+		if err := loopBound(in, c.D); err != nil {
+			return err
+		}
 		for _, p := range fs {
 			var hi *uint32
 			for _, q := range before(p) {
@@ -399,6 +510,21 @@ func (ps *packets) check(c diagnose.Claim) error {
 			}
 			if hi == nil || geq(*hi, p.seq) {
 				return fmt.Errorf("frame %d begins at %d, not beyond what came before", p.n, p.seq)
+			}
+			// The bytes between, as late originals filled them.
+			var late [][2]uint32
+			var lateFrames []int
+			for _, q := range after(p) {
+				if q.src != c.From || q.duplicateOf != 0 || q.plen == 0 || !(int32(q.seq-p.seq) < 0 && int32(*hi-q.end()) < 0) {
+					continue
+				}
+				if why := lateOriginal(in[:slices.Index(in, q)], q, c.From, c.D); why != "" {
+					late = append(late, [2]uint32{q.seq - *hi, q.end() - *hi})
+					lateFrames = append(lateFrames, q.n)
+				}
+			}
+			if covers(late, p.seq-*hi) {
+				return fmt.Errorf("frame %d: the bytes before it came later, in originals sent before it (frames %v)", p.n, lateFrames)
 			}
 		}
 	case diagnose.ClaimComplete, diagnose.ClaimAckedUnseen:
@@ -475,13 +601,29 @@ func (ps *packets) check(c diagnose.Claim) error {
 		if err != nil {
 			return err
 		}
-		if len(fs) != 2 || !fs[0].ipv4 || fs[1].ipid-fs[0].ipid-1 != uint16(c.N) {
-			return fmt.Errorf("frames %v: IP IDs %d and %d", c.Frames, fs[0].ipid, fs[len(fs)-1].ipid)
+		if len(fs) != 2 || !fs[0].ipv4 {
+			return fmt.Errorf("frames %v: not two IPv4 packets", c.Frames)
 		}
+		// The numbers between the two that no later packet of From's
+		// carries (a late one carries its own), looking no further than
+		// the counter takes to come round again.
+		missing, later := int64(fs[1].ipid-fs[0].ipid-1), 0
 		for _, q := range in {
-			if q.src == c.From && q.n > fs[0].n && q.n < fs[1].n && q.duplicateOf == 0 {
+			if q.src != c.From || q.duplicateOf != 0 || q.n <= fs[0].n {
+				continue
+			}
+			if q.n < fs[1].n {
 				return fmt.Errorf("frame %d of %s lies between", q.n, c.From)
 			}
+			if later++; later > 1<<14 {
+				break
+			}
+			if q.ipv4 && q.ipid-fs[0].ipid-1 < fs[1].ipid-fs[0].ipid-1 {
+				missing--
+			}
+		}
+		if missing != c.N {
+			return fmt.Errorf("frames %v: IP IDs %d and %d, of the numbers between %d on no packet", c.Frames, fs[0].ipid, fs[1].ipid, missing)
 		}
 	case diagnose.ClaimElapsed, diagnose.ClaimSilence:
 		fs, err := ps.frames(c, ps.scopeAll(), false)
@@ -516,6 +658,9 @@ func (ps *packets) check(c diagnose.Claim) error {
 		if err != nil {
 			return err
 		}
+		if err := loopBound(in, c.D); err != nil {
+			return err
+		}
 		for _, p := range fs {
 			var hi *uint32
 			for _, q := range before(p) {
@@ -531,6 +676,9 @@ func (ps *packets) check(c diagnose.Claim) error {
 			}
 			if hi == nil || !geq(*hi, p.end()) {
 				return fmt.Errorf("frame %d does not lie below what %s had sent", p.n, c.From)
+			}
+			if why := lateOriginal(before(p), p, c.From, c.D); why != "" {
+				return fmt.Errorf("frame %d is an original that came late: %s", p.n, why)
 			}
 		}
 	case diagnose.ClaimSameSeq:
@@ -803,6 +951,37 @@ func TestClaimsAuditCatches(t *testing.T) {
 		err := pk.check(tc.c)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("check(%s) = %v; want an error saying %q", tc.c.Says(), err, tc.want)
+		}
+	}
+	// What the analysis said before it read the sender's clocks: frame 11
+	// filled frame 6's hole as a fast retransmission, and the hole was a
+	// loss. Frame 11's TSval (510) is older than frame 6's (511): it is
+	// an original that came late, and so is frame 12, the rest of the
+	// hole.
+	pk = loadPackets(t, "../../testdata/crafted/reordered-fill.pcap")
+	cl, sv = testcap.Client, testcap.Server
+	span = [2]int{1, 21}
+	for _, tc := range []struct {
+		c    diagnose.Claim
+		want string
+	}{
+		{diagnose.Claim{Kind: diagnose.ClaimFill, From: sv, To: cl, Span: span, Frames: []int{11}}, "came late: TSval 510, older than frame 6's 511"},
+		{diagnose.Claim{Kind: diagnose.ClaimHole, From: sv, To: cl, Span: span, Frames: []int{6}}, "originals sent before it (frames [11 12])"},
+		// The round trip may not be more than half the handshake's.
+		{diagnose.Claim{Kind: diagnose.ClaimFill, From: sv, To: cl, Span: span, Frames: []int{20}, D: 20 * time.Millisecond}, "more than half"},
+	} {
+		err := pk.check(tc.c)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("check(%s) = %v; want an error saying %q", tc.c.Says(), err, tc.want)
+		}
+	}
+	// The claims the analysis makes now hold.
+	for _, c := range []diagnose.Claim{
+		{Kind: diagnose.ClaimFill, From: sv, To: cl, Span: span, Frames: []int{20}, D: 15 * time.Millisecond},
+		{Kind: diagnose.ClaimHole, From: sv, To: cl, Span: span, Frames: []int{15}, D: 15 * time.Millisecond},
+	} {
+		if err := pk.check(c); err != nil {
+			t.Errorf("check(%s) = %v", c.Says(), err)
 		}
 	}
 }

@@ -36,6 +36,11 @@ var craftedWants = []struct {
 	// a hole, they are no loss after the capture point.
 	{"midstream-resend.pcap", []want{{"fast-retransmission", []int{3, 8}}, {"midstream-capture", []int{1}}},
 		[]string{"packet-loss", "spurious-retransmission"}},
+	// Reordered originals and one loss: one hole was a loss (frame 15's,
+	// filled by a resend with a newer TSval), the other reordering
+	// (frame 6's, filled by segments with an older TSval).
+	{"reordered-fill.pcap", []want{{"packet-loss", []int{15}}, {"fast-retransmission", []int{9, 20}}},
+		[]string{"spurious-retransmission", "rto-retransmission"}},
 	// Stopped on the client's FIN: nothing says the server acknowledged
 	// it or stayed in CLOSE_WAIT.
 	{"fin-capture-stopped.pcap", nil, []string{"close-wait-leak", "half-close"}},

@@ -41,6 +41,17 @@ func (e *Evidence) add(frame int) {
 	}
 }
 
+// remove takes back one occurrence, frame's, which the frames kept name
+// if it was among the first.
+func (e *Evidence) remove(frame int) {
+	if i := slices.Index(e.Frames, frame); i >= 0 {
+		e.Frames = slices.Delete(e.Frames, i, i+1)
+		e.N--
+	} else if e.N > len(e.Frames) {
+		e.N--
+	}
+}
+
 // Stall is a time a sender could not send: from Start to End.
 type Stall struct {
 	Start, End Mark
@@ -198,6 +209,12 @@ type Exchange struct {
 	AckedUnseen      uint64
 	AckedUnseenFirst Mark
 	cover            coverage
+	// holesLost are the holes in its sequence (by the frame that went
+	// beyond each) that held a loss before the capture point: a
+	// retransmission filled some of one (HolesLost adds those nothing
+	// filled). A hole that only originals filled, sent before the frame
+	// that opened it by their sender's clock, was reordering.
+	holesLost Evidence
 
 	// Its IPv4 identifications, which Linux numbers one by one per
 	// connection: how many steps between consecutive packets were one,
@@ -205,9 +222,17 @@ type Exchange struct {
 	// capture point.
 	IPIDSteps, IPIDOnes int
 	IPIDMissing         int
-	IPIDGaps            []IPIDGap // the first maxEvidence
-	gapFrame            int       // the latest packet that came after skipped IP IDs
-	ipidShared          bool      // its host's other connections' packets fill its gaps
+	// IPIDSkips is how many packets came after skipped numbers (and no
+	// later packet filled all of them): at least one packet was lost at
+	// each. A packet the stack built of several segments (GSO) takes a
+	// number for each, so one drop before segmentation skips several.
+	IPIDSkips int
+	// IPIDDataSkips and IPIDDataMissing are the skips, and their
+	// numbers, where what was lost carried data (IPIDGap.DataLoss).
+	IPIDDataSkips, IPIDDataMissing int
+	IPIDGaps                       []IPIDGap // the first maxEvidence
+	gapFrame                       int       // the latest packet that came after skipped IP IDs
+	ipidShared                     bool      // its host's other connections' packets fill its gaps
 
 	*Unusual
 }
@@ -315,6 +340,13 @@ type Unusual struct {
 	// before (not spurious).
 	RetransSeen, RetransUnseen Evidence
 	LostSeen                   Evidence
+	// Undone are its fast retransmissions that a D-SACK of the peer
+	// showed were not needed: the original had arrived, late.
+	// DSACKMatched counts the peer's D-SACKs that named one.
+	Undone       Evidence
+	DSACKMatched int
+	fastResent   [16]fastResend // its latest fast retransmissions of data
+	fastNext     int
 
 	// Retransmissions, on its timer, of segments larger than any the
 	// peer acknowledged at their first sending: a path MTU black hole.
@@ -338,15 +370,49 @@ type Unusual struct {
 	Urgent Evidence
 }
 
+// fastResend is what a fast retransmission counted as a loss, to take
+// back if a D-SACK shows it was not needed: LostSeen, or the bytes of the
+// hole (opened before frame opener) it filled.
+type fastResend struct {
+	frame, opener int32
+	filled        uint32
+	lostSeen      bool
+}
+
+// undo takes back what the fast retransmission of frame counted as a
+// loss: the peer's D-SACK showed the original had arrived.
+func (s *SideFacts) undo(frame int) {
+	for i := range s.fastResent {
+		x := &s.fastResent[i]
+		if int(x.frame) != frame {
+			continue
+		}
+		if x.lostSeen {
+			s.LostSeen.remove(frame)
+		}
+		if x.opener != 0 {
+			s.holesLost.remove(int(x.opener))
+			s.cover.lateBytes += uint64(x.filled)
+		}
+		*x = fastResend{}
+		return
+	}
+}
+
 // IPIDGap is a packet whose IP ID skips numbers after its sender's
 // previous packet.
 type IPIDGap struct {
 	Prev, At Mark
 	Missing  int
 	// Fill says it carried bytes below the highest its sender had sent:
-	// it filled a hole. Data says it carried payload.
-	Fill, Data bool
-	from, to   uint16 // the IP IDs on either side
+	// it filled a hole. Data says it carried payload. DataLoss says what
+	// never came carried data: the packet after it fills a hole, opens
+	// one, or comes with data after a pause a retransmission timer
+	// takes; one that carries on the sequence where the capture left it
+	// says the packets lost before it carried none (ACKs, window
+	// updates).
+	Fill, Data, DataLoss bool
+	from, to             uint16 // the IP IDs on either side
 }
 
 // Trusted reports whether a side's IP IDs count up one by one (Linux's
@@ -412,6 +478,17 @@ func (s *SideFacts) Kind(k event.Kind) Evidence {
 		}
 	}
 	return Evidence{}
+}
+
+// removeKind takes frame out of the evidence of kind k: a later segment
+// showed it was something else.
+func (s *SideFacts) removeKind(k event.Kind, frame int) {
+	for i := range s.Kinds {
+		if s.Kinds[i].Kind == k {
+			s.Kinds[i].remove(frame)
+			return
+		}
+	}
 }
 
 func (s *SideFacts) addKind(k event.Kind, frame int) {
@@ -635,9 +712,25 @@ func (col *Collector) Segment(s *analyze.Segment) {
 		me.Urgent.add(now.Frame)
 	}
 	col.ecn(me, seg, now)
-	col.retransmissions(me, seg, r, now)
+	lostSeen := col.retransmissions(me, seg, r, now)
 	if me.Exchange != nil && !seg.Flags.Has(wire.RST) {
-		me.cover.sent(me, seg, now)
+		opener, filled := me.cover.sent(me, seg, now, r.SentBefore.Frame != 0)
+		if r.Analysis.Has(event.FastRetransmission) && seg.PayloadLen > 0 && me.Unusual != nil {
+			me.fastResent[me.fastNext] = fastResend{frame: int32(now.Frame), opener: int32(opener), filled: uint32(min(filled, 1<<32-1)),
+				lostSeen: lostSeen}
+			me.fastNext = (me.fastNext + 1) % len(me.fastResent)
+		}
+	}
+	if r.Undid != 0 && peer.Exchange != nil {
+		me.unusual()
+		me.DSACKMatched++
+		if r.UndidKind == event.FastRetransmission {
+			// The peer's resend was not needed: the data had arrived.
+			peer.unusual()
+			peer.removeKind(r.UndidKind, r.Undid)
+			peer.undo(r.Undid)
+			peer.Undone.add(r.Undid)
+		}
 	}
 	col.window(me, peer, from, seg, r, now)
 	if seg.PayloadLen > 0 {
@@ -769,10 +862,12 @@ func (col *Collector) ecn(me *SideFacts, seg *wire.Segment, now Mark) {
 	}
 }
 
-func (col *Collector) retransmissions(me *SideFacts, seg *wire.Segment, r *tcp.Result, now Mark) {
+// retransmissions records a retransmission; lostSeen says it counted
+// among LostSeen.
+func (col *Collector) retransmissions(me *SideFacts, seg *wire.Segment, r *tcp.Result, now Mark) (lostSeen bool) {
 	a := r.Analysis
 	if !a.Has(event.Retransmission) && !a.Has(event.SpuriousRetransmission) {
-		return
+		return false
 	}
 	if seg.PayloadLen > 0 {
 		// Data only: lost SYNs and FINs are the handshake's and the
@@ -783,6 +878,7 @@ func (col *Collector) retransmissions(me *SideFacts, seg *wire.Segment, r *tcp.R
 			me.RetransSeen.add(now.Frame)
 			if !a.Has(event.SpuriousRetransmission) {
 				me.LostSeen.add(now.Frame)
+				lostSeen = true
 			}
 		} else {
 			me.RetransUnseen.add(now.Frame)
@@ -805,6 +901,7 @@ func (col *Collector) retransmissions(me *SideFacts, seg *wire.Segment, r *tcp.R
 			me.BigRetransN = max(me.BigRetransN, seg.PayloadLen)
 		}
 	}
+	return lostSeen
 }
 
 // window follows the windows a side advertises: each zero-window stall,
@@ -1142,23 +1239,41 @@ func (s *SideFacts) ipidStep(seg *wire.Segment, now Mark) {
 	case d > 1 && d <= 16:
 		s.IPIDSteps++
 		s.IPIDMissing += int(d - 1)
+		s.IPIDSkips++
 		s.gapFrame = now.Frame
+		fill := s.cover.set && seg.Seq.Less(s.cover.hi)
+		hole := s.cover.set && seg.Seq.Greater(s.cover.hi)
+		dataLoss := fill || (seg.PayloadLen > 0 && (hole || now.Time.Sub(s.lastIPIDTime) >= rtoMin))
+		if dataLoss {
+			s.IPIDDataSkips++
+			s.IPIDDataMissing += int(d - 1)
+		}
 		if len(s.IPIDGaps) < maxEvidence {
 			s.IPIDGaps = append(s.IPIDGaps, IPIDGap{
 				Prev: Mark{Frame: s.LastIPIDFrame, Time: s.lastIPIDTime}, At: now, Missing: int(d - 1),
-				Fill: s.cover.set && seg.Seq.Less(s.cover.hi), Data: seg.PayloadLen > 0,
+				Fill: fill, Data: seg.PayloadLen > 0, DataLoss: dataLoss,
 				from: s.LastIPID, to: seg.IPID,
 			})
 		}
-	case d >= 0xffff-16:
-		// An earlier packet captured late (the capture reordered
-		// them): one of a gap's missing numbers, not lost.
+	case int16(d) < 0:
+		// An earlier packet captured late (the path or the capture
+		// reordered them): one of a gap's missing numbers, not lost.
+		if d < 0xffff-16 {
+			s.IPIDSteps++ // far behind: a step as random IDs make
+		}
 		for i := len(s.IPIDGaps) - 1; i >= 0; i-- {
 			g := &s.IPIDGaps[i]
 			if seg.IPID-g.from < g.to-g.from {
 				s.IPIDMissing--
+				if g.DataLoss {
+					s.IPIDDataMissing--
+				}
 				if g.Missing--; g.Missing == 0 {
+					if g.DataLoss {
+						s.IPIDDataSkips--
+					}
 					s.IPIDGaps = slices.Delete(s.IPIDGaps, i, i+1)
+					s.IPIDSkips--
 				}
 				break
 			}
@@ -1204,18 +1319,35 @@ type coverage struct {
 	una   seq.Num // the peer's highest acknowledgment so far
 	holes [maxHoles]hole
 	n     int
-	// opened counts the holes, openedBytes their bytes when they opened.
+	// opened counts the holes, openedBytes their bytes when they opened;
+	// lateBytes are those of them no loss emptied: originals filled them
+	// that their sender's clock says it sent before a segment above them
+	// the capture saw first, or a fast retransmission that a D-SACK
+	// showed was not needed.
 	opened      int
 	openedBytes uint64
+	lateBytes   uint64
 	// overflow says more holes came at once than it could follow: what
 	// it says of seen and missed bytes is then approximate.
 	overflow bool
 }
 
-type hole struct{ start, end seq.Num }
+// hole is bytes no packet carried yet; opener is the frame that went
+// beyond them, and lost says a retransmission filled some of them (all
+// of a hole's parts say it once one does).
+type hole struct {
+	start, end seq.Num
+	opener     int32
+	lost       bool
+}
 
-// sent records what a packet of the side carried.
-func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark) {
+// sent records what a packet of the side carried; late says its
+// sender's clock puts it before a packet above it captured first (an
+// original the path delivered late).
+//
+// It returns the hole it marked lost (its opener) and the bytes it filled
+// in holes.
+func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark, late bool) (opener int, filled uint64) {
 	start, end := seg.Seq, seg.SeqEnd()
 	if !c.set || (seg.Flags.Has(wire.SYN) && start != c.isn) {
 		// A SYN with a new ISN begins another sequence space.
@@ -1223,18 +1355,18 @@ func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark) {
 		if seg.Flags.Has(wire.SYN) {
 			c.isn = start
 		}
-		return
+		return 0, 0
 	}
 	if start.Less(c.lo) && uint32(c.lo-start) <= maxWindow {
 		// Bytes from before the first seen (a capture begun
 		// mid-stream): those between are a hole.
 		if end.Less(c.lo) {
-			c.addHole(end, c.lo)
+			c.addHole(end, c.lo, 0) // bytes sent before the capture began: no frame opened it
 		}
 		c.lo = start
 	}
 	if start.Greater(c.hi) {
-		c.addHole(c.hi, start)
+		c.addHole(c.hi, start, now.Frame)
 	}
 	if end.Greater(c.hi) {
 		c.hi = end
@@ -1247,6 +1379,14 @@ func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark) {
 			i++
 			continue
 		}
+		n := uint64(min(uint32(h.end-start), uint32(end-start), uint32(h.end-h.start), uint32(end-h.start)))
+		filled += n
+		if late {
+			c.lateBytes += n
+		} else if !h.lost && h.opener != 0 {
+			c.markLost(s, h.opener)
+			opener = int(h.opener)
+		}
 		switch {
 		case !h.start.Less(start) && !end.Less(h.end): // covered whole
 			c.holes[i] = c.holes[c.n-1]
@@ -1258,7 +1398,7 @@ func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark) {
 				h.end = start
 				break
 			}
-			c.holes[c.n] = hole{end, h.end}
+			c.holes[c.n] = hole{start: end, end: h.end, opener: h.opener, lost: h.lost}
 			c.n++
 			h.end = start
 		case h.start.Less(start):
@@ -1268,6 +1408,7 @@ func (c *coverage) sent(s *SideFacts, seg *wire.Segment, now Mark) {
 		}
 		i++
 	}
+	return opener, filled
 }
 
 // trailLo keeps the lowest byte seen within the largest window of the
@@ -1279,8 +1420,9 @@ func (c *coverage) trailLo() {
 	}
 }
 
-// addHole remembers that no packet carried [start, end) yet.
-func (c *coverage) addHole(start, end seq.Num) {
+// addHole remembers that no packet carried [start, end) yet, before the
+// frame opener.
+func (c *coverage) addHole(start, end seq.Num, opener int) {
 	c.opened++
 	c.openedBytes += uint64(end - start)
 	if c.n == maxHoles {
@@ -1288,9 +1430,38 @@ func (c *coverage) addHole(start, end seq.Num) {
 		c.holes[c.n-1].end = end // the last hole takes the rest
 		return
 	}
-	c.holes[c.n] = hole{start, end}
+	c.holes[c.n] = hole{start: start, end: end, opener: int32(opener)}
 	c.n++
 }
+
+// markLost records that the hole opened before frame opener held a loss:
+// once, whichever of its parts says so.
+func (c *coverage) markLost(s *SideFacts, opener int32) {
+	for i := range c.holes[:c.n] {
+		if c.holes[i].opener == opener {
+			c.holes[i].lost = true
+		}
+	}
+	s.holesLost.add(int(opener))
+}
+
+// HolesLost are the holes in the side's sequence that held a loss before
+// the capture point, by the frame beyond each: those a retransmission
+// filled in part, and those still open.
+func (s *SideFacts) HolesLost() Evidence {
+	e := s.holesLost
+	e.Frames = slices.Clone(e.Frames)
+	c := &s.cover
+	for i, h := range c.holes[:c.n] {
+		if !h.lost && h.opener != 0 && !slices.ContainsFunc(c.holes[:i], func(o hole) bool { return o.opener == h.opener }) {
+			e.add(int(h.opener))
+		}
+	}
+	return e
+}
+
+// lostBytes is what the holes held that no late original filled.
+func (c *coverage) lostBytes() uint64 { return c.openedBytes - min(c.lateBytes, c.openedBytes) }
 
 // seenBefore reports whether a packet already captured carried some of
 // the bytes [start, end): they reach into what was seen, from the lowest

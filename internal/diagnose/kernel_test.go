@@ -69,6 +69,12 @@ var kernelWants = []kernelWant{
 	{"extra/syn-cookies", false, []want{{"syn-cookies", []int{1, 2, 3}}}},
 	// The client's data, and the restarted server's bare RST: its first packet.
 	{"extra/rst-after-restart", false, []want{{"rst-no-socket", []int{1, 2}}}},
+	// Reordering after the client's capture point: nothing shows here.
+	{"extra/reordered", true, nil},
+	// The client's segment lost after the capture point, and resent.
+	{"extra/reordered-loss", false, []want{{"packet-loss", []int{25}}, {"fast-retransmission", []int{20, 25}}}},
+	// The resend the reordering drew, and the server's D-SACK of it.
+	{"extra/reordered-fast-retransmit", false, []want{{"spurious-retransmission", []int{25, 38}}}},
 }
 
 func TestKernelScenarios(t *testing.T) {

@@ -67,6 +67,17 @@ func (c *Conn) gapClaims(r role, gs []IPIDGap, pause bool) []Claim {
 	return out
 }
 
+// dataGaps are the gaps where what never came carried data.
+func dataGaps(gs []IPIDGap) []IPIDGap {
+	var out []IPIDGap
+	for _, g := range gs {
+		if g.DataLoss {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
 func gapFrames(gs []IPIDGap) []int {
 	out := make([]int, len(gs))
 	for i, g := range gs {
@@ -216,7 +227,7 @@ func ruleFastRetransmission(x *env, c *Conn) *Finding {
 func ruleSpurious(x *env, c *Conn) *Finding {
 	fc, fsv := &c.Facts.Client, &c.Facts.Server
 	n := c.Client.Retrans.Spurious + c.Server.Retrans.Spurious
-	data := fc.Kind(event.SpuriousRetransmission).N + fsv.Kind(event.SpuriousRetransmission).N
+	data := fc.Kind(event.SpuriousRetransmission).N + fsv.Kind(event.SpuriousRetransmission).N + fc.Undone.N + fsv.Undone.N
 	if n == 0 && data == 0 {
 		return nil
 	}
@@ -227,7 +238,7 @@ func ruleSpurious(x *env, c *Conn) *Finding {
 		e := f.Kind(event.SpuriousRetransmission)
 		_, pf := c.side(r.other())
 		dsack := pf.Kind(event.DSACK)
-		if e.N == 0 && dsack.N == 0 {
+		if e.N == 0 && dsack.N == 0 && f.Undone.N == 0 {
 			return "", nil
 		}
 		var w []string
@@ -239,6 +250,11 @@ func ruleSpurious(x *env, c *Conn) *Finding {
 		if dsack.N > 0 {
 			w = append(w, fmt.Sprintf("%s reported data received twice with D-SACK %s (%s)", capitalise(c.who(r.other())), timesWord(dsack.N), frameList(dsack.Frames, dsack.N)))
 			cs = append(cs, c.claim(ClaimSent, r.other(), dsack.Frames...))
+		}
+		if u := f.Undone; u.N > 0 {
+			w = append(w, fmt.Sprintf("%s resent %s on duplicate ACKs or SACKs (%s) that the D-SACKs show had arrived: what prompted "+
+				"the fast retransmission was reordering, not loss", capitalise(c.who(r)), count(u.N, "segment"), frameList(u.Frames, u.N)))
+			cs = append(cs, c.resent(r, u.Frames...)...)
 		}
 		return strings.Join(w, "; ") + ".", cs
 	})
@@ -257,20 +273,29 @@ func ruleSpurious(x *env, c *Conn) *Finding {
 
 func rulePacketLoss(x *env, c *Conn) *Finding {
 	fc, fs := &c.Facts.Client, &c.Facts.Server
+	// The packets the IP IDs say were lost: at least one where numbers
+	// were skipped. Not one per number: a drop before the stack cut a
+	// packet into segments (GSO: a firewall or a queue on the sender)
+	// skips a number per segment, and the sender sends the data again
+	// itself.
 	gaps := func(f *SideFacts) int {
 		if f.IPIDTrusted() && f.Complete() {
-			return f.IPIDMissing
+			return f.IPIDDataSkips
 		}
 		return 0
 	}
-	if fc.LostSeen.N+fs.LostSeen.N+fc.Kind(event.LostSegment).N+fs.Kind(event.LostSegment).N+gaps(fc)+gaps(fs) == 0 {
+	holesC, holesS := fc.HolesLost(), fs.HolesLost()
+	if fc.LostSeen.N+fs.LostSeen.N+holesC.N+holesS.N+gaps(fc)+gaps(fs) == 0 {
 		return nil
 	}
 	var worst float64
 	var worstWords string
 	text, ev := c.perSide(func(r role, s *analyze.Side, f *SideFacts) (string, []Claim) {
 		peer, pf := c.side(r.other())
-		lostAfter := f.LostSeen.N - pf.Kind(event.DSACK).N
+		// A D-SACK says data arrived twice: a resend was not needed. Those
+		// that named a fast retransmission took it out of LostSeen
+		// already.
+		lostAfter := f.LostSeen.N - (pf.Kind(event.DSACK).N - pf.DSACKMatched)
 		if peer.Packets == 0 {
 			// Data sent again to an end the capture never saw says
 			// the sender had no answer: a loss, a dead peer or a peer
@@ -278,7 +303,13 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 			lostAfter = 0
 		}
 		complete := f.Complete()
-		holes := f.Kind(event.LostSegment)
+		// The holes a retransmission filled, or nothing did; a hole
+		// that only originals sent before its opener filled (their
+		// sender's clock says so) was reordering, not loss.
+		holes := holesC
+		if r == server {
+			holes = holesS
+		}
 		// Before the capture point: the holes the capture saw filled
 		// later (when it missed nothing itself) and the IP IDs it never
 		// saw, whichever tells of more.
@@ -292,8 +323,8 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 			if r == server {
 				mss = c.Negotiated.MSSServer
 			}
-			if seg := uint64(max(f.MaxPayload, int(mss), 1)); f.cover.opened > 0 {
-				lostBefore = max(lostBefore, int((f.cover.openedBytes+seg-1)/seg))
+			if seg := uint64(max(f.MaxPayload, int(mss), 1)); holes.N > 0 {
+				lostBefore = max(lostBefore, int((f.cover.lostBytes()+seg-1)/seg))
 			}
 		}
 		if g := gaps(f); g > lostBefore {
@@ -321,19 +352,22 @@ func rulePacketLoss(x *env, c *Conn) *Finding {
 				case f.cover.overflow:
 				case open == 0:
 					hole += ", filled later"
-				case open == f.cover.opened:
+				case open >= holes.N:
 					hole += fmt.Sprintf(" that no captured packet ever filled (%s): they never reached the capture point, "+
 						"and the peer never acknowledged them", bytesWord(openBytes))
 				default:
 					hole += fmt.Sprintf(", %d of them never filled (%s)", open, bytesWord(openBytes))
 				}
 				how = append(how, hole)
-				cs = append(cs, c.claim(ClaimHole, r, holes.Frames...), c.claim(ClaimComplete, r))
+				cs = append(cs, c.claim(ClaimHole, r, holes.Frames...).withD(c.loopFloor()), c.claim(ClaimComplete, r))
 			}
 			if g := gaps(f); g > 0 {
-				how = append(how, fmt.Sprintf("IP IDs skipped %s (%s): Linux numbers a connection's packets one by one, so "+
-					"these never reached the capture point", count(g, "number"), frameList(gapFrames(f.IPIDGaps), len(f.IPIDGaps))))
-				cs = append(cs, c.gapClaims(r, f.IPIDGaps, false)...)
+				data := dataGaps(f.IPIDGaps)
+				how = append(how, fmt.Sprintf("IP IDs skipped %s before %s that resend data, open a hole or follow a "+
+					"retransmission timer's pause (%s): Linux numbers a connection's packets one by one, so at least one packet "+
+					"with data before each never reached the capture point", count(f.IPIDDataMissing, "number"),
+					count(g, "packet"), frameList(gapFrames(data), g)))
+				cs = append(cs, c.gapClaims(r, data, false)...)
 			}
 			w = append(w, fmt.Sprintf("%s before it (%s)", count(lostBefore, "packet"), strings.Join(how, "; ")))
 		}

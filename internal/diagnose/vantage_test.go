@@ -61,6 +61,17 @@ var vantageWants = []vantageWant{
 		[]want{{"packet-loss", []int{8}}, {"abortive-close", []int{8, 9, 10}}},
 		[]want{{"packet-loss", []int{8}}, {"abortive-close", []int{8, 9, 10}}})},
 	{"refused", all([]want{{"refused", []int{1, 2}}})},
+	// Reordering: the router and the server see the held segment late,
+	// none may claim a loss; with a loss too, each point claims the one
+	// segment the path dropped; reordering that drew a fast
+	// retransmission: the D-SACK shows the resend was not needed.
+	{"reordered", all([]want{})},
+	{"reordered-fast-retransmit", points([]want{{"spurious-retransmission", []int{25, 38}}},
+		[]want{{"spurious-retransmission", []int{26, 38}}},
+		[]want{{"spurious-retransmission", []int{28, 29}}})},
+	{"reordered-loss", points([]want{{"packet-loss", []int{25}}, {"fast-retransmission", []int{20, 25}}},
+		[]want{{"packet-loss", []int{7, 8}}, {"fast-retransmission", []int{17, 24}}},
+		[]want{{"packet-loss", []int{10, 12}}, {"fast-retransmission", []int{13, 26}}})},
 	{"rst-after-handshake", all([]want{{"rst-after-handshake", []int{1, 2, 3, 4}}})},
 	{"rst-after-restart", all([]want{{"rst-no-socket", []int{1, 2}}, {"midstream-capture", []int{1}}})},
 	{"rst-idle-timeout", all([]want{{"rst-idle-timeout", []int{6, 7, 8}}})},
@@ -112,9 +123,11 @@ var vantageWants = []vantageWant{
 // vantageForbid are findings a point must not report, whatever else it
 // reports: the wrong readings of a downstream capture.
 var vantageForbid = map[string][]string{
-	"lost-handshake-ack": {"synack-retrans-client-forgot"},
-	"rto-retransmission": {"app-limited"},
-	"syn-timeout":        {"synack-retrans-client-forgot", "refused"},
+	"reordered":                 {"packet-loss", "fast-retransmission", "spurious-retransmission"},
+	"reordered-fast-retransmit": {"packet-loss", "fast-retransmission"},
+	"lost-handshake-ack":        {"synack-retrans-client-forgot"},
+	"rto-retransmission":        {"app-limited"},
+	"syn-timeout":               {"synack-retrans-client-forgot", "refused"},
 	// The server's full-sized segments (1448 bytes with timestamps)
 	// wait for the slow reader's window, not for a delayed ACK: Nagle
 	// holds back only segments below a full one.

@@ -67,6 +67,10 @@ func ConnectionOf(s *analyze.Segment) *Connection {
 	}
 	cx.Receives = receives(s, cx, from, to)
 	cx.Sends = sends(cx)
+	if o := r.SentBefore; o.Frame != 0 {
+		cx.Sends += " It was " + string(o.AppendText(nil)) + ", a segment above it that the capture saw first: an original that " +
+			"the path delivered late, not a retransmission."
+	}
 	return cx
 }
 

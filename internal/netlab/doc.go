@@ -19,7 +19,9 @@
 // The path namespace has no addresses. A relay in the test process reads
 // every frame (ARP and NDP included) from each path-side veth with an
 // AF_PACKET socket and writes it to the other after the scenario's one-way
-// delay, unless a [Drop] rule matches it as it comes in; half-way along
+// delay, unless a [Drop] rule matches it as it comes in (one with Hold
+// keeps it back longer instead, so that the frames behind it overtake it:
+// reordering, recorded like a drop); half-way along
 // the delay it writes a copy to the mirror veth, as a router's port
 // mirror would. netem is not needed: the relay
 // gives a real path delay (a few ms keeps short states such as LAST_ACK

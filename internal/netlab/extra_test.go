@@ -109,13 +109,16 @@ func TestRecordedVantage(t *testing.T) {
 			for _, d := range rec.Drops {
 				r.Drops = append(r.Drops, droppedFromRecord(d))
 			}
+			for _, d := range rec.Held {
+				r.Held = append(r.Held, droppedFromRecord(d))
+			}
 			if sc.Expect.Capture != nil {
 				if err := sc.Expect.Capture(at[rec.Vantage], r); err != nil {
 					t.Errorf("capture: %v", err)
 				}
 			}
 			if !sc.LateCapture {
-				checkPaths(t, at, r.Drops)
+				checkPaths(t, at, r.Drops, r.Held)
 			}
 		})
 	}

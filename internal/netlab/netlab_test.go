@@ -141,7 +141,11 @@ func checkResult(t *testing.T, r *Result) {
 		}
 	}
 	if !sc.LateCapture {
-		checkPaths(t, at, r.Drops)
+		checkPaths(t, at, r.Drops, r.Held)
+	}
+	// Holds named in a scenario happened.
+	if slices.ContainsFunc(sc.Drops, func(d Drop) bool { return d.Hold > 0 }) && len(r.Held) == 0 {
+		t.Errorf("the path held nothing back; rules %d", len(sc.Drops))
 	}
 	// The kernel's observations are ordered and consecutive states differ.
 	for _, obs := range [][]Observation{r.Client, r.Server, r.Listener} {
@@ -163,18 +167,44 @@ func checkResult(t *testing.T, r *Result) {
 		}
 	}
 	// Drops named in a scenario happened; none happened without a rule.
-	if len(sc.Drops) > 0 && len(r.Drops) == 0 {
+	dropRules := slices.ContainsFunc(sc.Drops, func(d Drop) bool { return d.Hold == 0 })
+	if dropRules && len(r.Drops) == 0 {
 		t.Errorf("the path dropped nothing; rules %d", len(sc.Drops))
 	}
-	if len(sc.Drops) == 0 && len(r.Drops) > 0 {
+	if !dropRules && len(r.Drops) > 0 {
 		t.Errorf("the path dropped %v without a rule", r.Drops)
 	}
 }
 
 // checkPaths checks that each direction's frames reach the router, then
 // the far end, in order, less what the path dropped.
-func checkPaths(t *testing.T, at map[string][]Captured, dropped []Dropped) {
+func checkPaths(t *testing.T, at map[string][]Captured, dropped, held []Dropped) {
 	t.Helper()
+	// A frame the path held back came later than its order says: take
+	// the held frames out of the comparison of order, and check that
+	// each passed all three points.
+	isHeld := func(c Captured) bool {
+		return slices.ContainsFunc(held, func(h Dropped) bool {
+			return h.Dir == c.Dir && h.Seq == uint32(c.Seg.Seq) && h.Ack == uint32(c.Seg.Ack) && h.Len == c.Seg.PayloadLen && h.Flags == c.Seg.Flags
+		})
+	}
+	if len(held) > 0 {
+		kept := map[string][]Captured{}
+		for point, segs := range at {
+			n := 0
+			for _, c := range segs {
+				if isHeld(c) {
+					n++
+				} else {
+					kept[point] = append(kept[point], c)
+				}
+			}
+			if n < len(held) {
+				t.Errorf("%d of the %d frames the path held back passed the %s", n, len(held), point)
+			}
+		}
+		at = kept
+	}
 	for _, d := range []Dir{ClientToServer, ServerToClient} {
 		path := []string{PointClient, PointRouter, PointServer}
 		if d == ServerToClient {
@@ -374,6 +404,9 @@ func TestRecorded(t *testing.T) {
 			for _, d := range rec.Drops {
 				r.Drops = append(r.Drops, droppedFromRecord(d))
 			}
+			for _, d := range rec.Held {
+				r.Held = append(r.Held, droppedFromRecord(d))
+			}
 			if sc.Expect.Capture != nil {
 				if err := sc.Expect.Capture(segs, r); err != nil {
 					t.Errorf("capture: %v", err)
@@ -399,7 +432,8 @@ func droppedFromRecord(d DropRecord) Dropped {
 	if d.Dir == ServerToClient.String() {
 		dir = ServerToClient
 	}
-	return Dropped{Time: d.Time, Dir: dir, Rule: d.Rule, Flags: f, Seq: d.Seq, Ack: d.Ack, Len: d.Len, Offset: d.Offset}
+	return Dropped{Time: d.Time, Dir: dir, Rule: d.Rule, Flags: f, Seq: d.Seq, Ack: d.Ack, Len: d.Len, Offset: d.Offset,
+		Held: time.Duration(d.HeldMS * float64(time.Millisecond))}
 }
 
 func TestParseProcNet(t *testing.T) {

@@ -35,6 +35,9 @@ type Record struct {
 	Sysctls     map[string]string `json:"sysctls,omitempty"`
 	// Drops are the frames the path lost, in order.
 	Drops []DropRecord `json:"drops"`
+	// Held are the frames the path held back so that later ones
+	// overtook them (Drop.Hold), in order.
+	Held []DropRecord `json:"held,omitempty"`
 	// States are the kernel's states of the focus connection and of the
 	// server's listening socket.
 	States StatesRecord `json:"states"`
@@ -115,6 +118,17 @@ type DropRecord struct {
 	Ack    uint32    `json:"ack_raw"`
 	Len    int       `json:"len"`
 	Offset int64     `json:"offset"` // stream offset of the first payload byte, -1 if unknown
+	// HeldMS is how much longer than the path's delay a held frame was
+	// kept; absent for a drop.
+	HeldMS float64 `json:"held_ms,omitempty"`
+}
+
+// dropRecord is the saved form of a dropped or held frame.
+func dropRecord(d Dropped) DropRecord {
+	return DropRecord{
+		Time: d.Time.UTC(), Dir: d.Dir.String(), Rule: d.Rule, Flags: d.Flags.String(),
+		Seq: d.Seq, Ack: d.Ack, Len: d.Len, Offset: d.Offset, HeldMS: ms(d.Held),
+	}
 }
 
 // ExpectRecord is the list part of Expect.
@@ -184,10 +198,10 @@ func (res *Result) record(captures ...Capture) *Record {
 		rec.Captures = append(rec.Captures, CaptureRecord{Point: c.Point, File: c.Path, FromClientMS: ms(c.FromClient), FromServerMS: ms(c.FromServer)})
 	}
 	for _, d := range res.Drops {
-		rec.Drops = append(rec.Drops, DropRecord{
-			Time: d.Time.UTC(), Dir: d.Dir.String(), Rule: d.Rule, Flags: d.Flags.String(),
-			Seq: d.Seq, Ack: d.Ack, Len: d.Len, Offset: d.Offset,
-		})
+		rec.Drops = append(rec.Drops, dropRecord(d))
+	}
+	for _, d := range res.Held {
+		rec.Held = append(rec.Held, dropRecord(d))
 	}
 	for _, c := range res.Conns {
 		rec.Conns = append(rec.Conns, ConnRecord{

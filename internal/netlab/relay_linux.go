@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,9 +19,10 @@ import (
 
 // relay is the path: it copies every frame from one path-side veth to the
 // other after a fixed delay, dropping those its rules match as they come
-// in. Half-way along the delay it writes a copy of each frame it forwards
-// to the router's mirror port, as a switch's port mirror would: the
-// router's capture point. Each direction is one real-time thread running
+// in, or holding them back longer (Drop.Hold). Half-way along the delay
+// (and the hold) it writes a copy of each frame it forwards to the
+// router's mirror port, as a switch's port mirror would: the router's
+// capture point. Each direction is one real-time thread running
 // an event loop (ppoll on the receiving socket with a timeout at the next
 // frame's due time), so that neither the delay nor the order depends on
 // the Go scheduler.
@@ -38,6 +40,7 @@ type relay struct {
 	drops   []Drop
 	counts  []int // matches so far, per rule
 	dropped []Dropped
+	held    []Dropped
 	isn     map[[2]netip.AddrPort]seq.Num // per direction of each connection, from its SYN
 	frames  [3]int                        // relayed, by Dir
 	lost    int                           // frames lost by the sockets themselves
@@ -207,13 +210,13 @@ func (r *relay) loop(in, out int, dir Dir, done chan struct{}, rt chan<- bool) {
 			}
 			frame := append([]byte(nil), buf[:m]...)
 			r.lastMove.Store(now.UnixNano())
-			dropped, tcp := r.drop(frame, dir, now)
+			dropped, hold, tcp := r.drop(frame, dir, now)
 			if tcp {
 				r.tcpIn[dir].Add(1)
 			}
 			if !dropped {
-				mirror = append(mirror, delayed{due: now.Add(half), frame: frame, tcp: tcp})
-				line = append(line, delayed{due: now.Add(r.delay), frame: frame, tcp: tcp})
+				mirror = enqueue(mirror, delayed{due: now.Add(half + hold), frame: frame, tcp: tcp})
+				line = enqueue(line, delayed{due: now.Add(r.delay + hold), frame: frame, tcp: tcp})
 				r.inLine.Add(1)
 			}
 		}
@@ -222,19 +225,29 @@ func (r *relay) loop(in, out int, dir Dir, done chan struct{}, rt chan<- bool) {
 	}
 }
 
-// drop decides a frame's fate and records a drop; tcp says whether the
-// frame is a TCP segment.
-func (r *relay) drop(frame []byte, dir Dir, now time.Time) (dropped, tcp bool) {
+// enqueue adds a frame to a delay line, which stays in the order the
+// frames are due: a held frame goes behind those due before it.
+func enqueue(q []delayed, d delayed) []delayed {
+	i := len(q)
+	for i > 0 && q[i-1].due.After(d.due) {
+		i--
+	}
+	return slices.Insert(q, i, d)
+}
+
+// drop decides a frame's fate and records a drop or a hold; tcp says
+// whether the frame is a TCP segment.
+func (r *relay) drop(frame []byte, dir Dir, now time.Time) (dropped bool, hold time.Duration, tcp bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.frames[dir]++
 	var seg wire.Segment
 	f := pcap.Frame{Link: pcap.LinkEthernet, Data: frame, Length: len(frame)}
 	if wire.Decode(&f, &seg) != nil {
-		return false, false
+		return false, 0, false
 	}
 	if !r.armed.Load() {
-		return false, true
+		return false, 0, true
 	}
 	key := [2]netip.AddrPort{seg.Src, seg.Dst}
 	if seg.Flags.Has(wire.SYN) {
@@ -265,17 +278,23 @@ func (r *relay) drop(frame []byte, dir Dir, now time.Time) (dropped, tcp bool) {
 		}
 	}
 	if hit < 0 {
-		return false, true
+		return false, 0, true
 	}
 	off := int64(-1)
 	if p.OffsetKnown {
 		off = p.Offset
 	}
-	r.dropped = append(r.dropped, Dropped{
-		Time: now, Dir: dir, Rule: r.drops[hit].What,
-		Flags: seg.Flags, Seq: uint32(seg.Seq), Ack: uint32(seg.Ack), Len: seg.PayloadLen, Offset: off,
-	})
-	return true, true
+	rule := r.drops[hit]
+	d := Dropped{
+		Time: now, Dir: dir, Rule: rule.What,
+		Flags: seg.Flags, Seq: uint32(seg.Seq), Ack: uint32(seg.Ack), Len: seg.PayloadLen, Offset: off, Held: rule.Hold,
+	}
+	if rule.Hold > 0 {
+		r.held = append(r.held, d)
+		return false, rule.Hold, true
+	}
+	r.dropped = append(r.dropped, d)
+	return true, 0, true
 }
 
 // seenAt returns, for each capture point, how many TCP frames have passed

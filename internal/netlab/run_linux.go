@@ -212,7 +212,7 @@ func Run(t testing.TB, sc Scenario) *Result {
 
 	// Assemble the result.
 	rl.mu.Lock()
-	res.Drops = rl.dropped
+	res.Drops, res.Held = rl.dropped, rl.held
 	res.RelayLost = rl.lost
 	res.RelayLate = max(rl.late[0], rl.late[1])
 	res.Notes = append(res.Notes, fmt.Sprintf("path: %d frames c2s, %d s2c, %d dropped by rule, %d lost by the relay, forwarded up to %v late", rl.frames[ClientToServer], rl.frames[ServerToClient], len(rl.dropped), rl.lost, res.RelayLate.Round(10*time.Microsecond)))

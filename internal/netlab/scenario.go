@@ -162,12 +162,19 @@ type Expect struct {
 // them; it drops the occurrences listed in Nth (every one when Nth is
 // empty), while the time since the scenario started lies in [From,
 // Until) (Until 0: no end).
+//
+// A rule with Hold does not drop what it matches: it holds it back that
+// much longer than the path's delay, so that the frames behind it
+// overtake it (reordering, as parallel links or a router's per-CPU queues
+// make it), and the run records it among Result.Held. The router's
+// capture point, half-way along the delay, sees it late too.
 type Drop struct {
 	What        string // in words, for the record: "the client's final handshake ACK"
 	Dir         Dir
 	Match       func(p *Packet) bool
 	Nth         []int
 	From, Until time.Duration
+	Hold        time.Duration
 }
 
 // Packet is a frame as a Drop rule sees it.
@@ -228,6 +235,9 @@ type Dropped struct {
 	Ack    uint32 // raw acknowledgment number
 	Len    int    // payload length
 	Offset int64  // stream offset of the first payload byte, -1 if unknown
+	// Held is how much longer than the path's delay a Hold rule kept the
+	// frame (Result.Held); 0 for a frame dropped.
+	Held time.Duration
 }
 
 // String describes the dropped frame on one line.
@@ -311,6 +321,8 @@ type Result struct {
 	Conns []Conn
 	// Drops are the frames the path dropped, in order.
 	Drops []Dropped
+	// Held are the frames the path held back (Drop.Hold), in order.
+	Held []Dropped
 
 	Start, End time.Time // polling (and capture, unless late) ran between these
 	Delay      time.Duration

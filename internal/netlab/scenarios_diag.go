@@ -468,5 +468,134 @@ func dialRetry(s *Side, remote netip.AddrPort, patience time.Duration) (*net.TCP
 // corrects when the client sends again; the last three are in
 // scenarios_marks.go).
 func ExtraScenarios() []Scenario {
-	return []Scenario{RSTNoSocket(), TimeWaitReuse(), ECNCongestion(), SYNCookies(), RSTAfterRestart()}
+	return []Scenario{RSTNoSocket(), TimeWaitReuse(), ECNCongestion(), SYNCookies(), RSTAfterRestart(),
+		Reordered(), ReorderedLoss(), ReorderedFastRetransmit()}
+}
+
+// Reordering. Each rule holds one segment back on the path so that the
+// segments sent after it overtake it; what reaches the router and the
+// receiver is out of order, what the sender's capture shows is not.
+
+// reorderedWhere says where a held segment shows out of order.
+const reorderedWhere = "The path holds the segment back 1 ms beyond its 5 ms delay, its copy to the router's mirror " +
+	"port too, so the router's and the receiver's captures see it after the segments sent behind it " +
+	"and the sender's does not. "
+
+// Reordered reorders without loss: no capture point may claim a loss.
+func Reordered() Scenario {
+	const n = 30000
+	return Scenario{
+		Name: "reordered",
+		Doc: "Reordering, no loss. The client sends 30000 bytes in one write; the first flight is ten segments (the initial " +
+			"window), and the path holds the ninth (the one holding byte 12000) back, so the tenth overtakes it. " +
+			reorderedWhere + "The server's duplicate ACK with a SACK block for the tenth is one, not three, and RACK's " +
+			"reordering window (a quarter of the round trip) outlasts the hold: the client sends nothing again. " +
+			"Kernel: both ESTABLISHED throughout; then the usual close, client first. " +
+			"tcplens should call the ninth out of order where it comes late (its IP ID is behind the tenth's) and claim " +
+			"no loss and no retransmission at any capture point.",
+		Drops: []Drop{{What: "the client's segment holding byte 12000, held back", Dir: ClientToServer, Match: HoldsByte(12000),
+			Nth: []int{1}, Hold: time.Millisecond}},
+		Server: serveAndCloseAtEOF(n, replyLen),
+		Client: func(s *Side) error { return dataTransfer(s, n) },
+		Expect: Expect{
+			Client: clientClosesFirst, Server: serverClosesAtEOF,
+			ClientEnd: "TIME_WAIT", ServerEnd: Gone, CheckEnd: true,
+			Capture: func(segs []Captured, r *Result) error {
+				if tx := retransmitted(segs, r, 12000); len(tx) != 1 {
+					return fmt.Errorf("the held segment went out %d times; want once", len(tx))
+				}
+				for i, s := range segs {
+					if s.Dir == ClientToServer && s.Seg.PayloadLen > 0 && slices.ContainsFunc(segs[:i], func(o Captured) bool {
+						return o.Dir == ClientToServer && o.Seg.PayloadLen > 0 && o.Seg.Seq == s.Seg.Seq
+					}) {
+						return fmt.Errorf("frame %d: the client sent seq %d again", s.N, uint32(s.Seg.Seq))
+					}
+				}
+				return nil
+			},
+		},
+	}
+}
+
+// ReorderedLoss loses one of the client's segments and reorders the
+// server's answer: the loss claimed each way must be the path's drops.
+func ReorderedLoss() Scenario {
+	const n = 30000
+	return Scenario{
+		Name: "reordered-loss",
+		Doc: "Loss one way, reordering the other. The client sends 30000 bytes in one write and the path drops the segment " +
+			"holding byte 6000 once: the client resends it on the server's duplicate ACKs. The server then answers with " +
+			"30000 bytes, and the path holds the ninth segment of its first flight (the one holding byte 12000) back, so " +
+			"the tenth overtakes it. " + reorderedWhere +
+			"Kernel: both ESTABLISHED throughout; then the usual close, client first. " +
+			"tcplens should claim one segment of the client's lost at every capture point (after the client's capture " +
+			"point, before the router's and the server's) and none of the server's, whose ninth segment comes late with " +
+			"its IP ID behind the tenth's.",
+		Drops: []Drop{
+			{What: "the client's segment holding byte 6000", Dir: ClientToServer, Match: HoldsByte(6000), Nth: []int{1}},
+			{What: "the server's segment holding byte 12000, held back", Dir: ServerToClient, Match: HoldsByte(12000),
+				Nth: []int{1}, Hold: time.Millisecond},
+		},
+		Server: serveAndCloseAtEOF(n, n),
+		Client: func(s *Side) error {
+			c, err := s.Dial()
+			if err != nil {
+				return err
+			}
+			if err := exchange(c, n, n); err != nil {
+				return err
+			}
+			return c.Close()
+		},
+		Expect: Expect{
+			Client: clientClosesFirst, Server: serverClosesAtEOF,
+			ClientEnd: "TIME_WAIT", ServerEnd: Gone, CheckEnd: true,
+			Capture: func(segs []Captured, r *Result) error {
+				if tx := retransmitted(segs, r, 6000); len(tx) != 2 {
+					return fmt.Errorf("the client's dropped segment went out %d times; want 2", len(tx))
+				}
+				return nil
+			},
+		},
+	}
+}
+
+// ReorderedFastRetransmit reorders enough that the sender takes it for a
+// loss: a fast retransmission that a D-SACK shows was not needed.
+func ReorderedFastRetransmit() Scenario {
+	const n = 30000
+	return Scenario{
+		Name: "reordered-fast-retransmit",
+		Doc: "Reordering that looks like loss. The client sends 30000 bytes in one write; the path holds the second " +
+			"segment of the first flight (the one holding byte 2000) back 2 ms, so the eight behind it overtake it. The " +
+			"server's duplicate ACKs carry SACK blocks for three of them and more before the held one arrives, and " +
+			"Linux, which has seen no reordering on the connection yet, takes that for a loss (RACK with no reordering " +
+			"window, three duplicates): it resends the segment at once, one round trip after the first flight. The " +
+			"original had arrived by then; the server reports the resend received twice with a D-SACK. " +
+			"The path holds the original back, its copy to the router's mirror port too: the router and the server see " +
+			"it after the segments behind it. " +
+			"Kernel: both ESTABLISHED throughout; then the usual close, client first. " +
+			"tcplens should call the held original out of order where it comes late, and the resend a spurious " +
+			"retransmission at every capture point: no loss, no fast retransmission repairing one.",
+		Drops: []Drop{{What: "the client's segment holding byte 2000, held back", Dir: ClientToServer, Match: HoldsByte(2000),
+			Nth: []int{1}, Hold: 2 * time.Millisecond}},
+		Server: serveAndCloseAtEOF(n, replyLen),
+		Client: func(s *Side) error { return dataTransfer(s, n) },
+		Expect: Expect{
+			Client: clientClosesFirst, Server: serverClosesAtEOF,
+			ClientEnd: "TIME_WAIT", ServerEnd: Gone, CheckEnd: true,
+			Capture: func(segs []Captured, r *Result) error {
+				if tx := retransmitted(segs, r, 2000); len(tx) != 2 {
+					return fmt.Errorf("the held segment went out %d times; want 2 (the original and a spurious resend)", len(tx))
+				}
+				for _, s := range segs {
+					o := &s.Seg.Options
+					if s.Dir == ServerToClient && o.NumSACK > 0 && o.SACK[0].End.LessEq(s.Seg.Ack) {
+						return nil
+					}
+				}
+				return fmt.Errorf("no D-SACK from the server")
+			},
+		},
+	}
 }

@@ -220,12 +220,14 @@ func TestColorOnlyInStyle(t *testing.T) {
 // TestDissectConnectionGolden keeps dissect's text and JSON for frames
 // analysed in their connection: the handshake ACK that completes the
 // server's SYN_RECV, the SYN-ACK the server resends, and a duplicate ACK
-// whose SACK block gets relative edges beside the relative ack.
+// whose SACK block gets relative edges beside the relative ack; and, at
+// the router, a segment the path reordered, which its IP ID says was sent
+// before the one the capture saw first.
 func TestDissectConnectionGolden(t *testing.T) {
 	for _, tc := range []struct {
 		capture string
 		n       int
-	}{{"lost-handshake-ack", 3}, {"lost-handshake-ack", 4}, {"fast-retransmit", 22}} {
+	}{{"lost-handshake-ack", 3}, {"lost-handshake-ack", 4}, {"fast-retransmit", 22}, {"vantage/reordered/router", 13}} {
 		frames := kernelFrames(t, tc.capture)
 		n := tc.n
 		var cx *dissect.Connection
@@ -246,7 +248,7 @@ func TestDissectConnectionGolden(t *testing.T) {
 		if err := render.Dissection(&js, d, render.DissectOptions{JSON: true}); err != nil {
 			t.Fatal(err)
 		}
-		name := "dissect-conn-" + tc.capture + "-" + strconv.Itoa(n)
+		name := "dissect-conn-" + strings.ReplaceAll(tc.capture, "/", "-") + "-" + strconv.Itoa(n)
 		golden(t, name+".txt.golden", txt.Bytes())
 		golden(t, name+".json.golden", js.Bytes())
 	}

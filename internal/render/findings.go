@@ -89,6 +89,10 @@ func claimToJSON(c diagnose.Claim) ClaimJSON {
 		j.Args = map[string]any{"missing": c.N}
 	case diagnose.ClaimElapsed, diagnose.ClaimSilence:
 		j.Args = map[string]any{"duration_ns": int64(c.D)}
+	case diagnose.ClaimFill, diagnose.ClaimHole:
+		if c.D > 0 {
+			j.Args = map[string]any{"half_rtt_ns": int64(c.D)}
+		}
 	case diagnose.ClaimDataSegments:
 		j.Args = map[string]any{"count": c.N}
 	case diagnose.ClaimAckedUnseen, diagnose.ClaimMaxWindow:

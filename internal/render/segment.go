@@ -87,6 +87,12 @@ func AppendAnalysis(b []byte, r *tcp.Result) []byte {
 		first = false
 		b = append(b, k.String()...)
 		switch k {
+		case event.OutOfOrder:
+			if r.SentBefore.Frame != 0 {
+				b = append(b, ": "...)
+				b = r.SentBefore.AppendText(b)
+				b = append(b, ", an original that came late"...)
+			}
 		case event.DuplicateAck:
 			b = append(b, " #"...)
 			b = strconv.AppendInt(b, int64(r.DupAckNum), 10)
@@ -232,6 +238,25 @@ func AppendSegmentJSON(b []byte, s *analyze.Segment) []byte {
 		if r.SRTT > 0 {
 			b = append(b, `,"srtt":`...)
 			b = appendSeconds(b, r.SRTT)
+		}
+		b = append(b, '}')
+	}
+	if o := r.SentBefore; o.Frame != 0 {
+		b = append(b, `,"sent_before":{"frame":`...)
+		b = strconv.AppendInt(b, int64(o.Frame), 10)
+		b = append(b, `,"by":"`...)
+		b = append(b, o.By.Name()...)
+		b = append(b, '"')
+		if o.By == tcp.ClockRoundTrip {
+			b = append(b, `,"after":`...)
+			b = appendSeconds(b, o.After)
+			b = append(b, `,"half_rtt":`...)
+			b = appendSeconds(b, o.Floor)
+		} else {
+			b = append(b, `,"own":`...)
+			b = strconv.AppendUint(b, uint64(o.Own), 10)
+			b = append(b, `,"theirs":`...)
+			b = strconv.AppendUint(b, uint64(o.Theirs), 10)
 		}
 		b = append(b, '}')
 	}

@@ -48,6 +48,16 @@ type Result struct {
 	RTO          time.Duration // the sender's retransmission timeout estimate then
 	SRTT         time.Duration // the sender's smoothed RTT then
 
+	// SentBefore is why a segment tshark's rules take for a
+	// retransmission is out of order instead: its sender's clock says it
+	// sent it before a segment above it that the capture saw first.
+	SentBefore Order
+	// Undid is the retransmission a D-SACK of this segment shows was not
+	// needed (the data had arrived), UndidKind the kind it was counted
+	// as; the count moved to the spurious ones.
+	Undid     int
+	UndidKind event.Kind
+
 	AckRTT     time.Duration // tshark's ack RTT: since the segment this ACK acknowledges
 	AckedFrame int
 	RTTSample  time.Duration // the sample this ACK gave the peer's estimator (Karn's rule, TS echo)
@@ -278,6 +288,9 @@ func (c *Conn) tsharkAnalyze(from, to *Endpoint, in *Input, r *Result) {
 	if fwd.nextSeq != 0 && sq.Greater(fwd.nextSeq) && !flags.Has(wire.RST) {
 		a.Add(event.LostSegment)
 		fwd.validBIF = false
+		if slen == 0 && !flags.Any(wire.SYN|wire.FIN) {
+			fwd.noteAhead(s, in.Frame, in.Time)
+		}
 	}
 	// KEEP ALIVE: 0 or 1 byte starting one before the next expected byte.
 	if (slen == 0 || slen == 1) && sq == fwd.nextSeq-1 && !flags.Any(wire.SYN|wire.FIN|wire.RST) {
@@ -405,7 +418,7 @@ finishedRetrans:
 			nextseq++
 		}
 		if fwd.count() < maxUnacked {
-			fwd.push(unacked{seq: sq, next: nextseq, frame: in.Frame, time: in.Time, sent: 1, tsval: s.Options.TSVal})
+			fwd.push(unacked{seq: sq, next: nextseq, frame: in.Frame, time: in.Time, sent: 1, tsval: s.Options.TSVal, ipid: s.IPID, clock: clockOf(s)})
 		}
 	}
 	// The highest nextseq, except from a zero-window probe.
@@ -429,6 +442,9 @@ finishedRetrans:
 	// Remove what this ACKs from the other direction's list; the ack RTT
 	// is from the segment it acknowledges exactly.
 	rev.ack(ack, in.Time, r)
+	if rev.ahead.frame != 0 && flags.Has(wire.ACK) && !ack.Less(rev.ahead.seq) {
+		rev.ahead = unacked{} // no original below it can come late any more
+	}
 	if to.SentFIN || to.SentRST {
 		rev.release()
 	}

@@ -32,6 +32,7 @@ func (c *Conn) overlay(from, to *Endpoint, in *Input, r *Result) {
 		a.Add(event.ZeroWindowProbeAck)
 	}
 
+	c.lateOriginal(from, to, in, r)
 	if a.Has(event.Retransmission) || a.Has(event.SpuriousRetransmission) {
 		c.classifyRetransmission(from, to, in, r)
 	} else {
@@ -44,7 +45,12 @@ func (c *Conn) overlay(from, to *Endpoint, in *Input, r *Result) {
 		b := s.Options.SACK[0]
 		if b.End.LessEq(s.Ack) || (s.Options.NumSACK > 1 && s.Options.SACK[1].Contains(b.Start) && b.End.LessEq(s.Options.SACK[1].End)) {
 			a.Add(event.DSACK)
-			to.Retrans.Spurious++
+			if x, ok := to.flow.dsacked(b); ok {
+				to.Retrans.undo(x.kind)
+				r.Undid, r.UndidKind = x.frame, x.kind
+			} else {
+				to.Retrans.Spurious++
+			}
 		}
 	}
 
@@ -148,6 +154,7 @@ func (c *Conn) classifyRetransmission(from, to *Endpoint, in *Input, r *Result) 
 	}
 	if a.Has(event.SpuriousRetransmission) {
 		from.Retrans.Spurious++
+		from.flow.noteResend(s, in.Frame, event.SpuriousRetransmission)
 		return
 	}
 	rev := &to.flow
@@ -174,6 +181,7 @@ func (c *Conn) classifyRetransmission(from, to *Endpoint, in *Input, r *Result) 
 	if (dupacks || sacked) && sinceEvidence <= prompt {
 		a.Add(event.FastRetransmission)
 		from.Retrans.Fast++
+		from.flow.noteResend(s, in.Frame, event.FastRetransmission)
 		return
 	}
 	// Linux's tail loss probe (RFC 8985 7): the last segment sent goes

@@ -126,6 +126,10 @@ type Endpoint struct {
 	ttlN           int32
 	lastIPID       uint16
 	lastIPIDFrame  int
+	// How many steps between its consecutive IPv4 packets were one, of
+	// how many: a sender that numbers its packets one by one (Linux, per
+	// connection) orders them by IP ID as by its clock.
+	ipidOnes, ipidSteps int32
 
 	challenge   int  // frame of an RST or SYN it should answer with a challenge ACK
 	ackedSYNACK bool // it sent an ACK of the peer's SYN
@@ -214,7 +218,9 @@ type unacked struct {
 	frame     int
 	time      pcap.Time
 	tsval     uint32
-	sent      int // how many times this range was sent (Karn)
+	ipid      uint16
+	clock     Clock // which of tsval and ipid its sender set
+	sent      int   // how many times this range was sent (Karn)
 }
 
 // flow is the per-direction state of tshark's sequence analysis
@@ -248,6 +254,9 @@ type flow struct {
 	tsSent      [maxTSSent]tsSend // recent distinct TSvals sent, for RTT from the echo
 	tsNext      int
 	tsCount     int
+	ahead       unacked  // the first ACK without data captured beyond the data (noteAhead)
+	resent      []resend // its latest fast and spurious retransmissions of data, from its first
+	resentNext  int
 }
 
 // tsSend remembers when a TSval was first sent.

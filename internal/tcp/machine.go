@@ -436,6 +436,12 @@ func (e *Endpoint) ownPacket(in *Input) {
 	e.ttlMin, e.ttlMax = min(e.ttlMin, s.TTL), max(e.ttlMax, s.TTL)
 	e.ttlN++
 	if s.IPVersion == 4 && s.IPID != 0 {
+		if e.lastIPIDFrame != 0 {
+			e.ipidSteps++
+			if s.IPID-e.lastIPID == 1 {
+				e.ipidOnes++
+			}
+		}
 		e.lastIPID, e.lastIPIDFrame = s.IPID, in.Frame
 	}
 }
