@@ -8,8 +8,10 @@
 # For each capture: the file is read once to warm the page cache; then
 # hyperfine times, in one invocation, RUNS times each after one warm-up
 # run (default 3): `tcplens conns` (the table, to /dev/null), `tcplens
-# diagnose` (to /dev/null), `tcplens export --no-findings` (the
-# connections and transitions tables, as Parquet), `tcplens export` (with
+# diagnose` (to /dev/null), `tcplens export --no-findings
+# --no-transitions` (the connections table alone, as Parquet), `tcplens
+# export --no-findings` (the connections and transitions tables),
+# `tcplens export` (with
 # the findings), `tcplens export --segments --no-findings` and
 # `tcplens export --segments`, each export into a fresh directory under
 # /tmp. The machine may be shared: besides the wall time (mean ± standard
@@ -50,8 +52,8 @@ echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for c in "$@"; do
   cat "$c" > /dev/null
   segments=$("$tl" read "$c" 2>/dev/null | wc -l)
-  names=(conns diagnose "export --no-findings" export "export --segments --no-findings" "export --segments")
-  cmds=("$tl conns $c" "$tl diagnose $c"
+  names=(conns diagnose "export --no-findings --no-transitions" "export --no-findings" export "export --segments --no-findings" "export --segments")
+  cmds=("$tl conns $c" "$tl diagnose $c" "$tl export --no-findings --no-transitions -o $out $c"
     "$tl export --no-findings -o $out $c" "$tl export -o $out $c"
     "$tl export --segments --no-findings -o $out $c" "$tl export --segments -o $out $c")
   args=()

@@ -25,7 +25,8 @@ type exportOptions struct {
 	segments bool
 	shard    string
 	analysis
-	noFindings bool
+	noFindings    bool
+	noTransitions bool
 }
 
 // exportSchema is the tables' columns, as export --help and the README
@@ -121,7 +122,9 @@ shards by the same hash, as conns and diagnose run it); the connections,
 findings and transitions tables are the same for any number, and so is the
 segments table's union: each core writes its segments into files of its
 own (part-…-wCORE-N). --no-findings leaves the diagnosis out (no findings
-table, and empty finding lists): its analysis is conns's, about as fast.`,
+table, and empty finding lists): its analysis is conns's, about as fast.
+--no-transitions leaves the transitions table out, whose rows (a dozen a
+connection, each reason in words) cost more than the connections'.`,
 		Example: `  tcplens export trace.pcap -o /data/tcplens
   tcplens export --sensor edge1 --segments monday-*.pcap -o /data/tcplens
   tcplens export --shard 0/4 big.pcap -o /shared/tcplens     # one of four machines
@@ -139,6 +142,7 @@ table, and empty finding lists): its analysis is conns's, about as fast.`,
 	f.StringVar(&o.shard, "shard", "", "K/N: analyse only the connections of shard K of N (0 <= K < N)")
 	o.analysis.register(f)
 	f.BoolVar(&o.noFindings, "no-findings", false, "leave the diagnosis out (no findings table, empty findings lists): as fast as conns")
+	f.BoolVar(&o.noTransitions, "no-transitions", false, "leave the transitions table out (a dozen rows a connection, their reasons in words)")
 	return cmd
 }
 
@@ -183,7 +187,7 @@ func runExport(e *env, o exportOptions, args []string) error {
 	}
 	aopts := o.options()
 	aopts.Shard = shard
-	st, err := exportCapture(e, ds, args, export.Options{Capture: captureName(paths), Analysis: aopts, Findings: !o.noFindings})
+	st, err := exportCapture(e, ds, args, export.Options{Capture: captureName(paths), Analysis: aopts, Findings: !o.noFindings, NoTransitions: o.noTransitions})
 	if err := errors.Join(err, ds.Close()); err != nil {
 		return err
 	}

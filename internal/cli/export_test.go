@@ -285,6 +285,23 @@ func TestExportNoFindings(t *testing.T) {
 	}
 }
 
+// TestExportNoTransitions: without the transitions table the other
+// tables are the same.
+func TestExportNoTransitions(t *testing.T) {
+	capture := capturePath("zeek-echo-connections.pcap.gz")
+	full, bare := t.TempDir(), t.TempDir()
+	exportTo(t, full, capture)
+	exportTo(t, bare, "--no-transitions", capture)
+	a, b := exporttest.Read(t, full), exporttest.Read(t, bare)
+	if len(a.Transitions) == 0 || len(b.Transitions) != 0 {
+		t.Errorf("%d transitions, %d with --no-transitions", len(a.Transitions), len(b.Transitions))
+	}
+	a.Transitions = nil
+	if d := exporttest.Diff(b, a); d != "" {
+		t.Errorf("the other tables differ without the transitions:\n%s", d)
+	}
+}
+
 // TestExportFilterFile: export reads the capture through the filter -F
 // gives, as through one given after the files, on every core.
 func TestExportFilterFile(t *testing.T) {

@@ -24,6 +24,10 @@ type Options struct {
 	// Findings runs the diagnosis: the findings table, and each
 	// connection's finding ids.
 	Findings bool
+	// NoTransitions leaves the transitions table out: its rows, a dozen
+	// a connection with their reasons in words, cost more to make and
+	// write than the connections'.
+	NoTransitions bool
 }
 
 // Stats is what an export did.
@@ -88,7 +92,7 @@ func NewExporter(ds *Dataset, opts Options) *Exporter {
 		note = e.col.Note
 	}
 	e.p = analyze.NewParallel(opts.Analysis, func(i int) analyze.Hooks[connRows] {
-		w := &exportWorker{capture: opts.Capture, first: opts.Analysis.Shard.K == 0}
+		w := &exportWorker{capture: opts.Capture, first: opts.Analysis.Shard.K == 0, transitions: !opts.NoTransitions}
 		var h analyze.Hooks[connRows]
 		if e.col != nil {
 			w.col = e.col.Worker()
@@ -114,12 +118,13 @@ func (e *Exporter) Add(f *pcap.Frame) { e.p.Add(f) }
 
 // exportWorker is what a worker of the analysis does for the export.
 type exportWorker struct {
-	capture string
-	first   bool                // the first shard's, which writes the segments tied to no connection
-	col     *diagnose.Collector // the worker's, with Findings
-	segs    *Table[Segment]
-	flows   map[*conn.Conn]*segmentConn // of the open connections, for the segments table
-	values  values                      // the segment rows' optional values
+	capture     string
+	transitions bool                // make the transitions table's rows
+	first       bool                // the first shard's, which writes the segments tied to no connection
+	col         *diagnose.Collector // the worker's, with Findings
+	segs        *Table[Segment]
+	flows       map[*conn.Conn]*segmentConn // of the open connections, for the segments table
+	values      values                      // the segment rows' optional values
 }
 
 func (w *exportWorker) segment(s *analyze.Segment) {
@@ -164,13 +169,15 @@ func (w *exportWorker) end(c *conn.Conn, why conn.EndReason) connRows {
 	r.start = s.Start
 	r.flow = FlowOf(s.Client.Addr, s.Server.Addr, s.Start)
 	r.row = ConnectionOf(s, r.flow, nil, w.capture)
-	r.trans = make([]Transition, 0, len(s.Client.History)+len(s.Server.History))
-	for _, side := range []struct {
-		end string
-		h   []tcp.Transition
-	}{{"client", s.Client.History}, {"server", s.Server.History}} {
-		for i := range side.h {
-			r.trans = append(r.trans, TransitionOf(&side.h[i], side.end, r.flow, w.capture, &w.values))
+	if w.transitions {
+		r.trans = make([]Transition, 0, len(s.Client.History)+len(s.Server.History))
+		for _, side := range []struct {
+			end string
+			h   []tcp.Transition
+		}{{"client", s.Client.History}, {"server", s.Server.History}} {
+			for i := range side.h {
+				r.trans = append(r.trans, TransitionOf(&side.h[i], side.end, r.flow, w.capture, &w.values))
+			}
 		}
 	}
 	if w.col == nil {
