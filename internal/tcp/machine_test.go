@@ -28,8 +28,7 @@ type frameResult struct {
 func run(t *testing.T, script string) ([]frameResult, []analyze.Summary) {
 	t.Helper()
 	var out []frameResult
-	var sums []analyze.Summary
-	a := analyze.New(analyze.Options{}, func(s *analyze.Segment) {
+	sums := analyseScript(script, func(s *analyze.Segment) {
 		r := frameResult{kinds: s.Result.Analysis}
 		if s.Conn != nil {
 			r.client = s.Conn.ClientEnd().State.String()
@@ -42,7 +41,15 @@ func run(t *testing.T, script string) ([]frameResult, []analyze.Summary) {
 			}
 		}
 		out = append(out, r)
-	}, func(c *conn.Conn, why conn.EndReason) {
+	})
+	return out, sums
+}
+
+// analyseScript runs the analysis over a testcap script, handing each
+// segment to segment, and returns the summaries of its connections.
+func analyseScript(script string, segment func(*analyze.Segment)) []analyze.Summary {
+	var sums []analyze.Summary
+	a := analyze.New(analyze.Options{}, segment, func(c *conn.Conn, why conn.EndReason) {
 		sums = append(sums, analyze.Summarize(c, why))
 	})
 	frames := testcap.Build(script)
@@ -50,7 +57,7 @@ func run(t *testing.T, script string) ([]frameResult, []analyze.Summary) {
 		a.Add(&frames[i])
 	}
 	a.Close()
-	return out, sums
+	return sums
 }
 
 func check(t *testing.T, got []frameResult, want []step) {

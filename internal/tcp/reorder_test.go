@@ -5,10 +5,8 @@ import (
 	"time"
 
 	"github.com/tcplens/tcplens/internal/analyze"
-	"github.com/tcplens/tcplens/internal/conn"
 	"github.com/tcplens/tcplens/internal/event"
 	"github.com/tcplens/tcplens/internal/tcp"
-	"github.com/tcplens/tcplens/internal/testcap"
 )
 
 // results analyses a script and keeps every frame's result and the
@@ -16,19 +14,11 @@ import (
 func results(t *testing.T, script string) ([]tcp.Result, []analyze.Summary) {
 	t.Helper()
 	var out []tcp.Result
-	var sums []analyze.Summary
-	a := analyze.New(analyze.Options{}, func(s *analyze.Segment) {
+	sums := analyseScript(script, func(s *analyze.Segment) {
 		r := *s.Result
 		r.Changes = nil
 		out = append(out, r)
-	}, func(c *conn.Conn, why conn.EndReason) {
-		sums = append(sums, analyze.Summarize(c, why))
 	})
-	frames := testcap.Build(script)
-	for i := range frames {
-		a.Add(&frames[i])
-	}
-	a.Close()
 	return out, sums
 }
 
