@@ -24,13 +24,9 @@ import (
 // which the reader must survive too.
 const maxPipelineSeed = 8 << 10
 
-// FuzzPipeline runs arbitrary bytes through everything read, read -a,
-// read --json and conns do: the capture reader, the analyzer, the
-// summaries and every renderer. Properties: no panic, no endless loop;
-// every segment's JSON and every connection's JSON is one valid JSON
-// object; an annotation is one line; every connection ends exactly once,
-// numbered 1, 2, 3 … in the order of first appearance.
-func FuzzPipeline(f *testing.F) {
+// addPipelineSeeds seeds a pipeline fuzz target with the start of every
+// capture in testdata.
+func addPipelineSeeds(f *testing.F) {
 	for _, pattern := range []string{"captures/*", "kernel/*.pcap", "links/*.pcap"} {
 		files, _ := filepath.Glob(filepath.Join(testdata, pattern))
 		for _, file := range files {
@@ -38,6 +34,16 @@ func FuzzPipeline(f *testing.F) {
 			f.Add(b[:min(len(b), maxPipelineSeed)])
 		}
 	}
+}
+
+// FuzzPipeline runs arbitrary bytes through everything read, read -a,
+// read --json and conns do: the capture reader, the analyzer, the
+// summaries and every renderer. Properties: no panic, no endless loop;
+// every segment's JSON and every connection's JSON is one valid JSON
+// object; an annotation is one line; every connection ends exactly once,
+// numbered 1, 2, 3 … in the order of first appearance.
+func FuzzPipeline(f *testing.F) {
+	addPipelineSeeds(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r, err := pcap.NewReader(bytes.NewReader(in))
 		if err != nil {

@@ -142,13 +142,7 @@ func TestParallelSame(t *testing.T) {
 // to evict. The dealer places each frame without decoding it (wire.Locate),
 // so a frame it placed apart from its connection shows here.
 func FuzzParallel(f *testing.F) {
-	for _, pattern := range []string{"captures/*", "kernel/*.pcap", "links/*.pcap"} {
-		files, _ := filepath.Glob(filepath.Join(testdata, pattern))
-		for _, file := range files {
-			b := readAll(f, file)
-			f.Add(b[:min(len(b), maxPipelineSeed)])
-		}
-	}
+	addPipelineSeeds(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r, err := pcap.NewReaderBytes(in)
 		if err != nil {

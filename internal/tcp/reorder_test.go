@@ -9,6 +9,17 @@ import (
 	"github.com/tcplens/tcplens/internal/tcp"
 )
 
+// lostFlight is a flight whose second segment (bytes 1001 to 2000) the
+// capture missed, and the client's SACKs of the two after it.
+const lostFlight = handshake + `
+t=0.040  s>c . seq=1 ack=1 len=1000 ts=510,101
+t=0.041  s>c . seq=2001 ack=1 len=1000 ts=511,101
+t=0.041  c>s . seq=1 ack=1001 win=502 sack=2001-3001 ts=102,510
+t=0.042  s>c . seq=3001 ack=1 len=1000 ts=511,101
+t=0.042  c>s . seq=1 ack=1001 win=502 sack=2001-4001 ts=102,510
+t=0.043  c>s . seq=1 ack=1001 win=502 sack=2001-4001 ts=103,510
+`
+
 // results analyses a script and keeps every frame's result and the
 // summaries of its connections.
 func results(t *testing.T, script string) ([]tcp.Result, []analyze.Summary) {
@@ -41,13 +52,7 @@ func TestLateOriginal(t *testing.T) {
 		// original, late. tshark calls it a fast retransmission (two
 		// dup ACKs asked for it, within 20 ms).
 		name: "TSvalOlder",
-		script: handshake + `
-t=0.040  s>c . seq=1 ack=1 len=1000 ts=510,101
-t=0.041  s>c . seq=2001 ack=1 len=1000 ts=511,101
-t=0.041  c>s . seq=1 ack=1001 win=502 sack=2001-3001 ts=102,510
-t=0.042  s>c . seq=3001 ack=1 len=1000 ts=511,101
-t=0.042  c>s . seq=1 ack=1001 win=502 sack=2001-4001 ts=102,510
-t=0.043  c>s . seq=1 ack=1001 win=502 sack=2001-4001 ts=103,510
+		script: lostFlight + `
 t=0.043  s>c . seq=1001 ack=1 len=1000 ts=510,101
 `,
 		frame: 10,
@@ -58,13 +63,7 @@ t=0.043  s>c . seq=1001 ack=1 len=1000 ts=510,101
 		// The resend answers the dup ACKs: its TSval is newer than the
 		// segments above it, so it is what tshark says.
 		name: "TSvalNewer",
-		script: handshake + `
-t=0.040  s>c . seq=1 ack=1 len=1000 ts=510,101
-t=0.041  s>c . seq=2001 ack=1 len=1000 ts=511,101
-t=0.041  c>s . seq=1 ack=1001 win=502 sack=2001-3001 ts=102,510
-t=0.042  s>c . seq=3001 ack=1 len=1000 ts=511,101
-t=0.042  c>s . seq=1 ack=1001 win=502 sack=2001-4001 ts=102,510
-t=0.043  c>s . seq=1 ack=1001 win=502 sack=2001-4001 ts=103,510
+		script: lostFlight + `
 t=0.053  s>c . seq=1001 ack=1 len=1000 ts=521,103
 `,
 		frame: 10,
@@ -76,13 +75,7 @@ t=0.053  s>c . seq=1001 ack=1 len=1000 ts=521,103
 		// were sent before the resend (frame 5) are older, so the
 		// resend is one.
 		name: "ResendOvertakenByNewData",
-		script: handshake + `
-t=0.040  s>c . seq=1 ack=1 len=1000 ts=510,101
-t=0.041  s>c . seq=2001 ack=1 len=1000 ts=511,101
-t=0.041  c>s . seq=1 ack=1001 win=502 sack=2001-3001 ts=102,510
-t=0.042  s>c . seq=3001 ack=1 len=1000 ts=511,101
-t=0.042  c>s . seq=1 ack=1001 win=502 sack=2001-4001 ts=102,510
-t=0.043  c>s . seq=1 ack=1001 win=502 sack=2001-4001 ts=103,510
+		script: lostFlight + `
 t=0.053  s>c . seq=4001 ack=1 len=1000 ts=522,103
 t=0.053  s>c . seq=1001 ack=1 len=1000 ts=521,103
 `,
@@ -93,13 +86,7 @@ t=0.053  s>c . seq=1001 ack=1 len=1000 ts=521,103
 		// One clock tick holds both, and the IP ID (one by one) says the
 		// resend came after the segments above it: tshark's analysis.
 		name: "TSvalEqual",
-		script: handshake + `
-t=0.040  s>c . seq=1 ack=1 len=1000 ts=510,101
-t=0.041  s>c . seq=2001 ack=1 len=1000 ts=511,101
-t=0.041  c>s . seq=1 ack=1001 win=502 sack=2001-3001 ts=102,510
-t=0.042  s>c . seq=3001 ack=1 len=1000 ts=511,101
-t=0.042  c>s . seq=1 ack=1001 win=502 sack=2001-4001 ts=102,510
-t=0.043  c>s . seq=1 ack=1001 win=502 sack=2001-4001 ts=103,510
+		script: lostFlight + `
 t=0.043  s>c . seq=1001 ack=1 len=1000 ts=511,101
 `,
 		frame: 10,
